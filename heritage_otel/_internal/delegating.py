@@ -1,0 +1,275 @@
+"""Global providers that forward to whichever pipeline ``configure()`` built last.
+
+OpenTelemetry lets a process set its global providers once. heritage-otel
+sets these delegating providers once and swaps what they point at, so that
+
+* ``configure()`` can be called again without stacking providers: the old
+  pipeline is shut down and every tracer, meter instrument and logger handed
+  out earlier (including ones user code took at import time) follows the new
+  one;
+* the pytest plugin isolates each test with its own in-memory pipeline.
+
+A forwarder caches the real tracer/instrument/logger per generation, so the
+hot path costs one integer comparison. With no pipeline installed the no-op
+API implementations are used.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from opentelemetry import _logs, metrics, trace
+from opentelemetry._logs import Logger, LoggerProvider, NoOpLoggerProvider
+from opentelemetry.metrics import Meter, MeterProvider, NoOpMeterProvider
+from opentelemetry.trace import NoOpTracerProvider, Tracer, TracerProvider
+
+
+class _Target:
+    """The currently active real providers and a generation counter."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.generation = 0
+        self.tracer_provider: TracerProvider = NoOpTracerProvider()
+        self.meter_provider: MeterProvider = NoOpMeterProvider()
+        self.logger_provider: LoggerProvider = NoOpLoggerProvider()
+        self._observables: list[_ObservableForwarder] = []
+
+    def switch(
+        self,
+        tracer_provider: TracerProvider | None,
+        meter_provider: MeterProvider | None,
+        logger_provider: LoggerProvider | None,
+    ) -> None:
+        with self.lock:
+            self.tracer_provider = tracer_provider or NoOpTracerProvider()
+            self.meter_provider = meter_provider or NoOpMeterProvider()
+            self.logger_provider = logger_provider or NoOpLoggerProvider()
+            self.generation += 1
+            for observable in self._observables:
+                observable.rebind()
+
+    def track(self, observable: _ObservableForwarder) -> None:
+        with self.lock:
+            self._observables.append(observable)
+
+
+TARGET = _Target()
+
+
+# --- traces ------------------------------------------------------------------
+class _ForwardingTracer(Tracer):
+    __slots__ = ("_args", "_generation", "_tracer")
+
+    def __init__(self, args: tuple[Any, ...]) -> None:
+        self._args = args
+        self._generation = -1
+        self._tracer: Tracer = trace.NoOpTracer()
+
+    def _real(self) -> Tracer:
+        if self._generation != TARGET.generation:
+            with TARGET.lock:
+                self._tracer = TARGET.tracer_provider.get_tracer(*self._args)
+                self._generation = TARGET.generation
+        return self._tracer
+
+    def start_span(self, *args: Any, **kwargs: Any) -> trace.Span:
+        return self._real().start_span(*args, **kwargs)
+
+    def start_as_current_span(self, *args: Any, **kwargs: Any) -> Any:
+        return self._real().start_as_current_span(*args, **kwargs)
+
+
+class ForwardingTracerProvider(TracerProvider):
+    """A TracerProvider whose tracers follow the active pipeline."""
+
+    def get_tracer(
+        self,
+        instrumenting_module_name: str,
+        instrumenting_library_version: str | None = None,
+        schema_url: str | None = None,
+        attributes: Any = None,
+    ) -> Tracer:
+        return _ForwardingTracer((instrumenting_module_name, instrumenting_library_version, schema_url, attributes))
+
+
+# --- metrics -----------------------------------------------------------------
+class _InstrumentForwarder:
+    """Forwards add/record/set to the instrument of the active generation."""
+
+    __slots__ = ("_factory", "_generation", "_instrument")
+
+    def __init__(self, factory: Callable[[Meter], Any]) -> None:
+        self._factory = factory
+        self._generation = -1
+        self._instrument: Any = None
+
+    def _real(self) -> Any:
+        if self._generation != TARGET.generation:
+            with TARGET.lock:
+                self._instrument = self._factory(_meter_for_generation(self._factory))
+                self._generation = TARGET.generation
+        return self._instrument
+
+    def add(self, amount: int | float, attributes: Any = None, context: Any = None) -> None:
+        self._real().add(amount, attributes, context)
+
+    def record(self, amount: int | float, attributes: Any = None, context: Any = None) -> None:
+        self._real().record(amount, attributes, context)
+
+    def set(self, amount: int | float, attributes: Any = None, context: Any = None) -> None:
+        self._real().set(amount, attributes, context)
+
+
+class _ObservableForwarder:
+    """Re-creates an observable instrument (and its callbacks) on each switch."""
+
+    def __init__(self, factory: Callable[[Meter], Any]) -> None:
+        self._factory = factory
+        self.rebind()
+        TARGET.track(self)
+
+    def rebind(self) -> None:
+        self._instrument = self._factory(_meter_for_generation(self._factory))
+
+
+def _meter_for_generation(factory: Callable[[Meter], Any]) -> Meter:
+    return TARGET.meter_provider.get_meter(*factory.meter_args)  # type: ignore[attr-defined]
+
+
+class _ForwardingMeter(Meter):
+    def __init__(self, name: str, version: str | None, schema_url: str | None, attributes: Any) -> None:
+        super().__init__(name, version, schema_url)
+        self._meter_args = (name, version, schema_url, attributes)
+
+    def _factory(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Callable[[Meter], Any]:
+        def factory(meter: Meter) -> Any:
+            return getattr(meter, method)(*args, **kwargs)
+
+        factory.meter_args = self._meter_args  # type: ignore[attr-defined]
+        return factory
+
+    def _sync(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        return _InstrumentForwarder(self._factory(method, args, kwargs))
+
+    def _observable(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        return _ObservableForwarder(self._factory(method, args, kwargs))
+
+    def create_counter(self, *args: Any, **kwargs: Any) -> Any:
+        return self._sync("create_counter", args, kwargs)
+
+    def create_up_down_counter(self, *args: Any, **kwargs: Any) -> Any:
+        return self._sync("create_up_down_counter", args, kwargs)
+
+    def create_histogram(self, *args: Any, **kwargs: Any) -> Any:
+        return self._sync("create_histogram", args, kwargs)
+
+    def create_gauge(self, *args: Any, **kwargs: Any) -> Any:
+        return self._sync("create_gauge", args, kwargs)
+
+    def create_observable_counter(self, *args: Any, **kwargs: Any) -> Any:
+        return self._observable("create_observable_counter", args, kwargs)
+
+    def create_observable_gauge(self, *args: Any, **kwargs: Any) -> Any:
+        return self._observable("create_observable_gauge", args, kwargs)
+
+    def create_observable_up_down_counter(self, *args: Any, **kwargs: Any) -> Any:
+        return self._observable("create_observable_up_down_counter", args, kwargs)
+
+
+class ForwardingMeterProvider(MeterProvider):
+    """A MeterProvider whose instruments follow the active pipeline."""
+
+    def get_meter(
+        self,
+        name: str,
+        version: str | None = None,
+        schema_url: str | None = None,
+        attributes: Any = None,
+    ) -> Meter:
+        return _ForwardingMeter(name, version, schema_url, attributes)
+
+
+# --- logs --------------------------------------------------------------------
+class _ForwardingLogger(Logger):
+    def __init__(self, args: tuple[Any, ...]) -> None:
+        super().__init__(*args[:3])
+        self._args = args
+        self._generation = -1
+        self._logger: Logger | None = None
+
+    def _real(self) -> Logger:
+        if self._logger is None or self._generation != TARGET.generation:
+            with TARGET.lock:
+                self._logger = TARGET.logger_provider.get_logger(*self._args)
+                self._generation = TARGET.generation
+        return self._logger
+
+    def emit(self, record: Any = None, **kwargs: Any) -> None:
+        if record is None:
+            self._real().emit(**kwargs)
+        else:
+            self._real().emit(record, **kwargs)
+
+    def enabled(self, *args: Any, **kwargs: Any) -> bool:
+        return self._real().enabled(*args, **kwargs)
+
+
+class ForwardingLoggerProvider(LoggerProvider):
+    """A LoggerProvider whose loggers follow the active pipeline."""
+
+    def get_logger(
+        self,
+        name: str,
+        version: str | None = None,
+        schema_url: str | None = None,
+        attributes: Any = None,
+    ) -> Logger:
+        return _ForwardingLogger((name, version, schema_url, attributes))
+
+
+# --- installation --------------------------------------------------------------
+_installed = False
+_install_lock = threading.Lock()
+
+
+def install_globals() -> bool:
+    """Set the forwarding providers as the OpenTelemetry globals (once).
+
+    Returns False when another TracerProvider was already set globally (by
+    the user or ``opentelemetry-instrument``); then the globals are left as
+    they are.
+    """
+    global _installed
+    with _install_lock:
+        if _installed:
+            return True
+        current = trace.get_tracer_provider()
+        if not isinstance(current, trace.ProxyTracerProvider):
+            return False
+        trace.set_tracer_provider(ForwardingTracerProvider())
+        metrics.set_meter_provider(ForwardingMeterProvider())
+        _logs.set_logger_provider(ForwardingLoggerProvider())
+        _installed = True
+        return True
+
+
+def globals_installed() -> bool:
+    """True when heritage-otel owns the OpenTelemetry globals."""
+    return _installed
+
+
+def switch(
+    tracer_provider: TracerProvider | None,
+    meter_provider: MeterProvider | None,
+    logger_provider: LoggerProvider | None,
+) -> None:
+    """Point the forwarding globals at a new pipeline (None: no-op)."""
+    TARGET.switch(tracer_provider, meter_provider, logger_provider)
+
+
+def active() -> Sequence[Any]:
+    """The (tracer, meter, logger) providers the globals currently reach."""
+    return (TARGET.tracer_provider, TARGET.meter_provider, TARGET.logger_provider)

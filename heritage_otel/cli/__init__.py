@@ -1,0 +1,1 @@
+"""The ``heritage-otel`` command line (click)."""

@@ -1,0 +1,313 @@
+"""``configure()``: one call that builds the OpenTelemetry SDK pipeline.
+
+Arguments win over ``OTEL_*`` environment variables, which win over
+defaults (see :mod:`heritage_otel.settings`). With no OTLP endpoint the
+*embedded default* applies: nothing connects anywhere, finished spans are
+kept in a bounded in-process :class:`~heritage_otel.exporters.SpanStore`,
+and, if asked, written to a local OTLP-JSON file.
+
+>>> import heritage_otel
+>>> telemetry = heritage_otel.configure(service_name="doc-example")
+>>> from opentelemetry import trace
+>>> with trace.get_tracer("doc").start_as_current_span("work"):
+...     pass
+>>> [span.name for span in telemetry.span_store.spans()]
+['work']
+>>> telemetry.shutdown(); telemetry.shutdown()  # idempotent
+
+Calling ``configure()`` again shuts the previous pipeline down (its batch
+threads stop) and points the global providers at the new one: providers
+never stack.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from opentelemetry._logs import LoggerProvider as APILoggerProvider
+from opentelemetry._logs import NoOpLoggerProvider
+from opentelemetry.metrics import MeterProvider as APIMeterProvider
+from opentelemetry.metrics import NoOpMeterProvider
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExporter, SimpleLogRecordProcessor
+from opentelemetry.sdk.metrics import MeterProvider, TraceBasedExemplarFilter
+from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider, sampling
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
+from opentelemetry.trace import NoOpTracerProvider
+from opentelemetry.trace import TracerProvider as APITracerProvider
+
+from heritage_otel import semconv
+from heritage_otel._internal import delegating
+from heritage_otel.exporters.otlp_json import OtlpJsonFileSpanExporter
+from heritage_otel.exporters.span_store import SpanStore
+from heritage_otel.settings import Settings, resolve_settings
+
+__all__ = ["Telemetry", "configure", "current"]
+
+_logger = logging.getLogger(__name__)
+_lock = threading.RLock()
+_active: Telemetry | None = None
+
+
+class Telemetry:
+    """Owns one SDK pipeline: tracer, meter and logger providers and their exporters.
+
+    ``force_flush()`` and ``shutdown()`` may be called any number of times.
+    When the SDK is disabled (``OTEL_SDK_DISABLED=true``) the providers are the
+    API's no-op ones and every method still works.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        resource: Resource,
+        tracer_provider: APITracerProvider,
+        meter_provider: APIMeterProvider,
+        logger_provider: APILoggerProvider,
+        span_store: SpanStore | None,
+    ) -> None:
+        self.settings = settings
+        self.resource = resource
+        self.tracer_provider = tracer_provider
+        self.meter_provider = meter_provider
+        self.logger_provider = logger_provider
+        self.span_store = span_store
+        self._shutdown = False
+        self._lock = threading.Lock()
+
+    @property
+    def enabled(self) -> bool:
+        """False when telemetry is disabled (no-op providers)."""
+        return not self.settings.disabled
+
+    @property
+    def is_shutdown(self) -> bool:
+        return self._shutdown
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        """Export everything buffered; True when every provider flushed in time."""
+        if self._shutdown or not self.enabled:
+            return True
+        ok = True
+        for provider in (self.tracer_provider, self.logger_provider, self.meter_provider):
+            try:
+                ok = bool(provider.force_flush(timeout_millis)) and ok  # type: ignore[attr-defined]
+            except Exception:  # noqa: BLE001 - flushing never raises into the app
+                _logger.exception("force_flush failed for %s", type(provider).__name__)
+                ok = False
+        return ok
+
+    def shutdown(self, timeout_millis: int = 30_000) -> None:
+        """Flush and stop every provider (and their threads); idempotent."""
+        global _active
+        with self._lock:
+            if self._shutdown:
+                return
+            self._shutdown = True
+        with _lock:
+            if _active is self:
+                _active = None
+                delegating.switch(None, None, None)
+        if not self.enabled:
+            return
+        for provider in (self.tracer_provider, self.logger_provider, self.meter_provider):
+            try:
+                if isinstance(provider, MeterProvider):
+                    provider.shutdown(timeout_millis=timeout_millis)
+                else:
+                    provider.shutdown()  # type: ignore[attr-defined]
+            except Exception:  # noqa: BLE001
+                _logger.exception("shutdown failed for %s", type(provider).__name__)
+
+    def __enter__(self) -> Telemetry:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.shutdown()
+
+    def __repr__(self) -> str:
+        state = "shutdown" if self._shutdown else ("disabled" if not self.enabled else "active")
+        target = self.settings.endpoint or "embedded"
+        return f"<Telemetry {self.settings.service_name!r} {state} -> {target}>"
+
+
+def _sampler(settings: Settings) -> sampling.Sampler:
+    ratio = settings.sampler_arg
+    return {
+        "always_on": lambda: sampling.ALWAYS_ON,
+        "always_off": lambda: sampling.ALWAYS_OFF,
+        "traceidratio": lambda: sampling.TraceIdRatioBased(ratio),
+        "parentbased_always_on": lambda: sampling.ParentBased(sampling.ALWAYS_ON),
+        "parentbased_always_off": lambda: sampling.ParentBased(sampling.ALWAYS_OFF),
+        "parentbased_traceidratio": lambda: sampling.ParentBased(sampling.TraceIdRatioBased(ratio)),
+    }[settings.sampler]()
+
+
+def _otlp_exporters(settings: Settings) -> tuple[SpanExporter, Any, LogRecordExporter]:
+    """OTLP span, metric and log exporters for the configured endpoint and protocol."""
+    endpoint = settings.endpoint
+    assert endpoint is not None
+    headers = dict(settings.headers)
+    if settings.protocol == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
+        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+        insecure = endpoint.startswith("http://")
+        return (
+            OTLPSpanExporter(endpoint=endpoint, insecure=insecure, headers=headers),
+            OTLPMetricExporter(endpoint=endpoint, insecure=insecure, headers=headers),
+            OTLPLogExporter(endpoint=endpoint, insecure=insecure, headers=headers),
+        )
+    from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter as HTTPLogExporter
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as HTTPMetricExporter
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HTTPSpanExporter
+
+    return (
+        HTTPSpanExporter(endpoint=f"{endpoint}/v1/traces", headers=headers),
+        HTTPMetricExporter(endpoint=f"{endpoint}/v1/metrics", headers=headers),
+        HTTPLogExporter(endpoint=f"{endpoint}/v1/logs", headers=headers),
+    )
+
+
+def _resource(settings: Settings) -> Resource:
+    attributes: dict[str, Any] = dict(settings.resource_attributes)
+    attributes[semconv.SERVICE_NAME] = settings.service_name
+    attributes[semconv.SERVICE_VERSION] = settings.service_version
+    attributes[semconv.SERVICE_INSTANCE_ID] = settings.service_instance_id
+    # Resource() rather than Resource.create(): the settings already merged the
+    # environment, and create() would let OTEL_SERVICE_NAME override arguments.
+    return Resource.get_empty().merge(Resource(attributes))
+
+
+def configure(
+    *,
+    service_name: str | None = None,
+    service_version: str | None = None,
+    service_instance_id: str | None = None,
+    resource_attributes: Mapping[str, Any] | None = None,
+    endpoint: str | None = None,
+    protocol: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    sampler: str | None = None,
+    sampler_arg: float | None = None,
+    disabled: bool | None = None,
+    span_exporters: Sequence[SpanExporter] = (),
+    metric_readers: Sequence[MetricReader] = (),
+    log_exporters: Sequence[LogRecordExporter] = (),
+    simple_processors: bool = False,
+    metric_export_interval_millis: int | None = None,
+    span_store_size: int | None = None,
+    otlp_json_path: str | os.PathLike[str] | None = None,
+    set_global: bool = True,
+) -> Telemetry:
+    """Build the SDK pipeline and return its :class:`Telemetry` handle.
+
+    ``span_exporters``, ``metric_readers`` and ``log_exporters`` are added
+    beside the OTLP ones (or instead of them in the embedded default).
+    ``simple_processors=True`` exports spans and logs synchronously (tests).
+    ``span_store_size=0`` turns the in-process span store off.
+    With ``set_global`` (the default) the OpenTelemetry global providers
+    reach this pipeline, and a previous ``configure()`` pipeline is shut down.
+    Raises :class:`~heritage_otel.settings.ConfigurationError` for bad values.
+    """
+    settings = resolve_settings(
+        service_name=service_name,
+        service_version=service_version,
+        service_instance_id=service_instance_id,
+        resource_attributes=resource_attributes,
+        endpoint=endpoint,
+        protocol=protocol,
+        headers=headers,
+        sampler=sampler,
+        sampler_arg=sampler_arg,
+        disabled=disabled,
+        metric_export_interval_millis=metric_export_interval_millis,
+        span_store_size=span_store_size,
+        otlp_json_path=otlp_json_path,
+    )
+    resource = _resource(settings)
+
+    if settings.disabled:
+        telemetry = Telemetry(
+            settings, resource, NoOpTracerProvider(), NoOpMeterProvider(), NoOpLoggerProvider(), None
+        )
+        return _activate(telemetry, set_global)
+
+    json_exporter = OtlpJsonFileSpanExporter(settings.otlp_json_path) if settings.otlp_json_path else None
+    otlp = _otlp_exporters(settings) if settings.endpoint else None
+
+    span_store = SpanStore(settings.span_store_size) if settings.span_store_size > 0 else None
+    tracer_provider = TracerProvider(resource=resource, sampler=_sampler(settings), shutdown_on_exit=False)
+    if span_store is not None:
+        tracer_provider.add_span_processor(SimpleSpanProcessor(span_store))
+    exporters: list[SpanExporter] = list(span_exporters)
+    if json_exporter is not None:
+        exporters.append(json_exporter)
+    if otlp is not None:
+        exporters.append(otlp[0])
+    for exporter in exporters:
+        processor = SimpleSpanProcessor(exporter) if simple_processors else BatchSpanProcessor(exporter)
+        tracer_provider.add_span_processor(processor)
+
+    readers: list[MetricReader] = list(metric_readers)
+    if otlp is not None:
+        readers.append(
+            PeriodicExportingMetricReader(otlp[1], export_interval_millis=settings.metric_export_interval_millis)
+        )
+    meter_provider = MeterProvider(
+        resource=resource,
+        metric_readers=readers,
+        exemplar_filter=TraceBasedExemplarFilter(),
+        shutdown_on_exit=False,
+    )
+
+    logger_provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
+    log_targets: list[LogRecordExporter] = list(log_exporters)
+    if otlp is not None:
+        log_targets.append(otlp[2])
+    for log_exporter in log_targets:
+        log_processor = (
+            SimpleLogRecordProcessor(log_exporter) if simple_processors else BatchLogRecordProcessor(log_exporter)
+        )
+        logger_provider.add_log_record_processor(log_processor)
+
+    telemetry = Telemetry(settings, resource, tracer_provider, meter_provider, logger_provider, span_store)
+    return _activate(telemetry, set_global)
+
+
+def _activate(telemetry: Telemetry, set_global: bool) -> Telemetry:
+    global _active
+    if not set_global:
+        return telemetry
+    with _lock:
+        previous = _active
+        if not delegating.install_globals():
+            _logger.warning(
+                "a global TracerProvider was already set by someone else; heritage-otel's pipeline "
+                "is reachable through Telemetry.tracer_provider/meter_provider/logger_provider only"
+            )
+        delegating.switch(telemetry.tracer_provider, telemetry.meter_provider, telemetry.logger_provider)
+        _active = telemetry
+    if previous is not None:
+        previous.shutdown()
+    return telemetry
+
+
+def current() -> Telemetry | None:
+    """The pipeline the global providers reach now, if ``configure()`` built one."""
+    return _active
+
+
+@atexit.register
+def _shutdown_at_exit() -> None:
+    active = _active
+    if active is not None:
+        active.shutdown(timeout_millis=5_000)

@@ -1,0 +1,197 @@
+"""The four-tier error hierarchy and how an error is recorded on a span.
+
+Severity decides what the caller should do (the seed's contract):
+
+============  ========  ===========  ==================================
+class         severity  HTTP status  meaning
+============  ========  ===========  ==================================
+Critical      4         503          service unavailable; re-raised
+High          3         500          a fallback is expected
+Medium        2         200          served with reduced quality
+Low           1         200          handled gracefully
+============  ========  ===========  ==================================
+
+:func:`record_error` records any exception the OpenTelemetry way: an
+``exception`` event (``exception.type``/``message``/``stacktrace``) through
+``span.record_exception``, status ERROR when severity >= High, the attributes
+``error.type`` and ``heritage.error.severity``, and one increment of the
+``heritage.errors`` counter by severity and component.
+
+>>> from opentelemetry import trace
+>>> span = trace.INVALID_SPAN
+>>> record_error(span, HighSeverityError("simrank timed out"), component="simrank")
+<Severity.HIGH: 3>
+>>> severity_of(KeyError("x"))
+<Severity.HIGH: 3>
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from enum import IntEnum
+from typing import Any
+
+from opentelemetry.metrics import MeterProvider
+from opentelemetry.trace import Span, Status, StatusCode
+
+from heritage_otel import semconv
+from heritage_otel.instruments import instruments_for
+
+_logger = logging.getLogger(__name__)
+
+__all__ = [
+    "Severity",
+    "HeritageError",
+    "CriticalError",
+    "HighSeverityError",
+    "MediumSeverityError",
+    "LowSeverityError",
+    "ValidationError",
+    "FallbackExhaustedError",
+    "severity_of",
+    "record_error",
+]
+
+
+class Severity(IntEnum):
+    """Error severity, 1 (low) to 4 (critical)."""
+
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+
+class HeritageError(Exception):
+    """Base of every heritage-otel error.
+
+    ``component`` names where it happened; ``details`` carries extra context
+    that is safe to export (never raw query text).
+    """
+
+    severity: Severity = Severity.HIGH
+    http_status: int = 500
+    fallback_expected: bool = False
+
+    def __init__(
+        self, message: str = "", *, component: str | None = None, details: Mapping[str, Any] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.component = component
+        self.details: dict[str, Any] = dict(details or {})
+
+
+class CriticalError(HeritageError):
+    """The service cannot answer (severity 4, HTTP 503). Never swallowed."""
+
+    severity = Severity.CRITICAL
+    http_status = 503
+
+
+class HighSeverityError(HeritageError):
+    """A component failed; a fallback is expected (severity 3, HTTP 500)."""
+
+    severity = Severity.HIGH
+    http_status = 500
+    fallback_expected = True
+
+
+class MediumSeverityError(HeritageError):
+    """The answer is served with reduced quality (severity 2, HTTP 200)."""
+
+    severity = Severity.MEDIUM
+    http_status = 200
+
+
+class LowSeverityError(HeritageError):
+    """A minor problem, handled gracefully (severity 1, HTTP 200)."""
+
+    severity = Severity.LOW
+    http_status = 200
+
+
+class ValidationError(HeritageError):
+    """Input or output failed validation (severity 2, HTTP 400).
+
+    ``field``, ``value`` (already truncated or hashed by the caller) and
+    ``expected`` say what was wrong and what is valid.
+    """
+
+    severity = Severity.MEDIUM
+    http_status = 400
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        value: Any = None,
+        expected: str | None = None,
+        component: str | None = None,
+    ) -> None:
+        super().__init__(message, component=component)
+        self.field = field
+        self.value = value
+        self.expected = expected
+
+
+class FallbackExhaustedError(CriticalError):
+    """Every strategy of a fallback chain failed.
+
+    ``errors`` maps each strategy name to the exception it raised (a
+    ``TimeoutError`` for a timeout, a ``ValueError`` for a rejected result).
+    """
+
+    def __init__(self, chain: str, errors: Sequence[tuple[str, BaseException]]) -> None:
+        self.chain = chain
+        self.errors: dict[str, BaseException] = dict(errors)
+        parts = "; ".join(f"{name}: {type(exc).__name__}: {exc}" for name, exc in errors) or "no strategy registered"
+        super().__init__(f"fallback chain {chain!r} exhausted ({parts})", component=chain)
+
+
+def severity_of(exc: BaseException) -> Severity:
+    """Severity of any exception: its own for a HeritageError, HIGH otherwise."""
+    if isinstance(exc, HeritageError):
+        return exc.severity
+    return Severity.HIGH
+
+
+def record_error(
+    span: Span,
+    exc: BaseException,
+    *,
+    component: str | None = None,
+    meter_provider: MeterProvider | None = None,
+    escaped: bool = False,
+) -> Severity:
+    """Record ``exc`` on ``span`` and count it in ``heritage.errors``.
+
+    Never raises: telemetry must not break the caller. Returns the severity.
+    """
+    severity = severity_of(exc)
+    component = component or getattr(exc, "component", None) or "unknown"
+    try:
+        if span.is_recording():
+            span.record_exception(exc, escaped=escaped)
+            span.set_attributes(
+                {
+                    semconv.ERROR_TYPE: type(exc).__qualname__,
+                    semconv.ERROR_SEVERITY: int(severity),
+                    semconv.ERROR_SEVERITY_NAME: severity.name.lower(),
+                }
+            )
+            if severity >= Severity.HIGH:
+                span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"[:256]))
+        instruments_for(meter_provider).errors.add(
+            1,
+            {
+                semconv.ERROR_SEVERITY_NAME: severity.name.lower(),
+                semconv.COMPONENT: component,
+                semconv.ERROR_TYPE: type(exc).__qualname__,
+            },
+        )
+    except Exception:  # noqa: BLE001 - telemetry never breaks the caller
+        _logger.exception("could not record %s on span", type(exc).__name__)
+    return severity

@@ -1,0 +1,215 @@
+"""Telemetry settings: argument, then ``OTEL_*`` environment variable, then default.
+
+Every value is checked once, at start-up. A bad value raises
+:class:`ConfigurationError` naming the setting, the value and what is valid,
+so a typo in a deployment fails loudly instead of silently dropping data.
+
+>>> s = resolve_settings(service_name="recommender", environ={})
+>>> s.service_name, s.endpoint, s.protocol
+('recommender', None, 'http/protobuf')
+>>> resolve_settings(protocol="http/xml", environ={})
+Traceback (most recent call last):
+...
+heritage_otel.settings.ConfigurationError: protocol (argument) = 'http/xml' is not valid; valid values: 'grpc', 'http/protobuf'
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+__all__ = ["ConfigurationError", "Settings", "resolve_settings", "DEFAULT_SERVICE_NAME"]
+
+DEFAULT_SERVICE_NAME = "heritage-recommender"
+PROTOCOLS = ("grpc", "http/protobuf")
+SAMPLERS = (
+    "always_on",
+    "always_off",
+    "traceidratio",
+    "parentbased_always_on",
+    "parentbased_always_off",
+    "parentbased_traceidratio",
+)
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off", ""}
+
+
+class ConfigurationError(ValueError):
+    """A setting has a value that cannot work; raised at start-up."""
+
+
+def _bad(setting: str, value: Any, valid: str) -> ConfigurationError:
+    return ConfigurationError(f"{setting} = {value!r} is not valid; {valid}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The resolved, validated telemetry settings."""
+
+    service_name: str
+    service_version: str
+    service_instance_id: str
+    resource_attributes: Mapping[str, str] = field(default_factory=dict)
+    endpoint: str | None = None
+    protocol: str = "http/protobuf"
+    headers: Mapping[str, str] = field(default_factory=dict)
+    sampler: str = "parentbased_always_on"
+    sampler_arg: float = 1.0
+    disabled: bool = False
+    metric_export_interval_millis: int = 60_000
+    span_store_size: int = 10_000
+    otlp_json_path: str | None = None
+
+    @property
+    def embedded(self) -> bool:
+        """True when nothing is exported over the network (no endpoint)."""
+        return self.endpoint is None
+
+
+def _parse_bool(setting: str, raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise _bad(setting, raw, "valid values: true, false")
+
+
+def _parse_key_values(setting: str, raw: str) -> dict[str, str]:
+    result: dict[str, str] = {}
+    for item in raw.split(","):
+        if not item.strip():
+            continue
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise _bad(setting, raw, "expected comma-separated key=value pairs, e.g. 'deployment.environment=prod'")
+        result[unquote(key.strip())] = unquote(value.strip())
+    return result
+
+
+def _check_endpoint(setting: str, endpoint: str) -> str:
+    parts = urlsplit(endpoint)
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if parts.scheme not in ("http", "https") or not parts.hostname or port == -1:
+        raise _bad(setting, endpoint, "expected an http:// or https:// URL with a host, e.g. 'http://127.0.0.1:4318'")
+    return endpoint.rstrip("/")
+
+
+def _pick(arg: Any, arg_name: str, env_name: str, environ: Mapping[str, str]) -> tuple[Any, str]:
+    """The argument if given, else the environment value; and the setting to blame."""
+    if arg is not None:
+        return arg, f"{arg_name} (argument)"
+    raw = environ.get(env_name)
+    if raw is not None and raw.strip() != "":
+        return raw.strip(), env_name
+    return None, env_name
+
+
+def _int_setting(
+    arg: Any, arg_name: str, env_name: str, environ: Mapping[str, str], default: int, minimum: int
+) -> int:
+    value, name = _pick(arg, arg_name, env_name, environ)
+    if value is None:
+        return default
+    try:
+        number = int(value)
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            raise ValueError
+    except (TypeError, ValueError):
+        raise _bad(name, value, f"expected an integer >= {minimum}") from None
+    if number < minimum:
+        raise _bad(name, value, f"expected an integer >= {minimum}")
+    return number
+
+
+def resolve_settings(
+    *,
+    service_name: str | None = None,
+    service_version: str | None = None,
+    service_instance_id: str | None = None,
+    resource_attributes: Mapping[str, Any] | None = None,
+    endpoint: str | None = None,
+    protocol: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    sampler: str | None = None,
+    sampler_arg: float | None = None,
+    disabled: bool | None = None,
+    metric_export_interval_millis: int | None = None,
+    span_store_size: int | None = None,
+    otlp_json_path: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Resolve every setting (argument > environment > default) and validate it."""
+    env = os.environ if environ is None else environ
+
+    attrs: dict[str, str] = {}
+    raw_attrs = env.get("OTEL_RESOURCE_ATTRIBUTES")
+    if raw_attrs:
+        attrs.update(_parse_key_values("OTEL_RESOURCE_ATTRIBUTES", raw_attrs))
+    if resource_attributes:
+        attrs.update({str(k): str(v) for k, v in resource_attributes.items()})
+
+    name = service_name or env.get("OTEL_SERVICE_NAME", "").strip() or attrs.get("service.name") or DEFAULT_SERVICE_NAME
+    version = service_version or attrs.get("service.version") or "unknown"
+    instance = service_instance_id or attrs.get("service.instance.id") or str(uuid.uuid4())
+
+    raw_endpoint, endpoint_name = _pick(endpoint, "endpoint", "OTEL_EXPORTER_OTLP_ENDPOINT", env)
+    checked_endpoint = _check_endpoint(endpoint_name, str(raw_endpoint)) if raw_endpoint else None
+
+    raw_protocol, protocol_name = _pick(protocol, "protocol", "OTEL_EXPORTER_OTLP_PROTOCOL", env)
+    chosen_protocol = str(raw_protocol or "http/protobuf").strip().lower()
+    if chosen_protocol not in PROTOCOLS:
+        raise _bad(protocol_name, raw_protocol, "valid values: " + ", ".join(repr(p) for p in PROTOCOLS))
+
+    header_map: dict[str, str] = {}
+    raw_headers = env.get("OTEL_EXPORTER_OTLP_HEADERS")
+    if raw_headers:
+        header_map.update(_parse_key_values("OTEL_EXPORTER_OTLP_HEADERS", raw_headers))
+    if headers:
+        header_map.update(headers)
+
+    raw_sampler, sampler_name = _pick(sampler, "sampler", "OTEL_TRACES_SAMPLER", env)
+    chosen_sampler = str(raw_sampler or "parentbased_always_on").strip().lower()
+    if chosen_sampler not in SAMPLERS:
+        raise _bad(sampler_name, raw_sampler, "valid values: " + ", ".join(SAMPLERS))
+    raw_ratio, ratio_name = _pick(sampler_arg, "sampler_arg", "OTEL_TRACES_SAMPLER_ARG", env)
+    ratio = 1.0
+    if raw_ratio is not None:
+        try:
+            ratio = float(raw_ratio)
+        except (TypeError, ValueError):
+            raise _bad(ratio_name, raw_ratio, "expected a number between 0.0 and 1.0") from None
+        if not 0.0 <= ratio <= 1.0:
+            raise _bad(ratio_name, raw_ratio, "expected a number between 0.0 and 1.0")
+
+    if disabled is None:
+        raw_disabled = env.get("OTEL_SDK_DISABLED")
+        disabled = _parse_bool("OTEL_SDK_DISABLED", raw_disabled) if raw_disabled else False
+
+    interval = _int_setting(metric_export_interval_millis, "metric_export_interval_millis", "OTEL_METRIC_EXPORT_INTERVAL", env, 60_000, 1)
+    store = _int_setting(span_store_size, "span_store_size", "HERITAGE_OTEL_SPAN_STORE_SIZE", env, 10_000, 0)
+
+    json_path, _ = _pick(otlp_json_path, "otlp_json_path", "HERITAGE_OTEL_OTLP_JSON_PATH", env)
+
+    return Settings(
+        service_name=name,
+        service_version=version,
+        service_instance_id=instance,
+        resource_attributes=attrs,
+        endpoint=checked_endpoint,
+        protocol=chosen_protocol,
+        headers=header_map,
+        sampler=chosen_sampler,
+        sampler_arg=ratio,
+        disabled=bool(disabled),
+        metric_export_interval_millis=interval,
+        span_store_size=store,
+        otlp_json_path=os.fspath(json_path) if json_path else None,
+    )

@@ -1,0 +1,33 @@
+"""Test helpers for code instrumented with heritage-otel (or plain OpenTelemetry).
+
+Installed as a pytest plugin (entry point ``pytest11``), so a test suite gets
+these fixtures with no conftest:
+
+``telemetry``
+    A :class:`TelemetryCapture`: a fresh ``configure()`` pipeline whose spans,
+    metrics and logs go to in-memory exporters, reachable through the global
+    OpenTelemetry providers for the duration of one test, then shut down.
+``span_exporter`` / ``metric_reader`` / ``log_exporter``
+    The in-memory exporter and reader of that pipeline.
+
+Outside pytest, :func:`capture_telemetry` gives the same capture as a
+context manager:
+
+>>> from opentelemetry import trace
+>>> with capture_telemetry() as captured:
+...     with trace.get_tracer("doc").start_as_current_span("parent"):
+...         with trace.get_tracer("doc").start_as_current_span("child"):
+...             pass
+>>> print(captured.render_tree())
+parent
+  child
+
+What it does not handle: metrics are read by collecting the in-memory reader
+(cumulative temporality), so ``metric_points`` reflects everything recorded
+since the capture began; spans are exported synchronously, so a span shows
+up as soon as it ends, and unfinished spans never do.
+"""
+
+from heritage_otel.testing.capture import SpanNode, TelemetryCapture, capture_telemetry
+
+__all__ = ["SpanNode", "TelemetryCapture", "capture_telemetry"]

@@ -1,0 +1,182 @@
+"""TelemetryCapture: one isolated in-memory pipeline and helpers to read it."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from opentelemetry.sdk._logs import ReadableLogRecord
+from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from heritage_otel.configure import Telemetry, configure
+
+__all__ = ["SpanNode", "TelemetryCapture", "capture_telemetry"]
+
+
+@dataclass
+class SpanNode:
+    """A span and its child nodes, ordered by start time."""
+
+    span: ReadableSpan
+    children: list[SpanNode] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.span.name
+
+    def walk(self, depth: int = 0) -> Iterator[tuple[int, SpanNode]]:
+        """Depth-first (depth, node) pairs, this node first."""
+        yield depth, self
+        for child in self.children:
+            yield from child.walk(depth + 1)
+
+    def find(self, name: str) -> list[SpanNode]:
+        """Every node below (and including) this one with that span name."""
+        return [node for _, node in self.walk() if node.name == name]
+
+
+def _matches(attributes: Mapping[str, Any] | None, wanted: Mapping[str, Any]) -> bool:
+    attributes = attributes or {}
+    return all(key in attributes and attributes[key] == value for key, value in wanted.items())
+
+
+class TelemetryCapture:
+    """An in-memory telemetry pipeline with helpers to find what it captured."""
+
+    def __init__(self, **configure_kwargs: Any) -> None:
+        self.span_exporter = InMemorySpanExporter()
+        self.metric_reader = InMemoryMetricReader()
+        self.log_exporter = InMemoryLogRecordExporter()
+        configure_kwargs.setdefault("service_name", "heritage-otel-test")
+        configure_kwargs.setdefault("service_instance_id", "test-instance")
+        configure_kwargs.setdefault("span_store_size", 0)
+        self.telemetry: Telemetry = configure(
+            span_exporters=[self.span_exporter],
+            metric_readers=[self.metric_reader],
+            log_exporters=[self.log_exporter],
+            simple_processors=True,
+            **configure_kwargs,
+        )
+
+    # providers, for code that takes them explicitly
+    @property
+    def tracer_provider(self) -> Any:
+        return self.telemetry.tracer_provider
+
+    @property
+    def meter_provider(self) -> Any:
+        return self.telemetry.meter_provider
+
+    @property
+    def logger_provider(self) -> Any:
+        return self.telemetry.logger_provider
+
+    # --- spans ---------------------------------------------------------------
+    def spans(self) -> tuple[ReadableSpan, ...]:
+        """Every finished span, in the order they ended."""
+        return tuple(self.span_exporter.get_finished_spans())
+
+    def find_spans(self, name: str | None = None, **attributes: Any) -> list[ReadableSpan]:
+        """Finished spans with that name (if given) whose attributes include ``attributes``.
+
+        Attribute keys with dots can be passed with ``**{"heritage.fallback.chain": "x"}``.
+        """
+        return [
+            span for span in self.spans()
+            if (name is None or span.name == name) and _matches(span.attributes, attributes)
+        ]
+
+    def span(self, name: str | None = None, **attributes: Any) -> ReadableSpan:
+        """The one finished span matching; AssertionError when there are none or several."""
+        found = self.find_spans(name, **attributes)
+        if len(found) != 1:
+            names = [span.name for span in self.spans()]
+            msg = f"expected exactly one span {name!r} with {attributes}, found {len(found)} among {names}"
+            raise AssertionError(msg)
+        return found[0]
+
+    def children_of(self, parent: ReadableSpan) -> list[ReadableSpan]:
+        """Finished spans whose parent is ``parent``, by start time."""
+        parent_id = parent.context.span_id
+        children = [s for s in self.spans() if s.parent is not None and s.parent.span_id == parent_id]
+        return sorted(children, key=lambda s: s.start_time or 0)
+
+    def span_tree(self, trace_id: int | None = None) -> list[SpanNode]:
+        """Root nodes of the captured traces (one trace if ``trace_id`` is given).
+
+        A span whose parent was not captured counts as a root.
+        """
+        spans = [s for s in self.spans() if trace_id is None or s.context.trace_id == trace_id]
+        nodes = {span.context.span_id: SpanNode(span) for span in spans}
+        roots: list[SpanNode] = []
+        for span in sorted(spans, key=lambda s: s.start_time or 0):
+            node = nodes[span.context.span_id]
+            parent = nodes.get(span.parent.span_id) if span.parent is not None else None
+            (parent.children if parent is not None else roots).append(node)
+        return roots
+
+    def render_tree(self, trace_id: int | None = None) -> str:
+        """The span tree as indented names, two spaces per level."""
+        return "\n".join(
+            "  " * depth + node.name for root in self.span_tree(trace_id) for depth, node in root.walk()
+        )
+
+    @staticmethod
+    def events(span: ReadableSpan, name: str | None = None) -> list[Any]:
+        """The span's events, optionally only those with that name."""
+        return [event for event in span.events if name is None or event.name == name]
+
+    # --- metrics -------------------------------------------------------------
+    def metric_points(self, name: str, **attributes: Any) -> list[Any]:
+        """Data points of metric ``name`` whose attributes include ``attributes``."""
+        data = self.metric_reader.get_metrics_data()
+        points: list[Any] = []
+        if data is None:
+            return points
+        for resource_metrics in data.resource_metrics:
+            for scope_metrics in resource_metrics.scope_metrics:
+                for metric in scope_metrics.metrics:
+                    if metric.name != name:
+                        continue
+                    points.extend(p for p in metric.data.data_points if _matches(p.attributes, attributes))
+        return points
+
+    def metric_sum(self, name: str, **attributes: Any) -> float:
+        """Sum of a counter's points (or of a histogram's recorded values) matching."""
+        total = 0.0
+        for point in self.metric_points(name, **attributes):
+            total += point.value if hasattr(point, "value") else point.sum
+        return total
+
+    def histogram_count(self, name: str, **attributes: Any) -> int:
+        """How many values a histogram recorded, over the matching points."""
+        return sum(int(point.count) for point in self.metric_points(name, **attributes))
+
+    # --- logs ----------------------------------------------------------------
+    def logs(self) -> tuple[ReadableLogRecord, ...]:
+        """Every emitted log record."""
+        return tuple(self.log_exporter.get_finished_logs())
+
+    # --- lifecycle -----------------------------------------------------------
+    def clear(self) -> None:
+        """Forget captured spans and logs (metrics keep accumulating)."""
+        self.span_exporter.clear()
+        self.log_exporter.clear()
+
+    def shutdown(self) -> None:
+        self.telemetry.shutdown()
+
+
+@contextlib.contextmanager
+def capture_telemetry(**configure_kwargs: Any) -> Iterator[TelemetryCapture]:
+    """A :class:`TelemetryCapture` active for the ``with`` block, then shut down."""
+    captured = TelemetryCapture(**configure_kwargs)
+    try:
+        yield captured
+    finally:
+        captured.shutdown()

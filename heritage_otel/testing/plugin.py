@@ -1,0 +1,46 @@
+"""pytest plugin (entry point ``pytest11``): in-memory telemetry fixtures.
+
+>>> # in any test module of a project that installed heritage-otel:
+>>> # def test_my_code(telemetry):
+>>> #     my_code()
+>>> #     assert telemetry.span("my.span").attributes["k"] == "v"
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from heritage_otel.testing.capture import TelemetryCapture
+
+
+@pytest.fixture
+def telemetry() -> Iterator[TelemetryCapture]:
+    """A fresh in-memory pipeline behind the global providers, for one test."""
+    captured = TelemetryCapture()
+    try:
+        yield captured
+    finally:
+        captured.shutdown()
+
+
+@pytest.fixture
+def span_exporter(telemetry: TelemetryCapture) -> InMemorySpanExporter:
+    """The in-memory span exporter of the ``telemetry`` fixture."""
+    return telemetry.span_exporter
+
+
+@pytest.fixture
+def metric_reader(telemetry: TelemetryCapture) -> InMemoryMetricReader:
+    """The in-memory metric reader of the ``telemetry`` fixture."""
+    return telemetry.metric_reader
+
+
+@pytest.fixture
+def log_exporter(telemetry: TelemetryCapture) -> InMemoryLogRecordExporter:
+    """The in-memory log exporter of the ``telemetry`` fixture."""
+    return telemetry.log_exporter
