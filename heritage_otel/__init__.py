@@ -18,15 +18,15 @@ from typing import TYPE_CHECKING, Any
 from heritage_otel.version import __version__
 
 if TYPE_CHECKING:
-    from heritage_otel.configure import Telemetry, configure, current
+    from heritage_otel.telemetry import Telemetry, configure, current
     from heritage_otel.settings import ConfigurationError
 
 __all__ = ["ConfigurationError", "Telemetry", "__version__", "configure", "current"]
 
 _LAZY = {
-    "configure": "heritage_otel.configure",
-    "current": "heritage_otel.configure",
-    "Telemetry": "heritage_otel.configure",
+    "configure": "heritage_otel.telemetry",
+    "current": "heritage_otel.telemetry",
+    "Telemetry": "heritage_otel.telemetry",
     "ConfigurationError": "heritage_otel.settings",
 }
 

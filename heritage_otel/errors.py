@@ -49,6 +49,8 @@ __all__ = [
     "LowSeverityError",
     "ValidationError",
     "FallbackExhaustedError",
+    "StrategyTimeoutError",
+    "ResultRejectedError",
     "severity_of",
     "record_error",
 ]
@@ -137,11 +139,20 @@ class ValidationError(HeritageError):
         self.expected = expected
 
 
+class StrategyTimeoutError(HighSeverityError, TimeoutError):
+    """A fallback strategy did not answer within its ``timeout_s``."""
+
+
+class ResultRejectedError(MediumSeverityError):
+    """A fallback strategy answered, but the chain's result check rejected the answer."""
+
+
 class FallbackExhaustedError(CriticalError):
     """Every strategy of a fallback chain failed.
 
     ``errors`` maps each strategy name to the exception it raised (a
-    ``TimeoutError`` for a timeout, a ``ValueError`` for a rejected result).
+    :class:`StrategyTimeoutError` for a timeout, a :class:`ResultRejectedError`
+    for a rejected result).
     """
 
     def __init__(self, chain: str, errors: Sequence[tuple[str, BaseException]]) -> None:

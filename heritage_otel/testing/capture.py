@@ -13,7 +13,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from heritage_otel.configure import Telemetry, configure
+from heritage_otel.telemetry import Telemetry, configure
 
 __all__ = ["SpanNode", "TelemetryCapture", "capture_telemetry"]
 

@@ -1,0 +1,1 @@
+"""Internal machinery; not part of the public API."""

@@ -1,0 +1,96 @@
+"""The pytest plugin: fixtures available with no conftest, isolated per test."""
+
+from __future__ import annotations
+
+from opentelemetry import trace
+
+pytest_plugins = ["pytester"]
+
+
+def test_fixtures_work_in_a_foreign_suite_with_no_conftest(pytester):
+    """A user's test file gets `telemetry` through the pytest11 entry point alone."""
+    pytester.makepyfile(
+        """
+        from opentelemetry import trace
+        from heritage_otel.fallback import FallbackChain
+
+        TRACER = trace.get_tracer("user-code")  # taken at import time, before any fixture
+
+        def test_spans(telemetry):
+            with TRACER.start_as_current_span("user.op"):
+                pass
+            assert telemetry.span("user.op").name == "user.op"
+
+        def test_isolated(telemetry, span_exporter):
+            assert span_exporter.get_finished_spans() == ()
+
+        def test_chain(telemetry):
+            chain = FallbackChain("c").add_strategy("only", lambda: 1)
+            assert chain.execute() == (1, "only")
+            assert telemetry.render_tree() == "heritage.fallback_chain\\n  heritage.fallback.attempt"
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3)
+
+
+def test_span_tree_walks_parents_and_children(telemetry):
+    """span_tree nests children under parents, in start order."""
+    tracer = trace.get_tracer("t")
+    with tracer.start_as_current_span("root"):
+        with tracer.start_as_current_span("a"):
+            tracer.start_span("a1").end()
+        tracer.start_span("b").end()
+    (root,) = telemetry.span_tree()
+    assert [(depth, node.name) for depth, node in root.walk()] == [(0, "root"), (1, "a"), (2, "a1"), (1, "b")]
+    assert telemetry.render_tree() == "root\n  a\n    a1\n  b"
+
+
+def test_find_spans_by_name_and_attribute(telemetry):
+    """find_spans filters on name and on attributes with dotted keys."""
+    tracer = trace.get_tracer("t")
+    tracer.start_span("op", attributes={"heritage.component": "simrank"}).end()
+    tracer.start_span("op", attributes={"heritage.component": "embedding"}).end()
+    assert len(telemetry.find_spans("op")) == 2
+    assert telemetry.span("op", **{"heritage.component": "embedding"}).attributes["heritage.component"] == "embedding"
+
+
+def test_span_raises_a_helpful_assertion_when_ambiguous(telemetry):
+    """span() insists on exactly one match and lists what it saw."""
+    import pytest
+
+    trace.get_tracer("t").start_span("dup").end()
+    trace.get_tracer("t").start_span("dup").end()
+    with pytest.raises(AssertionError, match="found 2 among"):
+        telemetry.span("dup")
+
+
+def test_logs_are_captured_and_trace_correlated(telemetry):
+    """Log records emitted through the OTel logs API land in the log exporter with the span's ids."""
+    from opentelemetry._logs import get_logger_provider
+
+    logger = get_logger_provider().get_logger("t")
+    with trace.get_tracer("t").start_as_current_span("op") as span:
+        logger.emit(body="hello", attributes={"k": "v"})
+    (record,) = telemetry.logs()
+    assert record.log_record.body == "hello"
+    assert record.log_record.trace_id == span.get_span_context().trace_id
+
+
+def test_metric_helpers(telemetry):
+    """metric_sum and histogram_count read the in-memory reader."""
+    from heritage_otel.instruments import instruments_for
+
+    inst = instruments_for()
+    inst.queries.add(2, {"a": "x"})
+    inst.query_duration.record(0.5)
+    inst.query_duration.record(1.5)
+    assert telemetry.metric_sum("heritage.queries", a="x") == 2
+    assert telemetry.histogram_count("heritage.query.duration") == 2
+    assert telemetry.metric_sum("heritage.query.duration") == 2.0
+
+
+def test_no_global_left_behind_after_a_test():
+    """Outside the fixture, the globals reach no pipeline (non-recording spans)."""
+    with trace.get_tracer("t").start_as_current_span("x") as span:
+        assert not span.is_recording()
