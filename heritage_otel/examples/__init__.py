@@ -1,0 +1,1 @@
+"""Runnable examples shipped with heritage-otel (no telemetry code inside them)."""
