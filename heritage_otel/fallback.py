@@ -236,7 +236,7 @@ class FallbackChain:
             semconv.FALLBACK_CHAIN: self.name,
             semconv.FALLBACK_STRATEGY: strategy.name,
             semconv.FALLBACK_PRIORITY: strategy.priority,
-            semconv.FALLBACK_ATTEMPTS: attempt,
+            semconv.FALLBACK_ATTEMPT_NUMBER: attempt,
         }
         if strategy.timeout_s is not None:
             attributes[semconv.FALLBACK_TIMEOUT_S] = strategy.timeout_s

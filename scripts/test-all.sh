@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Install everything heritage-otel's tests need, then run the whole suite.
+#   bash scripts/test-all.sh [pytest args...]
+# System dependencies (Prometheus Alertmanager, the Collector and Jaeger
+# builds, ...) are installed by scripts/deps/*.sh, each idempotent and cached.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+for dep in scripts/deps/*.sh; do
+  [ -e "$dep" ] || continue
+  bash "$dep"
+done
+
+python_bin=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "== creating .venv with $($python_bin --version)"
+  "$python_bin" -m venv .venv
+fi
+echo "== installing heritage-otel with its dev extra"
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e '.[dev]'
+
+echo "== running the test suite"
+exec .venv/bin/python -m pytest "$@"
