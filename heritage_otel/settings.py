@@ -56,7 +56,7 @@ class Settings:
     resource_attributes: Mapping[str, str] = field(default_factory=dict)
     endpoint: str | None = None
     protocol: str = "http/protobuf"
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)  # may hold secrets
     sampler: str = "parentbased_always_on"
     sampler_arg: float = 1.0
     disabled: bool = False
@@ -164,7 +164,7 @@ def resolve_settings(
     checked_endpoint = _check_endpoint(endpoint_name, str(raw_endpoint)) if raw_endpoint else None
 
     raw_protocol, protocol_name = _pick(protocol, "protocol", "OTEL_EXPORTER_OTLP_PROTOCOL", env)
-    chosen_protocol = str(raw_protocol or "http/protobuf").strip().lower()
+    chosen_protocol = "http/protobuf" if raw_protocol is None else str(raw_protocol).strip().lower()
     if chosen_protocol not in PROTOCOLS:
         raise _bad(protocol_name, raw_protocol, "valid values: " + ", ".join(repr(p) for p in PROTOCOLS))
 
@@ -176,7 +176,7 @@ def resolve_settings(
         header_map.update(headers)
 
     raw_sampler, sampler_name = _pick(sampler, "sampler", "OTEL_TRACES_SAMPLER", env)
-    chosen_sampler = str(raw_sampler or "parentbased_always_on").strip().lower()
+    chosen_sampler = "parentbased_always_on" if raw_sampler is None else str(raw_sampler).strip().lower()
     if chosen_sampler not in SAMPLERS:
         raise _bad(sampler_name, raw_sampler, "valid values: " + ", ".join(SAMPLERS))
     raw_ratio, ratio_name = _pick(sampler_arg, "sampler_arg", "OTEL_TRACES_SAMPLER_ARG", env)
