@@ -32,12 +32,18 @@ from typing import TYPE_CHECKING
 
 from heritage_otel.logs.hashing import capture_query_text_enabled, hash_query_text, query_text_for_export
 from heritage_otel.logs.json_formatter import JsonFormatter
+from heritage_otel.logs.performance_logger import PerformanceLogger
+from heritage_otel.logs.query_logger import QueryLogger
+from heritage_otel.logs.system_logger import SystemLogger
 
 if TYPE_CHECKING:
     from opentelemetry._logs import LoggerProvider
 
 __all__ = [
     "JsonFormatter",
+    "PerformanceLogger",
+    "QueryLogger",
+    "SystemLogger",
     "capture_query_text_enabled",
     "hash_query_text",
     "install_logging_bridge",

@@ -1,0 +1,166 @@
+"""QueryLogger: one trace-correlated record per recommendation query.
+
+:meth:`QueryLogger.log_query` adds a ``heritage.query`` event to the current
+span, emits one OpenTelemetry log record (logger ``heritage_otel.queries``,
+INFO, or ERROR for a failed query) with the same attributes, and, with a log
+directory, appends a JSON line to ``queries.log``.
+
+The query text is exported as its digest (``heritage.query.hash``) and
+length; the raw text (``heritage.query.text``) only when capture is enabled
+(``capture_query_text=True`` or ``HERITAGE_OTEL_CAPTURE_QUERY_TEXT=true``).
+
+>>> from heritage_otel.testing import capture_telemetry
+>>> from opentelemetry import trace
+>>> with capture_telemetry() as captured:
+...     with trace.get_tracer("doc").start_as_current_span("recommend"):
+...         QueryLogger().log_query("q1", "roman coins", [{"doc_id": "d7", "score": 0.8}], 42.0, ["simrank"])
+...     record = captured.logs()[0].log_record
+>>> record.body, record.attributes["heritage.query.id"], record.attributes["heritage.result.count"]
+('query processed', 'q1', 1)
+>>> "heritage.query.text" in record.attributes
+False
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from opentelemetry._logs import LoggerProvider, SeverityNumber
+
+from heritage_otel import semconv
+from heritage_otel.logs._emit import Emitter
+from heritage_otel.logs.hashing import capture_query_text_enabled, hash_query_text
+
+__all__ = ["QueryLogger"]
+
+_logger = logging.getLogger(__name__)
+
+#: Name of the OpenTelemetry logger (instrumentation scope) and of the file logger field.
+LOGGER_NAME = f"{semconv.INSTRUMENTATION_SCOPE}.queries"
+FILE_NAME = "queries.log"
+
+
+def _result_ids(results: Any, id_field: str, limit: int) -> list[str]:
+    ids: list[str] = []
+    if not isinstance(results, Iterable) or isinstance(results, (str, bytes, Mapping)):
+        return ids
+    for item in results:
+        if len(ids) >= limit:
+            break
+        if isinstance(item, Mapping) and id_field in item:
+            ids.append(str(item[id_field]))
+    return ids
+
+
+class QueryLogger:
+    """Logs recommendation queries as span events, OTel log records and (optionally) JSON lines.
+
+    ``log_dir`` (default: ``HERITAGE_OTEL_LOG_DIR``; none: no file) is where
+    ``queries.log`` goes. ``id_field`` is the document id key of a result
+    mapping; the first ``max_result_ids`` ids are recorded. ``logger_provider``
+    defaults to the global one.
+    """
+
+    def __init__(
+        self,
+        *,
+        log_dir: str | os.PathLike[str] | None = None,
+        capture_query_text: bool | None = None,
+        id_field: str = "doc_id",
+        max_result_ids: int = 10,
+        logger_provider: LoggerProvider | None = None,
+    ) -> None:
+        if not isinstance(max_result_ids, int) or isinstance(max_result_ids, bool) or max_result_ids < 0:
+            msg = f"max_result_ids = {max_result_ids!r} is not valid; expected an integer >= 0"
+            raise ValueError(msg)
+        self.capture_query_text = capture_query_text
+        self.id_field = id_field
+        self.max_result_ids = max_result_ids
+        self._emitter = Emitter(LOGGER_NAME, FILE_NAME, log_dir, logger_provider)
+
+    @property
+    def log_file(self) -> os.PathLike[str] | None:
+        """Path of ``queries.log``, or None when no log directory is configured."""
+        return self._emitter.file.path
+
+    def log_query(
+        self,
+        query_id: str,
+        query_text: str | None,
+        results: Sequence[Any] | None,
+        latency_ms: float,
+        components_used: Iterable[str],
+        success: bool = True,
+        error: BaseException | str | None = None,
+    ) -> None:
+        """Record one query. Never raises (a failure is logged once and dropped)."""
+        try:
+            self._log_query(query_id, query_text, results, latency_ms, components_used, success, error)
+        except Exception:  # noqa: BLE001 - logging never raises into the caller
+            _logger.warning("QueryLogger could not log query %r; dropped", query_id, exc_info=True)
+
+    def _log_query(
+        self,
+        query_id: str,
+        query_text: str | None,
+        results: Sequence[Any] | None,
+        latency_ms: float,
+        components_used: Iterable[str],
+        success: bool,
+        error: BaseException | str | None,
+    ) -> None:
+        text = None if query_text is None else str(query_text)
+        capture = capture_query_text_enabled(self.capture_query_text)
+        query_hash = hash_query_text(text) if text is not None else None
+        raw_text = text if capture else None
+        count = len(results) if results is not None and hasattr(results, "__len__") else 0
+        ids = _result_ids(results, self.id_field, self.max_result_ids)
+        components = [str(c) for c in (components_used or ())]
+        latency = float(latency_ms)
+        succeeded = bool(success) and error is None
+        error_type = error_message = None
+        if error is not None:
+            error_type = type(error).__qualname__ if isinstance(error, BaseException) else "_OTHER"
+            error_message = str(error)
+        attributes = {
+            semconv.QUERY_ID: str(query_id),
+            semconv.QUERY_HASH: query_hash,
+            semconv.QUERY_TEXT: raw_text,
+            semconv.QUERY_LENGTH: len(text) if text is not None else None,
+            semconv.RESULT_COUNT: count,
+            semconv.RESULT_EMPTY: count == 0,
+            semconv.RESULT_IDS: ids,
+            semconv.LATENCY_MS: latency,
+            semconv.COMPONENTS_USED: components,
+            semconv.SUCCESS: succeeded,
+            semconv.ERROR_TYPE: error_type,
+            semconv.EXCEPTION_MESSAGE: error_message,
+        }
+        file_fields = {
+            "query_id": str(query_id),
+            "query_hash": query_hash,
+            "query_text": raw_text,
+            "query_length": attributes[semconv.QUERY_LENGTH],
+            "num_results": count,
+            "result_ids": ids,
+            "latency_ms": latency,
+            "components_used": components,
+            "success": succeeded,
+            "error_type": error_type,
+            "error": error_message,
+        }
+        self._emitter.emit(
+            event_name=semconv.EVENT_QUERY,
+            message="query processed" if succeeded else "query failed",
+            severity=SeverityNumber.INFO if succeeded else SeverityNumber.ERROR,
+            attributes=attributes,
+            file_fields=file_fields,
+            exception=error if isinstance(error, BaseException) else None,
+        )
+
+    def close(self) -> None:
+        """Close ``queries.log`` (it is reopened on the next query)."""
+        self._emitter.close()
