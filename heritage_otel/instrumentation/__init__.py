@@ -1,0 +1,170 @@
+"""Auto-instrumentation for the Heritage Document Recommender (and recommenders shaped like it).
+
+Usage
+-----
+
+No code change, with ``opentelemetry-instrument`` (the instrumentor is
+registered under the ``opentelemetry_instrumentor`` entry point as
+``heritage_recommender``)::
+
+    OTEL_SERVICE_NAME=recommender OTEL_TRACES_EXPORTER=console \\
+        opentelemetry-instrument python app.py
+
+Or in code, before or after the recommender is imported:
+
+>>> from heritage_otel.instrumentation import RecommenderInstrumentor
+>>> from heritage_otel.examples.recommender import HeritageRecommender
+>>> instrumentor = RecommenderInstrumentor()
+>>> instrumentor.instrument()
+>>> results = HeritageRecommender(n_docs=1000).recommend("chola temple tamil", top_k=5)
+>>> instrumentor.uninstrument()
+
+What each ``recommend(query, top_k)`` call produces
+---------------------------------------------------
+
+- a span ``heritage.recommend`` with ``heritage.query.top_k``,
+  ``heritage.query.hash`` (or ``heritage.query.text`` when
+  ``capture_query_text=True``), ``heritage.result.count``,
+  ``heritage.result.empty``, ``heritage.cache.hit``, the strategy used,
+  quality scores (``heritage.quality.ndcg_at_10``, ``precision_at_5``,
+  ``diversity``) when the recommender can evaluate the query, and
+  OpenInference attributes (``openinference.span.kind=RETRIEVER``,
+  ``retrieval.documents.{i}.document.id`` / ``.score`` for the first
+  ``max_documents`` results);
+- below it, the fallback chain of :mod:`heritage_otel.fallback`
+  (``heritage.fallback_chain`` and one ``heritage.fallback.attempt`` per
+  strategy tried), and inside each attempt one ``heritage.component`` span per
+  ranking component called and a ``heritage.ensemble`` span (RERANKER);
+- exceptions recorded with their severity (:func:`heritage_otel.errors.record_error`);
+  an error is counted once in ``heritage.errors`` (a component failure inside
+  the chain is counted by the attempt it fails);
+- the metrics of :mod:`heritage_otel.instruments` (query duration, queries,
+  results, empty results, quality, component duration, cache requests,
+  fallbacks), recorded inside the span so histogram exemplars carry its trace id;
+- a ``heritage.query`` event on the span and as an OpenTelemetry log record.
+
+Options of ``instrument()``
+---------------------------
+
+===========================  ==========================================================
+keyword                      meaning
+===========================  ==========================================================
+``tracer_provider``          default: the global one
+``meter_provider``           default: the global one
+``logger_provider``          for the query log record; default: the global one
+``request_hook``             ``(span, instance, query, top_k)``, before the call
+``response_hook``            ``(span, instance, results)``, after a successful call
+``capture_query_text``       export the raw query; default ``HERITAGE_OTEL_CAPTURE_QUERY_TEXT``
+                             or False (then a salted SHA-256 digest is exported)
+``evaluator``                ``(instance, query, results) -> {"ndcg_at_10": ..}``;
+                             default: ``instance.evaluate(query, results)`` if it exists
+``targets``                  a :class:`RecommenderTargets` for your own recommender
+                             (default: the reference one, or ``HERITAGE_OTEL_RECOMMENDER_*``)
+``max_documents``            how many results get ``retrieval.documents.*`` attributes (20)
+===========================  ==========================================================
+
+Hook and evaluator exceptions are logged and dropped; the recommender's own
+exceptions propagate unchanged. Inside ``suppress_instrumentation()`` nothing
+is recorded. ``instrument()`` twice is a no-op; ``uninstrument()`` restores
+the original methods.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import logging
+from collections.abc import Collection
+from typing import Any
+
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
+from opentelemetry.instrumentation.utils import unwrap
+from wrapt import wrap_function_wrapper
+
+from heritage_otel.instrumentation.package import _instruments
+from heritage_otel.instrumentation.targets import RecommenderTargets, parse_target
+from heritage_otel.instrumentation.version import __version__
+from heritage_otel.logs.hashing import capture_query_text_enabled
+
+__all__ = ["RecommenderInstrumentor", "RecommenderTargets", "__version__"]
+
+_logger = logging.getLogger(__name__)
+
+
+def _resolve_class(target: str) -> tuple[type, str]:
+    module_name, class_name, method = parse_target(target)
+    module = importlib.import_module(module_name)
+    try:
+        cls = getattr(module, class_name)
+    except AttributeError:
+        msg = f"instrumentation target {target!r}: module {module_name!r} has no class {class_name!r}"
+        raise ValueError(msg) from None
+    if not callable(getattr(cls, method, None)):
+        msg = f"instrumentation target {target!r}: {class_name} has no method {method!r}"
+        raise ValueError(msg)
+    return cls, method
+
+
+def _entry_parameters(cls: type, method: str) -> tuple[str, str, int | None]:
+    """Names of the entry point's query and top-k parameters, and the top-k default."""
+    try:
+        params = list(inspect.signature(getattr(cls, method)).parameters.values())[1:]  # without self
+    except (TypeError, ValueError):
+        params = []
+    query = params[0].name if params else "query"
+    top_k = params[1].name if len(params) > 1 else "top_k"
+    default = params[1].default if len(params) > 1 and isinstance(params[1].default, int) else None
+    return query, top_k, default
+
+
+class RecommenderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+    """Wraps a recommender's entry point, components, ensemble, fallback chain and cache with OpenTelemetry."""
+
+    _wrapped: list[tuple[type, str]]
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        """No third-party distribution: the targets are the recommender's own classes."""
+        return _instruments
+
+    def _instrument(self, **kwargs: Any) -> None:
+        from heritage_otel.instrumentation._wrappers import Wrappers
+
+        targets = kwargs.get("targets") or RecommenderTargets.from_env()
+        if not isinstance(targets, RecommenderTargets):
+            msg = f"targets={targets!r} is not valid; expected a RecommenderTargets"
+            raise TypeError(msg)
+        max_documents = kwargs.get("max_documents", 20)
+        if isinstance(max_documents, bool) or not isinstance(max_documents, int) or max_documents < 0:
+            msg = f"max_documents={max_documents!r} is not valid; expected an integer >= 0"
+            raise ValueError(msg)
+        for key in ("request_hook", "response_hook", "evaluator"):
+            if kwargs.get(key) is not None and not callable(kwargs[key]):
+                msg = f"{key}={kwargs[key]!r} is not valid; expected a callable or None"
+                raise TypeError(msg)
+        entry_cls, entry_method = _resolve_class(targets.entry_point)
+        wrappers = Wrappers(
+            tracer_provider=kwargs.get("tracer_provider"),
+            meter_provider=kwargs.get("meter_provider"),
+            logger_provider=kwargs.get("logger_provider"),
+            request_hook=kwargs.get("request_hook"),
+            response_hook=kwargs.get("response_hook"),
+            evaluator=kwargs.get("evaluator"),
+            capture_query_text=capture_query_text_enabled(kwargs.get("capture_query_text")),
+            max_documents=max_documents,
+            chain_name=targets.chain_name,
+            entry_parameters=_entry_parameters(entry_cls, entry_method),
+        )
+        plan: list[tuple[str, Any]] = [(targets.entry_point, wrappers.recommend)]
+        plan += [(target, wrappers.component(name)) for name, target in targets.components.items()]
+        plan += [(t, w) for t, w in ((targets.ensemble, wrappers.ensemble), (targets.chain, wrappers.chain),
+                                     (targets.cache, wrappers.cache)) if t is not None]
+        resolved = [(_resolve_class(target), wrapper) for target, wrapper in plan]  # all or nothing
+        self._wrapped = []
+        for (cls, method), wrapper in resolved:
+            wrap_function_wrapper(cls, method, wrapper)
+            self._wrapped.append((cls, method))
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        for cls, method in reversed(getattr(self, "_wrapped", [])):
+            unwrap(cls, method)
+        self._wrapped = []

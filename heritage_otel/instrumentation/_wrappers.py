@@ -1,0 +1,342 @@
+"""The wrapt wrappers behind :class:`RecommenderInstrumentor` (one per target kind).
+
+One :class:`Wrappers` object holds everything a call needs (tracer,
+instruments, hooks, options), built once per ``instrument()``. A context
+variable carries the state of the ``heritage.recommend`` call in progress
+(cache hit, strategy used, components used) to the inner wrappers, so
+concurrent calls on different threads never mix.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from opentelemetry import _logs, trace
+from opentelemetry._logs import LoggerProvider, SeverityNumber
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+from opentelemetry.metrics import MeterProvider, NoOpMeterProvider
+from opentelemetry.trace import Span, TracerProvider
+
+from heritage_otel import semconv
+from heritage_otel.errors import FallbackExhaustedError, record_error
+from heritage_otel.fallback import FallbackChain
+from heritage_otel.instrumentation.custom_types import Evaluator, RequestHook, ResponseHook
+from heritage_otel.instruments import instruments_for
+from heritage_otel.logs.hashing import hash_query_text
+from heritage_otel.version import __version__
+
+_logger = logging.getLogger(__name__)
+
+#: Component errors inside a fallback chain are counted once, by the chain's attempt span.
+_UNCOUNTED = NoOpMeterProvider()
+_QUALITY_KEYS = ("ndcg_at_10", "precision_at_5", "diversity")
+_QUALITY_ATTRS = {
+    "ndcg_at_10": semconv.QUALITY_NDCG_AT_10,
+    "precision_at_5": semconv.QUALITY_PRECISION_AT_5,
+    "diversity": semconv.QUALITY_DIVERSITY,
+}
+
+
+@dataclass
+class CallState:
+    """What the inner wrappers learn during one ``heritage.recommend`` call."""
+
+    cache_hit: bool | None = None
+    strategy_used: str | None = None
+    in_chain: bool = False
+    chain_exhausted: bool = False
+    components_used: list[str] = field(default_factory=list)
+
+
+_current_call: contextvars.ContextVar[CallState | None] = contextvars.ContextVar("heritage_recommend_call", default=None)
+
+
+def _default_evaluator(instance: Any, query: str, results: Sequence[Mapping[str, Any]]) -> Mapping[str, float] | None:
+    evaluate = getattr(instance, "evaluate", None)
+    return evaluate(query, results) if callable(evaluate) else None
+
+
+def _query_and_top_k(
+    args: tuple[Any, ...], kwargs: Mapping[str, Any], parameters: tuple[str, str, int | None]
+) -> tuple[Any, Any]:
+    query_name, top_k_name, default_top_k = parameters
+    query = args[0] if args else kwargs.get(query_name)
+    top_k = args[1] if len(args) > 1 else kwargs.get(top_k_name, default_top_k)
+    return query, top_k
+
+
+class Wrappers:
+    """Builds the wrapt wrapper functions for one ``instrument()`` call."""
+
+    def __init__(
+        self,
+        *,
+        tracer_provider: TracerProvider | None,
+        meter_provider: MeterProvider | None,
+        logger_provider: LoggerProvider | None,
+        request_hook: RequestHook | None,
+        response_hook: ResponseHook | None,
+        evaluator: Evaluator | None,
+        capture_query_text: bool,
+        max_documents: int,
+        chain_name: str,
+        entry_parameters: tuple[str, str, int | None],
+    ) -> None:
+        self.tracer = trace.get_tracer(semconv.INSTRUMENTATION_SCOPE, __version__, tracer_provider)
+        self.tracer_provider = tracer_provider
+        self.meter_provider = meter_provider
+        self.instruments = instruments_for(meter_provider)
+        self.event_logger = _logs.get_logger(semconv.INSTRUMENTATION_SCOPE, __version__, logger_provider=logger_provider)
+        self.request_hook = request_hook
+        self.response_hook = response_hook
+        self.evaluator = evaluator or _default_evaluator
+        self.capture_query_text = capture_query_text
+        self.max_documents = max_documents
+        self.chain_name = chain_name
+        self.entry_parameters = entry_parameters
+
+    # --- helpers ------------------------------------------------------------------
+    def _call_hook(self, hook: Callable[..., Any] | None, *args: Any) -> None:
+        if hook is None:
+            return
+        try:
+            hook(*args)
+        except Exception:  # noqa: BLE001 - a hook never breaks the recommender
+            _logger.exception("heritage recommender instrumentation: hook %r raised; ignored", hook)
+
+    def _quality(self, instance: Any, query: Any, results: Any) -> Mapping[str, float]:
+        try:
+            scores = self.evaluator(instance, query, results)
+        except Exception:  # noqa: BLE001
+            _logger.exception("heritage recommender instrumentation: evaluator raised; quality not recorded")
+            return {}
+        return {k: float(scores[k]) for k in _QUALITY_KEYS if scores and scores.get(k) is not None}
+
+    def _query_attribute(self, query: str) -> tuple[str, str]:
+        if self.capture_query_text:
+            return semconv.QUERY_TEXT, query
+        return semconv.QUERY_HASH, hash_query_text(query)
+
+    # --- heritage.recommend ---------------------------------------------------------
+    def recommend(self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Root span, metrics, quality and the query event around the entry point."""
+        if not is_instrumentation_enabled():
+            return wrapped(*args, **kwargs)
+        query, top_k = _query_and_top_k(args, kwargs, self.entry_parameters)
+        state = CallState()
+        token = _current_call.set(state)
+        try:
+            with self.tracer.start_as_current_span(
+                semconv.SPAN_RECOMMEND, record_exception=False, set_status_on_exception=False
+            ) as span:
+                self._start_attributes(span, query, top_k)
+                self._call_hook(self.request_hook, span, instance, query, top_k)
+                start = time.perf_counter()
+                try:
+                    results = wrapped(*args, **kwargs)
+                except Exception as exc:
+                    duration = time.perf_counter() - start
+                    counted = state.chain_exhausted and isinstance(exc, FallbackExhaustedError)
+                    record_error(span, exc, component="recommender", escaped=True,
+                                 meter_provider=_UNCOUNTED if counted else self.meter_provider)
+                    self._finish(span, instance, query, None, duration, state, success=False)
+                    raise
+                duration = time.perf_counter() - start
+                self._finish(span, instance, query, results, duration, state, success=True)
+                self._call_hook(self.response_hook, span, instance, results)
+                return results
+        finally:
+            _current_call.reset(token)
+
+    def _start_attributes(self, span: Span, query: Any, top_k: Any) -> None:
+        if not span.is_recording():
+            return
+        attributes: dict[str, Any] = {semconv.OPENINFERENCE_SPAN_KIND: semconv.OPENINFERENCE_RETRIEVER}
+        if isinstance(top_k, int):
+            attributes[semconv.QUERY_TOP_K] = top_k
+        if isinstance(query, str):
+            key, value = self._query_attribute(query)
+            attributes[key] = value
+            attributes[semconv.QUERY_LENGTH] = len(query)
+            if self.capture_query_text:
+                attributes[semconv.INPUT_VALUE] = query
+        span.set_attributes(attributes)
+
+    def _finish(
+        self, span: Span, instance: Any, query: Any, results: Any, duration: float, state: CallState, *, success: bool
+    ) -> None:
+        """Metrics (inside the span, so histograms get exemplars), attributes and the query event."""
+        try:
+            count = len(results) if results is not None else 0
+            quality = self._quality(instance, query, results) if success and results is not None else {}
+            inst = self.instruments
+            outcome = {semconv.SUCCESS: success}
+            inst.queries.add(1, outcome)
+            inst.query_duration.record(duration, outcome)
+            if success:
+                inst.results.record(count)
+                if count == 0:
+                    inst.empty_results.add(1)
+                for key, value in quality.items():
+                    getattr(inst, key).record(value)
+            if span.is_recording():
+                self._result_attributes(span, results if success else None, count, state, quality, success)
+            self._emit_query_event(span, query, count, duration, state, success)
+        except Exception:  # noqa: BLE001 - telemetry never breaks the recommender
+            _logger.exception("heritage recommender instrumentation: could not record the query")
+
+    def _result_attributes(
+        self, span: Span, results: Any, count: int, state: CallState, quality: Mapping[str, float], success: bool
+    ) -> None:
+        attributes: dict[str, Any] = {semconv.SUCCESS: success}
+        if state.components_used:
+            attributes[semconv.COMPONENTS_USED] = tuple(dict.fromkeys(state.components_used))
+        if state.strategy_used is not None:
+            attributes[semconv.FALLBACK_STRATEGY_USED] = state.strategy_used
+        if state.cache_hit is not None:
+            attributes[semconv.CACHE_HIT] = state.cache_hit
+        if results is not None:
+            attributes[semconv.RESULT_COUNT] = count
+            attributes[semconv.RESULT_EMPTY] = count == 0
+            for key, value in quality.items():
+                attributes[_QUALITY_ATTRS[key]] = value
+            for i, item in enumerate(results[: self.max_documents]):
+                if isinstance(item, Mapping):
+                    doc_id, score = item.get("doc_id", item.get("id")), item.get("score")
+                    if doc_id is not None:
+                        attributes[semconv.retrieval_document_id(i)] = str(doc_id)
+                    if isinstance(score, (int, float)):
+                        attributes[semconv.retrieval_document_score(i)] = float(score)
+        span.set_attributes(attributes)
+
+    def _emit_query_event(
+        self, span: Span, query: Any, count: int, duration: float, state: CallState, success: bool
+    ) -> None:
+        attributes: dict[str, Any] = {
+            semconv.QUERY_ID: uuid.uuid4().hex,
+            semconv.RESULT_COUNT: count,
+            semconv.LATENCY_MS: duration * 1000.0,
+            semconv.SUCCESS: success,
+        }
+        if isinstance(query, str):
+            key, value = self._query_attribute(query)
+            attributes[key] = value
+        if state.components_used:
+            attributes[semconv.COMPONENTS_USED] = tuple(dict.fromkeys(state.components_used))
+        if state.strategy_used is not None:
+            attributes[semconv.FALLBACK_STRATEGY_USED] = state.strategy_used
+        if state.cache_hit is not None:
+            attributes[semconv.CACHE_HIT] = state.cache_hit
+        if span.is_recording():
+            span.add_event(semconv.EVENT_QUERY, attributes)
+        self.event_logger.emit(
+            severity_number=SeverityNumber.INFO if success else SeverityNumber.ERROR,
+            severity_text="INFO" if success else "ERROR",
+            body="query served" if success else "query failed",
+            attributes=attributes,
+            event_name=semconv.EVENT_QUERY,
+        )
+
+    # --- components, ensemble, chain, cache -------------------------------------------
+    def component(self, name: str) -> Callable[..., Any]:
+        """The wrapper of one ranking component: a ``heritage.component`` span and its duration."""
+
+        def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            if not is_instrumentation_enabled():
+                return wrapped(*args, **kwargs)
+            state = _current_call.get()
+            with self.tracer.start_as_current_span(
+                semconv.SPAN_COMPONENT, record_exception=False, set_status_on_exception=False
+            ) as span:
+                if span.is_recording():
+                    span.set_attributes({semconv.COMPONENT: name,
+                                         semconv.OPENINFERENCE_SPAN_KIND: semconv.OPENINFERENCE_RETRIEVER})
+                start = time.perf_counter()
+                try:
+                    result = wrapped(*args, **kwargs)
+                except Exception as exc:
+                    counted_by_chain = state is not None and state.in_chain
+                    record_error(span, exc, component=name, escaped=True,
+                                 meter_provider=_UNCOUNTED if counted_by_chain else self.meter_provider)
+                    self._record_component(name, time.perf_counter() - start, success=False)
+                    raise
+                self._record_component(name, time.perf_counter() - start, success=True)
+                if state is not None:
+                    state.components_used.append(name)
+                if span.is_recording():
+                    try:
+                        span.set_attribute(semconv.RESULT_COUNT, len(result))
+                    except TypeError:
+                        pass
+                return result
+
+        return wrapper
+
+    def _record_component(self, name: str, duration: float, *, success: bool) -> None:
+        try:
+            self.instruments.component_duration.record(duration, {semconv.COMPONENT: name, semconv.SUCCESS: success})
+        except Exception:  # noqa: BLE001
+            _logger.exception("heritage recommender instrumentation: could not record a component duration")
+
+    def ensemble(self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """A ``heritage.ensemble`` span (OpenInference RERANKER) around the merge step."""
+        if not is_instrumentation_enabled():
+            return wrapped(*args, **kwargs)
+        with self.tracer.start_as_current_span(semconv.SPAN_ENSEMBLE) as span:
+            rankings = args[0] if args else kwargs.get("rankings")
+            if span.is_recording():
+                span.set_attribute(semconv.OPENINFERENCE_SPAN_KIND, semconv.OPENINFERENCE_RERANKER)
+                if isinstance(rankings, Mapping):
+                    span.set_attribute(semconv.COMPONENTS_USED, tuple(str(k) for k, v in rankings.items() if v))
+            result = wrapped(*args, **kwargs)
+            if span.is_recording():
+                try:
+                    span.set_attribute(semconv.RESULT_COUNT, len(result))
+                except TypeError:
+                    pass
+            return result
+
+    def chain(self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Runs the strategies as a :class:`~heritage_otel.fallback.FallbackChain` (its spans and counter)."""
+        if not is_instrumentation_enabled():
+            return wrapped(*args, **kwargs)
+        strategies, rest = (args[0], args[1:]) if args else (kwargs.pop("strategies"), ())
+        chain = FallbackChain(self.chain_name, tracer_provider=self.tracer_provider, meter_provider=self.meter_provider)
+        for name, func, priority in strategies:
+            chain.add_strategy(name, func, priority)
+        state = _current_call.get()
+        if state is not None:
+            state.in_chain = True
+        try:
+            result, used = chain.execute(*rest, **kwargs)
+        except FallbackExhaustedError:
+            if state is not None:
+                state.chain_exhausted = True
+            raise
+        finally:
+            if state is not None:
+                state.in_chain = False
+        if state is not None:
+            state.strategy_used = used
+        return result, used
+
+    def cache(self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Counts cache look-ups (hit: a non-None answer) and tells the current call."""
+        value = wrapped(*args, **kwargs)
+        if not is_instrumentation_enabled():
+            return value
+        hit = value is not None
+        state = _current_call.get()
+        if state is not None:
+            state.cache_hit = hit
+        try:
+            self.instruments.cache_requests.add(1, {semconv.CACHE_RESULT: "hit" if hit else "miss"})
+        except Exception:  # noqa: BLE001
+            _logger.exception("heritage recommender instrumentation: could not count a cache look-up")
+        return value

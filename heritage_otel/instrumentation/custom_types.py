@@ -1,0 +1,25 @@
+"""Typed aliases for the callables :class:`RecommenderInstrumentor` accepts.
+
+- ``RequestHook(span, instance, query, top_k)`` runs after the
+  ``heritage.recommend`` span starts, before the recommender is called;
+- ``ResponseHook(span, instance, results)`` runs after a successful call,
+  before the span ends;
+- ``Evaluator(instance, query, results)`` returns quality scores
+  (``ndcg_at_10``, ``precision_at_5``, ``diversity``, any subset) or None.
+
+Hooks and evaluators never break the recommender: their exceptions are
+logged and dropped. Check ``span.is_recording()`` before heavy attribute work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from opentelemetry.trace import Span
+
+RequestHook = Callable[[Span, Any, str, int], None]
+ResponseHook = Callable[[Span, Any, Sequence[Mapping[str, Any]]], None]
+Evaluator = Callable[[Any, str, Sequence[Mapping[str, Any]]], "Mapping[str, float] | None"]
+
+__all__ = ["Evaluator", "RequestHook", "ResponseHook"]

@@ -1,0 +1,5 @@
+"""Version of the recommender instrumentation (released with heritage-otel)."""
+
+from heritage_otel.version import __version__
+
+__all__ = ["__version__"]
