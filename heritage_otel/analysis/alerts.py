@@ -1,0 +1,354 @@
+"""Alerts from findings: dedup, cooldown, escalation, resolution, and isolated delivery to sinks.
+
+:class:`AlertManager` keeps one alert per key ``(metric, detector, labels)``:
+
+* a finding for a key without an active alert **fires** a new alert, unless
+  the same key fired at the same or a higher level less than ``cooldown_s``
+  ago (default 15 minutes): then it is suppressed (the seed's dedup);
+* further findings for an active alert update its value, last-seen time and
+  exemplars silently; a **higher level escalates** it at once; while it stays
+  active it is re-sent once per cooldown period;
+* an active alert whose detector judged its series again and found nothing
+  **resolves** (``state='resolved'``, ``resolved_at`` set).
+
+Every fired, escalated, repeated or resolved alert goes to each handler and
+sink through its own bounded queue and worker thread
+(:class:`~heritage_otel.analysis.sinks.SinkWorker`): a handler that raises or
+hangs never blocks :meth:`AlertManager.observe` or the other sinks.
+
+>>> from heritage_otel.analysis.findings import Finding, AlertLevel
+>>> now = [1000.0]
+>>> manager = AlertManager(cooldown_s=900, clock=lambda: now[0], jaeger_url="http://127.0.0.1:16686")
+>>> f = Finding("error_rate", "threshold", (), AlertLevel.WARNING, 0.02, 0.005, "error_rate high",
+...             exemplars=(("0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331", 1.0),))
+>>> alert = manager.process(f)
+>>> alert.level.name, alert.state, alert.jaeger_links
+('WARNING', 'firing', ('http://127.0.0.1:16686/trace/0af7651916cd43dd8448eb211c80319c',))
+>>> manager.process(f) is None   # deduplicated: already active
+True
+>>> manager.resolve(f.key).state
+'resolved'
+>>> manager.shutdown()
+True
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import math
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Final
+
+from heritage_otel.analysis.findings import AlertLevel, Evaluation, Finding
+from heritage_otel.analysis.samples import Labels, SeriesKey
+from heritage_otel.analysis.sinks.worker import SinkWorker
+
+__all__ = ["Alert", "AlertLevel", "AlertManager", "STATE_FIRING", "STATE_RESOLVED", "DEFAULT_COOLDOWN_S"]
+
+_log = logging.getLogger(__name__)
+
+STATE_FIRING: Final = "firing"
+STATE_RESOLVED: Final = "resolved"
+DEFAULT_COOLDOWN_S: Final = 15 * 60.0
+AlertKey = tuple[str, str, Labels]
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One alert (frozen; the manager replaces it as it changes).
+
+    Seed-compatible aliases: :attr:`metric_name`, :attr:`timestamp`.
+    """
+
+    id: str
+    level: AlertLevel
+    metric: str
+    detector: str
+    labels: Mapping[str, str]
+    current_value: float
+    threshold: float
+    message: str
+    first_seen: float
+    last_seen: float
+    exemplar_trace_ids: tuple[str, ...] = ()
+    exemplar_span_ids: tuple[str, ...] = ()
+    jaeger_links: tuple[str, ...] = ()
+    state: str = STATE_FIRING
+    resolved_at: float | None = None
+    event: str = "fired"
+
+    def __hash__(self) -> int:
+        return hash((self.id, self.state, self.last_seen, self.level))
+
+    @property
+    def key(self) -> AlertKey:
+        """Dedup key: (metric, detector, sorted labels)."""
+        return (self.metric, self.detector, tuple(sorted(self.labels.items())))
+
+    @property
+    def metric_name(self) -> str:
+        """The seed's name for :attr:`metric`."""
+        return self.metric
+
+    @property
+    def timestamp(self) -> _dt.datetime:
+        """Last-seen time as an aware UTC datetime (the seed's ``timestamp``)."""
+        return _dt.datetime.fromtimestamp(self.last_seen, tz=_dt.timezone.utc)
+
+    @property
+    def active(self) -> bool:
+        """True while firing."""
+        return self.state == STATE_FIRING
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (times as RFC 3339 strings, NaN as None)."""
+
+        def num(v: float) -> float | None:
+            return None if v is None or not math.isfinite(v) else v
+
+        def iso(t: float | None) -> str | None:
+            return None if t is None else _dt.datetime.fromtimestamp(t, tz=_dt.timezone.utc).isoformat()
+
+        return {
+            "id": self.id, "level": self.level.name, "state": self.state, "event": self.event,
+            "metric": self.metric, "detector": self.detector, "labels": dict(self.labels),
+            "current_value": num(self.current_value), "threshold": num(self.threshold), "message": self.message,
+            "first_seen": iso(self.first_seen), "last_seen": iso(self.last_seen), "resolved_at": iso(self.resolved_at),
+            "exemplar_trace_ids": list(self.exemplar_trace_ids), "exemplar_span_ids": list(self.exemplar_span_ids),
+            "jaeger_links": list(self.jaeger_links),
+        }
+
+
+@dataclass
+class _Track:
+    alert: Alert
+    series: SeriesKey | None
+    notified_at: float
+
+
+@dataclass
+class _Stats:
+    fired: int = 0
+    escalated: int = 0
+    repeated: int = 0
+    resolved: int = 0
+    suppressed: int = 0
+    extra: dict[str, int] = field(default_factory=dict)
+
+
+class AlertManager:
+    """Turns findings into alerts and hands them to handlers and sinks.
+
+    ``cooldown_s`` dedup/repeat period (default 900 s); ``clock`` returns
+    seconds (injectable for tests); ``jaeger_url`` (e.g.
+    ``http://127.0.0.1:16686``) adds a link per exemplar trace;
+    ``history_size`` bounds :meth:`history`; ``queue_size`` bounds each sink's
+    queue (events beyond it are dropped and counted).
+    """
+
+    def __init__(
+        self,
+        cooldown_s: float = DEFAULT_COOLDOWN_S,
+        *,
+        clock: Callable[[], float] = time.time,
+        jaeger_url: str | None = None,
+        history_size: int = 1000,
+        queue_size: int = 1000,
+        handlers: Iterable[Callable[[Alert], Any]] = (),
+    ) -> None:
+        if isinstance(cooldown_s, bool) or not isinstance(cooldown_s, (int, float)) or not cooldown_s >= 0:
+            msg = f"cooldown_s = {cooldown_s!r} is not valid; expected a number of seconds >= 0 (default 900)"
+            raise ValueError(msg)
+        if not isinstance(history_size, int) or history_size < 1:
+            msg = f"history_size = {history_size!r} is not valid; expected an integer >= 1"
+            raise ValueError(msg)
+        if not isinstance(queue_size, int) or queue_size < 1:
+            msg = f"queue_size = {queue_size!r} is not valid; expected an integer >= 1"
+            raise ValueError(msg)
+        if jaeger_url is not None and not str(jaeger_url).startswith(("http://", "https://")):
+            msg = f"jaeger_url = {jaeger_url!r} is not valid; expected an http(s) URL such as 'http://127.0.0.1:16686'"
+            raise ValueError(msg)
+        self.cooldown_s = float(cooldown_s)
+        self.clock = clock
+        self.jaeger_url = jaeger_url.rstrip("/") if jaeger_url else None
+        self.queue_size = queue_size
+        self._active: dict[AlertKey, _Track] = {}
+        self._last_fired: dict[AlertKey, tuple[float, AlertLevel]] = {}
+        self._history: deque[Alert] = deque(maxlen=history_size)
+        self._workers: list[SinkWorker] = []
+        self._lock = threading.RLock()
+        self._stats = _Stats()
+        for handler in handlers:
+            self.register_handler(handler)
+
+    # --- sinks --------------------------------------------------------------
+    def register_handler(self, handler: Callable[[Alert], Any], name: str | None = None) -> SinkWorker:
+        """Call ``handler(alert)`` for every alert event, on its own worker thread."""
+        if not callable(handler):
+            msg = f"handler = {handler!r} is not valid; expected a callable taking an Alert"
+            raise ValueError(msg)
+        worker = SinkWorker(handler, name or getattr(handler, "__name__", type(handler).__name__), self.queue_size)
+        with self._lock:
+            self._workers.append(worker)
+        return worker
+
+    add_sink = register_handler
+
+    @property
+    def workers(self) -> tuple[SinkWorker, ...]:
+        """The sink workers (for their delivered/failed/dropped counters)."""
+        return tuple(self._workers)
+
+    def _notify(self, alert: Alert) -> None:
+        for worker in self._workers:
+            worker.submit(alert)
+
+    # --- findings -> alerts ----------------------------------------------
+    def _links(self, trace_ids: tuple[str, ...]) -> tuple[str, ...]:
+        if not self.jaeger_url:
+            return ()
+        return tuple(f"{self.jaeger_url}/trace/{t}" for t in trace_ids)
+
+    def process(self, finding: Finding, now: float | None = None) -> Alert | None:
+        """Apply one finding; returns the alert if it was fired, escalated or repeated, else None."""
+        now = self.clock() if now is None else now
+        with self._lock:
+            return self._process(finding, now)
+
+    def _process(self, finding: Finding, now: float) -> Alert | None:
+        key = finding.key
+        trace_ids = tuple(e[0] for e in finding.exemplars)
+        span_ids = tuple(e[1] for e in finding.exemplars)
+        track = self._active.get(key)
+        if track is not None:
+            old = track.alert
+            escalate = finding.level > old.level
+            changes: dict[str, Any] = {"current_value": finding.value, "last_seen": now, "message": finding.message,
+                                       "threshold": finding.threshold}
+            if trace_ids:
+                changes.update(exemplar_trace_ids=trace_ids, exemplar_span_ids=span_ids,
+                               jaeger_links=self._links(trace_ids))
+            if escalate:
+                changes.update(level=finding.level, event="escalated")
+                self._stats.escalated += 1
+            elif now - track.notified_at >= self.cooldown_s:
+                changes.update(event="repeated")
+                self._stats.repeated += 1
+            else:
+                track.alert = replace(old, **changes)
+                return None
+            track.alert = replace(old, **changes)
+            track.notified_at = now
+            self._last_fired[key] = (now, track.alert.level)
+            self._history.append(track.alert)
+            self._notify(track.alert)
+            return track.alert
+        previous = self._last_fired.get(key)
+        if previous is not None and now - previous[0] < self.cooldown_s and finding.level <= previous[1]:
+            self._stats.suppressed += 1
+            return None
+        alert = Alert(
+            id=uuid.uuid4().hex[:16], level=finding.level, metric=finding.metric, detector=finding.detector,
+            labels=dict(finding.labels), current_value=finding.value, threshold=finding.threshold,
+            message=finding.message, first_seen=now, last_seen=now, exemplar_trace_ids=trace_ids,
+            exemplar_span_ids=span_ids, jaeger_links=self._links(trace_ids),
+        )
+        self._active[key] = _Track(alert, finding.series, now)
+        self._last_fired[key] = (now, finding.level)
+        self._stats.fired += 1
+        self._history.append(alert)
+        self._notify(alert)
+        return alert
+
+    def resolve(self, key: AlertKey | str, now: float | None = None) -> Alert | None:
+        """Resolve the active alert with this key (or id); returns it resolved, or None if not active."""
+        now = self.clock() if now is None else now
+        with self._lock:
+            if isinstance(key, str):
+                key = next((k for k, t in self._active.items() if t.alert.id == key), ("", "", ()))
+            track = self._active.pop(key, None)
+            if track is None:
+                return None
+            alert = replace(track.alert, state=STATE_RESOLVED, resolved_at=now, event="resolved")
+            self._stats.resolved += 1
+            self._history.append(alert)
+            self._notify(alert)
+            return alert
+
+    def observe(self, evaluation: Evaluation, now: float | None = None) -> list[Alert]:
+        """Apply one Analyzer evaluation: fire/escalate/repeat, and resolve alerts judged clear.
+
+        Returns the alerts sent to the sinks in this call. Never raises.
+        """
+        try:
+            now = self.clock() if now is None else now
+            sent: list[Alert] = []
+            with self._lock:
+                seen = set()
+                for finding in evaluation.findings:
+                    if finding.key in seen:
+                        continue  # one finding per key per pass
+                    seen.add(finding.key)
+                    alert = self._process(finding, now)
+                    if alert is not None:
+                        sent.append(alert)
+                for key, track in list(self._active.items()):
+                    if key in seen or track.series is None:
+                        continue
+                    if evaluation.judged(key[1], track.series):
+                        resolved = self.resolve(key, now)
+                        if resolved is not None:
+                            sent.append(resolved)
+            return sent
+        except Exception:  # noqa: BLE001 - alerting must never break the export path
+            _log.exception("alert evaluation failed; findings dropped")
+            return []
+
+    # --- reading --------------------------------------------------------------
+    @staticmethod
+    def _filter(alerts: Iterable[Alert], level: AlertLevel | str | None, metric: str | None) -> list[Alert]:
+        if isinstance(level, str):
+            level = AlertLevel[level.upper()]
+        return [a for a in alerts if (level is None or a.level == level) and (metric is None or a.metric == metric)]
+
+    def get_active_alerts(self, level: AlertLevel | str | None = None, metric: str | None = None) -> list[Alert]:
+        """Active (firing) alerts, optionally only one level and/or metric, oldest first."""
+        with self._lock:
+            return self._filter((t.alert for t in self._active.values()), level, metric)
+
+    active = get_active_alerts
+
+    def history(self, level: AlertLevel | str | None = None, metric: str | None = None) -> list[Alert]:
+        """Every alert event kept (fired, escalated, repeated, resolved), oldest first."""
+        with self._lock:
+            return self._filter(list(self._history), level, metric)
+
+    def stats(self) -> dict[str, int]:
+        """Counters: fired, escalated, repeated, resolved, suppressed, and per-sink dropped/failed."""
+        with self._lock:
+            out = {"fired": self._stats.fired, "escalated": self._stats.escalated, "repeated": self._stats.repeated,
+                   "resolved": self._stats.resolved, "suppressed": self._stats.suppressed, "active": len(self._active)}
+            out["sink_dropped"] = sum(w.dropped for w in self._workers)
+            out["sink_failed"] = sum(w.failed for w in self._workers)
+            return out
+
+    # --- lifecycle ------------------------------------------------------------
+    def flush(self, timeout_s: float = 10.0) -> bool:
+        """Wait until every sink queue is empty (True) or the timeout passes (False)."""
+        deadline = time.monotonic() + timeout_s
+        return all(w.flush(max(0.0, deadline - time.monotonic())) for w in list(self._workers))
+
+    def shutdown(self, timeout_s: float = 10.0) -> bool:
+        """Deliver what is queued, stop every sink worker; True when all threads ended in time."""
+        deadline = time.monotonic() + timeout_s
+        with self._lock:
+            workers, self._workers = list(self._workers), []
+        for w in workers:
+            w.request_stop()
+        return all([w.close(max(0.0, deadline - time.monotonic())) for w in workers])

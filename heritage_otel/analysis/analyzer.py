@@ -1,0 +1,394 @@
+"""The Analyzer: bounded windows per series and every detector, evaluated across all series at once.
+
+Feed it :class:`~heritage_otel.analysis.samples.IntervalSample` objects (the
+:class:`~heritage_otel.analysis.exporter.AnalyzingMetricExporter` does, once
+per metric export) and call :meth:`Analyzer.evaluate`:
+
+* every series keeps its last ``points`` interval values (p95 for duration
+  histograms, the mean for other histograms, the delta for counters) in one
+  2-D ring buffer; the key indicators (``query_latency_p95`` in ms,
+  ``error_rate``, ...; see :mod:`~heritage_otel.analysis.indicators`) are
+  series too;
+* **threshold** rules (the seed's format) judge the latest indicator values;
+* **zscore** and **mad** judge each series' latest value against the rest of
+  its window (the learned baseline), once ``min_samples`` points exist;
+* **psi** and **ks** compare each histogram series' bucket counts over the
+  last ``drift_window_points`` intervals with a reference: the first
+  ``drift_baseline_points`` intervals, or one set with :meth:`set_reference`.
+
+Each detector runs as a handful of numpy operations over the whole matrix,
+not a Python loop per series (``benchmarks/bench_analysis.py``).
+
+>>> from heritage_otel.analysis.samples import IntervalSample, SeriesKey
+>>> analyzer = Analyzer(interval_seconds=10, thresholds={"query_latency_p95": {"max": 2000, "critical": 3000}})
+>>> def latency(t, seconds):
+...     return IntervalSample.from_histogram(SeriesKey.of("heritage.query.duration"), start_ns=(t - 10) * 10**9,
+...         end_ns=t * 10**9, bounds=(0.5, 1.0, 2.5, 5.0), bucket_counts=(0, 0, 100, 0, 0), total=100 * seconds,
+...         minimum=seconds, maximum=seconds, unit="s")
+>>> analyzer.ingest([latency(10, 2.2)])
+>>> [(f.metric, f.detector, f.level.name) for f in analyzer.evaluate().findings]
+[('query_latency_p95', 'threshold', 'WARNING')]
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from heritage_otel.analysis.config import AnalyzerConfig
+from heritage_otel.analysis.detectors import rows_mad_score, rows_zscore
+from heritage_otel.analysis.drift import ks_counts, psi_counts
+from heritage_otel.analysis.findings import AlertLevel, Evaluation, Finding
+from heritage_otel.analysis.indicators import INDICATORS, compute_indicators
+from heritage_otel.analysis.samples import KIND_HISTOGRAM, IntervalSample, Labels, SeriesKey
+from heritage_otel.analysis.thresholds import LEVEL_CRITICAL, LEVEL_WARNING, ThresholdRules
+from heritage_otel.analysis.windows import BucketWindows, SeriesWindows
+
+__all__ = ["Analyzer"]
+
+_log = logging.getLogger(__name__)
+_Exemplars = tuple[tuple[str, str, float], ...]
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.4g}"
+
+
+class Analyzer:
+    """Windows, detectors and findings for many series.
+
+    ``Analyzer(config)`` or ``Analyzer(**fields)`` with any
+    :class:`~heritage_otel.analysis.config.AnalyzerConfig` field, e.g.
+    ``Analyzer(retention_minutes=60, interval_seconds=15, sensitivity=3.0)``.
+    Thread-safe: ingest and evaluate may be called from different threads.
+    """
+
+    def __init__(self, config: AnalyzerConfig | None = None, **fields: Any) -> None:
+        if config is None:
+            config = AnalyzerConfig(**fields)
+        elif fields:
+            config = replace(config, **fields)
+        self.config = config
+        self.rules = ThresholdRules(config.thresholds)
+        self.windows = SeriesWindows(config.points, config.max_series)
+        self._buckets: dict[tuple[float, ...], BucketWindows] = {}
+        self._bucket_of: dict[SeriesKey, BucketWindows] = {}
+        self._rule_of_row = np.full(0, -1, dtype=np.intp)
+        self._pending_refs: list[tuple[str, Labels, NDArray[np.float64], bool]] = []
+        self._lock = threading.RLock()
+        self._last_time = -math.inf
+        self.samples_ingested = 0
+
+    # --- ingest -----------------------------------------------------------
+    def ingest(self, samples: Iterable[IntervalSample]) -> None:
+        """Add one export's samples (and the indicators derived from them) to the windows."""
+        batch = list(samples)
+        if not batch:
+            return
+        with self._lock:
+            latest: dict[SeriesKey, IntervalSample] = {s.series: s for s in batch}
+            keys = list(latest)
+            values = np.array([latest[k].value for k in keys], dtype=float)
+            times = np.array([latest[k].end_ns / 1e9 for k in keys], dtype=float)
+            exemplars = [self._exemplars_of(latest[k]) for k in keys]
+            self.windows.append(self.windows.rows_for(keys), values, times, exemplars)
+
+            t_end = float(times.max())
+            indicators = compute_indicators(batch)
+            if indicators:
+                ikeys = list(indicators)
+                rows = self.windows.rows_for(ikeys)
+                self._set_rules(rows, ikeys)
+                self.windows.append(
+                    rows, np.array([indicators[k].value for k in ikeys]), t_end, [indicators[k].exemplars for k in ikeys]
+                )
+            self._ingest_buckets([s for s in latest.values() if s.kind == KIND_HISTOGRAM and s.bounds])
+            self._last_time = max(self._last_time, t_end)
+            self.samples_ingested += len(batch)
+
+    def ingest_values(self, keys: Sequence[SeriesKey], values: NDArray[np.float64], t: float) -> None:
+        """Append one value per series at time ``t`` (seconds) without samples: for tests, benchmarks, replays."""
+        with self._lock:
+            rows = self.windows.rows_for(list(keys))
+            self._set_rules(rows, keys)
+            self.windows.append(rows, np.asarray(values, dtype=float), t)
+            self._last_time = max(self._last_time, float(t))
+
+    def ingest_buckets(self, keys: Sequence[SeriesKey], bounds: Sequence[float], counts: NDArray[np.float64], t: float) -> None:
+        """Append one interval of bucket counts per series (shape ``(len(keys), len(bounds) + 1)``)."""
+        with self._lock:
+            group = self._group(tuple(float(b) for b in bounds))
+            rows = group.rows_for(list(keys))
+            for k in keys:
+                self._bucket_of[k] = group
+            group.append(rows, counts, t)
+            self._last_time = max(self._last_time, float(t))
+
+    @staticmethod
+    def _exemplars_of(sample: IntervalSample) -> _Exemplars:
+        triples = zip(sample.exemplar_trace_ids, sample.exemplar_span_ids, sample.exemplar_values, strict=False)
+        return tuple(sorted(triples, key=lambda e: -e[2])[:5])
+
+    def _set_rules(self, rows: NDArray[np.intp], keys: Sequence[SeriesKey]) -> None:
+        n = len(self.windows)
+        if len(self._rule_of_row) < n:
+            grown = np.full(max(n, 2 * len(self._rule_of_row), 64), -1, dtype=np.intp)
+            grown[: len(self._rule_of_row)] = self._rule_of_row
+            self._rule_of_row = grown
+        for row, key in zip(rows.tolist(), keys, strict=True):
+            if row >= 0 and self._rule_of_row[row] < 0:
+                rule = self.rules.index.get(key.metric)
+                if rule is not None:
+                    self._rule_of_row[row] = rule
+
+    def _group(self, bounds: tuple[float, ...]) -> BucketWindows:
+        group = self._buckets.get(bounds)
+        if group is None:
+            cfg = self.config
+            group = BucketWindows(bounds, cfg.drift_window_points, cfg.drift_baseline_points, cfg.max_series)
+            self._buckets[bounds] = group
+        return group
+
+    def _ingest_buckets(self, samples: list[IntervalSample]) -> None:
+        by_bounds: dict[tuple[float, ...], list[IntervalSample]] = {}
+        for s in samples:
+            by_bounds.setdefault(s.bounds, []).append(s)
+        for bounds, group_samples in by_bounds.items():
+            group = self._group(bounds)
+            keys = [s.series for s in group_samples]
+            new = [k for k in keys if k not in group.index]
+            rows = group.rows_for(keys)
+            for k in keys:
+                self._bucket_of[k] = group
+            group.append(rows, np.array([s.bucket_counts for s in group_samples], dtype=float),
+                         max(s.end_ns for s in group_samples) / 1e9)
+            if new and self._pending_refs:
+                for key in new:
+                    self._apply_pending(key, group)
+
+    # --- drift references -----------------------------------------------
+    def set_reference(
+        self, metric: str, data: Sequence[float] | NDArray[np.float64], attributes: Mapping[str, Any] | None = None,
+        *, bucketed: bool = False,
+    ) -> int:
+        """Fix the drift reference of every histogram series of ``metric`` (matching ``attributes``).
+
+        ``data`` is raw values (binned with each series' bucket bounds, upper
+        bound inclusive as in OpenTelemetry) or, with ``bucketed=True``, bucket
+        counts. Applies to series seen later too. Returns the number of series
+        updated now.
+        """
+        labels = SeriesKey.of(metric, attributes).attributes
+        arr = np.asarray(data, dtype=float).ravel()
+        with self._lock:
+            self._pending_refs.append((metric, labels, arr, bucketed))
+            updated = 0
+            for key, group in self._bucket_of.items():
+                if self._matches(key, metric, labels):
+                    self._fix(group, key, arr, bucketed)
+                    updated += 1
+            return updated
+
+    @staticmethod
+    def _matches(key: SeriesKey, metric: str, labels: Labels) -> bool:
+        return key.metric == metric and set(labels) <= set(key.attributes)
+
+    @staticmethod
+    def _fix(group: BucketWindows, key: SeriesKey, arr: NDArray[np.float64], bucketed: bool) -> None:
+        if bucketed:
+            counts = arr
+        else:
+            finite = arr[np.isfinite(arr)]
+            idx = np.searchsorted(np.asarray(group.bounds), finite, side="left")
+            counts = np.bincount(idx, minlength=group.buckets).astype(float)
+        group.set_reference(group.index[key], counts)
+
+    def _apply_pending(self, key: SeriesKey, group: BucketWindows) -> None:
+        for metric, labels, arr, bucketed in self._pending_refs:
+            if self._matches(key, metric, labels):
+                try:
+                    self._fix(group, key, arr, bucketed)
+                except ValueError:
+                    _log.warning("drift reference for %s does not fit its %d buckets; ignored", metric, group.buckets)
+
+    # --- evaluate ---------------------------------------------------------
+    def evaluate(self, now: float | None = None) -> Evaluation:
+        """Run every detector over every series; ``now`` (seconds) defaults to the latest data time."""
+        with self._lock:
+            now = self._last_time if now is None else float(now)
+            findings: list[Finding] = []
+            judged: dict[str, NDArray[np.bool_]] = {}
+            n = len(self.windows)
+            if n:
+                self._evaluate_windows(now, n, findings, judged)
+            drift_judged: dict[int, tuple[NDArray[np.bool_], NDArray[np.bool_]]] = {}
+            for group in self._buckets.values():
+                if len(group):
+                    drift_judged[id(group)] = self._evaluate_drift(group, now, findings)
+            index = self.windows.index
+            bucket_of = dict(self._bucket_of)
+
+            def was_judged(detector: str, series: SeriesKey) -> bool:
+                if detector in ("psi", "ks"):
+                    group = bucket_of.get(series)
+                    if group is None or id(group) not in drift_judged:
+                        return False
+                    row = group.index[series]
+                    arr = drift_judged[id(group)][0 if detector == "psi" else 1]
+                    return bool(row < len(arr) and arr[row])
+                row = index.get(series)
+                arr = judged.get(detector)
+                return bool(row is not None and arr is not None and row < len(arr) and arr[row])
+
+            return Evaluation(now, tuple(findings), was_judged)
+
+    def _evaluate_windows(self, now: float, n: int, findings: list[Finding], judged: dict[str, NDArray[np.bool_]]) -> None:
+        cfg = self.config
+        w = self.windows
+        values = w.values[:n]
+        times = w.times[:n]
+        rows = np.arange(n)
+        slots = w.latest_slots()
+        latest = values[rows, slots]
+        fresh = (times[rows, slots] >= now - cfg.stale_after_intervals * cfg.interval_seconds) & np.isfinite(latest)
+
+        rule_idx = self._rule_of_row[:n] if len(self._rule_of_row) >= n else np.full(n, -1)
+        has_rule = (rule_idx >= 0) & fresh
+        judged["threshold"] = has_rule
+        if has_rule.any():
+            hit_rows = np.flatnonzero(has_rule)
+            levels, crossed = self.rules.evaluate(rule_idx[hit_rows], latest[hit_rows])
+            for i in np.flatnonzero(levels):
+                row = int(hit_rows[i])
+                rule = self.rules.rules[int(rule_idx[row])]
+                findings.append(self._threshold_finding(row, rule, float(latest[row]), float(crossed[i]), int(levels[i])))
+
+        if not cfg.anomaly_detectors:
+            return
+        baseline = np.where(times >= now - cfg.retention_s, values, np.nan)
+        baseline[rows, slots] = np.nan
+        for name in cfg.anomaly_detectors:
+            scorer = rows_zscore if name == "zscore" else rows_mad_score
+            scores, counts, centers, scales = scorer(baseline, latest)
+            ok = fresh & (counts >= cfg.min_samples)
+            judged[name] = ok
+            with np.errstate(invalid="ignore"):
+                flagged = ok & (np.abs(scores) > cfg.sensitivity)
+            for row in np.flatnonzero(flagged).tolist():
+                findings.append(self._anomaly_finding(row, name, float(latest[row]), float(scores[row]),
+                                                      float(centers[row]), float(scales[row])))
+
+    def _labels(self, key: SeriesKey) -> Labels:
+        return tuple(sorted(key.labels(self.config.resource_label_keys).items()))
+
+    def _threshold_finding(self, row: int, rule: Any, value: float, crossed: float, level: int) -> Finding:
+        key: SeriesKey = self.windows.keys[row]  # type: ignore[assignment]
+        alert_level = AlertLevel.CRITICAL if level == LEVEL_CRITICAL else AlertLevel.WARNING
+        side = "above" if rule.upper else "below"
+        which = "critical" if level == LEVEL_CRITICAL else "warning"
+        message = (f"{key.metric} = {_fmt(value)} is {side} the {which} level {_fmt(crossed)} "
+                   f"(rule: {rule.describe()})")
+        return Finding(key.metric, "threshold", self._labels(key), alert_level, value, crossed, message,
+                       self.windows.exemplars[row], math.nan, key)
+
+    def _anomaly_finding(self, row: int, detector: str, value: float, score: float, center: float, scale: float) -> Finding:
+        cfg = self.config
+        key: SeriesKey = self.windows.keys[row]  # type: ignore[assignment]
+        level = AlertLevel.CRITICAL if abs(score) > cfg.critical_factor * cfg.sensitivity else AlertLevel.WARNING
+        bound = center + math.copysign(cfg.sensitivity, score) * scale
+        what = "z-score" if detector == "zscore" else "robust z-score (MAD)"
+        message = (f"Anomaly in {key.metric}: value {_fmt(value)} has {what} {score:+.2f} "
+                   f"(baseline {_fmt(center)}, sensitivity {cfg.sensitivity:g})")
+        return Finding(key.metric, detector, self._labels(key), level, value, bound, message,
+                       self.windows.exemplars[row], score, key)
+
+    def _evaluate_drift(
+        self, group: BucketWindows, now: float, findings: list[Finding]
+    ) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+        cfg = self.config
+        n = len(group)
+        current = group.current(now - cfg.retention_s)
+        reference = group.reference[:n]
+        latest_t = group.times[np.arange(n), (group.head[:n] - 1) % group.points]
+        ready = (group.reference_ready() & (reference.sum(axis=1) >= cfg.drift_min_count)
+                 & (current.sum(axis=1) >= cfg.drift_min_count)
+                 & (latest_t >= now - cfg.stale_after_intervals * cfg.interval_seconds))
+        if not ready.any():
+            return ready, ready
+        rows = np.flatnonzero(ready)
+        psi_values = np.asarray(psi_counts(reference[rows], current[rows]))
+        ks_result = ks_counts(reference[rows], current[rows])
+        d = np.asarray(ks_result.statistic)
+        p = np.asarray(ks_result.pvalue)
+        with np.errstate(invalid="ignore"):
+            psi_hit = psi_values >= cfg.psi_warning
+            ks_hit = p < cfg.ks_alpha
+        for i in np.flatnonzero(psi_hit).tolist():
+            key: SeriesKey = group.keys[int(rows[i])]  # type: ignore[assignment]
+            value = float(psi_values[i])
+            level = AlertLevel.CRITICAL if value >= cfg.psi_critical else AlertLevel.WARNING
+            limit = cfg.psi_critical if level is AlertLevel.CRITICAL else cfg.psi_warning
+            findings.append(Finding(
+                key.metric, "psi", self._labels(key), level, value, limit,
+                f"Drift in {key.metric}: PSI {value:.3f} >= {limit:g} against the reference distribution",
+                self._row_exemplars(key), value, key))
+        for i in np.flatnonzero(ks_hit).tolist():
+            key = group.keys[int(rows[i])]  # type: ignore[assignment]
+            findings.append(Finding(
+                key.metric, "ks", self._labels(key), AlertLevel.WARNING, float(d[i]), cfg.ks_alpha,
+                f"Drift in {key.metric}: KS statistic {float(d[i]):.3f} (bucketed, approximate), "
+                f"p-value {float(p[i]):.2g} < {cfg.ks_alpha:g}",
+                self._row_exemplars(key), float(d[i]), key))
+        # PSI and KS judge the same rows (both need a ready reference and current window)
+        return ready, ready
+
+    def _row_exemplars(self, key: SeriesKey) -> _Exemplars:
+        row = self.windows.index.get(key)
+        return self.windows.exemplars[row] if row is not None else ()
+
+    # --- reading ----------------------------------------------------------
+    @property
+    def last_time(self) -> float:
+        """Time (seconds) of the newest data ingested; -inf before any."""
+        return self._last_time
+
+    def series(self) -> list[SeriesKey]:
+        """Every series with a window (metrics and indicators)."""
+        with self._lock:
+            return list(self.windows.keys)  # type: ignore[arg-type]
+
+    def recent_values(self, series: SeriesKey, since: float) -> NDArray[np.float64]:
+        """One series' values at or after ``since`` (seconds), oldest first."""
+        with self._lock:
+            row = self.windows.index.get(series)
+            if row is None:
+                return np.empty(0)
+            return self.windows.recent(row, since)
+
+    def latest_indicators(self, max_age_s: float | None = None) -> dict[str, float]:
+        """Latest value of each indicator without attributes (the last resource wins), fresh ones only."""
+        cfg = self.config
+        age = cfg.stale_after_intervals * cfg.interval_seconds if max_age_s is None else max_age_s
+        out: dict[str, float] = {}
+        with self._lock:
+            for key, row in self.windows.index.items():
+                if isinstance(key, SeriesKey) and key.metric in INDICATORS and not key.attributes:
+                    slot = (self.windows.head[row] - 1) % self.windows.points
+                    if self.windows.times[row, slot] >= self._last_time - age:
+                        out[key.metric] = float(self.windows.values[row, slot])
+        return out
+
+    def stats(self) -> dict[str, int]:
+        """Counters: series, dropped series (over ``max_series``), samples ingested, bytes held."""
+        with self._lock:
+            dropped = self.windows.dropped + sum(g.dropped for g in self._buckets.values())
+            nbytes = self.windows.nbytes() + sum(g.nbytes() for g in self._buckets.values())
+            return {"series": len(self.windows), "histogram_series": sum(len(g) for g in self._buckets.values()),
+                    "dropped_series": dropped, "samples_ingested": self.samples_ingested, "bytes": nbytes}

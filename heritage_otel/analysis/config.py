@@ -1,0 +1,105 @@
+"""Analyzer configuration: one frozen dataclass, defaults named once, validated at construction.
+
+>>> cfg = AnalyzerConfig()
+>>> cfg.points, cfg.sensitivity
+(60, 3.0)
+>>> AnalyzerConfig(retention_minutes=0)
+Traceback (most recent call last):
+...
+ValueError: retention_minutes = 0 is not valid; expected a number > 0 (minutes of history kept per series)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from heritage_otel.analysis.thresholds import DEFAULT_THRESHOLDS, ThresholdRules
+
+__all__ = ["AnalyzerConfig", "DETECTORS", "ANOMALY_DETECTORS"]
+
+#: Detector names as they appear in findings and alerts.
+DETECTORS = ("threshold", "zscore", "mad", "psi", "ks")
+ANOMALY_DETECTORS = ("zscore", "mad")
+
+
+def _number(name: str, value: Any, minimum: float, what: str, *, strict: bool = True) -> None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if ok:
+        ok = value > minimum if strict else value >= minimum
+    if not ok:
+        op = ">" if strict else ">="
+        msg = f"{name} = {value!r} is not valid; expected a number {op} {minimum:g} ({what})"
+        raise ValueError(msg)
+
+
+def _integer(name: str, value: Any, minimum: int, what: str) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        msg = f"{name} = {value!r} is not valid; expected an integer >= {minimum} ({what})"
+        raise ValueError(msg)
+
+
+@dataclass(frozen=True)
+class AnalyzerConfig:
+    """Settings of the :class:`~heritage_otel.analysis.analyzer.Analyzer` (see docs/analysis.md)."""
+
+    retention_minutes: float = 60.0
+    interval_seconds: float = 60.0
+    window_points: int | None = None
+    sensitivity: float = 3.0
+    critical_factor: float = 2.0
+    min_samples: int = 10
+    anomaly_detectors: tuple[str, ...] = ANOMALY_DETECTORS
+    thresholds: Mapping[str, Mapping[str, float]] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
+    psi_warning: float = 0.1
+    psi_critical: float = 0.2
+    ks_alpha: float = 0.05
+    drift_baseline_points: int = 30
+    drift_window_points: int = 15
+    drift_min_count: int = 50
+    stale_after_intervals: float = 3.0
+    max_series: int = 100_000
+    resource_label_keys: tuple[str, ...] = ("service.name",)
+
+    def __post_init__(self) -> None:
+        _number("retention_minutes", self.retention_minutes, 0, "minutes of history kept per series")
+        _number("interval_seconds", self.interval_seconds, 0, "the metric export interval")
+        if self.window_points is not None:
+            _integer("window_points", self.window_points, 3, "points per series window; None derives it")
+        _number("sensitivity", self.sensitivity, 0, "|score| above which a point is anomalous")
+        _number("critical_factor", self.critical_factor, 1, "CRITICAL when |score| > factor x sensitivity", strict=False)
+        _integer("min_samples", self.min_samples, 2, "baseline points needed before judging")
+        bad = [d for d in self.anomaly_detectors if d not in ANOMALY_DETECTORS]
+        if bad or isinstance(self.anomaly_detectors, str):
+            msg = f"anomaly_detectors = {self.anomaly_detectors!r} is not valid; expected a tuple of {ANOMALY_DETECTORS}"
+            raise ValueError(msg)
+        ThresholdRules(self.thresholds)  # raises with the rule, key and value
+        _number("psi_warning", self.psi_warning, 0, "PSI at which drift is a WARNING")
+        _number("psi_critical", self.psi_critical, self.psi_warning, "PSI for CRITICAL, >= psi_warning", strict=False)
+        _number("ks_alpha", self.ks_alpha, 0, "KS p-value below which drift is reported")
+        if self.ks_alpha >= 1:
+            msg = f"ks_alpha = {self.ks_alpha!r} is not valid; expected a number in (0, 1)"
+            raise ValueError(msg)
+        _integer("drift_baseline_points", self.drift_baseline_points, 1, "intervals learned as the drift reference")
+        _integer("drift_window_points", self.drift_window_points, 1, "intervals in the current drift window")
+        _integer("drift_min_count", self.drift_min_count, 1, "observations needed on each side for drift")
+        _number("stale_after_intervals", self.stale_after_intervals, 0, "a series older than this is not judged")
+        _integer("max_series", self.max_series, 1, "cardinality limit; new series beyond it are dropped")
+        if self.window_points is not None and self.window_points <= self.min_samples:
+            msg = f"window_points = {self.window_points!r} is not valid; expected > min_samples ({self.min_samples})"
+            raise ValueError(msg)
+
+    @property
+    def points(self) -> int:
+        """Points kept per series: ``window_points`` or ``ceil(retention / interval)`` (at least min_samples + 1)."""
+        if self.window_points is not None:
+            return self.window_points
+        derived = math.ceil(self.retention_minutes * 60.0 / self.interval_seconds)
+        return max(derived, self.min_samples + 1)
+
+    @property
+    def retention_s(self) -> float:
+        """Retention in seconds."""
+        return self.retention_minutes * 60.0

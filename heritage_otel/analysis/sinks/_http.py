@@ -1,0 +1,85 @@
+"""Small JSON-over-HTTP helper with timeout and bounded retries (stdlib ``urllib``)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+_log = logging.getLogger(__name__)
+
+
+class DeliveryError(RuntimeError):
+    """All attempts to deliver an HTTP request failed."""
+
+
+def redact(url: str) -> str:
+    """Scheme, host and port only: URLs may carry secrets in the path or query (Slack webhooks do)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}{':' + str(parts.port) if parts.port else ''}/..."
+
+
+def check_url(setting: str, url: Any) -> str:
+    """Validate an http(s) URL at construction; the message never shows more than :func:`redact` does."""
+    if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
+        shown = redact(url) if isinstance(url, str) and "://" in url else repr(url)
+        msg = f"{setting} = {shown} is not valid; expected an http:// or https:// URL"
+        raise ValueError(msg)
+    return url
+
+
+def check_retry(timeout_s: Any, retries: Any, backoff_s: Any) -> None:
+    """Validate the timeout/retry settings shared by the HTTP sinks."""
+    if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or not 0 < timeout_s <= 300:
+        msg = f"timeout_s = {timeout_s!r} is not valid; expected seconds in (0, 300]"
+        raise ValueError(msg)
+    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 10:
+        msg = f"retries = {retries!r} is not valid; expected an integer in [0, 10]"
+        raise ValueError(msg)
+    if isinstance(backoff_s, bool) or not isinstance(backoff_s, (int, float)) or not 0 <= backoff_s <= 60:
+        msg = f"backoff_s = {backoff_s!r} is not valid; expected seconds in [0, 60]"
+        raise ValueError(msg)
+
+
+def post_json(
+    url: str,
+    payload: Any,
+    *,
+    headers: Mapping[str, str],
+    timeout_s: float,
+    retries: int,
+    backoff_s: float,
+    stop: threading.Event,
+) -> int:
+    """POST ``payload`` as JSON; retry connection errors, 429 and 5xx up to ``retries`` times.
+
+    Returns the HTTP status. Raises :class:`DeliveryError` after the last
+    failed attempt, or at once on another 4xx or when ``stop`` is set.
+    """
+    body = json.dumps(payload, default=str).encode("utf-8")
+    last = "no attempt"
+    for attempt in range(retries + 1):
+        if attempt and stop.wait(backoff_s * (2 ** (attempt - 1))):
+            break
+        request = urllib.request.Request(url, data=body, method="POST",
+                                         headers={"Content-Type": "application/json", **headers})
+        try:
+            with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310 - http(s) checked
+                response.read()
+                return int(response.status)
+        except urllib.error.HTTPError as exc:
+            last = f"HTTP {exc.code}"
+            if exc.code != 429 and exc.code < 500:
+                break
+        except (OSError, ValueError) as exc:  # URLError, timeouts, resets
+            last = type(exc).__name__ + (f" ({exc.reason})" if isinstance(exc, urllib.error.URLError) else "")
+        if stop.is_set():
+            break
+        _log.debug("POST to %s failed (%s), attempt %d of %d", redact(url), last, attempt + 1, retries + 1)
+    msg = f"POST to {redact(url)} failed: {last}"
+    raise DeliveryError(msg)

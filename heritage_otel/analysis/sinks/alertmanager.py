@@ -1,0 +1,148 @@
+"""Prometheus Alertmanager sink: ``POST /api/v2/alerts``.
+
+Each alert becomes an Alertmanager alert with
+
+* ``labels``: ``alertname`` (``Heritage`` + metric + detector), ``severity``
+  (info/warning/critical), ``metric``, ``detector``, ``service`` and the alert's
+  own labels (names sanitised to ``[a-zA-Z_][a-zA-Z0-9_]*``);
+* ``annotations``: ``summary`` (the message), ``value``, ``threshold``,
+  ``alert_id``, ``trace_ids`` and ``jaeger`` (first link);
+* ``startsAt`` (first seen), ``endsAt`` and ``generatorURL`` (the Jaeger link
+  of the first exemplar trace, else ``generator_url``).
+
+Firing alerts are re-sent every ``resend_interval_s`` with ``endsAt`` four
+intervals ahead, as Prometheus does, so Alertmanager keeps them alive while
+they last and lets them expire if this process dies. A resolved alert is sent
+once with ``endsAt`` = its resolution time. When an alert escalates, its
+previous label set (old severity) is ended at the same time.
+
+The base URL comes from ``url`` or ``HERITAGE_ALERTMANAGER_URL``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import re
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from heritage_otel.analysis.sinks._http import check_retry, check_url, post_json
+
+__all__ = ["AlertmanagerSink", "ENV_URL", "to_alertmanager"]
+
+ENV_URL = "HERITAGE_ALERTMANAGER_URL"
+_LABEL = re.compile(r"[^a-zA-Z0-9_]")
+
+
+def _iso(t: float) -> str:
+    return _dt.datetime.fromtimestamp(t, tz=_dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _name(key: str) -> str:
+    cleaned = _LABEL.sub("_", key)
+    return cleaned if cleaned and not cleaned[0].isdigit() else f"_{cleaned}"
+
+
+def _alertname(alert: Any) -> str:
+    words = re.split(r"[^a-zA-Z0-9]+", f"{alert.metric} {alert.detector}")
+    return "Heritage" + "".join(w[:1].upper() + w[1:] for w in words if w)
+
+
+def to_alertmanager(alert: Any, ends_at: float, generator_url: str | None = None,
+                    severity: str | None = None) -> dict[str, Any]:
+    """The Alertmanager v2 ``postableAlert`` for one alert."""
+    labels = {_name(k): str(v) for k, v in alert.labels.items()}
+    if "service_name" in labels:
+        labels["service"] = labels.pop("service_name")
+    labels.update(alertname=_alertname(alert), severity=severity or alert.level.name.lower(),
+                  metric=alert.metric, detector=alert.detector)
+    annotations = {"summary": alert.message, "value": f"{alert.current_value:.6g}",
+                   "threshold": f"{alert.threshold:.6g}", "alert_id": alert.id}
+    if alert.exemplar_trace_ids:
+        annotations["trace_ids"] = ",".join(alert.exemplar_trace_ids)
+    if alert.jaeger_links:
+        annotations["jaeger"] = alert.jaeger_links[0]
+    body: dict[str, Any] = {"labels": labels, "annotations": annotations,
+                            "startsAt": _iso(alert.first_seen), "endsAt": _iso(ends_at)}
+    link = alert.jaeger_links[0] if alert.jaeger_links else generator_url
+    if link:
+        body["generatorURL"] = link
+    return body
+
+
+class AlertmanagerSink:
+    """Send alerts to Prometheus Alertmanager (v2 API); re-send firing ones periodically."""
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        resend_interval_s: float = 60.0,
+        generator_url: str | None = None,
+        timeout_s: float = 5.0,
+        retries: int = 2,
+        backoff_s: float = 0.5,
+        headers: Mapping[str, str] | None = None,
+        clock: Any = time.time,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        env = os.environ if environ is None else environ
+        base = url or env.get(ENV_URL, "").strip() or None
+        if base is None:
+            msg = f"url = None is not valid; pass url= or set {ENV_URL} (e.g. http://127.0.0.1:9093)"
+            raise ValueError(msg)
+        self.url = check_url("url" if url else ENV_URL, base).rstrip("/") + "/api/v2/alerts"
+        if isinstance(resend_interval_s, bool) or not isinstance(resend_interval_s, (int, float)) or resend_interval_s <= 0:
+            msg = f"resend_interval_s = {resend_interval_s!r} is not valid; expected seconds > 0 (default 60)"
+            raise ValueError(msg)
+        check_retry(timeout_s, retries, backoff_s)
+        self.tick_interval_s = float(resend_interval_s)
+        self.generator_url = generator_url
+        self.timeout_s = float(timeout_s)
+        self.retries = retries
+        self.backoff_s = float(backoff_s)
+        self._headers = dict(headers or {})
+        self._clock = clock
+        self._firing: dict[str, Any] = {}
+        self._sent_severity: dict[str, str] = {}
+        self._stop = threading.Event()
+        self.posts = 0
+
+    def __repr__(self) -> str:
+        return f"AlertmanagerSink(resend_interval_s={self.tick_interval_s})"
+
+    def _post(self, alerts: list[dict[str, Any]]) -> None:
+        if alerts:
+            post_json(self.url, alerts, headers=self._headers, timeout_s=self.timeout_s, retries=self.retries,
+                      backoff_s=self.backoff_s, stop=self._stop)
+            self.posts += 1
+
+    def __call__(self, alert: Any) -> None:
+        now = self._clock()
+        batch = []
+        previous = self._sent_severity.get(alert.id)
+        current = alert.level.name.lower()
+        if previous is not None and previous != current:  # escalated: end the old label set
+            batch.append(to_alertmanager(alert, now, self.generator_url, severity=previous))
+        if alert.state == "resolved":
+            self._firing.pop(alert.id, None)
+            self._sent_severity.pop(alert.id, None)
+            batch.append(to_alertmanager(alert, alert.resolved_at or now, self.generator_url))
+        else:
+            self._firing[alert.id] = alert
+            self._sent_severity[alert.id] = current
+            batch.append(to_alertmanager(alert, now + 4 * self.tick_interval_s, self.generator_url))
+        self._post(batch)
+
+    def tick(self) -> None:
+        """Re-send every firing alert (called by the sink worker every ``resend_interval_s``)."""
+        now = self._clock()
+        self._post([to_alertmanager(a, now + 4 * self.tick_interval_s, self.generator_url)
+                    for a in list(self._firing.values())])
+
+    def stop(self) -> None:
+        """Abandon pending retries (called at shutdown)."""
+        self._stop.set()
