@@ -1,0 +1,83 @@
+"""`opentelemetry-instrument` instruments the reference recommender of an app that has no telemetry code."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from heritage_otel import semconv
+from tests.helpers import REPO_ROOT, require_binary
+
+APP = textwrap.dedent(
+    """
+    from heritage_otel.examples.recommender import HeritageRecommender
+
+    rec = HeritageRecommender(n_docs=1000)
+    rec.faults.fail("simrank")
+    for query in rec.corpus.queries[:3]:
+        rec.recommend(query.text, 5)
+    """
+)
+
+
+def _console_spans(stdout: str) -> list[dict]:
+    """The JSON objects the console span exporter printed, in order."""
+    decoder = json.JSONDecoder()
+    spans, i = [], 0
+    while (start := stdout.find("{", i)) != -1:
+        obj, i = decoder.raw_decode(stdout, start)
+        spans.append(obj)
+    return spans
+
+
+def test_opentelemetry_instrument_finds_the_span_tree(tmp_path: Path) -> None:
+    """Three recommend calls give three traces: root > chain > two attempts, components and ensemble inside."""
+    tool = require_binary(Path(sys.executable).parent / "opentelemetry-instrument",
+                          "pip install opentelemetry-instrumentation opentelemetry-distro")
+    (tmp_path / "app.py").write_text(APP)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    env.update(
+        OTEL_SERVICE_NAME="auto-app",
+        OTEL_TRACES_EXPORTER="console",
+        OTEL_METRICS_EXPORTER="none",
+        OTEL_LOGS_EXPORTER="none",
+        PYTHONPATH=str(REPO_ROOT),
+    )
+    proc = subprocess.run([tool, sys.executable, "app.py"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    spans = _console_spans(proc.stdout)
+    by_id = {s["context"]["span_id"]: s for s in spans}
+    children: dict[str, list[dict]] = {}
+    for s in spans:
+        children.setdefault(s["parent_id"], []).append(s)
+    roots = [s for s in spans if s["parent_id"] is None]
+    assert [r["name"] for r in roots] == [semconv.SPAN_RECOMMEND] * 3
+    assert all(r["resource"]["attributes"]["service.name"] == "auto-app" for r in roots)
+    for root in roots:
+        attrs = root["attributes"]
+        assert attrs[semconv.FALLBACK_STRATEGY_USED] == "fallback_horn"
+        assert attrs[semconv.RESULT_COUNT] == 5 and attrs[semconv.OPENINFERENCE_SPAN_KIND] == "RETRIEVER"
+        (chain,) = children[root["context"]["span_id"]]
+        assert chain["name"] == semconv.SPAN_FALLBACK_CHAIN
+        attempts = children[chain["context"]["span_id"]]
+        assert [a["attributes"][semconv.FALLBACK_STRATEGY] for a in attempts] == ["primary_simrank", "fallback_horn"]
+        assert [a["attributes"][semconv.FALLBACK_OUTCOME] for a in attempts] == ["error", "success"]
+        primary = {c["attributes"].get(semconv.COMPONENT) for c in children[attempts[0]["context"]["span_id"]]}
+        assert primary == {"horn_index", "embedding", "simrank"}
+        fallback = [c["name"] for c in children[attempts[1]["context"]["span_id"]]]
+        assert fallback == [semconv.SPAN_COMPONENT, semconv.SPAN_ENSEMBLE]
+        trace_ids = {s["context"]["trace_id"] for s in spans if _root_of(s, by_id) is root}
+        assert len(trace_ids) == 1
+    failed = [s for s in spans if s["attributes"].get(semconv.COMPONENT) == "simrank"]
+    assert len(failed) == 3 and all(s["status"]["status_code"] == "ERROR" for s in failed)
+
+
+def _root_of(span: dict, by_id: dict[str, dict]) -> dict:
+    while span["parent_id"] is not None:
+        span = by_id[span["parent_id"]]
+    return span
