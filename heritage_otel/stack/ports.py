@@ -1,0 +1,116 @@
+"""The loopback ports of the stack, and the environment variables the configs read them from.
+
+Every port in ``collector/config.yaml`` and ``jaeger/config.yaml`` comes from
+an environment variable with a default; :class:`StackPorts` holds one value
+per variable, with the configs' defaults, and :meth:`StackPorts.free` picks
+free ports (tests).
+
+>>> ports = StackPorts()
+>>> ports.env()["HERITAGE_OTEL_COLLECTOR_OTLP_HTTP_ENDPOINT"]
+'127.0.0.1:4318'
+>>> ports.jaeger_url
+'http://127.0.0.1:16686'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["HOST", "StackPorts"]
+
+HOST = "127.0.0.1"
+
+#: field -> (environment variable, whether the variable holds host:port or a bare port)
+_ENV: Mapping[str, tuple[str, bool]] = {
+    "collector_otlp_grpc": ("HERITAGE_OTEL_COLLECTOR_OTLP_GRPC_ENDPOINT", True),
+    "collector_otlp_http": ("HERITAGE_OTEL_COLLECTOR_OTLP_HTTP_ENDPOINT", True),
+    "collector_health": ("HERITAGE_OTEL_COLLECTOR_HEALTH_ENDPOINT", True),
+    "collector_metrics": ("HERITAGE_OTEL_COLLECTOR_METRICS_PORT", False),
+    "jaeger_otlp_grpc": ("HERITAGE_OTEL_JAEGER_OTLP_GRPC_ENDPOINT", True),
+    "jaeger_otlp_http": ("HERITAGE_OTEL_JAEGER_OTLP_HTTP_ENDPOINT", True),
+    "jaeger_query_http": ("HERITAGE_OTEL_JAEGER_QUERY_HTTP_ENDPOINT", True),
+    "jaeger_query_grpc": ("HERITAGE_OTEL_JAEGER_QUERY_GRPC_ENDPOINT", True),
+    "jaeger_health": ("HERITAGE_OTEL_JAEGER_HEALTH_ENDPOINT", True),
+    "jaeger_metrics": ("HERITAGE_OTEL_JAEGER_METRICS_PORT", False),
+}
+
+
+def _free_ports(count: int) -> list[int]:
+    """``count`` distinct ports free on 127.0.0.1 a moment ago (held open together so they differ)."""
+    sockets = []
+    try:
+        for _ in range(count):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.bind((HOST, 0))
+            sockets.append(sock)
+        return [int(sock.getsockname()[1]) for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+@dataclass(frozen=True)
+class StackPorts:
+    """One loopback port per listening socket of the Collector and Jaeger (defaults = the configs' defaults)."""
+
+    collector_otlp_grpc: int = 4317
+    collector_otlp_http: int = 4318
+    collector_health: int = 13133
+    collector_metrics: int = 8888
+    jaeger_otlp_grpc: int = 14317
+    jaeger_otlp_http: int = 14318
+    jaeger_query_http: int = 16686
+    jaeger_query_grpc: int = 16685
+    jaeger_health: int = 13134
+    jaeger_metrics: int = 14269
+
+    def __post_init__(self) -> None:
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 65536:
+                msg = f"port {field.name} = {value!r} is not valid; expected an integer in 1..65535"
+                raise ValueError(msg)
+        values = dataclasses.astuple(self)
+        if len(set(values)) != len(values):
+            msg = f"ports {self.as_dict()} are not valid; every component socket needs its own port"
+            raise ValueError(msg)
+
+    @classmethod
+    def free(cls) -> StackPorts:
+        """Ports that were all free on 127.0.0.1 a moment ago."""
+        return cls(*_free_ports(len(dataclasses.fields(cls))))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> StackPorts:
+        """Inverse of :meth:`as_dict` (unknown keys are ignored)."""
+        names = {field.name for field in dataclasses.fields(cls)}
+        return cls(**{key: int(value) for key, value in data.items() if key in names})
+
+    def as_dict(self) -> dict[str, int]:
+        return dataclasses.asdict(self)
+
+    def env(self) -> dict[str, str]:
+        """Environment variables that make the configs listen on these ports."""
+        result = {}
+        for name, (variable, with_host) in _ENV.items():
+            port = getattr(self, name)
+            result[variable] = f"{HOST}:{port}" if with_host else str(port)
+        return result
+
+    @property
+    def jaeger_url(self) -> str:
+        """Base URL of Jaeger's HTTP query API (and placeholder UI)."""
+        return f"http://{HOST}:{self.jaeger_query_http}"
+
+    @property
+    def otlp_http_endpoint(self) -> str:
+        """Where applications send OTLP/HTTP (``OTEL_EXPORTER_OTLP_ENDPOINT``)."""
+        return f"http://{HOST}:{self.collector_otlp_http}"
+
+    @property
+    def otlp_grpc_endpoint(self) -> str:
+        return f"http://{HOST}:{self.collector_otlp_grpc}"
