@@ -291,3 +291,13 @@ def test_describe_value_survives_broken_repr():
             raise RuntimeError("boom")
 
     assert describe_value(Broken()) == "<Broken>"
+
+
+def test_docstring_examples():
+    """The runnable examples in heritage_otel.validation pass."""
+    import doctest
+
+    import heritage_otel.validation
+
+    result = doctest.testmod(heritage_otel.validation)
+    assert result.attempted > 0 and result.failed == 0
