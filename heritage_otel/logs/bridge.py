@@ -56,7 +56,7 @@ class _SafeLoggingHandler(LoggingHandler):
 
     def __init__(self, level: int, logger_provider: LoggerProvider | None) -> None:
         with warnings.catch_warnings():
-            # 1.39+ deprecates the SDK handler in favour of
+            # The SDK (1.45) deprecates its handler in favour of
             # opentelemetry-instrumentation-logging; it still is the SDK's
             # supported bridge, and the replacement is not a dependency here.
             warnings.simplefilter("ignore", DeprecationWarning)

@@ -50,8 +50,13 @@ def _result_ids(results: Any, id_field: str, limit: int) -> list[str]:
     for item in results:
         if len(ids) >= limit:
             break
-        if isinstance(item, Mapping) and id_field in item:
-            ids.append(str(item[id_field]))
+        if isinstance(item, Mapping):
+            if id_field in item:
+                ids.append(str(item[id_field]))
+        elif isinstance(item, (tuple, list)) and item:  # (doc_id, score) pairs
+            ids.append(str(item[0]))
+        elif hasattr(item, id_field):  # result objects
+            ids.append(str(getattr(item, id_field)))
     return ids
 
 
@@ -59,8 +64,9 @@ class QueryLogger:
     """Logs recommendation queries as span events, OTel log records and (optionally) JSON lines.
 
     ``log_dir`` (default: ``HERITAGE_OTEL_LOG_DIR``; none: no file) is where
-    ``queries.log`` goes. ``id_field`` is the document id key of a result
-    mapping; the first ``max_result_ids`` ids are recorded. ``logger_provider``
+    ``queries.log`` goes. A result's document id is its ``id_field`` key (a
+    mapping), its first item (a ``(doc_id, score)`` pair) or its ``id_field``
+    attribute (an object); the first ``max_result_ids`` ids are recorded. ``logger_provider``
     defaults to the global one.
     """
 

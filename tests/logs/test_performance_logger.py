@@ -195,3 +195,15 @@ def test_no_configure_still_times():
     perf = PerformanceLogger(clock=FakeClock([3.0]))
     _run(perf, "op", 1)
     assert perf.get_last_duration() == pytest.approx(3.0)
+
+
+def test_concurrent_operations_are_all_counted(telemetry):
+    """Threads timing the same operation lose no duration (window and histogram agree)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    perf = PerformanceLogger(window_size=10_000)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda _: _run(perf, "parallel", 25), range(8)))
+    assert telemetry.histogram_count(semconv.METRIC_OPERATION_DURATION, **{semconv.OPERATION_NAME: "parallel"}) == 200
+    assert len(telemetry.find_spans("parallel")) == 200
+    assert perf.get_percentiles("parallel")["p99"] >= perf.get_percentiles("parallel")["p50"] >= 0.0

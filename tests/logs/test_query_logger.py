@@ -218,7 +218,7 @@ def test_file_lines_are_strict_json_with_odd_values(telemetry, tmp_path):
     logger.close()
     text = (tmp_path / "queries.log").read_text(encoding="utf-8")
     line = json.loads(text, parse_constant=lambda c: pytest.fail(c))
-    assert line["latency_ms"] == "Infinity" and line["num_results"] == 2 and line["result_ids"] == []
+    assert line["latency_ms"] == "Infinity" and line["num_results"] == 2 and line["result_ids"] == []  # str items
 
 
 def test_bad_configuration_fails_fast(tmp_path):
@@ -227,3 +227,27 @@ def test_bad_configuration_fails_fast(tmp_path):
         QueryLogger(max_result_ids=-1)
     with pytest.raises(ValueError, match="log_dir"):
         QueryLogger(log_dir=42)  # type: ignore[arg-type]
+
+
+def test_result_ids_from_pairs_and_objects(telemetry):
+    """Results as (doc_id, score) pairs or objects with a doc_id also give their ids."""
+    from types import SimpleNamespace
+
+    logger = QueryLogger(max_result_ids=3)
+    logger.log_query("q", QUERY, [("d1", 0.9), ("d2", 0.8)], 1.0, ["bm25"])
+    logger.log_query("q", QUERY, [SimpleNamespace(doc_id="d9", score=0.1), 7], 1.0, ["bm25"])
+    first, second = (r.log_record.attributes[semconv.RESULT_IDS] for r in telemetry.logs())
+    assert first == ("d1", "d2")
+    assert second == ("d9",)
+
+
+def test_bridge_on_root_does_not_duplicate_records(telemetry):
+    """Query records go straight to the Logs API, so a stdlib bridge adds no second copy."""
+    from heritage_otel.logs import install_logging_bridge, remove_logging_bridge
+
+    handler = install_logging_bridge(level=logging.DEBUG)
+    try:
+        _log_in_span(QueryLogger())
+    finally:
+        remove_logging_bridge(handler)
+    assert [r.log_record.body for r in telemetry.logs()] == ["query processed"]
