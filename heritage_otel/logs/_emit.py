@@ -10,6 +10,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any, Final
@@ -56,8 +57,10 @@ def attribute_value(value: Any) -> AttributeValue:
             return tuple(items)
         if all(isinstance(v, bool) for v in items):
             return tuple(items)
-        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in items):
+        if all(isinstance(v, int) and not isinstance(v, bool) for v in items):
             return tuple(items)
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in items):
+            return tuple(float(v) for v in items)  # attribute arrays are homogeneous
         return tuple(str(v) for v in items)
     return str(value)
 
@@ -87,6 +90,7 @@ class JsonLinesFile:
                     assert self.path is not None
                     self.path.parent.mkdir(parents=True, exist_ok=True)
                     self._stream = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - kept open
+                    weakref.finalize(self, self._stream.close)  # closed when the logger goes away
                 self._stream.write(json_line(entry) + "\n")
                 self._stream.flush()
             except Exception:  # noqa: BLE001 - logging never raises into the caller

@@ -158,3 +158,14 @@ def test_never_raises(telemetry, tmp_path, caplog):
         logger.log_component_start("x")
     assert "configuration change" in caplog.text
     assert len(telemetry.logs()) == 1
+
+
+def test_detail_values_become_valid_attributes(telemetry):
+    """Mixed numbers, nested mappings and objects become attribute values instead of being dropped."""
+    SystemLogger().log_component_start("ensemble", weights=[1, 0.5], params={"a": 1}, obj=object(), flags=[True, 0])
+    attrs = telemetry.logs()[0].log_record.attributes
+    prefix = semconv.SYSTEM_DETAIL_PREFIX
+    assert attrs[prefix + "weights"] == (1.0, 0.5)
+    assert attrs[prefix + "params"] == "{'a': 1}"
+    assert attrs[prefix + "obj"].startswith("<object object")
+    assert attrs[prefix + "flags"] == ("True", "0")
