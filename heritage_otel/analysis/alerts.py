@@ -188,12 +188,18 @@ class AlertManager:
             self.register_handler(handler)
 
     # --- sinks --------------------------------------------------------------
-    def register_handler(self, handler: Callable[[Alert], Any], name: str | None = None) -> SinkWorker:
-        """Call ``handler(alert)`` for every alert event, on its own worker thread."""
+    def register_handler(
+        self, handler: Callable[[Alert], Any], name: str | None = None, queue_size: int | None = None
+    ) -> SinkWorker:
+        """Call ``handler(alert)`` for every alert event, on its own worker thread and bounded queue."""
         if not callable(handler):
             msg = f"handler = {handler!r} is not valid; expected a callable taking an Alert"
             raise ValueError(msg)
-        worker = SinkWorker(handler, name or getattr(handler, "__name__", type(handler).__name__), self.queue_size)
+        if queue_size is not None and (not isinstance(queue_size, int) or queue_size < 1):
+            msg = f"queue_size = {queue_size!r} is not valid; expected an integer >= 1"
+            raise ValueError(msg)
+        label = name or getattr(handler, "__name__", type(handler).__name__)
+        worker = SinkWorker(handler, label, queue_size or self.queue_size)
         with self._lock:
             self._workers.append(worker)
         return worker

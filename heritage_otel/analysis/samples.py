@@ -84,7 +84,7 @@ def bucket_quantiles(
     Linear interpolation inside the bucket holding the rank (as Prometheus'
     ``histogram_quantile`` does); the first and last, unbounded buckets are
     closed with the observed ``minimum``/``maximum`` when known (otherwise with
-    their one finite edge). The result is clamped to [minimum, maximum].
+    their one finite edge, and 0 for a positive first bound). The result is clamped to [minimum, maximum].
     Returns NaN for an empty histogram.
 
     >>> bucket_quantiles((1.0, 2.0), (0, 10, 0), (0.5,))
@@ -95,7 +95,10 @@ def bucket_quantiles(
     if total <= 0 or len(c) != len(bounds) + 1:
         return [math.nan for _ in qs]
     b = [float(x) for x in bounds]
-    lo_edge = b[0] if minimum is None or not math.isfinite(minimum) else min(float(minimum), b[0])
+    if minimum is None or not math.isfinite(minimum):
+        lo_edge = 0.0 if b[0] > 0 else b[0]  # as Prometheus: a positive first bound starts at 0
+    else:
+        lo_edge = min(float(minimum), b[0])
     hi_edge = b[-1] if maximum is None or not math.isfinite(maximum) else max(float(maximum), b[-1])
     lowers = [lo_edge, *b]
     uppers = [*b, hi_edge]

@@ -1,0 +1,162 @@
+"""Analyzer: thresholds on indicators, anomalies across many series at once, drift with learned and set references."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from heritage_otel import semconv
+from heritage_otel.analysis import Analyzer, AlertLevel, MADDetector, SeriesKey, ZScoreDetector, psi_counts
+from heritage_otel.analysis.samples import KIND_SUM, IntervalSample
+
+BOUNDS = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
+NS = 10**9
+
+
+def latency_sample(t: int, counts, attrs=None) -> IntervalSample:
+    counts = tuple(int(c) for c in counts)
+    mids = (0.05, 0.2, 0.4, 0.8, 1.5, 3.0, 6.0)
+    return IntervalSample.from_histogram(
+        SeriesKey.of(semconv.METRIC_QUERY_DURATION, attrs, {"service.name": "svc"}),
+        start_ns=(t - 10) * NS, end_ns=t * NS, bounds=BOUNDS, bucket_counts=counts,
+        total=sum(c * m for c, m in zip(counts, mids)), unit="s")
+
+
+def counter(metric: str, t: int, value: float) -> IntervalSample:
+    return IntervalSample(SeriesKey.of(metric, None, {"service.name": "svc"}), KIND_SUM, (t - 10) * NS, t * NS,
+                          value, value)
+
+
+def test_error_rate_threshold_uses_errors_over_queries() -> None:
+    """error_rate = heritage.errors / heritage.queries per interval, judged with the seed's rule."""
+    analyzer = Analyzer(interval_seconds=10)
+    analyzer.ingest([counter(semconv.METRIC_QUERIES, 10, 100), counter(semconv.METRIC_ERRORS, 10, 3)])
+    (f,) = [f for f in analyzer.evaluate().findings if f.metric == "error_rate"]
+    assert f.level is AlertLevel.WARNING and f.value == pytest.approx(0.03) and f.threshold == 0.005
+    assert dict(f.labels) == {"service.name": "svc"}
+    analyzer.ingest([counter(semconv.METRIC_QUERIES, 20, 100), counter(semconv.METRIC_ERRORS, 20, 6)])
+    (f,) = [f for f in analyzer.evaluate().findings if f.metric == "error_rate"]
+    assert f.level is AlertLevel.CRITICAL
+
+
+def test_min_rule_on_ndcg() -> None:
+    """ndcg_at_10 below 0.65 is a WARNING, below 0.5 CRITICAL (seed rule)."""
+    analyzer = Analyzer(interval_seconds=10)
+    ub = tuple(round(i * 0.05, 2) for i in range(21))
+
+    def ndcg(t, value):
+        counts = [0] * 22
+        counts[int(value / 0.05)] = 10
+        return IntervalSample.from_histogram(SeriesKey.of(semconv.METRIC_NDCG_AT_10), start_ns=(t - 10) * NS,
+                                             end_ns=t * NS, bounds=ub, bucket_counts=counts, total=10 * value)
+
+    analyzer.ingest([ndcg(10, 0.62)])
+    assert [f.level for f in analyzer.evaluate().findings] == [AlertLevel.WARNING]
+    analyzer.ingest([ndcg(20, 0.42)])
+    assert [f.level for f in analyzer.evaluate().findings] == [AlertLevel.CRITICAL]
+
+
+def test_anomaly_scores_equal_single_series_detectors_for_every_row() -> None:
+    """The vectorised evaluation flags exactly the rows the per-series detectors flag."""
+    rng = np.random.default_rng(21)
+    n_series, points = 300, 40
+    data = rng.normal(100, 10, (n_series, points))
+    spiky = rng.choice(n_series, 30, replace=False)
+    data[spiky, -1] += rng.choice([-1, 1], 30) * 80
+    keys = [SeriesKey.of("m", {"i": i}) for i in range(n_series)]
+    analyzer = Analyzer(interval_seconds=1, window_points=points, thresholds={})
+    for t in range(points):
+        analyzer.ingest_values(keys, data[:, t], float(t))
+    found = {(f.detector, dict(f.labels)["i"]) for f in analyzer.evaluate().findings}
+    for det, name in ((ZScoreDetector(), "zscore"), (MADDetector(), "mad")):
+        expected = {str(i) for i in range(n_series) if det.score([data[i, -1]], baseline=data[i, :-1])[1][0]}
+        assert {i for d, i in found if d == name} == expected
+        assert {str(i) for i in spiky} <= expected
+
+
+def test_no_judgement_before_min_samples_and_for_stale_series() -> None:
+    """Fewer than min_samples points, or a latest point older than stale_after, are not judged."""
+    key = SeriesKey.of("m")
+    analyzer = Analyzer(interval_seconds=1, window_points=30, min_samples=10, thresholds={})
+    for t in range(9):
+        analyzer.ingest_values([key], np.array([1.0 + 0.01 * t]), float(t))
+    analyzer.ingest_values([key], np.array([50.0]), 9.0)
+    evaluation = analyzer.evaluate()
+    assert not evaluation.findings and not evaluation.judged("zscore", key)
+    analyzer.ingest_values([key], np.array([60.0]), 10.0)
+    assert analyzer.evaluate().judged("zscore", key)
+    assert not analyzer.evaluate(now=100.0).judged("zscore", key)
+
+
+def test_retention_drops_old_points_from_the_baseline() -> None:
+    """Points older than retention_minutes are ignored even if still in the ring."""
+    key = SeriesKey.of("m")
+    analyzer = Analyzer(retention_minutes=1, interval_seconds=1, window_points=200, min_samples=5, thresholds={})
+    for t in range(100):
+        analyzer.ingest_values([key], np.array([float(t % 2)]), float(t))
+    assert len(analyzer.recent_values(key, since=99 - 60)) == 61
+
+
+def test_drift_learned_reference_psi_and_ks() -> None:
+    """A learned reference, then a shifted latency distribution: PSI CRITICAL and KS findings."""
+    analyzer = Analyzer(interval_seconds=10, drift_baseline_points=5, drift_window_points=3, drift_min_count=50,
+                        anomaly_detectors=(), thresholds={})
+    normal = [40, 40, 15, 5, 0, 0, 0]
+    for t in range(1, 6):
+        analyzer.ingest([latency_sample(10 * t, normal)])
+    assert not [f for f in analyzer.evaluate().findings if f.detector in ("psi", "ks")]
+    shifted = [5, 10, 25, 40, 20, 0, 0]
+    for t in range(6, 9):
+        analyzer.ingest([latency_sample(10 * t, shifted)])
+    evaluation = analyzer.evaluate()
+    by_detector = {f.detector: f for f in evaluation.findings}
+    expected_psi = psi_counts(np.array(normal) * 5, np.array(shifted) * 3)
+    assert by_detector["psi"].value == pytest.approx(expected_psi)
+    assert by_detector["psi"].level is AlertLevel.CRITICAL
+    assert by_detector["ks"].level is AlertLevel.WARNING
+    assert evaluation.judged("psi", by_detector["psi"].series)
+
+
+def test_drift_explicit_reference_from_raw_values() -> None:
+    """set_reference with raw values bins them with the series' bounds (upper bound inclusive)."""
+    analyzer = Analyzer(interval_seconds=10, drift_min_count=10, anomaly_detectors=(), thresholds={})
+    analyzer.ingest([latency_sample(10, [0, 0, 0, 0, 0, 50, 0])])
+    assert analyzer.set_reference(semconv.METRIC_QUERY_DURATION, [0.1] * 30 + [0.25] * 20) == 1
+    (f,) = [f for f in analyzer.evaluate().findings if f.detector == "psi"]
+    assert f.value == pytest.approx(psi_counts([30, 20, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 50, 0]))
+
+
+def test_series_cap_drops_and_counts() -> None:
+    """Beyond max_series new series are dropped and counted, existing ones keep working."""
+    analyzer = Analyzer(max_series=3, thresholds={})
+    analyzer.ingest_values([SeriesKey.of("m", {"i": i}) for i in range(5)], np.arange(5.0), 1.0)
+    assert analyzer.stats()["series"] == 3 and analyzer.stats()["dropped_series"] == 2
+
+
+def test_latest_indicators_for_health() -> None:
+    """latest_indicators returns the seed-named rates of the newest interval."""
+    analyzer = Analyzer(interval_seconds=10)
+    analyzer.ingest([counter(semconv.METRIC_QUERIES, 10, 200), counter(semconv.METRIC_EMPTY_RESULTS, 10, 10),
+                     latency_sample(10, [100, 0, 0, 0, 0, 0, 0])])
+    ind = analyzer.latest_indicators()
+    assert ind["empty_result_rate"] == pytest.approx(0.05)
+    assert ind["throughput_qps"] == pytest.approx(20.0)
+    assert ind["query_latency_p95"] == pytest.approx(95.0)  # 95 % of the way through (0, 100 ms]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "needle"),
+    [
+        ({"thresholds": {"latency": {"max": 1}}}, "threshold rule 'latency' is not valid; valid rule names"),
+        ({"thresholds": {"error_rate": {"max": 0.01, "critical": 0.001}}}, "key 'critical' = 0.001"),
+        ({"thresholds": {"error_rate": {"limit": 1}}}, "key 'limit' = 1 is not valid; valid keys"),
+        ({"thresholds": {"error_rate": {"max": 1, "min": 0}}}, "exactly one of 'max' or 'min'"),
+        ({"sensitivity": -1}, "sensitivity = -1"),
+        ({"anomaly_detectors": ("iforest",)}, "anomaly_detectors"),
+        ({"psi_critical": 0.05}, "psi_critical = 0.05"),
+    ],
+)
+def test_bad_configuration_fails_fast(kwargs, needle) -> None:
+    """Bad configuration raises ValueError naming the rule or setting, the value and what is valid."""
+    with pytest.raises(ValueError, match=needle.replace("(", r"\(").replace(")", r"\)")):
+        Analyzer(**kwargs)

@@ -1,0 +1,181 @@
+"""AnalyzingMetricExporter: real SDK pipeline, DELTA temporality, downstream pass-through, never raising,
+and the end-to-end path from a planted latency spike to an alert with an exemplar trace, then resolution."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from opentelemetry.sdk.metrics import Counter, Histogram, MeterProvider, TraceBasedExemplarFilter, UpDownCounter
+from opentelemetry.sdk.metrics.export import (
+    AggregationTemporality,
+    InMemoryMetricReader,
+    MetricExporter,
+    MetricExportResult,
+    PeriodicExportingMetricReader,
+)
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from heritage_otel import semconv
+from heritage_otel.analysis import AlertLevel, AlertManager, Analyzer, AnalyzingMetricExporter
+from heritage_otel.instruments import instruments_for
+
+
+class _RecordingExporter(MetricExporter):
+    """A downstream exporter that keeps what it receives (identity and content)."""
+
+    def __init__(self, temporality=None, fail: bool = False) -> None:
+        super().__init__(preferred_temporality=temporality)
+        self.received = []
+        self.fail = fail
+
+    def export(self, metrics_data, timeout_millis: float = 10_000, **kwargs):
+        if self.fail:
+            raise RuntimeError("downstream is down")
+        self.received.append(metrics_data)
+        return MetricExportResult.SUCCESS
+
+    def force_flush(self, timeout_millis: float = 10_000) -> bool:
+        return True
+
+    def shutdown(self, timeout_millis: float = 30_000, **kwargs) -> None:
+        pass
+
+
+def _provider(exporter, interval_ms=60_000, exemplars=False, resource=None):
+    reader = PeriodicExportingMetricReader(exporter, export_interval_millis=interval_ms)
+    kwargs = {"exemplar_filter": TraceBasedExemplarFilter()} if exemplars else {}
+    return MeterProvider(metric_readers=[reader], resource=resource or Resource.create({"service.name": "test"}),
+                         **kwargs)
+
+
+def test_prefers_delta_for_every_instrument_kind() -> None:
+    """Without a downstream exporter every instrument kind is exported as DELTA."""
+    exporter = AnalyzingMetricExporter(Analyzer())
+    assert exporter._preferred_temporality[Counter] == AggregationTemporality.DELTA
+    assert exporter._preferred_temporality[UpDownCounter] == AggregationTemporality.DELTA
+    assert exporter._preferred_temporality[Histogram] == AggregationTemporality.DELTA
+
+
+def test_one_sample_per_series_per_interval() -> None:
+    """Two exports give two interval deltas per series, not running totals."""
+    exporter = AnalyzingMetricExporter(Analyzer())
+    provider = _provider(exporter)
+    inst = instruments_for(provider)
+    inst.queries.add(5)
+    inst.query_duration.record(0.2)
+    provider.force_flush()
+    first = {s.series.metric: s for s in exporter.last_samples}
+    inst.queries.add(2)
+    provider.force_flush()
+    second = {s.series.metric: s for s in exporter.last_samples}
+    provider.shutdown()
+    assert first[semconv.METRIC_QUERIES].count == 5
+    assert first[semconv.METRIC_QUERY_DURATION].count == 1
+    assert second[semconv.METRIC_QUERIES].count == 2
+    assert semconv.METRIC_QUERY_DURATION not in second  # nothing recorded in the second interval
+    assert dict(first[semconv.METRIC_QUERIES].series.resource)["service.name"] == "test"
+
+
+def test_downstream_receives_exactly_what_it_would_have() -> None:
+    """The downstream gets the same MetricsData object, in its own (cumulative) temporality."""
+    cumulative = {Counter: AggregationTemporality.CUMULATIVE, Histogram: AggregationTemporality.CUMULATIVE}
+    downstream = _RecordingExporter(cumulative)
+    exporter = AnalyzingMetricExporter(Analyzer(), downstream=downstream)
+    assert exporter._preferred_temporality == downstream._preferred_temporality
+    provider = _provider(exporter)
+    inst = instruments_for(provider)
+    inst.queries.add(5)
+    provider.force_flush()
+    inst.queries.add(2)
+    provider.force_flush()
+    analysed = exporter.last_samples[0].count
+    provider.shutdown()
+    sums = [m.data for rm in downstream.received[1].resource_metrics for sm in rm.scope_metrics for m in sm.metrics]
+    assert sums[0].aggregation_temporality == AggregationTemporality.CUMULATIVE
+    assert sums[0].data_points[0].value == 7  # downstream sees the running total
+    assert analysed == 2  # the analysis sees the interval delta
+
+
+def test_never_raises_when_analysis_or_downstream_fails() -> None:
+    """A failing analyzer or downstream yields FAILURE, never an exception into the SDK."""
+
+    class Broken(Analyzer):
+        def ingest(self, samples):
+            raise RuntimeError("boom")
+
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader])
+    instruments_for(provider).queries.add(1)
+    data = reader.get_metrics_data()
+    assert AnalyzingMetricExporter(Broken()).export(data) is MetricExportResult.FAILURE
+    failing = AnalyzingMetricExporter(Analyzer(), downstream=_RecordingExporter(fail=True))
+    assert failing.export(data) is MetricExportResult.FAILURE
+    assert AnalyzingMetricExporter(Analyzer()).export(data) is MetricExportResult.SUCCESS
+
+
+def _wait_for(predicate, timeout_s: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return predicate()
+
+
+def test_latency_spike_becomes_critical_alert_with_exemplar_trace_then_resolves() -> None:
+    """Real instruments -> PeriodicExportingMetricReader (50 ms) -> exporter -> Analyzer -> AlertManager."""
+    spans = InMemorySpanExporter()
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
+    tracer = tracer_provider.get_tracer("test")
+
+    received = []
+    manager = AlertManager(cooldown_s=900, jaeger_url="http://127.0.0.1:16686")
+    manager.register_handler(received.append)
+    analyzer = Analyzer(interval_seconds=0.05, window_points=60, stale_after_intervals=1e6)
+    exporter = AnalyzingMetricExporter(analyzer, manager)
+    provider = _provider(exporter, interval_ms=50, exemplars=True)
+    inst = instruments_for(provider)
+
+    def serve(latency_s: float, n: int = 20) -> None:
+        for _ in range(n):
+            with tracer.start_as_current_span(semconv.SPAN_RECOMMEND):
+                inst.query_duration.record(latency_s)
+                inst.queries.add(1)
+
+    try:
+        for i in range(12):  # baseline: healthy latency, enough intervals for the anomaly baseline
+            serve(0.05 + 0.005 * (i % 3))
+            provider.force_flush()
+        assert not manager.get_active_alerts()
+
+        serve(3.5)  # planted spike: p95 3500 ms > critical 3000 ms
+        provider.force_flush()
+        assert _wait_for(lambda: any(a.metric == "query_latency_p95" for a in received))
+        alert = manager.get_active_alerts(metric="query_latency_p95")[0]
+        assert alert.level is AlertLevel.CRITICAL
+        assert alert.detector == "threshold"
+        assert alert.current_value == pytest.approx(3500.0)
+        span_trace_ids = {format(s.context.trace_id, "032x") for s in spans.get_finished_spans()}
+        assert alert.exemplar_trace_ids
+        assert set(alert.exemplar_trace_ids) <= span_trace_ids
+        assert alert.jaeger_links[0] == f"http://127.0.0.1:16686/trace/{alert.exemplar_trace_ids[0]}"
+        anomalies = manager.get_active_alerts(metric=semconv.METRIC_QUERY_DURATION)
+        assert {a.detector for a in anomalies} == {"zscore", "mad"}
+
+        for _ in range(3):  # recovery
+            serve(0.05)
+            provider.force_flush()
+        assert _wait_for(lambda: not manager.get_active_alerts(metric="query_latency_p95"))
+        resolved = [a for a in manager.history(metric="query_latency_p95") if a.state == "resolved"]
+        assert resolved and resolved[0].id == alert.id
+        assert manager.flush(5.0)
+        assert [a.state for a in received if a.id == alert.id] == ["firing", "resolved"]
+    finally:
+        provider.shutdown()
+        tracer_provider.shutdown()
+        assert manager.shutdown(5.0)
