@@ -78,7 +78,8 @@ def _same_program(name: str, pid: int, state_dir: Path) -> bool:
         actual = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].decode()
     except OSError:
         return True  # no /proc (or no record): trust the pid file
-    return actual == expected
+    # Right after exec the kernel may not show the new command line yet (empty).
+    return not actual or actual == expected
 
 
 def is_running(name: str, state_dir: Path) -> bool:

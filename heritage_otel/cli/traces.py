@@ -1,0 +1,106 @@
+"""``heritage-otel traces``: print traces from Jaeger's HTTP API, or from an OTLP JSON file, as trees.
+
+The Jaeger URL is ``--jaeger-url``, else ``$HERITAGE_OTEL_JAEGER_URL``, else
+the query port recorded by ``heritage-otel stack up`` in the state folder,
+else ``http://127.0.0.1:16686``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from heritage_otel.stack.paths import default_state_dir
+from heritage_otel.stack.stack import Stack
+from heritage_otel.traces import (
+    DEFAULT_JAEGER_URL,
+    JaegerClient,
+    JaegerError,
+    filter_traces,
+    read_otlp_json_file,
+    render_traces,
+    traces_to_json,
+)
+from heritage_otel.traces.durations import parse_duration_ns
+
+JAEGER_URL_ENV = "HERITAGE_OTEL_JAEGER_URL"
+
+
+def _default_jaeger_url() -> str:
+    if os.environ.get(JAEGER_URL_ENV):
+        return os.environ[JAEGER_URL_ENV]
+    state_dir = default_state_dir()
+    if (state_dir / "stack.json").is_file():
+        return Stack(state_dir).ports.jaeger_url
+    return DEFAULT_JAEGER_URL
+
+
+def _check_duration(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        parse_duration_ns(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from exc
+    return value
+
+
+@click.command()
+@click.option("--service", help="Service name (resource service.name). Required for a Jaeger search.")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="At most this many traces.")
+@click.option("--lookback", default="1h", show_default=True, callback=_check_duration,
+              help="Only traces that started this long ago or later (e.g. 15m, 2h, 1d).")
+@click.option("--min-duration", callback=_check_duration, help="Only traces with a span at least this long (e.g. 250ms).")
+@click.option("--error-only", is_flag=True, help="Only traces with a span whose status is ERROR.")
+@click.option("--operation", help="Only traces with a span of this name.")
+@click.option("--trace-id", help="Print this one trace (hex id).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (an array of traces with their spans).")
+@click.option("--file", "file_", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Read an OTLP JSON lines file (embedded default, or the Collector's file exporter) instead of Jaeger.")
+@click.option("--jaeger-url", help=f"Jaeger query API base URL [default: ${JAEGER_URL_ENV}, the stack's, or {DEFAULT_JAEGER_URL}].")
+def traces(
+    service: str | None,
+    limit: int,
+    lookback: str,
+    min_duration: str | None,
+    error_only: bool,
+    operation: str | None,
+    trace_id: str | None,
+    as_json: bool,
+    file_: Path | None,
+    jaeger_url: str | None,
+) -> None:
+    """Print traces as indented span trees with durations, status, key attributes and events."""
+    if file_ is not None:
+        found = filter_traces(
+            read_otlp_json_file(file_), service=service, trace_id=trace_id, error_only=error_only,
+            min_duration=min_duration, lookback=None if trace_id else lookback, limit=limit,
+        )
+        if operation:
+            found = [trace for trace in found if trace.find(operation)]
+    else:
+        url = jaeger_url or _default_jaeger_url()
+        try:
+            client = JaegerClient(url)
+            if trace_id:
+                one = client.get_trace(trace_id)
+                found = [one] if one is not None else []
+            elif not service:
+                services = client.services()
+                raise click.UsageError(
+                    f"--service is required for a Jaeger search; services in Jaeger: {', '.join(services) or 'none yet'}"
+                )
+            else:
+                found = client.find_traces(service, limit=limit, lookback=lookback, min_duration=min_duration,
+                                           error_only=error_only, operation=operation)
+        except (JaegerError, ValueError) as exc:
+            raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(traces_to_json(found))
+        return
+    if not found:
+        click.echo("no traces found", err=True)
+        raise SystemExit(1 if trace_id else 0)
+    click.echo(render_traces(found))
