@@ -1,0 +1,137 @@
+"""``heritage-otel analyzer serve``: the Analyzer service (fleet mode) with its API and dashboard.
+
+Point the Collector's ``otlphttp/analyzer`` exporter at it
+(``HERITAGE_OTEL_ANALYZER_ENDPOINT``, default ``http://127.0.0.1:4328``) and
+open the printed URL. Detector settings come from a YAML/JSON file
+(``--config``) holding any ``AnalyzerConfig`` field, e.g.::
+
+    interval_seconds: 15
+    sensitivity: 3.0
+    thresholds:
+      query_latency_p95: {max: 2000, warning: 1800, critical: 3000}
+      error_rate: {max: 0.01, warning: 0.005, critical: 0.05}
+
+Command-line options win over the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+
+from heritage_otel.analysis import AlertManager, AnalyzerConfig
+from heritage_otel.service.config import DEFAULT_MAX_REQUEST_BYTES, DEFAULT_PORT, ENV_TOKEN, ServiceConfig
+
+_ANALYZER_FIELDS = {f.name for f in dataclasses.fields(AnalyzerConfig)}
+
+
+def _load_config(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    text = path.read_text(encoding="utf-8")
+    data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        msg = f"--config {path}: expected a mapping of AnalyzerConfig fields, got {type(data).__name__}"
+        raise click.BadParameter(msg)
+    unknown = sorted(set(data) - _ANALYZER_FIELDS)
+    if unknown:
+        msg = f"--config {path}: unknown setting(s) {', '.join(unknown)}; valid: {', '.join(sorted(_ANALYZER_FIELDS))}"
+        raise click.BadParameter(msg)
+    if "anomaly_detectors" in data and isinstance(data["anomaly_detectors"], list):
+        data["anomaly_detectors"] = tuple(data["anomaly_detectors"])
+    return data
+
+
+@click.group()
+def analyzer() -> None:
+    """The Analyzer service: OTLP/HTTP receiver, alerts, JSON API and dashboard."""
+
+
+@analyzer.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind (loopback by default).")
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int, help="Port for OTLP, API and dashboard.")
+@click.option("--jaeger-url", envvar="HERITAGE_OTEL_JAEGER_URL", default=None,
+              help="Jaeger UI base URL for trace links, e.g. http://127.0.0.1:16686 [env HERITAGE_OTEL_JAEGER_URL].")
+@click.option("--token", default=None, help=f"Bearer token required by the receiver and the API [env {ENV_TOKEN}].")
+@click.option("--max-series", default=ServiceConfig.max_series, show_default=True, type=int,
+              help="Distinct per-replica series admitted; new ones beyond it are dropped and counted.")
+@click.option("--max-request-bytes", default=DEFAULT_MAX_REQUEST_BYTES, show_default=True, type=int,
+              help="Largest request body, after gzip decompression too (413 beyond).")
+@click.option("--interval-seconds", type=float, default=None,
+              help="Expected metric export interval of the replicas (default 60, or from --config).")
+@click.option("--retention-minutes", type=float, default=None, help="History kept per series (default 60).")
+@click.option("--sensitivity", type=float, default=None, help="Anomaly |score| threshold (default 3.0).")
+@click.option("--cooldown-seconds", type=float, default=900.0, show_default=True,
+              help="Alert dedup/repeat period.")
+@click.option("--refresh-seconds", type=int, default=30, show_default=True, help="Dashboard auto-refresh period.")
+@click.option("--alerts-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also append alert events to this JSONL file.")
+@click.option("--alertmanager-url", default=None, help="Also send alerts to this Prometheus Alertmanager.")
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="YAML or JSON file of AnalyzerConfig fields (thresholds, sensitivity, ...).")
+@click.option("--log-level", default="INFO", show_default=True,
+              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+def serve(
+    host: str, port: int, jaeger_url: str | None, token: str | None, max_series: int, max_request_bytes: int,
+    interval_seconds: float | None, retention_minutes: float | None, sensitivity: float | None,
+    cooldown_seconds: float, refresh_seconds: int, alerts_file: Path | None, alertmanager_url: str | None,
+    config_file: Path | None, log_level: str,
+) -> None:
+    """Receive OTLP metrics and logs from the Collector, analyse them, serve the API and dashboard."""
+    from heritage_otel.service import AnalyzerServer
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    fields = _load_config(config_file)
+    for name, value in (("interval_seconds", interval_seconds), ("retention_minutes", retention_minutes),
+                        ("sensitivity", sensitivity)):
+        if value is not None:
+            fields[name] = value
+    try:
+        analyzer_config = AnalyzerConfig(**fields)
+        config = ServiceConfig(
+            host=host, port=port, jaeger_url=jaeger_url, token=ServiceConfig.resolve_token(token),
+            max_series=max_series, max_request_bytes=max_request_bytes, refresh_seconds=refresh_seconds,
+        )
+        alerts = AlertManager(cooldown_s=cooldown_seconds, jaeger_url=config.jaeger_url)
+    except (TypeError, ValueError) as exc:
+        raise click.BadParameter(str(exc)) from None
+    if alerts_file is not None:
+        from heritage_otel.analysis.sinks import JsonlFileSink
+
+        alerts.add_sink(JsonlFileSink(alerts_file))
+    if alertmanager_url:
+        from heritage_otel.analysis.sinks import AlertmanagerSink
+
+        alerts.add_sink(AlertmanagerSink(alertmanager_url))
+    try:
+        server = AnalyzerServer(config, analyzer_config=analyzer_config, alert_manager=alerts)
+    except OSError as exc:
+        alerts.shutdown()
+        raise click.ClickException(str(exc)) from None
+    stop = threading.Event()
+
+    def _stop(signum: int, frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    server.start()
+    auth = "bearer token required" if config.token else "no authentication"
+    click.echo(f"Analyzer listening on {server.url} (OTLP/HTTP: {server.url}/v1/metrics, /v1/logs; {auth})")
+    click.echo(f"Dashboard: {server.url}/   API: {server.url}/api/health")
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        click.echo("Analyzer stopping")
+        server.close()

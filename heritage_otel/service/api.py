@@ -1,0 +1,163 @@
+"""The JSON API: path + query parameters -> (HTTP status, JSON-ready payload).
+
+Documented in ``docs/analyzer-openapi.yaml``. Parameters are validated and a
+bad one is a 400 naming the parameter, its value and what is valid.
+
+>>> from heritage_otel.service.core import AnalyzerService
+>>> service = AnalyzerService(start_background=False)
+>>> route(service, "/api/alerts", {"level": "LOUD"})
+(400, {'error': "level = 'LOUD' is not valid; expected one of INFO, WARNING, CRITICAL"})
+>>> route(service, "/api/queries", {})
+(200, {'queries': [], 'total': 0})
+>>> service.close()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+from heritage_otel.analysis import AlertLevel
+from heritage_otel.service.core import KEY_METRICS, AnalyzerService
+from heritage_otel.version import __version__
+
+__all__ = ["route", "ApiError"]
+
+_LEVELS: Final = tuple(level.name for level in AlertLevel)
+_MAX_MINUTES: Final = 7 * 24 * 60.0
+
+
+class ApiError(Exception):
+    """A bad request parameter (400)."""
+
+
+def _level(query: Mapping[str, str]) -> str | None:
+    level = query.get("level")
+    if not level:
+        return None
+    if level.upper() not in _LEVELS:
+        msg = f"level = {level!r} is not valid; expected one of {', '.join(_LEVELS)}"
+        raise ApiError(msg)
+    return level.upper()
+
+
+def _number(query: Mapping[str, str], name: str, default: float, lo: float, hi: float) -> float:
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not lo <= value <= hi:
+        msg = f"{name} = {raw!r} is not valid; expected a number in {lo:g}..{hi:g}"
+        raise ApiError(msg)
+    return value
+
+
+def _filters(query: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        "level": _level(query), "metric": query.get("metric") or None,
+        "instance": query.get("instance") or None, "service": query.get("service") or None,
+    }
+
+
+def _health(service: AnalyzerService, query: Mapping[str, str]) -> dict[str, Any]:
+    return service.health()
+
+
+def _alerts(service: AnalyzerService, query: Mapping[str, str]) -> dict[str, Any]:
+    state = query.get("state", "active")
+    if state not in ("active", "history"):
+        msg = f"state = {state!r} is not valid; expected active or history"
+        raise ApiError(msg)
+    return _history(service, query) if state == "history" else _active(service, query)
+
+
+def _active(service: AnalyzerService, query: Mapping[str, str]) -> dict[str, Any]:
+    alerts = service.active_alerts(**_filters(query))
+    return {"alerts": alerts, "count": len(alerts)}
+
+
+def _history(service: AnalyzerService, query: Mapping[str, str]) -> dict[str, Any]:
+    hours = _number(query, "hours", service.config.alert_history_hours, 0.001, 24 * 30)
+    alerts = service.alert_history(**_filters(query), hours=hours)
+    return {"alerts": alerts, "count": len(alerts), "hours": hours}
+
+
+def _series(service: AnalyzerService, query: Mapping[str, str]) -> dict[str, Any]:
+    limit = int(_number(query, "limit", 1000, 1, 100_000))
+    found = service.series(metric=query.get("metric") or None, instance=query.get("instance") or None, limit=limit)
+    return {"series": found, "count": len(found)}
+
+
+def _metrics(service: AnalyzerService, query: Mapping[str, str]) -> dict[str, Any]:
+    return {"metrics": service.metric_names(), "key_metrics": list(KEY_METRICS)}
+
+
+def _points(service: AnalyzerService, query: Mapping[str, str]) -> dict[str, Any]:
+    metric = query.get("metric")
+    if not metric:
+        msg = "metric is required (a metric or indicator name from /api/metrics)"
+        raise ApiError(msg)
+    minutes = _number(query, "minutes", 60, 0.1, _MAX_MINUTES)
+    limit = int(_number(query, "limit", 20, 1, 200))
+    return {"metric": metric, "minutes": minutes, "series": service.metric_points(metric, minutes, limit)}
+
+
+def _components(service: AnalyzerService, query: Mapping[str, str]) -> dict[str, Any]:
+    return {"components": service.component_rows(), "window_s": service.components.window_s}
+
+
+def _queries(service: AnalyzerService, query: Mapping[str, str]) -> dict[str, Any]:
+    limit = int(_number(query, "limit", 50, 1, service.config.query_store_size))
+    filters = {k: query[k] for k in ("instance", "component", "query_id") if query.get(k)}
+    return {"queries": service.recent_queries(limit, filters), "total": service.queries.total}
+
+
+def _stats(service: AnalyzerService, query: Mapping[str, str]) -> dict[str, Any]:
+    return service.stats()
+
+
+def _config(service: AnalyzerService, query: Mapping[str, str]) -> dict[str, Any]:
+    cfg = service.config
+    acfg = service.analyzer.config
+    return {
+        "version": __version__, "jaeger_url": cfg.jaeger_url, "refresh_seconds": cfg.refresh_seconds,
+        "interval_seconds": acfg.interval_seconds, "retention_minutes": acfg.retention_minutes,
+        "sensitivity": acfg.sensitivity, "thresholds": {k: dict(v) for k, v in acfg.thresholds.items()},
+        "max_series": cfg.max_series, "max_request_bytes": cfg.max_request_bytes,
+        "alert_history_hours": cfg.alert_history_hours, "auth": cfg.token is not None,
+    }
+
+
+_ROUTES: Final[dict[str, Callable[[AnalyzerService, Mapping[str, str]], Any]]] = {
+    "/api/health": _health,
+    "/api/alerts": _alerts,
+    "/api/alerts/active": _active,
+    "/api/alerts/history": _history,
+    "/api/series": _series,
+    "/api/metrics": _metrics,
+    "/api/points": _points,
+    "/api/components": _components,
+    "/api/queries": _queries,
+    "/api/stats": _stats,
+    "/api/config": _config,
+}
+
+
+def route(service: AnalyzerService, path: str, query: Mapping[str, str]) -> tuple[int, Any]:
+    """Answer one API request."""
+    handler = _ROUTES.get(path.rstrip("/") or path)
+    try:
+        if handler is not None:
+            return 200, handler(service, query)
+        if path.startswith("/api/series/"):
+            sid = path.removeprefix("/api/series/")
+            found = service.points(sid, _number(query, "minutes", 60, 0.1, _MAX_MINUTES))
+            if found is None:
+                return 404, {"error": f"no series with id {sid!r}; list them at /api/series"}
+            return 200, found
+    except ApiError as exc:
+        return 400, {"error": str(exc)}
+    return 404, {"error": f"no API endpoint at {path}; see docs/analyzer-openapi.yaml"}

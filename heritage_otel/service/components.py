@@ -1,0 +1,119 @@
+"""Per-component call statistics for the components table, from the replicas' metric samples.
+
+Calls and latency come from ``heritage.component.duration`` (one measurement
+per call), failures from ``heritage.errors`` carrying ``heritage.component``.
+Both are summed over every replica for the last ``window_s`` seconds;
+latencies are the mean and the p95 estimated from the merged buckets (ms).
+Status: ``ok`` at a success rate >= 99 %, ``degraded`` >= 90 %, ``failing``
+below, ``idle`` with no call in the window.
+
+>>> from heritage_otel.analysis.samples import IntervalSample, SeriesKey, KIND_SUM
+>>> table = ComponentTable(window_s=3600)
+>>> calls = IntervalSample.from_histogram(SeriesKey.of("heritage.component.duration", {"heritage.component": "simrank"}),
+...     start_ns=0, end_ns=10**10, bounds=(0.01, 0.1), bucket_counts=(50, 50, 0), total=2.5, unit="s")
+>>> errors = IntervalSample(SeriesKey.of("heritage.errors", {"heritage.component": "simrank"}), KIND_SUM, 0, 10**10, 2, 2)
+>>> table.add([calls, errors])
+>>> row = table.rows(now_s=10)[0]
+>>> row["component"], row["calls"], row["failures"], row["success_rate"], row["status"]
+('simrank', 100, 2, 0.98, 'degraded')
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import deque
+from collections.abc import Iterable
+from typing import Any, Final
+
+import numpy as np
+
+from heritage_otel import semconv
+from heritage_otel.analysis.samples import KIND_HISTOGRAM, IntervalSample, bucket_quantiles
+
+__all__ = ["ComponentTable"]
+
+_MAX_COMPONENTS: Final = 256
+_MAX_ENTRIES: Final = 4096
+
+
+def _component(sample: IntervalSample) -> str | None:
+    for k, v in sample.series.attributes:
+        if k == semconv.COMPONENT:
+            return v
+    return None
+
+
+class ComponentTable:
+    """Rolling per-component totals. Thread-safe; bounded (256 components x 4096 intervals)."""
+
+    def __init__(self, window_s: float = 3600.0) -> None:
+        self.window_s = window_s
+        self._calls: dict[str, deque[tuple[float, float, float, tuple[float, ...], tuple[int, ...], str]]] = {}
+        self._failures: dict[str, deque[tuple[float, float]]] = {}
+        self._lock = threading.Lock()
+
+    def add(self, samples: Iterable[IntervalSample]) -> None:
+        """Take one batch of per-replica samples (other metrics are ignored)."""
+        with self._lock:
+            for s in samples:
+                name = _component(s)
+                if name is None:
+                    continue
+                t = s.end_ns / 1e9
+                if s.series.metric == semconv.METRIC_COMPONENT_DURATION and s.kind == KIND_HISTOGRAM:
+                    d = self._slot(self._calls, name)
+                    if d is not None:
+                        d.append((t, s.count, s.sum, s.bounds, s.bucket_counts, s.unit))
+                elif s.series.metric == semconv.METRIC_ERRORS and s.count > 0:
+                    d2 = self._slot(self._failures, name)
+                    if d2 is not None:
+                        d2.append((t, s.count))
+
+    @staticmethod
+    def _slot(table: dict[str, deque[Any]], name: str) -> deque[Any] | None:
+        d = table.get(name)
+        if d is None:
+            if len(table) >= _MAX_COMPONENTS:
+                return None
+            d = table[name] = deque(maxlen=_MAX_ENTRIES)
+        return d
+
+    def rows(self, now_s: float) -> list[dict[str, Any]]:
+        """One row per component, sorted by name."""
+        since = now_s - self.window_s
+        out = []
+        with self._lock:
+            names = sorted(set(self._calls) | set(self._failures))
+            for name in names:
+                entries = [e for e in self._calls.get(name, ()) if e[0] >= since]
+                failures = sum(c for t, c in self._failures.get(name, ()) if t >= since)
+                calls = sum(e[1] for e in entries)
+                out.append(self._row(name, entries, calls, failures))
+        return out
+
+    @staticmethod
+    def _row(name: str, entries: list[Any], calls: float, failures: float) -> dict[str, Any]:
+        mean_ms = p95_ms = None
+        if calls > 0:
+            scale = 1.0 if entries[0][5] == "ms" else 1000.0
+            mean_ms = sum(e[2] for e in entries) / calls * scale
+            bounds = entries[0][3]
+            same = [e[4] for e in entries if e[3] == bounds]
+            if bounds and same:
+                (p95,) = bucket_quantiles(bounds, np.sum(same, axis=0), (0.95,))
+                p95_ms = p95 * scale if math.isfinite(p95) else None
+        rate = None if calls <= 0 else max(0.0, 1.0 - failures / calls)
+        if rate is None:
+            status = "failing" if failures > 0 else "idle"
+        else:
+            status = "ok" if rate >= 0.99 else "degraded" if rate >= 0.9 else "failing"
+        return {
+            "component": name,
+            "calls": int(calls),
+            "failures": int(failures),
+            "success_rate": None if rate is None else round(rate, 4),
+            "latency_mean_ms": None if mean_ms is None else round(mean_ms, 3),
+            "latency_p95_ms": None if p95_ms is None else round(p95_ms, 3),
+            "status": status,
+        }

@@ -1,0 +1,320 @@
+"""OTLP metric data points -> the Analyzer's interval samples, one batch per replica export.
+
+Each data point becomes an :class:`~heritage_otel.analysis.samples.IntervalSample`
+of the series ``SeriesKey(metric, point attributes, resource)`` where the
+resource part is ``service.name`` and ``service.instance.id`` only, so an
+anomaly on one replica is attributed to that replica. Conversion rules:
+
+=====================  ========================================================================
+OTLP point             sample
+=====================  ========================================================================
+Sum, DELTA             ``sum`` with the delta (monotonic flag kept)
+Sum, CUMULATIVE        monotonic: ``sum`` with the difference to the previous point of the
+                       series (a reset, i.e. a new start time or a smaller value, starts over);
+                       non-monotonic (up-down counters): ``gauge`` with the current level
+Gauge                  ``gauge``
+Histogram              ``histogram``; CUMULATIVE ones are differenced bucket by bucket
+ExponentialHistogram   ``histogram`` with explicit bounds ``base**i`` of its positive buckets
+                       (zero and negative buckets folded into the first bucket)
+Summary                rejected (partial success): summaries carry no buckets to analyse
+=====================  ========================================================================
+
+The first CUMULATIVE point of a series is used as a delta only when its start
+time is after the converter started (the whole count happened while we were
+listening); otherwise it only becomes the baseline for the next point.
+
+Points of new series beyond ``max_series`` are rejected and counted; the
+cumulative state is kept for admitted series only, so memory is bounded.
+
+>>> from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+>>> req = ExportMetricsServiceRequest()
+>>> rm = req.resource_metrics.add()
+>>> kv = rm.resource.attributes.add(); kv.key = "service.name"; kv.value.string_value = "recommender"
+>>> m = rm.scope_metrics.add().metrics.add(); m.name = "heritage.queries"
+>>> m.sum.aggregation_temporality = 1; m.sum.is_monotonic = True
+>>> p = m.sum.data_points.add(); p.start_time_unix_nano = 0; p.time_unix_nano = 10**10; p.as_int = 7
+>>> result = MetricConverter(max_series=10).convert(req)
+>>> [(s.series.metric, s.count, s.series.resource) for batch in result.batches for s in batch]
+[('heritage.queries', 7.0, (('service.name', 'recommender'),))]
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+
+from heritage_otel import semconv
+from heritage_otel.analysis.samples import (
+    KIND_GAUGE,
+    KIND_HISTOGRAM,
+    KIND_SUM,
+    IntervalSample,
+    Labels,
+    SeriesKey,
+)
+
+__all__ = ["RESOURCE_KEYS", "ConversionResult", "MetricConverter", "any_value", "attributes_of"]
+
+#: Resource attributes that identify a series' origin (a replica of a service).
+RESOURCE_KEYS: Final = (semconv.SERVICE_NAME, semconv.SERVICE_INSTANCE_ID)
+_DELTA: Final = 1
+_CUMULATIVE: Final = 2
+_NO_RECORDED_VALUE: Final = 1
+_MAX_EXEMPLARS: Final = 10
+
+
+def any_value(value: AnyValue) -> Any:
+    """A Python value from an OTLP ``AnyValue`` (arrays as lists, maps and bytes as strings)."""
+    which = value.WhichOneof("value")
+    if which is None:
+        return ""
+    if which == "array_value":
+        return [any_value(v) for v in value.array_value.values]
+    if which == "kvlist_value":
+        return str({kv.key: any_value(kv.value) for kv in value.kvlist_value.values})
+    if which == "bytes_value":
+        return value.bytes_value.hex()
+    return getattr(value, which)
+
+
+def attributes_of(kvs: Iterable[KeyValue]) -> dict[str, Any]:
+    """OTLP attributes as a dict."""
+    return {kv.key: any_value(kv.value) for kv in kvs}
+
+
+@dataclass
+class ConversionResult:
+    """Samples grouped per export (same replica, same end time), oldest first, and what was refused."""
+
+    batches: list[list[IntervalSample]] = field(default_factory=list)
+    accepted: int = 0
+    rejected: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+
+    def reject(self, reason: str, n: int = 1) -> None:
+        self.rejected += n
+        self.reasons[reason] += n
+
+    def message(self) -> str:
+        """A human-readable English summary of the rejections (empty when none)."""
+        return "; ".join(f"{n} data point(s) rejected: {why}" for why, n in sorted(self.reasons.items()))
+
+
+@dataclass
+class _Cumulative:
+    start_ns: int
+    time_ns: int
+    value: float = 0.0
+    bounds: tuple[float, ...] = ()
+    counts: tuple[int, ...] = ()
+    total: float = 0.0
+
+
+def _exemplars(points: Iterable[Any]) -> list[tuple[str, str, float]]:
+    out = []
+    for ex in points:
+        if not ex.trace_id:
+            continue
+        value = ex.as_double if ex.WhichOneof("value") == "as_double" else float(ex.as_int)
+        out.append((ex.trace_id.hex(), ex.span_id.hex(), float(value)))
+        if len(out) >= _MAX_EXEMPLARS:
+            break
+    return out
+
+
+def _resource_labels(resource: Mapping[str, Any]) -> Labels:
+    return tuple(sorted((k, str(resource[k])) for k in RESOURCE_KEYS if k in resource))
+
+
+def _exponential_to_explicit(point: Any) -> tuple[tuple[float, ...], tuple[int, ...]]:
+    """Explicit bounds and counts from an exponential histogram point (see the module table)."""
+    base = 2.0 ** (2.0 ** -point.scale)
+    offset = point.positive.offset
+    positive = list(point.positive.bucket_counts)
+    below = int(point.zero_count) + sum(int(c) for c in point.negative.bucket_counts)
+    if not positive:
+        return (0.0,), (below, 0)
+    bounds = tuple(base ** (offset + i) for i in range(len(positive) + 1))
+    return bounds, (below, *(int(c) for c in positive), 0)
+
+
+class MetricConverter:
+    """Stateful converter (cumulative -> delta, series admission). Thread-safe."""
+
+    def __init__(self, max_series: int, clock: Any = time.time_ns) -> None:
+        self.max_series = max_series
+        self._clock = clock
+        self._started_ns = int(clock())
+        self._admitted: set[SeriesKey] = set()
+        self._cumulative: dict[tuple[SeriesKey, str], _Cumulative] = {}
+        self._lock = threading.Lock()
+        self.dropped_series_points = 0
+
+    @property
+    def series_count(self) -> int:
+        """Distinct series admitted so far."""
+        return len(self._admitted)
+
+    def _admit(self, key: SeriesKey, result: ConversionResult) -> bool:
+        if key in self._admitted:
+            return True
+        if len(self._admitted) >= self.max_series:
+            self.dropped_series_points += 1
+            result.reject(f"series limit of {self.max_series} reached (new series are dropped)")
+            return False
+        self._admitted.add(key)
+        return True
+
+    def convert(self, request: ExportMetricsServiceRequest) -> ConversionResult:
+        """Convert one request; never raises on odd data (odd points are rejected and counted)."""
+        result = ConversionResult()
+        groups: dict[tuple[Labels, int], list[IntervalSample]] = defaultdict(list)
+        now_ns = int(self._clock())
+        with self._lock:
+            for rm in request.resource_metrics:
+                resource = _resource_labels(attributes_of(rm.resource.attributes))
+                for sm in rm.scope_metrics:
+                    for metric in sm.metrics:
+                        for sample in self._metric(metric, resource, now_ns, result):
+                            groups[(resource, sample.end_ns)].append(sample)
+        for key in sorted(groups, key=lambda k: k[1]):
+            result.batches.append(groups[key])
+        result.accepted = sum(len(b) for b in result.batches)
+        return result
+
+    def _metric(self, metric: Any, resource: Labels, now_ns: int, result: ConversionResult) -> list[IntervalSample]:
+        which = metric.WhichOneof("data")
+        name = metric.name
+        if not name:
+            result.reject("metric without a name", _point_count(metric, which))
+            return []
+        if which == "summary":
+            result.reject("summary metrics are not analysed (no buckets)", len(metric.summary.data_points))
+            return []
+        if which is None:
+            return []
+        out = []
+        data = getattr(metric, which)
+        temporality = getattr(data, "aggregation_temporality", None)
+        if which in ("sum", "histogram", "exponential_histogram") and temporality not in (_DELTA, _CUMULATIVE):
+            result.reject("aggregation temporality unspecified", len(data.data_points))
+            return []
+        for point in data.data_points:
+            if point.flags & _NO_RECORDED_VALUE:
+                continue
+            key = SeriesKey.of(name, attributes_of(point.attributes))
+            key = SeriesKey(key.metric, key.attributes, resource)
+            if not self._admit(key, result):
+                continue
+            end_ns = int(point.time_unix_nano) or now_ns
+            start_ns = int(point.start_time_unix_nano)
+            try:
+                if which == "gauge":
+                    sample = self._gauge(key, point, start_ns, end_ns, metric.unit)
+                elif which == "sum":
+                    sample = self._sum(key, point, data, start_ns, end_ns, metric.unit)
+                else:
+                    sample = self._histogram(key, point, which, temporality, start_ns, end_ns, metric.unit, result)
+            except (ValueError, OverflowError, TypeError) as exc:
+                result.reject(f"invalid {which} point ({exc})")
+                continue
+            if sample is not None:
+                out.append(sample)
+        return out
+
+    @staticmethod
+    def _number(point: Any) -> float:
+        which = point.WhichOneof("value")
+        if which is None:
+            msg = "no value"
+            raise ValueError(msg)
+        return float(point.as_double if which == "as_double" else point.as_int)
+
+    def _gauge(self, key: SeriesKey, point: Any, start_ns: int, end_ns: int, unit: str) -> IntervalSample:
+        value = self._number(point)
+        return IntervalSample(key, KIND_GAUGE, start_ns or end_ns - 1, end_ns, 1.0, value, unit=unit,
+                              gauge_value=value, monotonic=False)
+
+    def _sum(self, key: SeriesKey, point: Any, data: Any, start_ns: int, end_ns: int, unit: str) -> IntervalSample | None:
+        value = self._number(point)
+        if data.aggregation_temporality == _DELTA:
+            return IntervalSample(key, KIND_SUM, start_ns or end_ns - 1, end_ns, value, value, unit=unit,
+                                  monotonic=bool(data.is_monotonic))
+        if not data.is_monotonic:  # an up-down counter: its level is what matters
+            return IntervalSample(key, KIND_GAUGE, start_ns or end_ns - 1, end_ns, 1.0, value, unit=unit,
+                                  gauge_value=value, monotonic=False)
+        state = self._cumulative.get((key, KIND_SUM))
+        self._cumulative[(key, KIND_SUM)] = _Cumulative(start_ns, end_ns, value)
+        if state is None or state.start_ns != start_ns or value < state.value:
+            if self._covers(start_ns, state):
+                return IntervalSample(key, KIND_SUM, start_ns, end_ns, value, value, unit=unit)
+            return None
+        if end_ns <= state.time_ns:
+            return None
+        delta = value - state.value
+        return IntervalSample(key, KIND_SUM, state.time_ns, end_ns, delta, delta, unit=unit)
+
+    def _covers(self, start_ns: int, previous: _Cumulative | None) -> bool:
+        """Whether a (re)started cumulative series' whole value can count as one delta."""
+        return start_ns > 0 and (previous is not None or start_ns >= self._started_ns)
+
+    def _histogram(
+        self, key: SeriesKey, point: Any, which: str, temporality: int, start_ns: int, end_ns: int, unit: str,
+        result: ConversionResult,
+    ) -> IntervalSample | None:
+        if which == "exponential_histogram":
+            bounds, counts = _exponential_to_explicit(point)
+        else:
+            bounds = tuple(float(b) for b in point.explicit_bounds)
+            counts = tuple(int(c) for c in point.bucket_counts)
+            if not counts:
+                bounds, counts = (), (int(point.count),)
+            elif len(counts) != len(bounds) + 1:
+                result.reject("histogram with len(bucket_counts) != len(explicit_bounds) + 1")
+                return None
+        if any(not math.isfinite(b) for b in bounds) or list(bounds) != sorted(bounds):
+            result.reject("histogram bounds not finite and increasing")
+            return None
+        total = float(point.sum) if point.HasField("sum") else math.nan
+        minimum = float(point.min) if point.HasField("min") else math.nan
+        maximum = float(point.max) if point.HasField("max") else math.nan
+        exemplars = _exemplars(point.exemplars)
+        if temporality == _CUMULATIVE:
+            state = self._cumulative.get((key, KIND_HISTOGRAM))
+            self._cumulative[(key, KIND_HISTOGRAM)] = _Cumulative(
+                start_ns, end_ns, bounds=bounds, counts=counts, total=total)
+            restarted = (
+                state is None or state.start_ns != start_ns or state.bounds != bounds
+                or any(c < p for c, p in zip(counts, state.counts, strict=True))
+            )
+            if restarted:
+                if not self._covers(start_ns, state):
+                    return None
+            elif end_ns <= state.time_ns:  # type: ignore[union-attr]
+                return None
+            else:
+                assert state is not None
+                counts = tuple(c - p for c, p in zip(counts, state.counts, strict=True))
+                total = total - state.total
+                start_ns = state.time_ns
+                minimum = maximum = math.nan  # cumulative min/max do not describe the interval
+        if not bounds:
+            return None
+        if not math.isfinite(total):
+            total = 0.0
+        return IntervalSample.from_histogram(
+            key, start_ns=start_ns or end_ns - 1, end_ns=end_ns, bounds=bounds, bucket_counts=counts,
+            total=total, minimum=minimum, maximum=maximum, unit=unit, exemplars=exemplars,
+        )
+
+
+def _point_count(metric: Any, which: str | None) -> int:
+    return len(getattr(metric, which).data_points) if which else 0

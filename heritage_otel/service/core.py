@@ -1,0 +1,366 @@
+"""The Analyzer service's state: receiver -> Analyzer/AlertManager, stores, and the data the API serves.
+
+:class:`AnalyzerService` owns one :class:`~heritage_otel.analysis.Analyzer`
+and one :class:`~heritage_otel.analysis.AlertManager` (the same classes the
+in-process ``AnalyzingMetricExporter`` uses) and feeds them from OTLP
+requests: every replica export is ingested as one batch (series keyed by
+``service.name`` and ``service.instance.id``), the fleet aggregates per
+service as another, and a background thread evaluates the detectors at most
+once per ``evaluate_every_s`` and hands the evaluation to the AlertManager.
+
+Everything here is bounded: series (``max_series`` in the receiver, twice
+that plus indicators in the Analyzer), recent queries, alert history,
+component entries.
+
+>>> service = AnalyzerService(start_background=False)
+>>> service.health()["status"]
+'healthy'
+>>> service.close()
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Any, Final
+
+import numpy as np
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+
+from heritage_otel import semconv
+from heritage_otel.analysis import Alert, AlertLevel, AlertManager, Analyzer, AnalyzerConfig, compute_health
+from heritage_otel.analysis.indicators import INDICATORS
+from heritage_otel.analysis.samples import SeriesKey
+from heritage_otel.service.components import ComponentTable
+from heritage_otel.service.config import ServiceConfig
+from heritage_otel.service.convert import RESOURCE_KEYS, ConversionResult, MetricConverter
+from heritage_otel.service.fleet import FleetAggregator
+from heritage_otel.service.queries import RecentQueryStore, query_records
+
+__all__ = ["AnalyzerService", "series_id", "KEY_METRICS"]
+
+_log = logging.getLogger(__name__)
+
+#: Indicators shown as the overview's key metrics, in order.
+KEY_METRICS: Final = (
+    "query_latency_p95", "query_latency_p99", "error_rate", "fallback_rate", "empty_result_rate",
+    "throughput_qps", "ndcg_at_10", "precision_at_5", "diversity", "cache_hit_rate",
+)
+_INDICATOR_HEADROOM: Final = 10_000
+_IDLE_EVALUATION_S: Final = 5.0
+
+
+def series_id(key: SeriesKey) -> str:
+    """A short stable id for a series (used in API paths).
+
+    >>> series_id(SeriesKey.of("m")) == series_id(SeriesKey.of("m"))
+    True
+    """
+    return hashlib.blake2b(repr(key).encode(), digest_size=8).hexdigest()
+
+
+def _num(value: float) -> float | None:
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
+def _scope(key: SeriesKey) -> dict[str, str | None]:
+    res = dict(key.resource)
+    return {"service": res.get(semconv.SERVICE_NAME), "instance": res.get(semconv.SERVICE_INSTANCE_ID)}
+
+
+class AnalyzerService:
+    """Receiver state and read models. Thread-safe; :meth:`close` stops the evaluator and the sinks."""
+
+    def __init__(
+        self,
+        config: ServiceConfig | None = None,
+        *,
+        analyzer_config: AnalyzerConfig | None = None,
+        alert_manager: AlertManager | None = None,
+        clock: Callable[[], float] = time.time,
+        start_background: bool = True,
+    ) -> None:
+        self.config = config or ServiceConfig()
+        base = analyzer_config or AnalyzerConfig()
+        self.analyzer = Analyzer(replace(
+            base, resource_label_keys=RESOURCE_KEYS, max_series=2 * self.config.max_series + _INDICATOR_HEADROOM))
+        self.alerts = alert_manager or AlertManager(jaeger_url=self.config.jaeger_url, clock=clock)
+        self.clock = clock
+        self.converter = MetricConverter(self.config.max_series, clock=lambda: int(clock() * 1e9))
+        self.fleet = FleetAggregator(base.interval_seconds, self.config.max_series) if self.config.fleet_aggregates else None
+        self.components = ComponentTable(window_s=base.retention_s)
+        self.queries = RecentQueryStore(self.config.query_store_size)
+        self.started_at = clock()
+        self.counters: dict[str, int] = {
+            "metric_requests": 0, "log_requests": 0, "data_points_accepted": 0, "data_points_rejected": 0,
+            "log_records": 0, "query_records": 0, "log_records_rejected": 0, "evaluations": 0,
+            "evaluation_errors": 0,
+        }
+        self.last_evaluation_s: float | None = None
+        self.last_evaluation_ms: float | None = None
+        self._lock = threading.RLock()
+        self._dirty = threading.Event()
+        self._stop = threading.Event()
+        self._ids: dict[str, SeriesKey] = {}
+        self._thread: threading.Thread | None = None
+        if start_background:
+            self._thread = threading.Thread(target=self._run, name="heritage-analyzer-evaluator", daemon=True)
+            self._thread.start()
+
+    # --- ingest --------------------------------------------------------------
+    def ingest_metrics(self, request: ExportMetricsServiceRequest) -> ConversionResult:
+        """Convert and ingest one OTLP metrics request; returns what was accepted and rejected."""
+        result = self.converter.convert(request)
+        with self._lock:
+            self.counters["metric_requests"] += 1
+            self.counters["data_points_accepted"] += result.accepted
+            self.counters["data_points_rejected"] += result.rejected
+            for batch in result.batches:
+                self.analyzer.ingest(batch)
+                self.components.add(batch)
+                if self.fleet is not None:
+                    self.fleet.add(batch)
+            self._flush_fleet(self.clock())
+        if result.batches:
+            self._dirty.set()
+        return result
+
+    def _flush_fleet(self, now: float) -> None:
+        if self.fleet is None:
+            return
+        for batch in self.fleet.flush(now):
+            self.analyzer.ingest(batch)
+
+    def ingest_logs(self, request: ExportLogsServiceRequest) -> tuple[int, int, str]:
+        """Keep the query-log records of one OTLP logs request; returns (seen, rejected, message)."""
+        records, seen, malformed = query_records(request)
+        self.queries.extend(records)
+        with self._lock:
+            self.counters["log_requests"] += 1
+            self.counters["log_records"] += seen
+            self.counters["query_records"] += len(records)
+            self.counters["log_records_rejected"] += malformed
+        message = f"{malformed} {semconv.EVENT_QUERY} record(s) without {semconv.QUERY_ID} rejected" if malformed else ""
+        return seen, malformed, message
+
+    # --- evaluation ------------------------------------------------------------
+    def evaluate(self, now: float | None = None) -> list[Alert]:
+        """Flush due fleet buckets, run every detector, update alerts. Returns the alert events sent."""
+        now = self.clock() if now is None else now
+        with self._lock:
+            t0 = time.perf_counter()
+            self._flush_fleet(now)
+            evaluation = self.analyzer.evaluate(now)
+            self.last_evaluation_ms = (time.perf_counter() - t0) * 1000.0
+            self.last_evaluation_s = now
+            self.counters["evaluations"] += 1
+        return self.alerts.observe(evaluation, now)
+
+    def _run(self) -> None:
+        every = self.config.evaluate_every_s
+        idle = 0.0
+        while not self._stop.wait(every):
+            idle += every
+            if not self._dirty.is_set() and idle < _IDLE_EVALUATION_S:
+                continue
+            self._dirty.clear()
+            idle = 0.0
+            try:
+                self.evaluate()
+            except Exception:  # noqa: BLE001 - the evaluator thread must survive anything
+                self.counters["evaluation_errors"] += 1
+                _log.exception("evaluation failed; will retry")
+
+    def close(self, timeout_s: float = 5.0) -> None:
+        """Stop the evaluator thread and the alert sinks."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+        self.alerts.shutdown(timeout_s)
+
+    # --- read models for the API ----------------------------------------------
+    def _indicator_rates(self) -> dict[str, float]:
+        """Worst fresh value of each key indicator over the services (fleet series, else replicas)."""
+        cfg = self.analyzer.config
+        w = self.analyzer.windows
+        horizon = self.clock() - cfg.stale_after_intervals * cfg.interval_seconds
+        fleet: dict[str, list[float]] = {}
+        replicas: dict[str, list[float]] = {}
+        for key, row in list(w.index.items()):
+            if not isinstance(key, SeriesKey) or key.metric not in INDICATORS or key.attributes:
+                continue
+            slot = (w.head[row] - 1) % w.points
+            value = float(w.values[row, slot])
+            if w.times[row, slot] < horizon or not math.isfinite(value):
+                continue
+            scope = _scope(key)
+            (fleet if scope["instance"] is None else replicas).setdefault(key.metric, []).append(value)
+        out: dict[str, float] = {}
+        for name in set(fleet) | set(replicas):
+            values = fleet.get(name) or replicas[name]
+            rule = self.analyzer.rules.get(name)
+            lower_is_worse = rule is not None and not rule.upper
+            out[name] = min(values) if lower_is_worse else max(values)
+        return out
+
+    def health(self) -> dict[str, Any]:
+        """Score, status and issues (see :func:`heritage_otel.analysis.compute_health`), plus key metrics."""
+        with self._lock:
+            rates = self._indicator_rates()
+            stats = self.analyzer.stats()
+        active = self.alerts.get_active_alerts()
+        report = compute_health(active, rates, self.analyzer.rules).to_dict()
+        counts = {level.name: sum(1 for a in active if a.level == level) for level in AlertLevel}
+        report.update(
+            active_alerts=counts,
+            key_metrics={k: _num(rates[k]) for k in KEY_METRICS if k in rates},
+            series=stats["series"],
+            last_evaluation=self.last_evaluation_s,
+            receiving=self.counters["metric_requests"] > 0,
+        )
+        return report
+
+    @staticmethod
+    def _matches(alert: Alert, instance: str | None, service: str | None) -> bool:
+        labels = alert.labels
+        if instance is not None and labels.get(semconv.SERVICE_INSTANCE_ID) != instance:
+            return False
+        return service is None or labels.get(semconv.SERVICE_NAME) == service
+
+    def active_alerts(
+        self, level: str | None = None, metric: str | None = None, instance: str | None = None,
+        service: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Active alerts, most severe first, as dicts."""
+        found = [a for a in self.alerts.get_active_alerts(level, metric) if self._matches(a, instance, service)]
+        found.sort(key=lambda a: (-int(a.level), -a.last_seen))
+        return [self._alert_dict(a) for a in found]
+
+    def alert_history(
+        self, level: str | None = None, metric: str | None = None, instance: str | None = None,
+        service: str | None = None, hours: float | None = None,
+    ) -> list[dict[str, Any]]:
+        """Alert events (fired, escalated, repeated, resolved) of the last ``hours``, newest first."""
+        since = self.clock() - 3600.0 * (hours if hours is not None else self.config.alert_history_hours)
+        found = [
+            a for a in self.alerts.history(level, metric)
+            if self._matches(a, instance, service) and (a.resolved_at or a.last_seen) >= since
+        ]
+        found.reverse()
+        return [self._alert_dict(a) for a in found]
+
+    @staticmethod
+    def _alert_dict(alert: Alert) -> dict[str, Any]:
+        out = alert.to_dict()
+        out["instance"] = alert.labels.get(semconv.SERVICE_INSTANCE_ID)
+        out["service"] = alert.labels.get(semconv.SERVICE_NAME)
+        out["time"] = alert.resolved_at or alert.last_seen
+        return out
+
+    def _series_index(self) -> dict[str, SeriesKey]:
+        keys = self.analyzer.windows.keys
+        if len(self._ids) != len(keys):
+            self._ids = {series_id(k): k for k in keys if isinstance(k, SeriesKey)}  # type: ignore[misc]
+        return self._ids
+
+    def series(self, metric: str | None = None, instance: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+        """Series (metrics and indicators) with their latest value, optionally one metric or replica."""
+        out = []
+        with self._lock:
+            w = self.analyzer.windows
+            for sid, key in self._series_index().items():
+                if metric is not None and key.metric != metric:
+                    continue
+                scope = _scope(key)
+                if instance is not None and scope["instance"] != instance:
+                    continue
+                row = w.index[key]
+                slot = (w.head[row] - 1) % w.points
+                out.append({
+                    "id": sid, "metric": key.metric, "attributes": dict(key.attributes), **scope,
+                    "indicator": key.metric in INDICATORS,
+                    "latest": _num(float(w.values[row, slot])), "latest_time": _num(float(w.times[row, slot])),
+                })
+        out.sort(key=lambda s: (not s["indicator"], s["metric"], s["instance"] or "", str(s["attributes"])))
+        return out[:limit]
+
+    def points(self, sid: str, minutes: float = 60.0) -> dict[str, Any] | None:
+        """One series' recent points (times in seconds, oldest first), or None for an unknown id."""
+        with self._lock:
+            key = self._series_index().get(sid)
+            if key is None:
+                return None
+            w = self.analyzer.windows
+            row = w.index[key]
+            order = np.roll(np.arange(w.points), -int(w.head[row]))
+            t = w.times[row, order]
+            v = w.values[row, order]
+            keep = (t >= self.clock() - minutes * 60.0) & np.isfinite(v) & np.isfinite(t)
+            times, values = t[keep].tolist(), v[keep].tolist()
+        return {"id": sid, "metric": key.metric, "attributes": dict(key.attributes), **_scope(key),
+                "times": times, "values": values}
+
+    def metric_points(self, metric: str, minutes: float = 60.0, limit: int = 20) -> list[dict[str, Any]]:
+        """Points of every series of one metric (fleet aggregates first), at most ``limit`` series."""
+        listed = self.series(metric=metric, limit=100_000)
+        listed.sort(key=lambda s: (s["instance"] is not None, s["instance"] or "", str(s["attributes"])))
+        out = []
+        for s in listed[:limit]:
+            pts = self.points(s["id"], minutes)
+            if pts is not None:
+                out.append(pts)
+        return out
+
+    def metric_names(self) -> list[dict[str, Any]]:
+        """Distinct metric names with their number of series, indicators first."""
+        with self._lock:
+            counts: dict[str, int] = {}
+            for key in self.analyzer.windows.keys:
+                if isinstance(key, SeriesKey):
+                    counts[key.metric] = counts.get(key.metric, 0) + 1
+        names = sorted(counts, key=lambda m: (m not in INDICATORS, m))
+        return [{"metric": m, "series": counts[m], "indicator": m in INDICATORS} for m in names]
+
+    def component_rows(self) -> list[dict[str, Any]]:
+        return self.components.rows(self.clock())
+
+    def recent_queries(self, limit: int = 50, filters: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+        """Newest queries first, each with a Jaeger link when a Jaeger URL is configured."""
+        filters = filters or {}
+        out = []
+        for q in self.queries.recent():
+            if filters.get("instance") and q.instance != filters["instance"]:
+                continue
+            if filters.get("component") and filters["component"] not in q.components:
+                continue
+            if filters.get("query_id") and filters["query_id"] not in q.query_id:
+                continue
+            d = q.as_dict()
+            d["trace_url"] = self.config.trace_url(q.trace_id) if q.trace_id else None
+            out.append(d)
+            if len(out) >= limit:
+                break
+        return out
+
+    def stats(self) -> dict[str, Any]:
+        """Receiver, Analyzer and AlertManager counters (memory bounds included)."""
+        with self._lock:
+            out: dict[str, Any] = dict(self.counters)
+            out["analyzer"] = self.analyzer.stats()
+        out["receiver_series"] = self.converter.series_count
+        out["max_series"] = self.config.max_series
+        out["dropped_series_points"] = self.converter.dropped_series_points
+        if self.fleet is not None:
+            out["fleet_late_samples"] = self.fleet.late_samples
+            out["fleet_dropped_samples"] = self.fleet.dropped_samples
+        out["queries_stored"] = len(self.queries)
+        out["alerts"] = self.alerts.stats()
+        out["uptime_s"] = round(self.clock() - self.started_at, 3)
+        out["last_evaluation_ms"] = self.last_evaluation_ms
+        return out

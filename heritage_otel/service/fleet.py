@@ -1,0 +1,153 @@
+"""Fleet-wide aggregates: every replica of a service merged into one series per interval.
+
+Replicas export at their own moments, in separate requests, so the
+aggregator bins samples by time: the bucket ``floor(end / interval)`` of each
+sample's end time. A bucket is closed (and its merged samples go to the
+Analyzer as one batch per service) once the clock has passed its end by
+``grace_s``. Merging: histogram bucket counts, sums and counts add up (per
+bucket layout), min/max take the extremes, exemplars are pooled; gauges take
+the mean over replicas. The aggregate's resource is ``service.name`` alone,
+which is how fleet series differ from per-replica ones.
+
+Approximation: a replica whose export happens to fall twice into one bucket
+and not into the next makes those two buckets uneven; the rate over the two
+is still right. Samples that arrive after their bucket closed are counted in
+``late_samples`` and left out of the aggregate (the replica's own series
+still has them).
+
+>>> from heritage_otel.analysis.samples import IntervalSample, SeriesKey, KIND_SUM
+>>> agg = FleetAggregator(interval_seconds=10, max_series=100)
+>>> def queries(instance, n):
+...     res = {"service.name": "rec", "service.instance.id": instance}
+...     return IntervalSample(SeriesKey.of("heritage.queries", {}, res), KIND_SUM, 0, 15 * 10**9, n, n)
+>>> agg.add([queries("a", 3.0), queries("b", 4.0)])
+>>> [(s.series.resource, s.count) for batch in agg.flush(now_s=40.0) for s in batch]
+[((('service.name', 'rec'),), 7.0)]
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from heritage_otel import semconv
+from heritage_otel.analysis.samples import KIND_GAUGE, KIND_HISTOGRAM, KIND_SUM, IntervalSample, Labels, SeriesKey
+
+__all__ = ["FleetAggregator"]
+
+_FUTURE_S = 300.0
+_MAX_EXEMPLARS = 10
+
+
+@dataclass
+class _Acc:
+    kind: str
+    unit: str
+    monotonic: bool
+    bounds: tuple[float, ...] = ()
+    counts: list[float] = field(default_factory=list)
+    count: float = 0.0
+    total: float = 0.0
+    minimum: float = math.inf
+    maximum: float = -math.inf
+    gauge_sum: float = 0.0
+    gauges: int = 0
+    exemplars: list[tuple[str, str, float]] = field(default_factory=list)
+
+
+class FleetAggregator:
+    """Merges per-replica samples into per-service samples, interval by interval. Thread-safe."""
+
+    def __init__(self, interval_seconds: float, max_series: int, grace_s: float | None = None) -> None:
+        self.interval_s = float(interval_seconds)
+        self.grace_s = self.interval_s if grace_s is None else float(grace_s)
+        self.max_series = max_series
+        self._open: dict[tuple[Labels, int], dict[tuple[Any, ...], _Acc]] = {}
+        self._closed_before: dict[Labels, int] = {}
+        self._open_keys = 0
+        self._lock = threading.Lock()
+        self.late_samples = 0
+        self.dropped_samples = 0
+
+    def add(self, samples: Iterable[IntervalSample]) -> None:
+        """Pool per-replica samples (ones without ``service.instance.id`` are ignored)."""
+        with self._lock:
+            for s in samples:
+                resource = dict(s.series.resource)
+                if semconv.SERVICE_INSTANCE_ID not in resource or semconv.SERVICE_NAME not in resource:
+                    continue
+                service: Labels = ((semconv.SERVICE_NAME, resource[semconv.SERVICE_NAME]),)
+                bucket = int((s.end_ns / 1e9 - 1e-9) // self.interval_s)
+                if bucket < self._closed_before.get(service, -math.inf):
+                    self.late_samples += 1
+                    continue
+                accs = self._open.setdefault((service, bucket), {})
+                key = (s.series.metric, s.series.attributes, s.kind, s.bounds)
+                acc = accs.get(key)
+                if acc is None:
+                    if self._open_keys >= self.max_series:
+                        self.dropped_samples += 1
+                        continue
+                    acc = accs[key] = _Acc(s.kind, s.unit, s.monotonic, s.bounds, [0.0] * len(s.bucket_counts))
+                    self._open_keys += 1
+                self._merge(acc, s)
+
+    @staticmethod
+    def _merge(acc: _Acc, s: IntervalSample) -> None:
+        if s.kind == KIND_GAUGE:
+            if math.isfinite(s.gauge_value):
+                acc.gauge_sum += s.gauge_value
+                acc.gauges += 1
+            return
+        acc.count += s.count
+        acc.total += s.sum
+        if s.kind == KIND_HISTOGRAM:
+            for i, c in enumerate(s.bucket_counts):
+                acc.counts[i] += c
+            if math.isfinite(s.minimum):
+                acc.minimum = min(acc.minimum, s.minimum)
+            if math.isfinite(s.maximum):
+                acc.maximum = max(acc.maximum, s.maximum)
+            acc.exemplars.extend(zip(s.exemplar_trace_ids, s.exemplar_span_ids, s.exemplar_values, strict=False))
+
+    def flush(self, now_s: float) -> list[list[IntervalSample]]:
+        """Close the buckets that ended more than ``grace_s`` before ``now_s``; one batch per service and bucket."""
+        out: list[list[IntervalSample]] = []
+        with self._lock:
+            ready = sorted(
+                (k for k in self._open if (k[1] + 1) * self.interval_s + self.grace_s <= now_s
+                 or (k[1] + 1) * self.interval_s > now_s + _FUTURE_S),
+                key=lambda k: k[1],
+            )
+            for service, bucket in ready:
+                accs = self._open.pop((service, bucket))
+                self._open_keys -= len(accs)
+                self._closed_before[service] = max(self._closed_before.get(service, -1), bucket + 1)
+                start_ns = int(bucket * self.interval_s * 1e9)
+                end_ns = int((bucket + 1) * self.interval_s * 1e9)
+                batch = [self._sample(service, key, acc, start_ns, end_ns) for key, acc in accs.items()]
+                out.append([s for s in batch if s is not None])
+        return [b for b in out if b]
+
+    @staticmethod
+    def _sample(service: Labels, key: tuple[Any, ...], acc: _Acc, start_ns: int, end_ns: int) -> IntervalSample | None:
+        metric, attributes, kind, bounds = key
+        series = SeriesKey(metric, attributes, service)
+        if kind == KIND_GAUGE:
+            if not acc.gauges:
+                return None
+            mean = acc.gauge_sum / acc.gauges
+            return IntervalSample(series, KIND_GAUGE, start_ns, end_ns, 1.0, mean, unit=acc.unit,
+                                  gauge_value=mean, monotonic=False)
+        if kind == KIND_SUM:
+            return IntervalSample(series, KIND_SUM, start_ns, end_ns, acc.count, acc.total, unit=acc.unit,
+                                  monotonic=acc.monotonic)
+        exemplars = sorted(acc.exemplars, key=lambda e: -e[2])[:_MAX_EXEMPLARS]
+        return IntervalSample.from_histogram(
+            series, start_ns=start_ns, end_ns=end_ns, bounds=bounds, bucket_counts=[int(c) for c in acc.counts],
+            total=acc.total, minimum=acc.minimum if math.isfinite(acc.minimum) else math.nan,
+            maximum=acc.maximum if math.isfinite(acc.maximum) else math.nan, unit=acc.unit, exemplars=exemplars,
+        )

@@ -1,0 +1,355 @@
+/* heritage-otel Analyzer dashboard: plain DOM + uPlot (vendored), data from the JSON API.
+ * Every value from telemetry is inserted as text (never as HTML). */
+(function () {
+  "use strict";
+
+  const state = {
+    page: "overview", config: null, timer: null, metric: null, chart: null, timeline: null,
+    queries: [], sortKey: "time_s", sortDir: -1, token: sessionStorage.getItem("heritageAnalyzerToken") || "",
+  };
+  const $ = (id) => document.getElementById(id);
+  const LEVEL_ORDER = { CRITICAL: 3, WARNING: 2, INFO: 1 };
+  const METRIC_LABELS = {
+    query_latency_p95: ["Latency p95", "ms"], query_latency_p99: ["Latency p99", "ms"],
+    query_latency_p50: ["Latency p50", "ms"], query_latency_mean: ["Latency mean", "ms"],
+    error_rate: ["Error rate", "%"], fallback_rate: ["Fallback rate", "%"], empty_result_rate: ["Empty results", "%"],
+    throughput_qps: ["Throughput", "q/s"], ndcg_at_10: ["NDCG@10", ""], precision_at_5: ["Precision@5", ""],
+    diversity: ["Diversity", ""], cache_hit_rate: ["Cache hit rate", "%"], results_per_query: ["Results / query", ""],
+    component_latency_p95: ["Component p95", "ms"],
+  };
+
+  // --- helpers -------------------------------------------------------------
+  async function api(path) {
+    const headers = state.token ? { Authorization: "Bearer " + state.token } : {};
+    const resp = await fetch(path, { headers, cache: "no-store" });
+    if (resp.status === 401) { $("auth").hidden = false; throw new Error("authentication required"); }
+    if (!resp.ok) { throw new Error(path + ": HTTP " + resp.status); }
+    return resp.json();
+  }
+
+  function el(tag, text, cls) {
+    const node = document.createElement(tag);
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    if (cls) node.className = cls;
+    return node;
+  }
+
+  function fmtNum(v, digits) {
+    if (v === null || v === undefined || Number.isNaN(v)) return "–";
+    const a = Math.abs(v);
+    if (a !== 0 && (a < 0.001 || a >= 1e6)) return v.toExponential(2);
+    return Number(v).toLocaleString(undefined, { maximumFractionDigits: digits === undefined ? 3 : digits });
+  }
+
+  function fmtMetric(name, v) {
+    if (v === null || v === undefined) return "–";
+    const unit = (METRIC_LABELS[name] || [name, ""])[1];
+    if (unit === "%") return fmtNum(v * 100, 2) + " %";
+    if (unit === "ms") return fmtNum(v, 1) + " ms";
+    if (unit === "q/s") return fmtNum(v, 2) + " q/s";
+    return fmtNum(v, 3);
+  }
+
+  function fmtTime(t) {
+    if (t === null || t === undefined) return "–";
+    const d = typeof t === "number" ? new Date(t * 1000) : new Date(t);
+    return d.toLocaleString(undefined, { hour12: false });
+  }
+
+  function badge(text, cls) { return el("span", text, "badge " + (cls || text)); }
+
+  function fillTable(table, rows, colspan, emptyText) {
+    const body = $(table).tBodies[0];
+    body.replaceChildren();
+    if (!rows.length) {
+      const tr = el("tr", null, "empty");
+      const td = el("td", emptyText); td.colSpan = colspan; tr.appendChild(td); body.appendChild(tr);
+      return;
+    }
+    rows.forEach((r) => body.appendChild(r));
+  }
+
+  function row(cells) {
+    const tr = document.createElement("tr");
+    cells.forEach((c) => {
+      if (c instanceof Node) { const td = document.createElement("td"); td.appendChild(c); tr.appendChild(td); }
+      else if (c && typeof c === "object" && "text" in c) { tr.appendChild(el("td", c.text, c.cls)); }
+      else tr.appendChild(el("td", c));
+    });
+    return tr;
+  }
+
+  function traceLinks(alert) {
+    const span = document.createElement("span");
+    const links = alert.jaeger_links || [];
+    const ids = alert.exemplar_trace_ids || [];
+    if (!ids.length) { span.textContent = "–"; return span; }
+    ids.slice(0, 3).forEach((id, i) => {
+      const node = links[i] ? el("a", id.slice(0, 8)) : el("code", id.slice(0, 8));
+      if (links[i]) { node.href = links[i]; node.target = "_blank"; node.rel = "noopener"; node.className = "trace-link"; }
+      span.appendChild(node); span.appendChild(document.createTextNode(" "));
+    });
+    return span;
+  }
+
+  function instanceOf(a) { return a.instance || (a.service ? a.service + " (fleet)" : "–"); }
+
+  // --- overview ----------------------------------------------------------------
+  async function loadOverview() {
+    const [health, active] = await Promise.all([api("/api/health"), api("/api/alerts/active")]);
+    setStatus(health);
+    const score = Math.round(health.score);
+    $("health-score").textContent = String(score);
+    const status = $("health-status");
+    status.textContent = health.status; status.className = "status-label " + health.status;
+    const arc = $("gauge-arc");
+    const length = arc.getTotalLength();
+    arc.style.strokeDasharray = String(length);
+    arc.style.strokeDashoffset = String(length * (1 - Math.max(0, Math.min(100, health.score)) / 100));
+    arc.style.stroke = health.status === "healthy" ? "var(--ok)" : health.status === "degraded" ? "var(--warn)" : "var(--crit)";
+    ["CRITICAL", "WARNING", "INFO"].forEach((l) => { $("count-" + l).textContent = String(health.active_alerts[l] || 0); });
+
+    const list = $("overview-alerts"); list.replaceChildren();
+    if (!active.alerts.length) list.appendChild(el("li", "No active alerts", "muted"));
+    active.alerts.slice(0, 8).forEach((a) => {
+      const li = document.createElement("li");
+      li.appendChild(badge(a.level)); li.appendChild(document.createTextNode(" " + a.metric + " · " + instanceOf(a) + " · " + a.detector));
+      list.appendChild(li);
+    });
+    const issues = $("health-issues"); issues.replaceChildren();
+    if (!health.issues.length) issues.appendChild(el("li", health.receiving ? "Nothing over budget" : "No data received yet", "muted"));
+    health.issues.slice(0, 12).forEach((t) => issues.appendChild(el("li", t)));
+
+    const tiles = $("key-metrics"); tiles.replaceChildren();
+    const rules = (state.config && state.config.thresholds) || {};
+    Object.keys(METRIC_LABELS).filter((k) => k in health.key_metrics).forEach((name) => {
+      const v = health.key_metrics[name];
+      const tile = el("div", null, "tile " + tileClass(rules[name], v));
+      tile.appendChild(el("div", METRIC_LABELS[name][0], "name"));
+      tile.appendChild(el("div", fmtMetric(name, v), "value"));
+      tile.dataset.metric = name;
+      tiles.appendChild(tile);
+    });
+    if (!tiles.children.length) tiles.appendChild(el("div", "No indicator yet: waiting for the replicas' first metric export.", "muted"));
+  }
+
+  function tileClass(rule, v) {
+    if (v === null || v === undefined) return "none";
+    if (!rule) return "";
+    const upper = "max" in rule;
+    const warn = rule.warning !== undefined ? rule.warning : (upper ? rule.max : rule.min);
+    const crit = rule.critical;
+    if (upper) return crit !== undefined && v >= crit ? "crit" : v >= Math.min(warn, rule.max) ? "warn" : "";
+    return crit !== undefined && v <= crit ? "crit" : v <= Math.max(warn, rule.min) ? "warn" : "";
+  }
+
+  function setStatus(health) {
+    const pill = $("status-pill");
+    pill.textContent = health.status + " · " + Math.round(health.score);
+    pill.className = "pill " + health.status;
+  }
+
+  // --- metrics -----------------------------------------------------------------
+  async function loadMetrics() {
+    const names = await api("/api/metrics");
+    const select = $("metric-select");
+    const current = state.metric || select.value;
+    select.replaceChildren();
+    names.metrics.forEach((m) => {
+      const label = (METRIC_LABELS[m.metric] ? METRIC_LABELS[m.metric][0] + " — " : "") + m.metric + " (" + m.series + ")";
+      const opt = el("option", label); opt.value = m.metric; select.appendChild(opt);
+    });
+    const fallback = names.metrics.find((m) => m.metric === "query_latency_p95") || names.metrics[0];
+    state.metric = names.metrics.some((m) => m.metric === current) ? current : fallback && fallback.metric;
+    if (!state.metric) { fillTable("metric-stats", [], 7, "No metrics received yet"); return; }
+    select.value = state.metric;
+    const minutes = $("range-select").value;
+    const data = await api("/api/points?metric=" + encodeURIComponent(state.metric) + "&minutes=" + minutes);
+    drawChart(data);
+  }
+
+  function seriesLabel(s) {
+    const attrs = Object.entries(s.attributes || {}).map(([k, v]) => k.replace(/^heritage\./, "") + "=" + v).join(" ");
+    const who = s.instance ? s.instance : (s.service ? s.service + " (fleet)" : "all");
+    return attrs ? who + " " + attrs : who;
+  }
+
+  const PALETTE = ["#16202c", "#d63c3c", "#3b7dd8", "#1f9d55", "#d98b00", "#8e44ad", "#16a5a5", "#b5651d"];
+
+  function drawChart(data) {
+    const times = Array.from(new Set(data.series.flatMap((s) => s.times))).sort((a, b) => a - b);
+    const index = new Map(times.map((t, i) => [t, i]));
+    const columns = [times];
+    const series = [{}];
+    const stats = [];
+    data.series.forEach((s, i) => {
+      const col = new Array(times.length).fill(null);
+      s.times.forEach((t, j) => { col[index.get(t)] = s.values[j]; });
+      columns.push(col);
+      series.push({ label: seriesLabel(s), stroke: PALETTE[i % PALETTE.length], width: s.instance ? 1.5 : 2.5, spanGaps: true,
+                    value: (u, v) => fmtNum(v) });
+      const v = s.values.slice().sort((a, b) => a - b);
+      const mean = v.reduce((a, b) => a + b, 0) / (v.length || 1);
+      stats.push(row([seriesLabel(s), { text: fmtNum(s.values[s.values.length - 1]), cls: "num" }, { text: fmtNum(mean), cls: "num" },
+        { text: fmtNum(v[0]), cls: "num" }, { text: fmtNum(v[v.length - 1]), cls: "num" },
+        { text: fmtNum(v[Math.min(v.length - 1, Math.floor(0.95 * v.length))]), cls: "num" }, { text: String(v.length), cls: "num" }]));
+    });
+    fillTable("metric-stats", stats, 7, "No points in this time range");
+    const box = $("chart");
+    if (state.chart) { state.chart.destroy(); state.chart = null; }
+    box.replaceChildren();
+    if (!times.length) { box.appendChild(el("p", "No points for " + data.metric + " in this time range.", "muted")); return; }
+    const unit = (METRIC_LABELS[data.metric] || ["", ""])[1];
+    state.chart = new uPlot({
+      width: Math.max(400, box.clientWidth - 10), height: 320, series,
+      scales: { x: { time: true } },
+      axes: [{}, { label: data.metric + (unit && unit !== "%" ? " (" + unit + ")" : ""), size: 70 }],
+    }, columns, box);
+  }
+
+  // --- alerts ------------------------------------------------------------------
+  async function loadAlerts() {
+    const level = $("alert-level").value;
+    const q = level ? "?level=" + level : "";
+    const [active, history] = await Promise.all([api("/api/alerts/active" + q), api("/api/alerts/history?hours=24" + (level ? "&level=" + level : ""))]);
+    const rows = active.alerts.map((a) => {
+      const tr = row([badge(a.level), a.metric, instanceOf(a), a.detector, { text: fmtNum(a.current_value), cls: "num" },
+        { text: fmtNum(a.threshold), cls: "num" }, { text: a.message, cls: "msg" }, fmtTime(a.first_seen), fmtTime(a.last_seen), traceLinks(a)]);
+      tr.dataset.level = a.level; tr.dataset.instance = a.instance || "";
+      return tr;
+    });
+    fillTable("alerts-active", rows, 10, "No active alerts");
+    const hrows = history.alerts.slice(0, 200).map((a) => row([fmtTime(a.time), badge(a.event, a.event === "resolved" ? "resolved" : a.level),
+      badge(a.level), a.metric, instanceOf(a), a.detector, { text: fmtNum(a.current_value), cls: "num" }, { text: a.message, cls: "msg" }]));
+    fillTable("alerts-history", hrows, 8, "No alert in the last 24 hours");
+    drawTimeline(history.alerts);
+  }
+
+  function drawTimeline(events) {
+    const now = Date.now() / 1000;
+    const start = Math.floor((now - 24 * 3600) / 3600) * 3600;
+    const xs = []; for (let t = start; t <= now; t += 3600) xs.push(t);
+    const per = { CRITICAL: xs.map(() => 0), WARNING: xs.map(() => 0), INFO: xs.map(() => 0) };
+    events.filter((a) => a.event !== "resolved").forEach((a) => {
+      const t = Date.parse(a.last_seen) / 1000; const i = Math.floor((t - start) / 3600);
+      if (i >= 0 && i < xs.length && per[a.level]) per[a.level][i] += 1;
+    });
+    const box = $("alert-timeline");
+    if (state.timeline) { state.timeline.destroy(); state.timeline = null; }
+    box.replaceChildren();
+    const bars = uPlot.paths && uPlot.paths.bars ? uPlot.paths.bars({ size: [0.6, 40] }) : undefined;
+    const mk = (label, color) => ({ label, stroke: color, fill: color + "99", paths: bars, points: { show: false } });
+    state.timeline = new uPlot({
+      width: Math.max(400, box.clientWidth - 10), height: 200,
+      series: [{}, mk("critical", "#d63c3c"), mk("warning", "#d98b00"), mk("info", "#3b7dd8")],
+      scales: { x: { time: true }, y: { range: (u, lo, hi) => [0, Math.max(1, hi)] } },
+      axes: [{}, { label: "alert events", size: 60 }],
+    }, [xs, per.CRITICAL, per.WARNING, per.INFO], box);
+  }
+
+  // --- components ----------------------------------------------------------------
+  async function loadComponents() {
+    const data = await api("/api/components");
+    const rows = data.components.map((c) => {
+      const tr = row([badge(c.status), c.component, { text: fmtNum(c.calls, 0), cls: "num" }, { text: fmtNum(c.failures, 0), cls: "num" },
+        { text: c.success_rate === null ? "–" : fmtNum(c.success_rate * 100, 2) + " %", cls: "num" },
+        { text: c.latency_mean_ms === null ? "–" : fmtNum(c.latency_mean_ms, 1) + " ms", cls: "num" },
+        { text: c.latency_p95_ms === null ? "–" : fmtNum(c.latency_p95_ms, 1) + " ms", cls: "num" }]);
+      tr.dataset.component = c.component;
+      return tr;
+    });
+    fillTable("components-table", rows, 7, "No component calls received yet");
+  }
+
+  // --- query log -------------------------------------------------------------------
+  async function loadQueries() {
+    const data = await api("/api/queries?limit=50");
+    state.queries = data.queries;
+    renderQueries();
+  }
+
+  function renderQueries() {
+    const needle = $("query-filter").value.trim().toLowerCase();
+    let items = state.queries.filter((q) => !needle || [q.query_id, q.instance, q.service, (q.components || []).join(","), q.trace_id]
+      .some((v) => v && String(v).toLowerCase().includes(needle)));
+    const key = state.sortKey; const dir = state.sortDir;
+    items = items.slice().sort((a, b) => {
+      let x = a[key], y = b[key];
+      if (Array.isArray(x)) x = x.join(","); if (Array.isArray(y)) y = y.join(",");
+      if (x === y) return 0; if (x === null || x === undefined) return 1; if (y === null || y === undefined) return -1;
+      return (x > y ? 1 : -1) * dir;
+    });
+    const rows = items.map((q) => {
+      let trace;
+      if (q.trace_id && q.trace_url) {
+        trace = el("a", q.trace_id.slice(0, 16), "trace-link"); trace.href = q.trace_url; trace.target = "_blank"; trace.rel = "noopener";
+        trace.title = q.trace_id;
+      } else { trace = el("code", q.trace_id ? q.trace_id.slice(0, 16) : "–"); }
+      const tr = row([fmtTime(q.time_s), q.query_id, q.instance || q.service || "–", { text: fmtNum(q.results, 0), cls: "num" },
+        { text: q.latency_ms === null ? "–" : fmtNum(q.latency_ms, 1) + " ms", cls: "num" }, (q.components || []).join(", "),
+        q.success === false ? badge("error", "failing") : q.success === true ? "✓" : "–", trace]);
+      tr.dataset.queryId = q.query_id;
+      return tr;
+    });
+    fillTable("queries-table", rows, 8, needle ? "No query matches the filter" : "No query logged yet");
+    document.querySelectorAll("#queries-table th").forEach((th) => {
+      th.classList.toggle("asc", th.dataset.key === key && dir === 1);
+      th.classList.toggle("desc", th.dataset.key === key && dir === -1);
+    });
+  }
+
+  // --- navigation and refresh ------------------------------------------------------
+  const LOADERS = { overview: loadOverview, metrics: loadMetrics, alerts: loadAlerts, components: loadComponents, queries: loadQueries };
+
+  async function refresh() {
+    try {
+      if (!state.config) state.config = await api("/api/config");
+      if (state.page !== "overview") setStatus(await api("/api/health"));
+      await LOADERS[state.page]();
+      $("error").hidden = true;
+      $("updated").textContent = "updated " + new Date().toLocaleTimeString(undefined, { hour12: false });
+      document.body.dataset.loaded = state.page;
+    } catch (err) {
+      if (String(err.message).includes("authentication")) return;
+      $("error").textContent = "Could not load data: " + err.message; $("error").hidden = false;
+    }
+  }
+
+  function show(page) {
+    state.page = LOADERS[page] ? page : "overview";
+    document.body.dataset.loaded = "";
+    document.querySelectorAll(".page").forEach((p) => { p.hidden = p.id !== "page-" + state.page; });
+    document.querySelectorAll("#tabs a").forEach((a) => a.classList.toggle("active", a.dataset.page === state.page));
+    refresh();
+  }
+
+  function schedule(seconds) {
+    if (state.timer) clearInterval(state.timer);
+    state.timer = seconds > 0 ? setInterval(refresh, seconds * 1000) : null;
+  }
+
+  window.addEventListener("hashchange", () => show(location.hash.slice(1)));
+  $("refresh-now").addEventListener("click", refresh);
+  $("refresh-every").addEventListener("change", (e) => schedule(Number(e.target.value)));
+  $("metric-select").addEventListener("change", (e) => { state.metric = e.target.value; refresh(); });
+  $("range-select").addEventListener("change", refresh);
+  $("alert-level").addEventListener("change", refresh);
+  $("query-filter").addEventListener("input", renderQueries);
+  document.querySelectorAll("#queries-table th").forEach((th) => th.addEventListener("click", () => {
+    state.sortDir = state.sortKey === th.dataset.key ? -state.sortDir : 1; state.sortKey = th.dataset.key; renderQueries();
+  }));
+  $("token-save").addEventListener("click", () => {
+    state.token = $("token-input").value.trim(); sessionStorage.setItem("heritageAnalyzerToken", state.token);
+    $("auth").hidden = true; state.config = null; refresh();
+  });
+
+  (async function start() {
+    try { state.config = await api("/api/config"); } catch (e) { /* shown by refresh */ }
+    const every = state.config ? state.config.refresh_seconds : 30;
+    const select = $("refresh-every");
+    if (![...select.options].some((o) => Number(o.value) === every)) { const o = el("option", every + " s"); o.value = String(every); select.appendChild(o); }
+    select.value = String(every);
+    schedule(every);
+    show(location.hash.slice(1) || "overview");
+  })();
+})();
