@@ -111,8 +111,11 @@ def rows_median(values: NDArray[np.float64], counts: NDArray[np.intp]) -> NDArra
         rows = np.flatnonzero(counts == n)
         lo, hi = (n - 1) // 2, n // 2
         block = values if len(rows) == values.shape[0] else values[rows]
-        part = np.partition(block, (lo, hi), axis=1)
-        out[rows] = 0.5 * (part[:, lo] + part[:, hi])
+        # one integer kth keeps numpy on its fast (SIMD) selection path; a tuple of kth is ~6x slower
+        part = np.partition(block, hi, axis=1)
+        upper = part[:, hi]
+        lower = upper if lo == hi else part[:, :hi].max(axis=1)
+        out[rows] = 0.5 * (lower + upper)
     return out
 
 

@@ -18,12 +18,12 @@ estimated from the buckets, and the exemplars' trace and span ids.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
-
-import numpy as np
 
 __all__ = ["SeriesKey", "IntervalSample", "bucket_quantiles", "KIND_SUM", "KIND_GAUGE", "KIND_HISTOGRAM"]
 
@@ -90,8 +90,8 @@ def bucket_quantiles(
     >>> bucket_quantiles((1.0, 2.0), (0, 10, 0), (0.5,))
     [1.5]
     """
-    c = np.asarray(counts, dtype=float)
-    total = float(c.sum())
+    c = [float(x) for x in counts]
+    total = sum(c)
     if total <= 0 or len(c) != len(bounds) + 1:
         return [math.nan for _ in qs]
     b = [float(x) for x in bounds]
@@ -102,12 +102,11 @@ def bucket_quantiles(
     hi_edge = b[-1] if maximum is None or not math.isfinite(maximum) else max(float(maximum), b[-1])
     lowers = [lo_edge, *b]
     uppers = [*b, hi_edge]
-    cum = np.cumsum(c)
+    cum = list(itertools.accumulate(c))
     out = []
     for q in qs:
         rank = q * total
-        i = int(np.searchsorted(cum, rank, side="left"))
-        i = min(i, len(c) - 1)
+        i = min(bisect.bisect_left(cum, rank), len(c) - 1)  # plain Python: ~30 buckets, faster than numpy here
         below = cum[i] - c[i]
         frac = 0.0 if c[i] <= 0 else (rank - below) / c[i]
         value = lowers[i] + (uppers[i] - lowers[i]) * min(max(frac, 0.0), 1.0)
