@@ -28,6 +28,7 @@ KEY_ATTRIBUTE_PREFIXES = ("heritage.", "error.type", "openinference.span.kind", 
 _HIDDEN_SUFFIXES = (".stacktrace",)
 _MAX_VALUE = 60
 _MAX_ATTRIBUTES = 10
+_MAX_STATUS = 80
 
 
 def _short(value: Any) -> str:
@@ -49,7 +50,10 @@ def key_attributes(attributes: Mapping[str, Any], *, prefixes: Iterable[str] = K
 
 def _status(span: Span) -> str:
     if span.status_code == STATUS_ERROR:
-        return f"ERROR: {span.status_message}" if span.status_message else "ERROR"
+        message = span.status_message.replace("\n", " ")
+        if len(message) > _MAX_STATUS:
+            message = message[: _MAX_STATUS - 1] + "…"
+        return f"ERROR: {message}" if message else "ERROR"
     return "ok" if span.status_code in (STATUS_OK, "UNSET") else span.status_code
 
 
