@@ -101,7 +101,8 @@ def naive_evaluate(values, reference, current, analyzer: Analyzer) -> set[tuple[
             found.add(("mad", i))
         if psi_counts(ref_sum[i], cur_sum[i]) >= cfg.psi_warning:
             found.add(("psi", i))
-        if ks_counts(ref_sum[i], cur_sum[i]).pvalue < cfg.ks_alpha:
+        ks_result = ks_counts(ref_sum[i], cur_sum[i])
+        if ks_result.pvalue < cfg.ks_alpha and ks_result.statistic >= cfg.ks_min_statistic:
             found.add(("ks", i))
     return found
 

@@ -272,11 +272,12 @@ class Analyzer:
 
         if not cfg.anomaly_detectors:
             return
-        baseline = np.where(times >= now - cfg.retention_s, values, np.nan)
-        baseline[rows, slots] = np.nan
+        valid = times >= now - cfg.retention_s
+        valid[rows, slots] = False
+        valid &= np.isfinite(values)
         for name in cfg.anomaly_detectors:
             scorer = rows_zscore if name == "zscore" else rows_mad_score
-            scores, counts, centers, scales = scorer(baseline, latest)
+            scores, counts, centers, scales = scorer(values, latest, valid)
             ok = fresh & (counts >= cfg.min_samples)
             judged[name] = ok
             with np.errstate(invalid="ignore"):
@@ -329,7 +330,7 @@ class Analyzer:
         p = np.asarray(ks_result.pvalue)
         with np.errstate(invalid="ignore"):
             psi_hit = psi_values >= cfg.psi_warning
-            ks_hit = p < cfg.ks_alpha
+            ks_hit = (p < cfg.ks_alpha) & (d >= cfg.ks_min_statistic)
         for i in np.flatnonzero(psi_hit).tolist():
             key: SeriesKey = group.keys[int(rows[i])]  # type: ignore[assignment]
             value = float(psi_values[i])
@@ -342,9 +343,9 @@ class Analyzer:
         for i in np.flatnonzero(ks_hit).tolist():
             key = group.keys[int(rows[i])]  # type: ignore[assignment]
             findings.append(Finding(
-                key.metric, "ks", self._labels(key), AlertLevel.WARNING, float(d[i]), cfg.ks_alpha,
+                key.metric, "ks", self._labels(key), AlertLevel.WARNING, float(d[i]), cfg.ks_min_statistic,
                 f"Drift in {key.metric}: KS statistic {float(d[i]):.3f} (bucketed, approximate), "
-                f"p-value {float(p[i]):.2g} < {cfg.ks_alpha:g}",
+                f"p-value {float(p[i]):.2g} < {cfg.ks_alpha:g} and statistic >= {cfg.ks_min_statistic:g}",
                 self._row_exemplars(key), float(d[i]), key))
         # PSI and KS judge the same rows (both need a ready reference and current window)
         return ready, ready

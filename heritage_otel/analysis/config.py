@@ -56,6 +56,7 @@ class AnalyzerConfig:
     psi_warning: float = 0.1
     psi_critical: float = 0.2
     ks_alpha: float = 0.05
+    ks_min_statistic: float = 0.1
     drift_baseline_points: int = 30
     drift_window_points: int = 15
     drift_min_count: int = 50
@@ -82,6 +83,7 @@ class AnalyzerConfig:
         if self.ks_alpha >= 1:
             msg = f"ks_alpha = {self.ks_alpha!r} is not valid; expected a number in (0, 1)"
             raise ValueError(msg)
+        _number("ks_min_statistic", self.ks_min_statistic, 0, "smallest KS distance reported", strict=False)
         _integer("drift_baseline_points", self.drift_baseline_points, 1, "intervals learned as the drift reference")
         _integer("drift_window_points", self.drift_window_points, 1, "intervals in the current drift window")
         _integer("drift_min_count", self.drift_min_count, 1, "observations needed on each side for drift")

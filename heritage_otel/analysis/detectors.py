@@ -9,7 +9,7 @@ Formulas (``x`` the value judged, the baseline a set of earlier values):
 
 A point is flagged when ``|z| > sensitivity`` (default 3.0). With fewer than
 ``min_samples`` baseline values the detector does not judge (score NaN, no flag).
-A zero spread is floored at ``1e-9 * max(1, |centre|)`` so a constant baseline
+A zero spread is floored at ``1e-12 * max(1, |centre|)`` so a constant baseline
 scores unchanged values 0 and any departure as a (very large) anomaly.
 
 False-alarm rate: on stationary Gaussian noise, ``P(|Z| > 3) = 0.27 %`` for a
@@ -54,7 +54,7 @@ __all__ = [
 
 MAD_SCALE: Final = 0.6745
 DIRECTIONS: Final = ("both", "up", "down")
-_FLOOR: Final = 1e-9
+_FLOOR: Final = 1e-12
 
 
 @dataclass(frozen=True)
@@ -122,35 +122,50 @@ def rows_median(values: NDArray[np.float64], counts: NDArray[np.intp]) -> NDArra
 _Rows = tuple[NDArray[np.float64], NDArray[np.intp], NDArray[np.float64], NDArray[np.float64]]
 
 
-def rows_zscore(baseline: NDArray[np.float64], latest: NDArray[np.float64]) -> _Rows:
+def rows_zscore(
+    baseline: NDArray[np.float64], latest: NDArray[np.float64], valid: NDArray[np.bool_] | None = None
+) -> _Rows:
     """z-score of ``latest[i]`` against the finite cells of ``baseline[i]``.
 
-    Returns (scores, baseline counts, centres, scales); ``centre + score * scale == latest``.
+    ``valid`` (the finite mask of ``baseline``) may be passed when already
+    known. Returns (scores, baseline counts, centres, scales);
+    ``centre + score * scale == latest``. The variance is computed on values
+    shifted by one baseline value (close to the row's mean), which keeps the
+    one-pass formula numerically stable.
     """
-    valid = np.isfinite(baseline)
+    if valid is None:
+        valid = np.isfinite(baseline)
     n = valid.sum(axis=1)
-    filled = np.where(valid, baseline, 0.0)
+    shift = np.where(valid[:, 0], baseline[:, 0], latest)
+    shift = np.where(np.isfinite(shift), shift, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = filled.sum(axis=1) / n
-        dev = np.where(valid, baseline - mean[:, None], 0.0)
-        std = np.sqrt((dev * dev).sum(axis=1) / (n - 1))
-        scale = _floor(std, mean)
+        y = np.where(valid, baseline - shift[:, None], 0.0)
+        s1 = y.sum(axis=1)
+        s2 = np.einsum("ij,ij->i", y, y)
+        mean_y = s1 / n
+        var = np.maximum(s2 - s1 * mean_y, 0.0) / (n - 1)
+        mean = mean_y + shift
+        scale = _floor(np.sqrt(var), mean)
         scores = (latest - mean) / scale
     scores[n < 2] = np.nan
     return scores, n, mean, scale
 
 
-def rows_mad_score(baseline: NDArray[np.float64], latest: NDArray[np.float64]) -> _Rows:
+def rows_mad_score(
+    baseline: NDArray[np.float64], latest: NDArray[np.float64], valid: NDArray[np.bool_] | None = None
+) -> _Rows:
     """Robust z ``0.6745 * (latest - median) / MAD`` per row against the finite cells of ``baseline``.
 
     Returns (scores, baseline counts, medians, scales) with ``scale = MAD / 0.6745``.
     """
-    valid = np.isfinite(baseline)
+    if valid is None:
+        valid = np.isfinite(baseline)
     n = valid.sum(axis=1)
     filled = np.where(valid, baseline, np.inf)
     med = rows_median(filled, n)
-    dev = np.where(valid, np.abs(baseline - med[:, None]), np.inf)
-    mad = rows_median(dev, n)
+    np.subtract(filled, med[:, None], out=filled)
+    np.abs(filled, out=filled)  # invalid cells stay +inf
+    mad = rows_median(filled, n)
     with np.errstate(invalid="ignore"):
         scale = _floor(mad, med) / MAD_SCALE
         scores = (latest - med) / scale

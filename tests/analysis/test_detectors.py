@@ -101,3 +101,14 @@ def test_bad_settings_fail_fast_naming_the_setting(kwargs, needle) -> None:
     """Invalid settings raise ValueError naming the setting and its value."""
     with pytest.raises(ValueError, match=needle):
         ZScoreDetector(**kwargs)
+
+
+def test_rows_zscore_is_stable_with_a_large_offset_and_a_huge_spike() -> None:
+    """Values around 1e9 with unit spread, and a latest value far away, still give exact z-scores."""
+    rng = np.random.default_rng(9)
+    base = 1e9 + rng.normal(0, 1, (3, 200))
+    latest = np.array([1e9 + 2.0, 1e9 - 5.0, 1e15])
+    z, _, _, _ = rows_zscore(base, latest)
+    for i in range(3):
+        expected = (latest[i] - base[i].mean()) / base[i].std(ddof=1)
+        assert z[i] == pytest.approx(expected, rel=1e-6)
