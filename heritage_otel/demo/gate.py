@@ -1,0 +1,109 @@
+"""A gate between the Analyzer and the AlertManager: persistence and a minimum effect size.
+
+Two rules common in production alerting, applied to each evaluation before
+the :class:`~heritage_otel.analysis.AlertManager` sees it:
+
+- **persistence** (Prometheus' ``for:``): a finding passes once its key was
+  found in ``intervals`` consecutive evaluations, so a one-interval blip (a
+  GC pause, a noisy neighbour on a shared machine) is not an incident;
+- **effect size**: an anomaly finding (``zscore``/``mad``) passes only when
+  the value differs from the series' baseline median by at least
+  ``min_relative_change`` of that median. Statistically significant but
+  tiny changes (a series whose baseline never varied has a zero MAD) do
+  not page anyone;
+- **direction**: an anomaly in the good direction (latency or error rate
+  down, quality or throughput up) is not an incident.
+
+Threshold and drift findings only need the persistence. Resolution is
+unchanged: an active alert whose series is judged clear resolves at once.
+Wire it as the exporter's ``on_evaluation`` callback instead of giving the
+exporter the AlertManager.
+
+>>> from heritage_otel.analysis import AlertManager, Analyzer
+>>> from heritage_otel.analysis.findings import AlertLevel, Evaluation, Finding
+>>> manager = AlertManager()
+>>> gate = AlertGate(manager, Analyzer(), intervals=2)
+>>> f = Finding("error_rate", "threshold", (), AlertLevel.CRITICAL, 0.5, 0.05, "high")
+>>> [a.metric for a in gate(Evaluation(1.0, (f,)))], [a.metric for a in gate(Evaluation(2.0, (f,)))]
+([], ['error_rate'])
+>>> manager.shutdown()
+True
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import numpy as np
+
+from heritage_otel import semconv
+from heritage_otel.analysis import AlertManager, Analyzer
+from heritage_otel.analysis.alerts import Alert
+from heritage_otel.analysis.config import ANOMALY_DETECTORS
+from heritage_otel.analysis.findings import Evaluation, Finding
+
+
+#: Metrics (and indicators) where only a rise is bad, and where only a fall is bad.
+_HIGHER_IS_WORSE = (
+    "query_latency_", "component_latency_", semconv.METRIC_QUERY_DURATION, semconv.METRIC_COMPONENT_DURATION,
+    "error_rate", "fallback_rate", "empty_result_rate", semconv.METRIC_ERRORS, semconv.METRIC_FALLBACKS,
+    semconv.METRIC_EMPTY_RESULTS,
+)
+_LOWER_IS_WORSE = (
+    "ndcg_at_10", "precision_at_5", semconv.METRIC_NDCG_AT_10, semconv.METRIC_PRECISION_AT_5,
+    "throughput_qps", "cache_hit_rate",
+)
+
+
+def _worse_direction(metric: str) -> int:
+    """+1 when a rise is bad, -1 when a fall is bad, 0 when both are."""
+    if metric.startswith(_HIGHER_IS_WORSE):
+        return 1
+    if metric.startswith(_LOWER_IS_WORSE):
+        return -1
+    return 0
+
+
+class AlertGate:
+    """Filters each evaluation (persistence, effect size) and hands the rest to ``manager``."""
+
+    def __init__(
+        self, manager: AlertManager, analyzer: Analyzer, *, intervals: int = 3, min_relative_change: float = 0.2
+    ) -> None:
+        if isinstance(intervals, bool) or not isinstance(intervals, int) or intervals < 1:
+            msg = f"intervals={intervals!r} is not valid; expected an integer >= 1 (1 passes every finding)"
+            raise ValueError(msg)
+        if not (isinstance(min_relative_change, (int, float)) and min_relative_change >= 0):
+            msg = f"min_relative_change={min_relative_change!r} is not valid; expected a number >= 0 (0 disables it)"
+            raise ValueError(msg)
+        self.manager = manager
+        self.analyzer = analyzer
+        self.intervals = intervals
+        self.min_relative_change = float(min_relative_change)
+        self._streak: dict[tuple, int] = {}
+        self._lock = threading.Lock()
+
+    def _large_enough(self, finding: Finding) -> bool:
+        if finding.detector not in ANOMALY_DETECTORS or finding.series is None or self.min_relative_change == 0:
+            return True
+        window = self.analyzer.recent_values(finding.series, -math.inf)[:-1]
+        window = window[np.isfinite(window)]
+        if window.size == 0:
+            return True
+        baseline = float(np.median(window))
+        direction = _worse_direction(finding.metric)
+        if direction and (finding.value - baseline) * direction <= 0:
+            return False
+        if baseline == 0:
+            return finding.value != 0
+        return abs(finding.value - baseline) >= self.min_relative_change * abs(baseline)
+
+    def __call__(self, evaluation: Evaluation) -> list[Alert]:
+        """Filter one evaluation and apply it to the manager; returns the alerts the manager sent."""
+        with self._lock:
+            large = [f for f in evaluation.findings if self._large_enough(f)]
+            keys = {f.key for f in large}
+            self._streak = {k: self._streak.get(k, 0) + 1 for k in keys}
+            passed = tuple(f for f in large if self._streak[f.key] >= self.intervals)
+        return self.manager.observe(Evaluation(evaluation.time_s, passed, evaluation.judged))

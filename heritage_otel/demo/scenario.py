@@ -1,0 +1,303 @@
+"""The demo scenario: the instrumented reference recommender through baseline, incident and recovery.
+
+Telemetry stays in process: one ``configure()`` pipeline whose metric
+readers are the analysis reader (an :class:`AnalyzingMetricExporter` in a
+``PeriodicExportingMetricReader`` the scenario flushes once per *tick*, so
+one tick is one analysis interval) and a cumulative in-memory reader for
+the end-of-run tables. Spans go to an OTLP JSON file (and to a Collector
+when an OTLP endpoint is set), and the slowest traces are kept whole.
+
+Phases (ticks are analysis intervals; ``queries`` are spread evenly over them):
+
+=========  =====  =============================================================
+phase      ticks  faults
+=========  =====  =============================================================
+baseline   24     none: the usual query mix
+incident   10     ``simrank`` raises (fallbacks), ``embedding`` +8 ms, drifted mix
+recovery   14     all faults cleared
+=========  =====  =============================================================
+
+>>> config = DemoConfig(queries=480)
+>>> config.per_tick, sum(p.ticks for p in PHASES)
+(10, 48)
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from opentelemetry.instrumentation.utils import suppress_instrumentation
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader, PeriodicExportingMetricReader
+
+from heritage_otel.analysis import AlertManager, Analyzer, AnalyzerConfig, AnalyzingMetricExporter, compute_health
+from heritage_otel.analysis.alerts import Alert
+from heritage_otel.analysis.health import HealthReport
+from heritage_otel.analysis.sinks.jsonl import JsonlFileSink
+from heritage_otel.analysis.thresholds import DEFAULT_THRESHOLDS
+from heritage_otel.demo.gate import AlertGate
+from heritage_otel.demo.slowest import SlowestTraces
+from heritage_otel.demo.totals import MetricTotals
+from heritage_otel.errors import HeritageError
+from heritage_otel.examples.recommender import FaultInjector, HeritageRecommender, QueryMix
+from heritage_otel.instrumentation import RecommenderInstrumentor
+
+__all__ = ["DEMO_ANALYZER", "PHASES", "DemoConfig", "DemoResult", "Phase", "PhaseResult", "run_demo"]
+
+
+def _baseline(faults: FaultInjector) -> None:
+    faults.clear()
+
+
+def _incident(faults: FaultInjector) -> None:
+    faults.fail("simrank")
+    faults.slow("embedding", 0.008)
+    faults.drift(True)
+
+
+@dataclass(frozen=True)
+class Phase:
+    """A named run of ticks, with the faults switched on at its start."""
+
+    name: str
+    ticks: int
+    apply: Callable[[FaultInjector], None]
+    description: str
+
+
+PHASES: tuple[Phase, ...] = (
+    Phase("baseline", 24, _baseline, "usual query mix, no fault"),
+    Phase("incident", 10, _incident, "simrank fails, embedding +8 ms, query mix drifts"),
+    Phase("recovery", 14, _baseline, "faults cleared"),
+)
+
+#: Analyzer settings sized for ticks of a few dozen queries: robust (MAD)
+#: anomalies once a series has 12 intervals of history (so a series born in
+#: the incident is not judged against itself), thresholds including the
+#: fallback rate, drift against the
+#: first 16 baseline ticks over a 4-tick window. PSI/KS limits are set above
+#: the sampling noise of windows of ~100-200 observations.
+DEMO_ANALYZER = AnalyzerConfig(
+    interval_seconds=1.0,
+    retention_minutes=60.0,
+    window_points=64,
+    sensitivity=6.0,
+    critical_factor=2.0,
+    min_samples=12,
+    anomaly_detectors=("mad",),
+    thresholds={**DEFAULT_THRESHOLDS, "fallback_rate": {"max": 0.1, "warning": 0.05, "critical": 0.5}},
+    psi_warning=0.25,
+    psi_critical=0.5,
+    ks_alpha=1e-6,
+    drift_baseline_points=16,
+    drift_window_points=4,
+    drift_min_count=50,
+    stale_after_intervals=30.0,
+)
+
+#: A finding becomes an alert after this many consecutive ticks (Prometheus' ``for:``).
+PERSIST_INTERVALS = 3
+_MIN_PER_TICK = 10
+#: The in-process span store keeps the latest spans only; the file has them all.
+_SPAN_STORE_SIZE = 2000
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    """What to run: seed, total queries, wall-clock pacing, output folder, optional OTLP endpoint."""
+
+    seed: int = 7
+    queries: int = 2400
+    duration_s: float | None = None
+    output_dir: Path = Path("out/demo")
+    otlp_endpoint: str | None = None
+    top_k: int = 10
+    cache_size: int = 16
+    service_name: str = "heritage-demo"
+
+    def __post_init__(self) -> None:
+        ticks = sum(p.ticks for p in PHASES)
+        if isinstance(self.queries, bool) or not isinstance(self.queries, int) or self.queries < ticks * _MIN_PER_TICK:
+            msg = f"queries={self.queries!r} is not valid; expected an integer >= {ticks * _MIN_PER_TICK} ({_MIN_PER_TICK} per tick)"
+            raise ValueError(msg)
+        if self.duration_s is not None and not (isinstance(self.duration_s, (int, float)) and self.duration_s > 0):
+            msg = f"duration={self.duration_s!r} is not valid; expected a number of seconds > 0, or none (as fast as possible)"
+            raise ValueError(msg)
+        object.__setattr__(self, "output_dir", Path(self.output_dir))
+
+    @property
+    def per_tick(self) -> int:
+        """Queries per tick."""
+        return self.queries // sum(p.ticks for p in PHASES)
+
+
+@dataclass
+class PhaseResult:
+    """What one phase did and how the system looked at its end."""
+
+    name: str
+    description: str
+    queries: int = 0
+    failed_queries: int = 0
+    seconds: float = 0.0
+    health: HealthReport | None = None
+    worst_score: float = 100.0
+    quality: dict[str, float] = field(default_factory=dict)
+    alerts_fired: list[str] = field(default_factory=list)
+    alerts_resolved: list[str] = field(default_factory=list)
+
+
+@dataclass
+class DemoResult:
+    """Everything the report needs."""
+
+    config: DemoConfig
+    phases: list[PhaseResult]
+    alerts: list[dict[str, Any]]
+    components: list[dict[str, Any]]
+    slowest: list[tuple[float, list[Any]]]
+    startup_s: float
+    seconds: float
+    files: dict[str, str]
+
+
+TickCallback = Callable[[Phase, int, HealthReport], None]
+
+
+def _alert_rows(history: list[Alert], phase_of: dict[tuple[str, str], str]) -> list[dict[str, Any]]:
+    """One row per alert id: first firing, highest level, resolution."""
+    rows: dict[str, dict[str, Any]] = {}
+    for alert in history:
+        row = rows.get(alert.id)
+        if row is None:
+            row = rows[alert.id] = {
+                "id": alert.id, "level": alert.level.name, "metric": alert.metric, "detector": alert.detector,
+                "labels": dict(alert.labels), "value": alert.current_value, "threshold": alert.threshold,
+                "message": alert.message, "exemplar_trace_ids": list(alert.exemplar_trace_ids),
+                "jaeger_links": list(alert.jaeger_links),
+                "fired_in": phase_of.get((alert.id, "fired")), "resolved_in": None, "state": alert.state,
+            }
+        if alert.level > type(alert.level)[row["level"]]:
+            row["level"] = alert.level.name
+        if alert.exemplar_trace_ids and not row["exemplar_trace_ids"]:
+            row["exemplar_trace_ids"] = list(alert.exemplar_trace_ids)
+        row["state"] = alert.state
+        if alert.state == "resolved":
+            row["resolved_in"] = phase_of.get((alert.id, "resolved"))
+    return list(rows.values())
+
+
+def _warm_up(rec: HeritageRecommender) -> None:
+    """Run every judged query once without telemetry, so first-call costs stay out of the baseline."""
+    with suppress_instrumentation():
+        for query in (*rec.corpus.queries, *rec.corpus.drift_queries):
+            rec.recommend(query.text, 10)
+    rec.cache.clear()
+    gc.collect()
+    gc.freeze()  # the corpus, indexes and SimRank matrix are long-lived: keep them out of GC passes
+
+
+def run_demo(config: DemoConfig, on_tick: TickCallback | None = None) -> DemoResult:
+    """Run the scenario; telemetry is shut down and every file written when it returns."""
+    from heritage_otel.telemetry import configure
+
+    started = time.perf_counter()
+    out = config.output_dir
+    out.mkdir(parents=True, exist_ok=True)
+    files = {"alerts": out / "alerts.jsonl", "spans": out / "spans.otlp.jsonl", "summary": out / "summary.json"}
+    for path in files.values():
+        path.unlink(missing_ok=True)
+    for stale in out.glob("alerts.jsonl.*"):
+        stale.unlink()
+
+    analyzer = Analyzer(DEMO_ANALYZER)
+    alerts = AlertManager(history_size=100_000)
+    alerts.add_sink(JsonlFileSink(files["alerts"]))
+    analysis_reader = PeriodicExportingMetricReader(
+        AnalyzingMetricExporter(analyzer, on_evaluation=AlertGate(alerts, analyzer, intervals=PERSIST_INTERVALS)),
+        export_interval_millis=math.inf,
+    )
+    totals_reader = InMemoryMetricReader()
+    telemetry = configure(
+        service_name=config.service_name,
+        endpoint=config.otlp_endpoint,
+        metric_readers=[analysis_reader, totals_reader],
+        otlp_json_path=files["spans"],
+        span_store_size=_SPAN_STORE_SIZE,
+    )
+    slowest = SlowestTraces(3)
+    telemetry.tracer_provider.add_span_processor(slowest)  # type: ignore[attr-defined]
+    instrumentor = RecommenderInstrumentor()
+    owns_instrumentation = not instrumentor.is_instrumented_by_opentelemetry
+    if owns_instrumentation:
+        instrumentor.instrument(
+            tracer_provider=telemetry.tracer_provider,
+            meter_provider=telemetry.meter_provider,
+            logger_provider=telemetry.logger_provider,
+        )
+    totals = MetricTotals(totals_reader)
+    phase_of: dict[tuple[str, str], str] = {}
+    results: list[PhaseResult] = []
+    seen_history = 0
+    try:
+        rec = HeritageRecommender(seed=config.seed, cache_size=config.cache_size)
+        mix = QueryMix(rec.corpus, rec.faults, seed=config.seed)
+        _warm_up(rec)
+        startup_s = time.perf_counter() - started
+        total_ticks = sum(p.ticks for p in PHASES)
+        tick_budget = config.duration_s / total_ticks if config.duration_s else 0.0
+        for phase in PHASES:
+            result = PhaseResult(phase.name, phase.description)
+            phase.apply(rec.faults)
+            phase_start = time.perf_counter()
+            quality_before = totals.quality()
+            for tick in range(phase.ticks):
+                tick_start = time.perf_counter()
+                for _ in range(config.per_tick):
+                    query = mix.next()
+                    try:
+                        rec.recommend(query.text, config.top_k)
+                    except HeritageError:
+                        result.failed_queries += 1
+                    result.queries += 1
+                # spans are exported between ticks, so the export's CPU time does not land inside queries
+                telemetry.tracer_provider.force_flush()  # type: ignore[attr-defined]
+                analysis_reader.force_flush()
+                history = alerts.history()
+                for alert in history[seen_history:]:
+                    phase_of.setdefault((alert.id, alert.event if alert.event != "escalated" else "fired"), phase.name)
+                    if alert.event == "fired":
+                        result.alerts_fired.append(alert.id)
+                    elif alert.event == "resolved":
+                        result.alerts_resolved.append(alert.id)
+                seen_history = len(history)
+                health = compute_health(alerts.get_active_alerts(), analyzer.latest_indicators(), analyzer.rules)
+                result.health = health
+                result.worst_score = min(result.worst_score, health.score)
+                if on_tick is not None:
+                    on_tick(phase, tick, health)
+                if tick_budget:
+                    time.sleep(max(0.0, tick_budget - (time.perf_counter() - tick_start)))
+            result.seconds = time.perf_counter() - phase_start
+            result.quality = MetricTotals.difference(totals.quality(), quality_before)
+            results.append(result)
+        components = totals.components()
+        alert_rows = _alert_rows(alerts.history(), phase_of)
+    finally:
+        gc.unfreeze()
+        if owns_instrumentation:
+            instrumentor.uninstrument()
+        telemetry.force_flush()
+        telemetry.shutdown()
+        alerts.flush()
+        alerts.shutdown()
+    return DemoResult(
+        config=config, phases=results, alerts=alert_rows, components=components,
+        slowest=slowest.slowest(), startup_s=startup_s, seconds=time.perf_counter() - started,
+        files={name: str(path) for name, path in files.items()},
+    )

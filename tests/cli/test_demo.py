@@ -1,0 +1,84 @@
+"""`heritage-otel demo` on a shortened run: the issue's 'Done when' for the main job."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from heritage_otel.cli.demo import demo
+from heritage_otel.demo.report import exported_trace_ids
+
+ANOMALY = {"zscore", "mad"}
+DRIFT = {"psi", "ks"}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """One shortened demo run (960 queries, 20 per tick), shared by the tests below."""
+    out = tmp_path_factory.mktemp("demo")
+    result = CliRunner().invoke(demo, ["--seed", "7", "--queries", "960", "--output-dir", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    summary = json.loads((out / "summary.json").read_text())
+    events = [json.loads(line) for line in (out / "alerts.jsonl").read_text().splitlines() if line.strip()]
+    return {"out": out, "summary": summary, "events": events, "traces": exported_trace_ids(out / "spans.otlp.jsonl")}
+
+
+def _incident_alerts(summary: dict, detectors: set[str], metric_prefixes: tuple[str, ...]) -> list[dict]:
+    return [a for a in summary["alerts"] if a["fired_in"] == "incident" and a["detector"] in detectors
+            and a["metric"].startswith(metric_prefixes)]
+
+
+def test_health_goes_healthy_then_degraded_or_critical_then_healthy(run) -> None:
+    """The status at the end of each phase: healthy -> degraded|critical -> healthy."""
+    statuses = [p["health"]["status"] for p in run["summary"]["phases"]]
+    assert [p["name"] for p in run["summary"]["phases"]] == ["baseline", "incident", "recovery"]
+    assert statuses[0] == "healthy" and statuses[1] in {"degraded", "critical"} and statuses[2] == "healthy"
+
+
+@pytest.mark.parametrize(
+    ("detectors", "metrics"),
+    [
+        (ANOMALY, ("query_latency_", "heritage.query.duration")),
+        ({"threshold"}, ("error_rate", "fallback_rate")),
+        (DRIFT, ("heritage.",)),
+    ],
+    ids=["latency-anomaly", "error-or-fallback-threshold", "drift"],
+)
+def test_incident_alert_with_exported_exemplars_resolved_in_recovery(run, detectors, metrics) -> None:
+    """The incident raises the alert, its exemplar traces are among the exported spans, recovery resolves it."""
+    found = _incident_alerts(run["summary"], detectors, metrics)
+    assert found, [(a["metric"], a["detector"], a["fired_in"]) for a in run["summary"]["alerts"]]
+    for alert in found:
+        assert alert["exemplar_trace_ids"], alert
+        assert set(alert["exemplar_trace_ids"]) <= run["traces"]
+        assert alert["resolved_in"] == "recovery", alert
+        lifecycle = [e["event"] for e in run["events"] if e["id"] == alert["id"]]
+        assert lifecycle[0] == "fired" and lifecycle[-1] == "resolved"
+
+
+def test_no_alert_is_left_active(run) -> None:
+    """Everything raised during the run is resolved by its end."""
+    assert [a for a in run["summary"]["alerts"] if a["resolved_in"] is None] == []
+
+
+def test_output_folder_holds_spans_alerts_and_summary(run) -> None:
+    """Every query is an exported trace; quality drops in the incident; the component table is complete."""
+    summary = run["summary"]
+    assert len(run["traces"]) == sum(p["queries"] for p in summary["phases"]) == 960
+    ndcg = [p["quality"]["ndcg_at_10"] for p in summary["phases"]]
+    assert ndcg[1] < ndcg[0] and ndcg[1] < ndcg[2]
+    components = {c["component"]: c for c in summary["components"]}
+    assert set(components) == {"simrank", "horn_index", "embedding"}
+    assert components["simrank"]["failures"] > 0 and components["horn_index"]["failures"] == 0
+    assert len(summary["slowest_traces"]) == 3
+    assert summary["slowest_traces"][0]["spans"][0]["name"] == "heritage.recommend"
+
+
+def test_invalid_queries_fail_fast() -> None:
+    """Too few queries is a usage error naming the minimum."""
+    result = CliRunner().invoke(demo, ["--queries", "10", "--quiet", "--output-dir", "unused"])
+    assert result.exit_code == 2 and "480" in result.output
+    assert not Path("unused").exists()
