@@ -52,6 +52,10 @@ KEY_METRICS: Final = (
     "query_latency_p95", "query_latency_p99", "error_rate", "fallback_rate", "empty_result_rate",
     "throughput_qps", "ndcg_at_10", "precision_at_5", "diversity", "cache_hit_rate",
 )
+#: Indicators where a lower value is the worse one (the rest: higher is worse).
+LOWER_IS_WORSE: Final = frozenset({"ndcg_at_10", "precision_at_5", "diversity", "cache_hit_rate", "results_per_query"})
+#: Indicators that add up over replicas, so one replica is not comparable with the fleet.
+_ADDITIVE: Final = frozenset({"throughput_qps"})
 _INDICATOR_HEADROOM: Final = 10_000
 _IDLE_EVALUATION_S: Final = 5.0
 
@@ -185,13 +189,14 @@ class AnalyzerService:
         self.alerts.shutdown(timeout_s)
 
     # --- read models for the API ----------------------------------------------
-    def _indicator_rates(self) -> dict[str, float]:
-        """Worst fresh value of each key indicator over the services (fleet series, else replicas)."""
+    def _indicator_rates(self) -> tuple[dict[str, float], dict[str, dict[str, Any]]]:
+        """Fresh key indicators: the worst value over the services (fleet series, else replicas), and
+        the worst replica of each indicator (value and instance)."""
         cfg = self.analyzer.config
         w = self.analyzer.windows
         horizon = self.clock() - cfg.stale_after_intervals * cfg.interval_seconds
         fleet: dict[str, list[float]] = {}
-        replicas: dict[str, list[float]] = {}
+        replicas: dict[str, list[tuple[float, str]]] = {}
         for key, row in list(w.index.items()):
             if not isinstance(key, SeriesKey) or key.metric not in INDICATORS or key.attributes:
                 continue
@@ -199,20 +204,27 @@ class AnalyzerService:
             value = float(w.values[row, slot])
             if w.times[row, slot] < horizon or not math.isfinite(value):
                 continue
-            scope = _scope(key)
-            (fleet if scope["instance"] is None else replicas).setdefault(key.metric, []).append(value)
-        out: dict[str, float] = {}
+            instance = _scope(key)["instance"]
+            if instance is None:
+                fleet.setdefault(key.metric, []).append(value)
+            else:
+                replicas.setdefault(key.metric, []).append((value, instance))
+        rates: dict[str, float] = {}
+        worst: dict[str, dict[str, Any]] = {}
         for name in set(fleet) | set(replicas):
-            values = fleet.get(name) or replicas[name]
             rule = self.analyzer.rules.get(name)
-            lower_is_worse = rule is not None and not rule.upper
-            out[name] = min(values) if lower_is_worse else max(values)
-        return out
+            lower_worse = (not rule.upper) if rule is not None else name in LOWER_IS_WORSE
+            pick = min if lower_worse else max
+            if name in replicas and name not in _ADDITIVE:
+                value, instance = pick(replicas[name])
+                worst[name] = {"value": value, "instance": instance}
+            rates[name] = pick(fleet[name]) if name in fleet else pick(v for v, _ in replicas[name])
+        return rates, worst
 
     def health(self) -> dict[str, Any]:
         """Score, status and issues (see :func:`heritage_otel.analysis.compute_health`), plus key metrics."""
         with self._lock:
-            rates = self._indicator_rates()
+            rates, worst = self._indicator_rates()
             stats = self.analyzer.stats()
         active = self.alerts.get_active_alerts()
         report = compute_health(active, rates, self.analyzer.rules).to_dict()
@@ -220,6 +232,8 @@ class AnalyzerService:
         report.update(
             active_alerts=counts,
             key_metrics={k: _num(rates[k]) for k in KEY_METRICS if k in rates},
+            worst_replica={k: {"value": _num(worst[k]["value"]), "instance": worst[k]["instance"]}
+                           for k in KEY_METRICS if k in worst},
             series=stats["series"],
             last_evaluation=self.last_evaluation_s,
             receiving=self.counters["metric_requests"] > 0,
@@ -239,7 +253,8 @@ class AnalyzerService:
     ) -> list[dict[str, Any]]:
         """Active alerts, most severe first, as dicts."""
         found = [a for a in self.alerts.get_active_alerts(level, metric) if self._matches(a, instance, service)]
-        found.sort(key=lambda a: (-int(a.level), -a.last_seen))
+        found.sort(key=lambda a: (-int(a.level), a.detector != "threshold",
+                                  semconv.SERVICE_INSTANCE_ID not in a.labels, a.metric))
         return [self._alert_dict(a) for a in found]
 
     def alert_history(
@@ -260,6 +275,7 @@ class AnalyzerService:
         out = alert.to_dict()
         out["instance"] = alert.labels.get(semconv.SERVICE_INSTANCE_ID)
         out["service"] = alert.labels.get(semconv.SERVICE_NAME)
+        out["attributes"] = {k: v for k, v in alert.labels.items() if k not in RESOURCE_KEYS}
         out["time"] = alert.resolved_at or alert.last_seen
         return out
 

@@ -13,13 +13,14 @@ import random
 
 from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
 from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from heritage_otel import semconv
@@ -33,7 +34,7 @@ class Replica:
     """One replica's telemetry pipeline, exporting to ``analyzer_url`` every ``export_ms``."""
 
     def __init__(self, analyzer_url: str, instance: str, service: str = "recommender", export_ms: int = 200,
-                 seed: int = 0) -> None:
+                 seed: int = 0, trace_endpoint: str | None = None) -> None:
         self.instance = instance
         resource = Resource.create({semconv.SERVICE_NAME: service, semconv.SERVICE_INSTANCE_ID: instance})
         self.metric_reader = PeriodicExportingMetricReader(
@@ -45,6 +46,10 @@ class Replica:
         self.spans = InMemorySpanExporter()
         self.tracer_provider = TracerProvider(resource=resource)
         self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.spans))
+        if trace_endpoint is not None:  # e.g. the Collector, which forwards to Jaeger
+            self.tracer_provider.add_span_processor(
+                BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{trace_endpoint}/v1/traces", timeout=10),
+                                   schedule_delay_millis=200))
         self.tracer = self.tracer_provider.get_tracer("tests.replica")
         self.instruments = instruments_for(self.meter_provider)
         self.query_logger = QueryLogger(logger_provider=self.logger_provider)
@@ -78,6 +83,7 @@ class Replica:
     def flush(self) -> None:
         self.meter_provider.force_flush(10_000)
         self.logger_provider.force_flush(10_000)
+        self.tracer_provider.force_flush(10_000)
 
     def shutdown(self) -> None:
         self.meter_provider.shutdown()

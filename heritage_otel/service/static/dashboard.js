@@ -53,7 +53,16 @@
   function fmtTime(t) {
     if (t === null || t === undefined) return "–";
     const d = typeof t === "number" ? new Date(t * 1000) : new Date(t);
-    return d.toLocaleString(undefined, { hour12: false });
+    const time = d.toLocaleTimeString(undefined, { hour12: false });
+    if (d.toDateString() === new Date().toDateString()) return time;
+    return d.toLocaleDateString(undefined, { month: "short", day: "numeric" }) + " " + time;
+  }
+
+  function metricCell(a) {
+    const span = el("span", a.metric);
+    const attrs = Object.entries(a.attributes || {}).map(([k, v]) => k.replace(/^heritage\./, "") + "=" + v).join(" ");
+    if (attrs) { span.appendChild(document.createElement("br")); span.appendChild(el("span", attrs, "muted small")); }
+    return span;
   }
 
   function badge(text, cls) { return el("span", text, "badge " + (cls || text)); }
@@ -113,7 +122,9 @@
     if (!active.alerts.length) list.appendChild(el("li", "No active alerts", "muted"));
     active.alerts.slice(0, 8).forEach((a) => {
       const li = document.createElement("li");
-      li.appendChild(badge(a.level)); li.appendChild(document.createTextNode(" " + a.metric + " · " + instanceOf(a) + " · " + a.detector));
+      const attrs = Object.entries(a.attributes || {}).map(([k, v]) => k.replace(/^heritage\./, "") + "=" + v).join(" ");
+      li.appendChild(badge(a.level));
+      li.appendChild(document.createTextNode(" " + a.metric + (attrs ? " {" + attrs + "}" : "") + " · " + instanceOf(a) + " · " + a.detector));
       list.appendChild(li);
     });
     const issues = $("health-issues"); issues.replaceChildren();
@@ -124,9 +135,14 @@
     const rules = (state.config && state.config.thresholds) || {};
     Object.keys(METRIC_LABELS).filter((k) => k in health.key_metrics).forEach((name) => {
       const v = health.key_metrics[name];
-      const tile = el("div", null, "tile " + tileClass(rules[name], v));
+      const worst = (health.worst_replica || {})[name];
+      const outlier = worst && worst.value !== null && v !== null &&
+        Math.abs(worst.value - v) > 0.1 * Math.max(Math.abs(v), 1e-9);
+      const cls = [tileClass(rules[name], v), outlier ? tileClass(rules[name], worst.value) : ""];
+      const tile = el("div", null, "tile " + (cls.includes("crit") ? "crit" : cls.includes("warn") ? "warn" : cls[0]));
       tile.appendChild(el("div", METRIC_LABELS[name][0], "name"));
       tile.appendChild(el("div", fmtMetric(name, v), "value"));
+      if (outlier) tile.appendChild(el("div", "worst replica: " + worst.instance + " " + fmtMetric(name, worst.value), "worst"));
       tile.dataset.metric = name;
       tiles.appendChild(tile);
     });
@@ -134,8 +150,7 @@
   }
 
   function tileClass(rule, v) {
-    if (v === null || v === undefined) return "none";
-    if (!rule) return "";
+    if (v === null || v === undefined || !rule) return "none";
     const upper = "max" in rule;
     const warn = rule.warning !== undefined ? rule.warning : (upper ? rule.max : rule.min);
     const crit = rule.critical;
@@ -213,14 +228,14 @@
     const q = level ? "?level=" + level : "";
     const [active, history] = await Promise.all([api("/api/alerts/active" + q), api("/api/alerts/history?hours=24" + (level ? "&level=" + level : ""))]);
     const rows = active.alerts.map((a) => {
-      const tr = row([badge(a.level), a.metric, instanceOf(a), a.detector, { text: fmtNum(a.current_value), cls: "num" },
+      const tr = row([badge(a.level), metricCell(a), instanceOf(a), a.detector, { text: fmtNum(a.current_value), cls: "num" },
         { text: fmtNum(a.threshold), cls: "num" }, { text: a.message, cls: "msg" }, fmtTime(a.first_seen), fmtTime(a.last_seen), traceLinks(a)]);
       tr.dataset.level = a.level; tr.dataset.instance = a.instance || "";
       return tr;
     });
     fillTable("alerts-active", rows, 10, "No active alerts");
     const hrows = history.alerts.slice(0, 200).map((a) => row([fmtTime(a.time), badge(a.event, a.event === "resolved" ? "resolved" : a.level),
-      badge(a.level), a.metric, instanceOf(a), a.detector, { text: fmtNum(a.current_value), cls: "num" }, { text: a.message, cls: "msg" }]));
+      badge(a.level), metricCell(a), instanceOf(a), a.detector, { text: fmtNum(a.current_value), cls: "num" }, { text: a.message, cls: "msg" }]));
     fillTable("alerts-history", hrows, 8, "No alert in the last 24 hours");
     drawTimeline(history.alerts);
   }

@@ -1,0 +1,225 @@
+"""The dashboard in headless Chromium, against a running Analyzer fed by real OTLP traffic.
+
+Two replicas (real SDK pipelines) export metrics and query logs over OTLP/HTTP
+to the Analyzer and their spans through the real Collector into the real
+Jaeger; replica-a has a latency fault and a failing component. Each page is
+loaded, checked, and saved as a screenshot under test-output/dashboard/.
+"""
+
+from __future__ import annotations
+
+import base64
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from heritage_otel.analysis import AnalyzerConfig
+from heritage_otel.service import ServiceConfig
+from heritage_otel.stack import Stack, StackPorts
+from heritage_otel.traces import JaegerClient
+from tests.helpers import BIN_DIR, REPO_ROOT, free_port, in_ci, require_binary
+from tests.service.payloads import running_server
+from tests.service.workload import Replica
+
+pytestmark = pytest.mark.browser
+
+SHOTS = REPO_ROOT / "test-output" / "dashboard"
+INTERVAL_S = 0.5
+CHROMIUM_FLAGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-dev-shm-usage", "--window-size=1440,1000",
+)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    chromium = require_binary("/usr/bin/chromium", "bash scripts/deps/chromium.sh")
+    driver_path = require_binary("/usr/bin/chromedriver", "bash scripts/deps/chromium.sh")
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        msg = "selenium is not installed; pip install 'selenium>=4.20,<5' (dev extra)"
+        if in_ci():
+            pytest.fail(msg)
+        pytest.skip(msg)
+    profile = tempfile.mkdtemp(prefix="heritage-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    """Collector + Jaeger, the Analyzer, and two replicas serving in the background (replica-a faulty)."""
+    require_binary(BIN_DIR / "otelcol-heritage", "bash scripts/deps/collector.sh")
+    require_binary(BIN_DIR / "jaeger", "bash scripts/deps/jaeger.sh")
+    stack = Stack(tmp_path_factory.mktemp("stack"), ports=StackPorts.free(), jaeger_storage="memory", repo=REPO_ROOT,
+                  extra_env={"HERITAGE_OTEL_ANALYZER_ENDPOINT": f"http://127.0.0.1:{free_port()}",
+                             "HERITAGE_OTEL_SAMPLING_PERCENTAGE": "100",
+                             "HERITAGE_OTEL_SAMPLING_DECISION_WAIT": "2s",
+                             "HERITAGE_OTEL_SAMPLING_DECISION_WAIT_AFTER_ROOT": "1s",
+                             "HERITAGE_OTEL_COLLECTOR_BATCH_TIMEOUT": "200ms"})
+    stack.up(timeout_s=60)
+    cfg = ServiceConfig(port=free_port(), evaluate_every_s=0.2, jaeger_url=stack.ports.jaeger_url)
+    acfg = AnalyzerConfig(interval_seconds=INTERVAL_S, min_samples=5, retention_minutes=10)
+    stop = threading.Event()
+    try:
+        with running_server(cfg, acfg) as server:
+            a = Replica(server.url, "replica-a", export_ms=int(INTERVAL_S * 1000), seed=1,
+                        trace_endpoint=stack.ports.otlp_http_endpoint)
+            b = Replica(server.url, "replica-b", export_ms=int(INTERVAL_S * 1000), seed=2,
+                        trace_endpoint=stack.ports.otlp_http_endpoint)
+            faulty = threading.Event()
+
+            def traffic() -> None:
+                while not stop.is_set():
+                    if faulty.is_set():
+                        a.serve(2, 4.0, failing_component="embedding", log_queries=True)
+                    else:
+                        a.serve(2, 0.08, log_queries=True)
+                    b.serve(2, 0.06, log_queries=True)
+                    time.sleep(0.05)
+
+            thread = threading.Thread(target=traffic, daemon=True)
+            thread.start()
+            time.sleep(5 * INTERVAL_S * 2)
+            faulty.set()
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                active = requests.get(server.url + "/api/alerts/active", params={"instance": "replica-a",
+                                      "metric": "query_latency_p95"}, timeout=5).json()["alerts"]
+                if active:
+                    break
+                time.sleep(0.2)
+            assert active, "no latency alert for replica-a"
+            time.sleep(4 * INTERVAL_S)  # the fleet aggregate closes its buckets one interval later
+            yield {"server": server, "stack": stack, "a": a, "b": b}
+            stop.set()
+            thread.join(10)
+            a.shutdown()
+            b.shutdown()
+    finally:
+        stop.set()
+        stack.down(timeout_s=20)
+
+
+def _open(driver, url: str, page: str) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.get(url + "/#" + page)
+    WebDriverWait(driver, 20).until(lambda d: d.find_element("tag name", "body").get_attribute("data-loaded") == page)
+
+
+def _shot(driver, name: str) -> Path:
+    """A screenshot of the whole page (beyond the viewport), through the DevTools protocol."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    height = min(int(driver.execute_script("return document.documentElement.scrollHeight")), 4000)
+    shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
+        "format": "png", "captureBeyondViewport": True,
+        "clip": {"x": 0, "y": 0, "width": 1440, "height": height, "scale": 1}})
+    path.write_bytes(base64.b64decode(shot["data"]))
+    return path
+
+
+def _css(driver, selector: str) -> list:
+    return driver.find_elements("css selector", selector)
+
+
+def test_overview_shows_the_degraded_health_score(browser, fleet):
+    """The overview's gauge shows a score below 80 with the matching status, and the critical alert count."""
+    server = fleet["server"]
+    _open(browser, server.url, "overview")
+    score = int(_css(browser, "#health-score")[0].text)
+    status = _css(browser, "#health-status")[0].text.lower()
+    assert 0 <= score < 80
+    assert status == ("degraded" if score >= 50 else "critical")
+    assert int(_css(browser, "#count-CRITICAL")[0].text) >= 1
+    tiles = {t.get_attribute("data-metric"): t for t in _css(browser, "#key-metrics .tile")}
+    assert "ms" in tiles["query_latency_p95"].text
+    assert "crit" in tiles["query_latency_p95"].get_attribute("class").split()
+    assert _shot(browser, "overview").stat().st_size > 10_000
+
+
+def test_alerts_page_lists_the_replica_alert(browser, fleet):
+    """The alerts page has a CRITICAL query_latency_p95 row for replica-a, and a timeline chart."""
+    _open(browser, fleet["server"].url, "alerts")
+    rows = _css(browser, "#alerts-active tbody tr[data-instance='replica-a']")
+    texts = [r.text for r in rows]
+    assert any("query_latency_p95" in t and "CRITICAL" in t for t in texts), texts
+    assert not any("query_latency" in r.text for r in _css(browser, "#alerts-active tbody tr[data-instance='replica-b']"))
+    assert _css(browser, "#alert-timeline .uplot")
+    assert _css(browser, "#alerts-history tbody tr")
+    _shot(browser, "alerts")
+
+
+def test_components_page_shows_the_failing_component(browser, fleet):
+    """The components table has a row for embedding with failures and a non-ok status."""
+    _open(browser, fleet["server"].url, "components")
+    [row] = _css(browser, "#components-table tbody tr[data-component='embedding']")
+    cells = [c.text for c in row.find_elements("tag name", "td")]
+    assert cells[0] in ("degraded", "failing")
+    assert int(cells[3].replace(",", "")) > 0
+    assert _css(browser, "#components-table tbody tr[data-component='simrank']")
+    _shot(browser, "components")
+
+
+def test_query_log_rows_link_to_their_trace_in_jaeger(browser, fleet):
+    """The query log lists the last 50 queries; a row's trace link points at Jaeger and that trace is there;
+    sorting by latency and filtering by replica work."""
+    server, stack = fleet["server"], fleet["stack"]
+    _open(browser, server.url, "queries")
+    rows = _css(browser, "#queries-table tbody tr")
+    assert 1 <= len(rows) <= 50
+    link = rows[-1].find_element("css selector", "a.trace-link")
+    trace_id = link.get_attribute("title")
+    assert link.get_attribute("href") == f"{stack.ports.jaeger_url}/trace/{trace_id}"
+    assert trace_id in fleet["a"].trace_ids() | fleet["b"].trace_ids()
+    client = JaegerClient(stack.ports.jaeger_url)
+    deadline = time.monotonic() + 30
+    found = client.get_trace(trace_id)
+    while found is None and time.monotonic() < deadline:
+        time.sleep(0.5)
+        found = client.get_trace(trace_id)
+    assert found is not None, f"trace {trace_id} linked from the query log is not in Jaeger"
+    _shot(browser, "queries")
+
+    _css(browser, "#queries-table th[data-key='latency_ms']")[0].click()
+    latencies = [float(r.find_elements("tag name", "td")[4].text.split()[0].replace(",", ""))
+                 for r in _css(browser, "#queries-table tbody tr")]
+    assert latencies == sorted(latencies)
+    box = _css(browser, "#query-filter")[0]
+    box.send_keys("replica-b")
+    filtered = _css(browser, "#queries-table tbody tr")
+    assert filtered and all("replica-b" in r.text for r in filtered)
+    _shot(browser, "queries-filtered")
+
+
+def test_metrics_page_charts_the_selected_metric(browser, fleet):
+    """The metrics page draws query_latency_p95 for the fleet and each replica, with a statistics table."""
+    from selenium.webdriver.support.ui import Select
+
+    _open(browser, fleet["server"].url, "metrics")
+    Select(_css(browser, "#metric-select")[0]).select_by_value("query_latency_p95")
+    Select(_css(browser, "#range-select")[0]).select_by_value("15")
+    time.sleep(1.0)
+    assert _css(browser, "#chart .uplot canvas")
+    labels = [r.find_elements("tag name", "td")[0].text for r in _css(browser, "#metric-stats tbody tr")]
+    assert {"replica-a", "replica-b", "recommender (fleet)"} <= set(labels), labels
+    _shot(browser, "metrics")
