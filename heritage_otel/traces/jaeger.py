@@ -121,14 +121,20 @@ class JaegerClient:
         operation: str | None = None,
         tags: Mapping[str, str] | None = None,
     ) -> list[Trace]:
-        """Traces of ``service`` that started within ``lookback`` (newest first)."""
+        """Traces of ``service`` that started within ``lookback`` (newest first).
+
+        ``error_only`` is applied here, not by Jaeger: Jaeger 2.13's memory store
+        reads the ``error=true`` search tag of the HTTP API as false and returns
+        no failing trace. The search then asks for ``max(10 * limit, 500)``
+        traces and keeps those with an ERROR span.
+        """
         if limit < 1:
             msg = f"limit = {limit!r} is not valid; expected a positive integer"
             raise ValueError(msg)
         now_us = time.time_ns() // 1_000
         params: dict[str, Any] = {
             "service": service,
-            "limit": limit,
+            "limit": max(10 * limit, 500) if error_only else limit,
             "start": now_us - parse_duration_ns(lookback) // 1_000,
             "end": now_us + 60_000_000,  # a minute of clock skew between us and the spans' producer
             "lookback": lookback,
@@ -137,12 +143,11 @@ class JaegerClient:
             params["operation"] = operation
         if min_duration:
             params["minDuration"] = go_duration(parse_duration_ns(min_duration))
-        all_tags = dict(tags or {})
-        if error_only:
-            all_tags["error"] = "true"
-        if all_tags:
-            params["tags"] = json.dumps(all_tags)
+        if tags:
+            params["tags"] = json.dumps(dict(tags))
         traces = group_traces(spans_from_jaeger(self._get("/api/traces", params)))
+        if error_only:
+            traces = [trace for trace in traces if trace.has_error]
         return traces[:limit]
 
     def get_trace(self, trace_id: str) -> Trace | None:

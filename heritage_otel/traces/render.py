@@ -64,10 +64,10 @@ def _event_line(span: Span, event: Any) -> str:
 
 
 def _span_line(span: Span, root_service: str) -> str:
-    parts = [span.name]
+    name = span.name
     if span.service_name and span.service_name != root_service:
-        parts.append(f"[{span.service_name}]")
-    parts += [f"{span.duration_ms:.2f} ms", _status(span)]
+        name += f" [{span.service_name}]"
+    parts = [name, f"{span.duration_ms:.2f} ms", _status(span)]
     attrs = key_attributes(span.attributes)
     if attrs:
         parts.append(attrs)
