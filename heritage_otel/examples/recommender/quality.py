@@ -10,26 +10,26 @@
 
 from __future__ import annotations
 
+import heapq
+import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
-from itertools import combinations
-
-import numpy as np
 
 FACETS: tuple[str, ...] = ("period", "region", "type")
 
 
-def _discounts(n: int) -> np.ndarray:
-    return 1.0 / np.log2(np.arange(2, n + 2))
+def _discount(rank: int) -> float:
+    """1 / log2(rank + 2) for a 0-based rank."""
+    return 1.0 / math.log2(rank + 2)
 
 
 def ndcg_at_k(ranked_ids: Sequence[str], judgements: Mapping[str, int], k: int = 10) -> float:
     """Normalised discounted cumulative gain of the first ``k`` ids (gain 2^grade - 1)."""
-    ideal = sorted((g for g in judgements.values() if g > 0), reverse=True)[:k]
+    ideal = heapq.nlargest(k, (g for g in judgements.values() if g > 0))
     if not ideal:
         return 0.0
-    gains = np.array([2.0 ** judgements.get(d, 0) - 1.0 for d in ranked_ids[:k]])
-    dcg = float(gains @ _discounts(len(gains))) if len(gains) else 0.0
-    idcg = float((2.0 ** np.array(ideal) - 1.0) @ _discounts(len(ideal)))
+    dcg = sum((2.0 ** judgements.get(d, 0) - 1.0) * _discount(i) for i, d in enumerate(ranked_ids[:k]))
+    idcg = sum((2.0**g - 1.0) * _discount(i) for i, g in enumerate(ideal))
     return dcg / idcg
 
 
@@ -42,13 +42,15 @@ def precision_at_k(ranked_ids: Sequence[str], judgements: Mapping[str, int], k: 
 
 
 def intra_list_diversity(results: Sequence[Mapping[str, object]], facets: Sequence[str] = FACETS) -> float:
-    """Mean, over pairs of results, of the fraction of ``facets`` on which they differ (0 for < 2 results)."""
+    """Mean, over pairs of results, of the fraction of ``facets`` on which they differ (0 for < 2 results).
+
+    Counted per facet value rather than per pair: O(n) instead of O(n^2).
+    """
     present = [f for f in facets if any(f in r for r in results)]
-    if len(results) < 2 or not present:
+    n = len(results)
+    if n < 2 or not present:
         return 0.0
-    total = 0.0
-    pairs = 0
-    for a, b in combinations(results, 2):
-        total += sum(a.get(f) != b.get(f) for f in present) / len(present)
-        pairs += 1
-    return total / pairs
+    same = 0
+    for facet in present:
+        same += sum(c * (c - 1) // 2 for c in Counter(r.get(facet) for r in results).values())
+    return 1.0 - same / (n * (n - 1) / 2 * len(present))
