@@ -42,12 +42,12 @@ def up(state_dir: Path | None, jaeger_storage: str | None, free_ports: bool, reb
     """Build if needed, start Jaeger and the Collector, and wait until both are healthy."""
     console = Console()
     state_dir = state_dir or default_state_dir()
-    running = [status.name for status in Stack(state_dir).status() if status.running]
-    ports = None if running or not free_ports else StackPorts.free()
-    if free_ports and running:
-        console.print(f"[yellow]already running: {', '.join(running)}; keeping their ports[/yellow]")
-    stack_ = Stack(state_dir, ports=ports, jaeger_storage=jaeger_storage)
     try:
+        running = [status.name for status in Stack(state_dir).status() if status.running]
+        ports = None if running or not free_ports else StackPorts.free()
+        if free_ports and running:
+            console.print(f"[yellow]already running: {', '.join(running)}; keeping their ports[/yellow]")
+        stack_ = Stack(state_dir, ports=ports, jaeger_storage=jaeger_storage)
         stack_.ensure_built(echo=lambda message: console.print(f"[cyan]{message}[/cyan]"), rebuild=rebuild)
         stack_.up(timeout_s=timeout_s)
     except (StackError, FileNotFoundError) as exc:
@@ -65,7 +65,10 @@ def up(state_dir: Path | None, jaeger_storage: str | None, free_ports: bool, reb
 @_state_dir_option
 def down(state_dir: Path | None) -> None:
     """Stop the Collector (it flushes first) and Jaeger."""
-    stopped = Stack(state_dir or default_state_dir()).down()
+    try:
+        stopped = Stack(state_dir or default_state_dir()).down()
+    except FileNotFoundError as exc:
+        raise click.ClickException(str(exc)) from exc
     for name, was_running in stopped.items():
         click.echo(f"{name}: {'stopped' if was_running else 'not running'}")
 
@@ -75,7 +78,10 @@ def down(state_dir: Path | None) -> None:
 def status(state_dir: Path | None) -> None:
     """Show each component, its pid, ports, health and log file."""
     stack_ = Stack(state_dir or default_state_dir())
-    _print_status(Console(), stack_)
+    try:
+        _print_status(Console(), stack_)
+    except FileNotFoundError as exc:
+        raise click.ClickException(str(exc)) from exc
     if not all(item.healthy for item in stack_.status()):
         raise SystemExit(1)
 
