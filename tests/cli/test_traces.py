@@ -12,7 +12,7 @@ from heritage_otel import configure
 from heritage_otel.cli.main import cli
 from heritage_otel.stack import Stack
 from tests.helpers import free_port
-from tests.traces.conftest import SentTraces, send_sample_traces
+from tests.traces.conftest import SentTraces, jaeger_stack, send_sample_traces, sent  # noqa: F401 - fixtures
 
 
 @pytest.fixture
