@@ -42,7 +42,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from heritage_otel.analysis.findings import AlertLevel, Evaluation, Finding
@@ -139,7 +139,6 @@ class _Stats:
     repeated: int = 0
     resolved: int = 0
     suppressed: int = 0
-    extra: dict[str, int] = field(default_factory=dict)
 
 
 class AlertManager:

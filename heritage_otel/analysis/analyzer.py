@@ -45,10 +45,17 @@ from numpy.typing import NDArray
 from heritage_otel.analysis.config import AnalyzerConfig
 from heritage_otel.analysis.detectors import rows_mad_score, rows_zscore
 from heritage_otel.analysis.drift import ks_counts, psi_counts
-from heritage_otel.analysis.findings import AlertLevel, Evaluation, Finding
+from heritage_otel.analysis.findings import (
+    AlertLevel,
+    Evaluation,
+    Finding,
+    anomaly_finding,
+    ks_finding,
+    psi_finding,
+)
 from heritage_otel.analysis.indicators import INDICATORS, compute_indicators
 from heritage_otel.analysis.samples import KIND_HISTOGRAM, IntervalSample, Labels, SeriesKey
-from heritage_otel.analysis.thresholds import LEVEL_CRITICAL, LEVEL_WARNING, ThresholdRules
+from heritage_otel.analysis.thresholds import LEVEL_CRITICAL, ThresholdRules
 from heritage_otel.analysis.windows import BucketWindows, SeriesWindows
 
 __all__ = ["Analyzer"]
@@ -300,15 +307,10 @@ class Analyzer:
                        self.windows.exemplars[row], math.nan, key)
 
     def _anomaly_finding(self, row: int, detector: str, value: float, score: float, center: float, scale: float) -> Finding:
-        cfg = self.config
         key: SeriesKey = self.windows.keys[row]  # type: ignore[assignment]
-        level = AlertLevel.CRITICAL if abs(score) > cfg.critical_factor * cfg.sensitivity else AlertLevel.WARNING
-        bound = center + math.copysign(cfg.sensitivity, score) * scale
-        what = "z-score" if detector == "zscore" else "robust z-score (MAD)"
-        message = (f"Anomaly in {key.metric}: value {_fmt(value)} has {what} {score:+.2f} "
-                   f"(baseline {_fmt(center)}, sensitivity {cfg.sensitivity:g})")
-        return Finding(key.metric, detector, self._labels(key), level, value, bound, message,
-                       self.windows.exemplars[row], score, key)
+        return anomaly_finding(key.metric, detector, self._labels(key), value, score, center, scale,
+                               sensitivity=self.config.sensitivity, critical_factor=self.config.critical_factor,
+                               exemplars=self.windows.exemplars[row], series=key)
 
     def _evaluate_drift(
         self, group: BucketWindows, now: float, findings: list[Finding]
@@ -333,20 +335,13 @@ class Analyzer:
             ks_hit = (p < cfg.ks_alpha) & (d >= cfg.ks_min_statistic)
         for i in np.flatnonzero(psi_hit).tolist():
             key: SeriesKey = group.keys[int(rows[i])]  # type: ignore[assignment]
-            value = float(psi_values[i])
-            level = AlertLevel.CRITICAL if value >= cfg.psi_critical else AlertLevel.WARNING
-            limit = cfg.psi_critical if level is AlertLevel.CRITICAL else cfg.psi_warning
-            findings.append(Finding(
-                key.metric, "psi", self._labels(key), level, value, limit,
-                f"Drift in {key.metric}: PSI {value:.3f} >= {limit:g} against the reference distribution",
-                self._row_exemplars(key), value, key))
+            findings.append(psi_finding(key.metric, self._labels(key), float(psi_values[i]), warning=cfg.psi_warning,
+                                        critical=cfg.psi_critical, exemplars=self._row_exemplars(key), series=key))
         for i in np.flatnonzero(ks_hit).tolist():
             key = group.keys[int(rows[i])]  # type: ignore[assignment]
-            findings.append(Finding(
-                key.metric, "ks", self._labels(key), AlertLevel.WARNING, float(d[i]), cfg.ks_min_statistic,
-                f"Drift in {key.metric}: KS statistic {float(d[i]):.3f} (bucketed, approximate), "
-                f"p-value {float(p[i]):.2g} < {cfg.ks_alpha:g} and statistic >= {cfg.ks_min_statistic:g}",
-                self._row_exemplars(key), float(d[i]), key))
+            findings.append(ks_finding(key.metric, self._labels(key), float(d[i]), float(p[i]), alpha=cfg.ks_alpha,
+                                       min_statistic=cfg.ks_min_statistic, approximate=True,
+                                       exemplars=self._row_exemplars(key), series=key))
         # PSI and KS judge the same rows (both need a ready reference and current window)
         return ready, ready
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from heritage_otel.analysis.samples import Labels, SeriesKey
 
-__all__ = ["AlertLevel", "Finding", "Evaluation"]
+__all__ = ["AlertLevel", "Finding", "Evaluation", "anomaly_finding", "psi_finding", "ks_finding"]
 
 
 class AlertLevel(enum.IntEnum):
@@ -66,3 +66,48 @@ class Evaluation:
     def judged(self, detector: str, series: SeriesKey) -> bool:
         """True when ``detector`` had enough fresh data to judge ``series`` in this pass."""
         return self._judged(detector, series)
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def anomaly_finding(
+    metric: str, detector: str, labels: Labels, value: float, score: float, center: float, scale: float, *,
+    sensitivity: float, critical_factor: float, exemplars: tuple[tuple[str, str, float], ...] = (),
+    series: SeriesKey | None = None,
+) -> Finding:
+    """The finding for a flagged z-score/MAD score (one wording and level rule for every caller).
+
+    WARNING above ``sensitivity``, CRITICAL above ``critical_factor * sensitivity``;
+    ``threshold`` is the value at which the point would have been flagged.
+    """
+    level = AlertLevel.CRITICAL if abs(score) > critical_factor * sensitivity else AlertLevel.WARNING
+    bound = center + math.copysign(sensitivity, score) * scale
+    what = "z-score" if detector == "zscore" else "robust z-score (MAD)"
+    message = (f"Anomaly in {metric}: value {_fmt(value)} has {what} {score:+.2f} "
+               f"(baseline {_fmt(center)}, sensitivity {sensitivity:g})")
+    return Finding(metric, detector, labels, level, value, bound, message, exemplars, score, series)
+
+
+def psi_finding(
+    metric: str, labels: Labels, value: float, *, warning: float, critical: float,
+    exemplars: tuple[tuple[str, str, float], ...] = (), series: SeriesKey | None = None,
+) -> Finding:
+    """The finding for a PSI at or above ``warning`` (CRITICAL at or above ``critical``)."""
+    level = AlertLevel.CRITICAL if value >= critical else AlertLevel.WARNING
+    limit = critical if level is AlertLevel.CRITICAL else warning
+    message = f"Drift in {metric}: PSI {value:.3f} >= {limit:g} against the reference distribution"
+    return Finding(metric, "psi", labels, level, value, limit, message, exemplars, value, series)
+
+
+def ks_finding(
+    metric: str, labels: Labels, statistic: float, pvalue: float, *, alpha: float, min_statistic: float,
+    approximate: bool, exemplars: tuple[tuple[str, str, float], ...] = (), series: SeriesKey | None = None,
+) -> Finding:
+    """The finding for a KS test with ``pvalue < alpha`` and ``statistic >= min_statistic``."""
+    how = " (bucketed, approximate)" if approximate else ""
+    message = (f"Drift in {metric}: KS statistic {statistic:.3f}{how}, p-value {pvalue:.2g} < {alpha:g} "
+               f"and statistic >= {min_statistic:g}")
+    return Finding(metric, "ks", labels, AlertLevel.WARNING, statistic, min_statistic, message, exemplars,
+                   statistic, series)
