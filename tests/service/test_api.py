@@ -163,3 +163,16 @@ def test_dashboard_and_static_files_are_served(server):
     js = get(server, "/static/vendor/uPlot.iife.min.js")
     assert js.status_code == 200 and "javascript" in js.headers["Content-Type"]
     assert get(server, "/static/../config.py").status_code == 404
+
+
+def test_openapi_document_covers_every_endpoint():
+    """docs/analyzer-openapi.yaml is OpenAPI 3 and documents every API route and both OTLP paths."""
+    import yaml
+
+    from heritage_otel.service import api
+    from tests.helpers import REPO_ROOT
+
+    doc = yaml.safe_load((REPO_ROOT / "docs" / "analyzer-openapi.yaml").read_text(encoding="utf-8"))
+    assert doc["openapi"].startswith("3.")
+    expected = set(api._ROUTES) | {"/v1/metrics", "/v1/logs", "/healthz", "/api/series/{id}"}
+    assert expected == set(doc["paths"])

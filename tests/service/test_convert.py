@@ -1,0 +1,128 @@
+"""OTLP metric points -> interval samples: temporality, resets, histogram kinds, rejections, batching."""
+
+from __future__ import annotations
+
+import math
+
+from heritage_otel import semconv
+from heritage_otel.analysis.samples import KIND_GAUGE, KIND_HISTOGRAM, KIND_SUM
+from heritage_otel.service.convert import MetricConverter
+from tests.service.payloads import CUMULATIVE, add_histogram, add_sum, metrics_request, resource
+
+T0 = 1_000 * 10**9  # the converter "starts" at t = 1000 s
+
+
+def _converter(max_series: int = 100) -> MetricConverter:
+    return MetricConverter(max_series, clock=lambda: T0)
+
+
+def _samples(conv: MetricConverter, req) -> list:
+    return [s for batch in conv.convert(req).batches for s in batch]
+
+
+def test_cumulative_histogram_is_differenced_bucket_by_bucket():
+    """Two cumulative histogram points become one interval of bucket differences (min/max unknown)."""
+    conv = _converter()
+    out = []
+    for counts, total, t in (((1, 2, 0), 0.5, T0 + 10**9), ((3, 7, 1), 2.5, T0 + 2 * 10**9)):
+        req, sm = metrics_request()
+        add_histogram(sm, semconv.METRIC_QUERY_DURATION, (0.1, 1.0), counts, total, temporality=CUMULATIVE, time_ns=t)
+        sm.metrics[0].histogram.data_points[0].start_time_unix_nano = T0 - 10**9  # started before us
+        out.extend(_samples(conv, req))
+    [s] = out  # the first point is only a baseline: its series started before the converter
+    assert (s.kind, s.bucket_counts, s.sum, s.count) == (KIND_HISTOGRAM, (2, 5, 1), 2.0, 8.0)
+    assert math.isnan(s.minimum) and s.start_ns == T0 + 10**9
+
+
+def test_cumulative_reset_starts_over_from_the_new_start_time():
+    """A cumulative sum that restarts (new start time, smaller value) yields its new value as the delta."""
+    conv = _converter()
+    values = []
+    for value, start, t in ((5, T0 + 1, T0 + 10**9), (9, T0 + 1, T0 + 2 * 10**9), (2, T0 + 3 * 10**9, T0 + 4 * 10**9)):
+        req, sm = metrics_request()
+        add_sum(sm, semconv.METRIC_QUERIES, value, temporality=CUMULATIVE, start_ns=start, time_ns=t)
+        values += [s.count for s in _samples(conv, req)]
+    assert values == [5.0, 4.0, 2.0]
+
+
+def test_non_monotonic_cumulative_sum_is_a_gauge():
+    """An up-down counter (cumulative, non-monotonic) is analysed by its level."""
+    req, sm = metrics_request()
+    add_sum(sm, "queue.depth", 17, temporality=CUMULATIVE, monotonic=False)
+    [s] = _samples(_converter(), req)
+    assert (s.kind, s.gauge_value) == (KIND_GAUGE, 17.0)
+
+
+def test_exponential_histogram_becomes_explicit_buckets():
+    """Positive buckets of an exponential histogram map to bounds base**i; zero and negative counts go first."""
+    req, sm = metrics_request()
+    m = sm.metrics.add()
+    m.name = "latency.exp"
+    m.unit = "s"
+    m.exponential_histogram.aggregation_temporality = 1
+    p = m.exponential_histogram.data_points.add()
+    p.time_unix_nano = T0
+    p.start_time_unix_nano = T0 - 10**9
+    p.scale = 0  # base 2
+    p.positive.offset = 1  # buckets (2, 4], (4, 8]
+    p.positive.bucket_counts.extend([3, 1])
+    p.zero_count = 1
+    p.count, p.sum = 5, 15.0
+    [s] = _samples(_converter(), req)
+    assert s.bounds == (2.0, 4.0, 8.0)
+    assert s.bucket_counts == (1, 3, 1, 0)
+    assert s.count == 5.0
+
+
+def test_odd_points_are_rejected_and_counted():
+    """Unspecified temporality, bucket counts not matching the bounds and summaries are rejected with reasons."""
+    req, sm = metrics_request()
+    add_sum(sm, semconv.METRIC_QUERIES, 1, temporality=0)
+    add_histogram(sm, semconv.METRIC_QUERY_DURATION, (0.1, 1.0), (1, 2), 1.0)  # 2 counts for 2 bounds
+    sm.metrics.add(name="s").summary.data_points.add()
+    result = _converter().convert(req)
+    assert (result.accepted, result.rejected) == (0, 3)
+    message = result.message()
+    assert "temporality unspecified" in message and "explicit_bounds" in message and "summary" in message
+
+
+def test_points_without_recorded_value_are_skipped():
+    """A point flagged NO_RECORDED_VALUE is neither a sample nor a rejection."""
+    req, sm = metrics_request()
+    add_sum(sm, semconv.METRIC_QUERIES, 1)
+    sm.metrics[0].sum.data_points[0].flags = 1
+    result = _converter().convert(req)
+    assert (result.accepted, result.rejected, result.batches) == (0, 0, [])
+
+
+def test_batches_are_one_per_replica_export_in_time_order():
+    """Samples are grouped per (replica, time) so each export is ingested as one batch, oldest first."""
+    req, sm = metrics_request(resource("svc", "b"))
+    add_sum(sm, semconv.METRIC_QUERIES, 1, time_ns=T0 + 2 * 10**9)
+    add_sum(sm, semconv.METRIC_ERRORS, 1, time_ns=T0 + 2 * 10**9)
+    rm = req.resource_metrics.add()
+    kv = rm.resource.attributes.add()
+    kv.key, kv.value.string_value = semconv.SERVICE_NAME, "svc"
+    add_sum(rm.scope_metrics.add(), semconv.METRIC_QUERIES, 1, time_ns=T0 + 10**9)
+    batches = _converter().convert(req).batches
+    assert [[s.series.metric for s in b] for b in batches] == [[semconv.METRIC_QUERIES],
+                                                               [semconv.METRIC_QUERIES, semconv.METRIC_ERRORS]]
+    assert batches[0][0].series.resource == ((semconv.SERVICE_NAME, "svc"),)
+
+
+def test_series_cap_counts_dropped_points():
+    """Beyond max_series, points of new series are rejected and counted; known series still pass."""
+    conv = _converter(max_series=2)
+    req, sm = metrics_request()
+    for user in ("a", "b", "c", "a"):
+        add_sum(sm, "m", 1, attributes={"user": user})
+    result = conv.convert(req)
+    assert (result.accepted, result.rejected, conv.series_count, conv.dropped_series_points) == (3, 1, 2, 1)
+
+
+def test_delta_sum_keeps_its_interval():
+    """A DELTA sum's start and end times are the sample's interval."""
+    req, sm = metrics_request()
+    add_sum(sm, "m", 4, start_ns=T0, time_ns=T0 + 5 * 10**9)
+    [s] = _samples(_converter(), req)
+    assert (s.kind, s.interval_s, s.rate_per_s) == (KIND_SUM, 5.0, 0.8)

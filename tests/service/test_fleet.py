@@ -1,0 +1,51 @@
+"""Fleet aggregation: replicas merged per service and interval; late samples counted."""
+
+from __future__ import annotations
+
+from heritage_otel.analysis.samples import KIND_GAUGE, KIND_SUM, IntervalSample, SeriesKey
+from heritage_otel.service.fleet import FleetAggregator
+
+S = 10**9
+
+
+def _sum(instance: str | None, n: float, end_s: float) -> IntervalSample:
+    res = {"service.name": "rec"} | ({"service.instance.id": instance} if instance else {})
+    return IntervalSample(SeriesKey.of("q", {}, res), KIND_SUM, int((end_s - 10) * S), int(end_s * S), n, n)
+
+
+def _gauge(instance: str, v: float, end_s: float) -> IntervalSample:
+    res = {"service.name": "rec", "service.instance.id": instance}
+    return IntervalSample(SeriesKey.of("g", {}, res), KIND_GAUGE, 0, int(end_s * S), 1, v, gauge_value=v)
+
+
+def test_buckets_close_after_the_grace_period_and_sum_replicas():
+    """Samples of one interval are merged; the bucket is emitted only once its end plus grace has passed."""
+    agg = FleetAggregator(interval_seconds=10, max_series=100)
+    agg.add([_sum("a", 2, 15), _sum("b", 3, 18)])
+    assert agg.flush(now_s=25) == []  # bucket [10, 20) ends at 20, grace 10 s
+    [[s]] = agg.flush(now_s=30)
+    assert (s.count, s.start_ns, s.end_ns, s.series.resource) == (5, 10 * S, 20 * S, (("service.name", "rec"),))
+
+
+def test_late_samples_are_counted_and_left_out():
+    """A sample for an already closed interval is counted in late_samples and not merged."""
+    agg = FleetAggregator(interval_seconds=10, max_series=100)
+    agg.add([_sum("a", 2, 15)])
+    agg.flush(now_s=30)
+    agg.add([_sum("b", 3, 16)])
+    assert agg.flush(now_s=40) == [] and agg.late_samples == 1
+
+
+def test_gauges_are_averaged_and_instance_less_resources_ignored():
+    """Gauges take the replicas' mean; a resource without service.instance.id is not aggregated."""
+    agg = FleetAggregator(interval_seconds=10, max_series=100)
+    agg.add([_gauge("a", 2.0, 15), _gauge("b", 4.0, 15), _sum(None, 7, 15)])
+    [[s]] = agg.flush(now_s=100)
+    assert (s.kind, s.gauge_value) == (KIND_GAUGE, 3.0)
+
+
+def test_open_keys_are_capped():
+    """Beyond max_series open (series, interval) accumulators, samples are dropped and counted."""
+    agg = FleetAggregator(interval_seconds=10, max_series=1)
+    agg.add([_sum("a", 1, 15), _gauge("a", 1.0, 15)])
+    assert agg.dropped_samples == 1
