@@ -181,3 +181,23 @@ def test_latency_spike_becomes_critical_alert_with_exemplar_trace_then_resolves(
         provider.shutdown()
         tracer_provider.shutdown()
         assert manager.shutdown(5.0)
+
+
+def test_export_runs_with_instrumentation_suppressed() -> None:
+    """The downstream export (and the analysis) run under suppress_instrumentation."""
+    from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+
+    seen = []
+
+    class Probe(_RecordingExporter):
+        def export(self, metrics_data, timeout_millis: float = 10_000, **kwargs):
+            seen.append(is_instrumentation_enabled())
+            return super().export(metrics_data, timeout_millis, **kwargs)
+
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader])
+    instruments_for(provider).queries.add(1)
+    assert is_instrumentation_enabled()
+    AnalyzingMetricExporter(Analyzer(), downstream=Probe()).export(reader.get_metrics_data())
+    assert seen == [False]
+    assert is_instrumentation_enabled()

@@ -33,6 +33,15 @@ def check_url(setting: str, url: Any) -> str:
     return url
 
 
+def resolve_url(url: str | None, env_name: str, environ: Mapping[str, str], example: str) -> str:
+    """The ``url`` argument, else the ``env_name`` variable; validated (fails fast naming where it came from)."""
+    chosen = url or environ.get(env_name, "").strip() or None
+    if chosen is None:
+        msg = f"url = None is not valid; pass url= or set {env_name} to an http(s) URL (e.g. {example})"
+        raise ValueError(msg)
+    return check_url("url" if url else env_name, chosen)
+
+
 def check_retry(timeout_s: Any, retries: Any, backoff_s: Any) -> None:
     """Validate the timeout/retry settings shared by the HTTP sinks."""
     if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or not 0 < timeout_s <= 300:

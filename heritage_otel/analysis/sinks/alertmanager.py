@@ -29,7 +29,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from heritage_otel.analysis.sinks._http import check_retry, check_url, post_json
+from heritage_otel.analysis.sinks._http import check_retry, post_json, resolve_url
 
 __all__ = ["AlertmanagerSink", "ENV_URL", "to_alertmanager"]
 
@@ -90,11 +90,7 @@ class AlertmanagerSink:
         environ: Mapping[str, str] | None = None,
     ) -> None:
         env = os.environ if environ is None else environ
-        base = url or env.get(ENV_URL, "").strip() or None
-        if base is None:
-            msg = f"url = None is not valid; pass url= or set {ENV_URL} (e.g. http://127.0.0.1:9093)"
-            raise ValueError(msg)
-        self.url = check_url("url" if url else ENV_URL, base).rstrip("/") + "/api/v2/alerts"
+        self.url = resolve_url(url, ENV_URL, env, "http://127.0.0.1:9093").rstrip("/") + "/api/v2/alerts"
         if isinstance(resend_interval_s, bool) or not isinstance(resend_interval_s, (int, float)) or resend_interval_s <= 0:
             msg = f"resend_interval_s = {resend_interval_s!r} is not valid; expected seconds > 0 (default 60)"
             raise ValueError(msg)

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from heritage_otel.analysis.sinks._http import check_retry, check_url, post_json
+from heritage_otel.analysis.sinks._http import check_retry, post_json, resolve_url
 
 __all__ = ["WebhookSink", "slack_payload", "ENV_URL", "ENV_TOKEN"]
 
@@ -63,11 +63,7 @@ class WebhookSink:
         environ: Mapping[str, str] | None = None,
     ) -> None:
         env = os.environ if environ is None else environ
-        resolved = url or env.get(ENV_URL, "").strip() or None
-        if resolved is None:
-            msg = f"url = None is not valid; pass url= or set {ENV_URL} to an http(s) URL"
-            raise ValueError(msg)
-        self.url = check_url("url" if url else ENV_URL, resolved)
+        self.url = resolve_url(url, ENV_URL, env, "https://hooks.slack.com/services/...")
         if format not in FORMATS:
             msg = f"format = {format!r} is not valid; valid values: {', '.join(FORMATS)}"
             raise ValueError(msg)
