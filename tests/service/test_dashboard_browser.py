@@ -223,3 +223,19 @@ def test_metrics_page_charts_the_selected_metric(browser, fleet):
     labels = [r.find_elements("tag name", "td")[0].text for r in _css(browser, "#metric-stats tbody tr")]
     assert {"replica-a", "replica-b", "recommender (fleet)"} <= set(labels), labels
     _shot(browser, "metrics")
+
+
+def test_page_asks_for_the_token_when_the_api_requires_one(browser):
+    """With a bearer token configured, the page shows the token prompt; once given, the overview loads."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    with running_server(token="browser-token") as server:
+        browser.get(server.url + "/#overview")
+        WebDriverWait(browser, 20).until(lambda d: d.find_element("id", "auth").is_displayed())
+        _css(browser, "#token-input")[0].send_keys("browser-token")
+        _css(browser, "#token-save")[0].click()
+        WebDriverWait(browser, 20).until(
+            lambda d: d.find_element("tag name", "body").get_attribute("data-loaded") == "overview")
+        assert _css(browser, "#health-status")[0].text.lower() == "healthy"
+        assert not _css(browser, "#auth")[0].is_displayed()
+        browser.execute_script("sessionStorage.clear()")
