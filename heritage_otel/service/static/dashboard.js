@@ -234,6 +234,17 @@
       return tr;
     });
     fillTable("alerts-active", rows, 10, "No active alerts");
+    const groups = new Map();
+    active.alerts.forEach((a) => {
+      const g = groups.get(instanceOf(a)) || { CRITICAL: 0, WARNING: 0, INFO: 0 };
+      g[a.level] += 1; groups.set(instanceOf(a), g);
+    });
+    const chips = $("alerts-by-instance"); chips.replaceChildren();
+    [...groups.entries()].sort((x, y) => (y[1].CRITICAL - x[1].CRITICAL) || (y[1].WARNING - x[1].WARNING)).forEach(([who, g]) => {
+      const chip = el("span", null, "chip"); chip.appendChild(el("b", who));
+      ["CRITICAL", "WARNING", "INFO"].filter((l) => g[l]).forEach((l) => chip.appendChild(badge(g[l] + " " + l.toLowerCase(), l)));
+      chips.appendChild(chip);
+    });
     const hrows = history.alerts.slice(0, 200).map((a) => row([fmtTime(a.time), badge(a.event, a.event === "resolved" ? "resolved" : a.level),
       badge(a.level), metricCell(a), instanceOf(a), a.detector, { text: fmtNum(a.current_value), cls: "num" }, { text: a.message, cls: "msg" }]));
     fillTable("alerts-history", hrows, 8, "No alert in the last 24 hours");
@@ -283,6 +294,13 @@
     renderQueries();
   }
 
+  function latencyClass(ms) {
+    const rule = ((state.config && state.config.thresholds) || {}).query_latency_p95;
+    if (!rule || ms === null || ms === undefined) return "";
+    if (rule.critical !== undefined && ms >= rule.critical) return "bad";
+    return ms >= Math.min(rule.warning !== undefined ? rule.warning : rule.max, rule.max) ? "warn" : "";
+  }
+
   function renderQueries() {
     const needle = $("query-filter").value.trim().toLowerCase();
     let items = state.queries.filter((q) => !needle || [q.query_id, q.instance, q.service, (q.components || []).join(","), q.trace_id]
@@ -301,7 +319,8 @@
         trace.title = q.trace_id;
       } else { trace = el("code", q.trace_id ? q.trace_id.slice(0, 16) : "–"); }
       const tr = row([fmtTime(q.time_s), q.query_id, q.instance || q.service || "–", { text: fmtNum(q.results, 0), cls: "num" },
-        { text: q.latency_ms === null ? "–" : fmtNum(q.latency_ms, 1) + " ms", cls: "num" }, (q.components || []).join(", "),
+        { text: q.latency_ms === null ? "–" : fmtNum(q.latency_ms, 1) + " ms", cls: "num " + latencyClass(q.latency_ms) },
+        (q.components || []).join(", "),
         q.success === false ? badge("error", "failing") : q.success === true ? "✓" : "–", trace]);
       tr.dataset.queryId = q.query_id;
       return tr;
