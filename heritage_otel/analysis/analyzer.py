@@ -266,7 +266,9 @@ class Analyzer:
         latest = values[rows, slots]
         fresh = (times[rows, slots] >= now - cfg.stale_after_intervals * cfg.interval_seconds) & np.isfinite(latest)
 
-        rule_idx = self._rule_of_row[:n] if len(self._rule_of_row) >= n else np.full(n, -1)
+        rule_idx = np.full(n, -1, dtype=np.intp)  # rows created after the last rule lookup have no rule
+        known = min(n, len(self._rule_of_row))
+        rule_idx[:known] = self._rule_of_row[:known]
         has_rule = (rule_idx >= 0) & fresh
         judged["threshold"] = has_rule
         if has_rule.any():

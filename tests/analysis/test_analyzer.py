@@ -160,3 +160,12 @@ def test_bad_configuration_fails_fast(kwargs, needle) -> None:
     """Bad configuration raises ValueError naming the rule or setting, the value and what is valid."""
     with pytest.raises(ValueError, match=needle.replace("(", r"\(").replace(")", r"\)")):
         Analyzer(**kwargs)
+
+
+def test_thresholds_still_judged_after_many_new_plain_series() -> None:
+    """New non-indicator series arriving later do not hide the indicator rules."""
+    analyzer = Analyzer(interval_seconds=10)
+    analyzer.ingest([counter(semconv.METRIC_QUERIES, 10, 100), counter(semconv.METRIC_ERRORS, 10, 3)])
+    analyzer.ingest([IntervalSample(SeriesKey.of("other", {"i": i}), KIND_SUM, 0, 11 * NS, 1.0, 1.0)
+                     for i in range(200)])
+    assert [f.metric for f in analyzer.evaluate().findings if f.detector == "threshold"] == ["error_rate"]
