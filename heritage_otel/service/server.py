@@ -50,6 +50,9 @@ _log = logging.getLogger(__name__)
 _DRAIN_FACTOR: Final = 4
 _CHUNK: Final = 1 << 16
 _STATIC: Final = "static"
+#: The dashboard loads only its own files and talks only to this server.
+_CSP: Final = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+               "frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
 
 
 def _static_files() -> dict[str, bytes]:
@@ -262,7 +265,7 @@ class _Handler(BaseHTTPRequestHandler):
         ctype = mimetypes.guess_type(name)[0] or "application/octet-stream"
         if ctype.startswith("text/") or ctype in ("application/javascript", "text/javascript"):
             ctype += "; charset=utf-8"
-        self._send(200, body, ctype)
+        self._send(200, body, ctype, {"Content-Security-Policy": _CSP, "Referrer-Policy": "no-referrer"})
 
     def do_PUT(self) -> None:  # noqa: N802
         self._method_not_allowed()

@@ -225,6 +225,15 @@ def test_metrics_page_charts_the_selected_metric(browser, fleet):
     _shot(browser, "metrics")
 
 
+def test_no_page_logs_a_browser_error(browser, fleet):
+    """Loading every page produces no error in the browser console (script errors, CSP violations, 404s)."""
+    browser.get_log("browser")  # drop what earlier tests left
+    for page in ("overview", "metrics", "alerts", "components", "queries"):
+        _open(browser, fleet["server"].url, page)
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert errors == []
+
+
 def test_page_asks_for_the_token_when_the_api_requires_one(browser):
     """With a bearer token configured, the page shows the token prompt; once given, the overview loads."""
     from selenium.webdriver.support.ui import WebDriverWait
