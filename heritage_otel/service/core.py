@@ -57,6 +57,8 @@ LOWER_IS_WORSE: Final = frozenset({"ndcg_at_10", "precision_at_5", "diversity", 
 #: Indicators that add up over replicas, so one replica is not comparable with the fleet.
 _ADDITIVE: Final = frozenset({"throughput_qps"})
 _INDICATOR_HEADROOM: Final = 10_000
+#: A replica is named on a key metric when it is this much (relative) worse than the fleet value.
+_OUTLIER_MARGIN: Final = 0.1
 _IDLE_EVALUATION_S: Final = 5.0
 
 
@@ -191,7 +193,7 @@ class AnalyzerService:
     # --- read models for the API ----------------------------------------------
     def _indicator_rates(self) -> tuple[dict[str, float], dict[str, dict[str, Any]]]:
         """Fresh key indicators: the worst value over the services (fleet series, else replicas), and
-        the worst replica of each indicator (value and instance)."""
+        the worst replica of each indicator when it is clearly worse than that (value and instance)."""
         cfg = self.analyzer.config
         w = self.analyzer.windows
         horizon = self.clock() - cfg.stale_after_intervals * cfg.interval_seconds
@@ -215,14 +217,17 @@ class AnalyzerService:
             rule = self.analyzer.rules.get(name)
             lower_worse = (not rule.upper) if rule is not None else name in LOWER_IS_WORSE
             pick = min if lower_worse else max
+            rates[name] = pick(fleet[name]) if name in fleet else pick(v for v, _ in replicas[name])
             if name in replicas and name not in _ADDITIVE:
                 value, instance = pick(replicas[name])
-                worst[name] = {"value": value, "instance": instance}
-            rates[name] = pick(fleet[name]) if name in fleet else pick(v for v, _ in replicas[name])
+                margin = _OUTLIER_MARGIN * max(abs(rates[name]), 1e-12)
+                if (rates[name] - value if lower_worse else value - rates[name]) > margin:
+                    worst[name] = {"value": value, "instance": instance}
         return rates, worst
 
     def health(self) -> dict[str, Any]:
-        """Score, status and issues (see :func:`heritage_otel.analysis.compute_health`), plus key metrics."""
+        """Score, status and issues (see :func:`heritage_otel.analysis.compute_health`), plus key metrics
+        and, per key metric, the replica that is more than 10 % worse than the fleet value (if any)."""
         with self._lock:
             rates, worst = self._indicator_rates()
             stats = self.analyzer.stats()

@@ -7,7 +7,8 @@ Analyzer as one batch per service) once the clock has passed its end by
 ``grace_s``. Merging: histogram bucket counts, sums and counts add up (per
 bucket layout), min/max take the extremes, exemplars are pooled; gauges take
 the mean over replicas. The aggregate's resource is ``service.name`` alone,
-which is how fleet series differ from per-replica ones.
+which is how fleet series differ from per-replica ones. A merged sample ends at
+the newest replica sample it holds and spans one interval.
 
 Approximation: a replica whose export happens to fall twice into one bucket
 and not into the next makes those two buckets uneven; the rate over the two
@@ -55,6 +56,7 @@ class _Acc:
     maximum: float = -math.inf
     gauge_sum: float = 0.0
     gauges: int = 0
+    last_end_ns: int = 0
     exemplars: list[tuple[str, str, float]] = field(default_factory=list)
 
 
@@ -97,6 +99,7 @@ class FleetAggregator:
 
     @staticmethod
     def _merge(acc: _Acc, s: IntervalSample) -> None:
+        acc.last_end_ns = max(acc.last_end_ns, s.end_ns)
         if s.kind == KIND_GAUGE:
             if math.isfinite(s.gauge_value):
                 acc.gauge_sum += s.gauge_value
@@ -126,8 +129,10 @@ class FleetAggregator:
                 accs = self._open.pop((service, bucket))
                 self._open_keys -= len(accs)
                 self._closed_before[service] = max(self._closed_before.get(service, -1), bucket + 1)
-                start_ns = int(bucket * self.interval_s * 1e9)
-                end_ns = int((bucket + 1) * self.interval_s * 1e9)
+                # Stamped at the newest replica sample it holds (so fleet and replica points line up),
+                # one interval long (so rates per second are right).
+                end_ns = max(a.last_end_ns for a in accs.values())
+                start_ns = end_ns - int(self.interval_s * 1e9)
                 batch = [self._sample(service, key, acc, start_ns, end_ns) for key, acc in accs.items()]
                 out.append([s for s in batch if s is not None])
         return [b for b in out if b]

@@ -24,7 +24,8 @@ def test_buckets_close_after_the_grace_period_and_sum_replicas():
     agg.add([_sum("a", 2, 15), _sum("b", 3, 18)])
     assert agg.flush(now_s=25) == []  # bucket [10, 20) ends at 20, grace 10 s
     [[s]] = agg.flush(now_s=30)
-    assert (s.count, s.start_ns, s.end_ns, s.series.resource) == (5, 10 * S, 20 * S, (("service.name", "rec"),))
+    assert (s.count, s.start_ns, s.end_ns, s.series.resource) == (5, 8 * S, 18 * S, (("service.name", "rec"),))
+    assert s.rate_per_s == 0.5
 
 
 def test_late_samples_are_counted_and_left_out():

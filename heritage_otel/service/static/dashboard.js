@@ -136,8 +136,7 @@
     Object.keys(METRIC_LABELS).filter((k) => k in health.key_metrics).forEach((name) => {
       const v = health.key_metrics[name];
       const worst = (health.worst_replica || {})[name];
-      const outlier = worst && worst.value !== null && v !== null &&
-        Math.abs(worst.value - v) > 0.1 * Math.max(Math.abs(v), 1e-9);
+      const outlier = worst && worst.value !== null && worst.value !== undefined;
       const cls = [tileClass(rules[name], v), outlier ? tileClass(rules[name], worst.value) : ""];
       const tile = el("div", null, "tile " + (cls.includes("crit") ? "crit" : cls.includes("warn") ? "warn" : cls[0]));
       tile.appendChild(el("div", METRIC_LABELS[name][0], "name"));
