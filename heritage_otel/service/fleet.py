@@ -3,7 +3,9 @@
 Replicas export at their own moments, in separate requests, so the
 aggregator bins samples by time: the bucket ``floor(end / interval)`` of each
 sample's end time. A bucket is closed (and its merged samples go to the
-Analyzer as one batch per service) once the clock has passed its end by
+Analyzer as one batch per service) as soon as every active replica of the
+service (one that reported within the last ``active_intervals`` intervals)
+has contributed to it, or at the latest once the clock has passed its end by
 ``grace_s``. Merging: histogram bucket counts, sums and counts add up (per
 bucket layout), min/max take the extremes, exemplars are pooled; gauges take
 the mean over replicas. The aggregate's resource is ``service.name`` alone,
@@ -12,9 +14,9 @@ the newest replica sample it holds and spans one interval.
 
 Approximation: a replica whose export happens to fall twice into one bucket
 and not into the next makes those two buckets uneven; the rate over the two
-is still right. Samples that arrive after their bucket closed are counted in
-``late_samples`` and left out of the aggregate (the replica's own series
-still has them).
+is still right. A sample that arrives after its bucket closed goes into the
+next open bucket of its service (counted in ``late_samples``), so counts and
+sums are never lost, only moved by one interval.
 
 >>> from heritage_otel.analysis.samples import IntervalSample, SeriesKey, KIND_SUM
 >>> agg = FleetAggregator(interval_seconds=10, max_series=100)
@@ -63,11 +65,16 @@ class _Acc:
 class FleetAggregator:
     """Merges per-replica samples into per-service samples, interval by interval. Thread-safe."""
 
-    def __init__(self, interval_seconds: float, max_series: int, grace_s: float | None = None) -> None:
+    def __init__(
+        self, interval_seconds: float, max_series: int, grace_s: float | None = None, active_intervals: float = 3.0,
+    ) -> None:
         self.interval_s = float(interval_seconds)
         self.grace_s = self.interval_s if grace_s is None else float(grace_s)
+        self.active_s = active_intervals * self.interval_s
         self.max_series = max_series
         self._open: dict[tuple[Labels, int], dict[tuple[Any, ...], _Acc]] = {}
+        self._contributors: dict[tuple[Labels, int], set[str]] = {}
+        self._last_seen: dict[Labels, dict[str, float]] = {}
         self._closed_before: dict[Labels, int] = {}
         self._open_keys = 0
         self._lock = threading.Lock()
@@ -79,13 +86,17 @@ class FleetAggregator:
         with self._lock:
             for s in samples:
                 resource = dict(s.series.resource)
-                if semconv.SERVICE_INSTANCE_ID not in resource or semconv.SERVICE_NAME not in resource:
+                instance = resource.get(semconv.SERVICE_INSTANCE_ID)
+                if instance is None or semconv.SERVICE_NAME not in resource:
                     continue
                 service: Labels = ((semconv.SERVICE_NAME, resource[semconv.SERVICE_NAME]),)
-                bucket = int((s.end_ns / 1e9 - 1e-9) // self.interval_s)
-                if bucket < self._closed_before.get(service, -math.inf):
+                end_s = s.end_ns / 1e9
+                bucket = int((end_s - 1e-9) // self.interval_s)
+                first_open = self._closed_before.get(service)
+                late = first_open is not None and bucket < first_open
+                if late:
                     self.late_samples += 1
-                    continue
+                    bucket = first_open  # type: ignore[assignment]
                 accs = self._open.setdefault((service, bucket), {})
                 key = (s.series.metric, s.series.attributes, s.kind, s.bounds)
                 acc = accs.get(key)
@@ -96,6 +107,51 @@ class FleetAggregator:
                     acc = accs[key] = _Acc(s.kind, s.unit, s.monotonic, s.bounds, [0.0] * len(s.bucket_counts))
                     self._open_keys += 1
                 self._merge(acc, s)
+                if not late:  # a moved sample does not stand for the replica's export of that interval
+                    self._contributors.setdefault((service, bucket), set()).add(instance)
+                seen = self._last_seen.setdefault(service, {})
+                seen[instance] = max(seen.get(instance, -math.inf), end_s)
+
+    def _complete(self, service: Labels, bucket: int) -> bool:
+        """Every replica active around this bucket has contributed to it."""
+        start = bucket * self.interval_s
+        active = {i for i, t in self._last_seen.get(service, {}).items() if t >= start - self.active_s}
+        return bool(active) and active <= self._contributors.get((service, bucket), set())
+
+    def flush(self, now_s: float) -> list[list[IntervalSample]]:
+        """Close the complete buckets and those that ended more than ``grace_s`` before ``now_s``;
+        one batch per service and bucket, oldest first."""
+        out: list[list[IntervalSample]] = []
+        with self._lock:
+            ready = sorted(
+                (k for k in self._open
+                 if (k[1] + 1) * self.interval_s + self.grace_s <= now_s
+                 or (k[1] + 1) * self.interval_s > now_s + _FUTURE_S
+                 or self._complete(*k)),
+                key=lambda k: k[1],
+            )
+            for service, bucket in ready:
+                accs = self._open.pop((service, bucket))
+                self._contributors.pop((service, bucket), None)
+                self._open_keys -= len(accs)
+                self._closed_before[service] = max(self._closed_before.get(service, -1), bucket + 1)
+                # Stamped at the newest replica sample it holds (so fleet and replica points line up),
+                # one interval long (so rates per second are right).
+                end_ns = max(a.last_end_ns for a in accs.values())
+                start_ns = end_ns - int(self.interval_s * 1e9)
+                batch = [self._sample(service, key, acc, start_ns, end_ns) for key, acc in accs.items()]
+                out.append([s for s in batch if s is not None])
+            self._forget_idle(now_s)
+        return [b for b in out if b]
+
+    def _forget_idle(self, now_s: float) -> None:
+        """Drop replicas not seen for a long time (bounded state when instances come and go)."""
+        horizon = now_s - 10 * self.active_s
+        for service, seen in list(self._last_seen.items()):
+            for instance in [i for i, t in seen.items() if t < horizon]:
+                del seen[instance]
+            if not seen:
+                del self._last_seen[service]
 
     @staticmethod
     def _merge(acc: _Acc, s: IntervalSample) -> None:
@@ -115,27 +171,6 @@ class FleetAggregator:
             if math.isfinite(s.maximum):
                 acc.maximum = max(acc.maximum, s.maximum)
             acc.exemplars.extend(zip(s.exemplar_trace_ids, s.exemplar_span_ids, s.exemplar_values, strict=False))
-
-    def flush(self, now_s: float) -> list[list[IntervalSample]]:
-        """Close the buckets that ended more than ``grace_s`` before ``now_s``; one batch per service and bucket."""
-        out: list[list[IntervalSample]] = []
-        with self._lock:
-            ready = sorted(
-                (k for k in self._open if (k[1] + 1) * self.interval_s + self.grace_s <= now_s
-                 or (k[1] + 1) * self.interval_s > now_s + _FUTURE_S),
-                key=lambda k: k[1],
-            )
-            for service, bucket in ready:
-                accs = self._open.pop((service, bucket))
-                self._open_keys -= len(accs)
-                self._closed_before[service] = max(self._closed_before.get(service, -1), bucket + 1)
-                # Stamped at the newest replica sample it holds (so fleet and replica points line up),
-                # one interval long (so rates per second are right).
-                end_ns = max(a.last_end_ns for a in accs.values())
-                start_ns = end_ns - int(self.interval_s * 1e9)
-                batch = [self._sample(service, key, acc, start_ns, end_ns) for key, acc in accs.items()]
-                out.append([s for s in batch if s is not None])
-        return [b for b in out if b]
 
     @staticmethod
     def _sample(service: Labels, key: tuple[Any, ...], acc: _Acc, start_ns: int, end_ns: int) -> IntervalSample | None:

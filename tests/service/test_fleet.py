@@ -18,23 +18,37 @@ def _gauge(instance: str, v: float, end_s: float) -> IntervalSample:
     return IntervalSample(SeriesKey.of("g", {}, res), KIND_GAUGE, 0, int(end_s * S), 1, v, gauge_value=v)
 
 
-def test_buckets_close_after_the_grace_period_and_sum_replicas():
-    """Samples of one interval are merged; the bucket is emitted only once its end plus grace has passed."""
+def test_a_bucket_closes_as_soon_as_every_active_replica_contributed():
+    """Both replicas reported for [10, 20): the merged sample is emitted at once, stamped at the newest sample."""
     agg = FleetAggregator(interval_seconds=10, max_series=100)
     agg.add([_sum("a", 2, 15), _sum("b", 3, 18)])
-    assert agg.flush(now_s=25) == []  # bucket [10, 20) ends at 20, grace 10 s
-    [[s]] = agg.flush(now_s=30)
+    [[s]] = agg.flush(now_s=18.5)
     assert (s.count, s.start_ns, s.end_ns, s.series.resource) == (5, 8 * S, 18 * S, (("service.name", "rec"),))
     assert s.rate_per_s == 0.5
 
 
-def test_late_samples_are_counted_and_left_out():
-    """A sample for an already closed interval is counted in late_samples and not merged."""
+def test_an_incomplete_bucket_waits_for_the_grace_period():
+    """With replica b active but silent for [20, 30), that bucket closes only once 30 + grace has passed."""
     agg = FleetAggregator(interval_seconds=10, max_series=100)
-    agg.add([_sum("a", 2, 15)])
-    agg.flush(now_s=30)
-    agg.add([_sum("b", 3, 16)])
-    assert agg.flush(now_s=40) == [] and agg.late_samples == 1
+    agg.add([_sum("a", 1, 15), _sum("b", 1, 16)])
+    agg.flush(now_s=17)
+    agg.add([_sum("a", 4, 25)])
+    assert agg.flush(now_s=35) == []
+    [[s]] = agg.flush(now_s=40)
+    assert s.count == 4
+
+
+def test_late_samples_move_to_the_next_interval_and_are_counted():
+    """A sample for an already closed interval is counted in late_samples and merged into the next one."""
+    agg = FleetAggregator(interval_seconds=10, max_series=100)
+    agg.add([_sum("a", 2, 15), _sum("b", 1, 15)])
+    agg.flush(now_s=16)
+    agg.add([_sum("b", 3, 17), _sum("a", 5, 25)])
+    assert agg.late_samples == 1
+    assert agg.flush(now_s=26) == []  # b's own export for [20, 30) is still awaited
+    agg.add([_sum("b", 1, 27)])
+    [[s]] = agg.flush(now_s=27.5)
+    assert s.count == 9
 
 
 def test_gauges_are_averaged_and_instance_less_resources_ignored():
