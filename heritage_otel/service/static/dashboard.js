@@ -225,7 +225,11 @@
   async function loadAlerts() {
     const level = $("alert-level").value;
     const q = level ? "?level=" + level : "";
-    const [active, history] = await Promise.all([api("/api/alerts/active" + q), api("/api/alerts/history?hours=24" + (level ? "&level=" + level : ""))]);
+    const [active, history, stats] = await Promise.all([api("/api/alerts/active" + q),
+      api("/api/alerts/history?hours=24" + (level ? "&level=" + level : "")), api("/api/stats")]);
+    const a = stats.alerts;
+    $("dedup").textContent = "Deduplication: " + a.suppressed + " suppressed within the cooldown, " + a.repeated +
+      " repeated, " + a.escalated + " escalated, " + a.resolved + " resolved since start.";
     const rows = active.alerts.map((a) => {
       const tr = row([badge(a.level), metricCell(a), instanceOf(a), a.detector, { text: fmtNum(a.current_value), cls: "num" },
         { text: fmtNum(a.threshold), cls: "num" }, { text: a.message, cls: "msg" }, fmtTime(a.first_seen), fmtTime(a.last_seen), traceLinks(a)]);
@@ -262,14 +266,20 @@
     const box = $("alert-timeline");
     if (state.timeline) { state.timeline.destroy(); state.timeline = null; }
     box.replaceChildren();
+    // Stacked bars: each series is drawn as the running total up to its level, the most severe on top;
+    // the legend shows each level's own count.
     const bars = uPlot.paths && uPlot.paths.bars ? uPlot.paths.bars({ size: [0.6, 40] }) : undefined;
-    const mk = (label, color) => ({ label, stroke: color, fill: color + "99", paths: bars, points: { show: false } });
+    const levels = [["info", "#3b7dd8", per.INFO], ["warning", "#d98b00", per.WARNING], ["critical", "#d63c3c", per.CRITICAL]];
+    let running = xs.map(() => 0);
+    const stacked = levels.map(([, , counts]) => (running = running.map((v, i) => v + counts[i])));
+    const mk = ([label, color, counts]) => ({ label, stroke: color, fill: color + "cc", paths: bars, points: { show: false },
+      value: (u, v, si, idx) => (idx === null || idx === undefined ? "–" : String(counts[idx])) });
     state.timeline = new uPlot({
       width: Math.max(400, box.clientWidth - 10), height: 200,
-      series: [{}, mk("critical", "#d63c3c"), mk("warning", "#d98b00"), mk("info", "#3b7dd8")],
+      series: [{}, ...levels.map(mk)],
       scales: { x: { time: true }, y: { range: (u, lo, hi) => [0, Math.max(1, hi)] } },
       axes: [{}, { label: "alert events", size: 60 }],
-    }, [xs, per.CRITICAL, per.WARNING, per.INFO], box);
+    }, [xs, ...stacked], box);
   }
 
   // --- components ----------------------------------------------------------------
