@@ -298,3 +298,30 @@ def test_missing_content_length_and_short_body_do_not_stop_the_server(server):
                 sock.shutdown(socket.SHUT_WR)
                 assert b" 400 " in sock.recv(200)
     assert still_serving(server)
+
+
+def test_concurrent_good_and_bad_requests_are_all_answered(server):
+    """Eight clients at once, mixing valid exports with garbage: every request gets its own right answer and
+    every valid point is counted."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def client(i: int) -> list[int]:
+        codes = []
+        with requests.Session() as session:
+            for j in range(25):
+                if j % 5 == 4:
+                    resp = session.post(server.url + "/v1/metrics", data=b"\xff\xff garbage", headers=PROTOBUF, timeout=30)
+                else:
+                    req, sm = metrics_request(resource("recommender", f"replica-{i}"))
+                    add_sum(sm, semconv.METRIC_QUERIES, 1)
+                    resp = session.post(server.url + "/v1/metrics", data=req.SerializeToString(), headers=PROTOBUF,
+                                        timeout=30)
+                codes.append(resp.status_code)
+        return codes
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(client, range(8)))
+    assert all(codes == [200, 200, 200, 200, 400] * 5 for codes in results)
+    stats = requests.get(server.url + "/api/stats", timeout=5).json()
+    assert stats["data_points_accepted"] == 8 * 20
+    assert still_serving(server)
