@@ -7,15 +7,19 @@ the :class:`~heritage_otel.analysis.AlertManager` sees it:
   found in ``intervals`` consecutive evaluations, so a one-interval blip (a
   GC pause, a noisy neighbour on a shared machine) is not an incident;
 - **effect size**: an anomaly finding (``zscore``/``mad``) passes only when
-  the value differs from the series' baseline median by at least
-  ``min_relative_change`` of that median. Statistically significant but
+  the value has risen to at least ``(1 + min_relative_change)`` times the
+  series' baseline median, or fallen to at most its ``1 / (1 +
+  min_relative_change)``. Statistically significant but
   tiny changes (a series whose baseline never varied has a zero MAD) do
   not page anyone;
 - **direction**: an anomaly in the good direction (latency or error rate
   down, quality or throughput up) is not an incident.
 
-Threshold and drift findings only need the persistence. Resolution is
-unchanged: an active alert whose series is judged clear resolves at once.
+Threshold and drift findings only need the persistence. Once an alert
+fires, it stays up while its detector still flags the series (the effect
+size no longer applies), and it resolves after its series was judged clear
+in ``resolve_after`` consecutive evaluations (1: at once), so it does not
+flap on a single quiet interval.
 Wire it as the exporter's ``on_evaluation`` callback instead of giving the
 exporter the AlertManager.
 
@@ -42,6 +46,7 @@ from heritage_otel.analysis import AlertManager, Analyzer
 from heritage_otel.analysis.alerts import Alert
 from heritage_otel.analysis.config import ANOMALY_DETECTORS
 from heritage_otel.analysis.findings import Evaluation, Finding
+from heritage_otel.analysis.samples import SeriesKey
 
 
 #: Metrics (and indicators) where only a rise is bad, and where only a fall is bad.
@@ -69,7 +74,13 @@ class AlertGate:
     """Filters each evaluation (persistence, effect size) and hands the rest to ``manager``."""
 
     def __init__(
-        self, manager: AlertManager, analyzer: Analyzer, *, intervals: int = 3, min_relative_change: float = 0.2
+        self,
+        manager: AlertManager,
+        analyzer: Analyzer,
+        *,
+        intervals: int = 3,
+        min_relative_change: float = 0.2,
+        resolve_after: int = 1,
     ) -> None:
         if isinstance(intervals, bool) or not isinstance(intervals, int) or intervals < 1:
             msg = f"intervals={intervals!r} is not valid; expected an integer >= 1 (1 passes every finding)"
@@ -77,11 +88,16 @@ class AlertGate:
         if not (isinstance(min_relative_change, (int, float)) and min_relative_change >= 0):
             msg = f"min_relative_change={min_relative_change!r} is not valid; expected a number >= 0 (0 disables it)"
             raise ValueError(msg)
+        if isinstance(resolve_after, bool) or not isinstance(resolve_after, int) or resolve_after < 1:
+            msg = f"resolve_after={resolve_after!r} is not valid; expected an integer >= 1 (clear evaluations before resolving)"
+            raise ValueError(msg)
         self.manager = manager
         self.analyzer = analyzer
+        self.resolve_after = resolve_after
         self.intervals = intervals
         self.min_relative_change = float(min_relative_change)
         self._streak: dict[tuple, int] = {}
+        self._clear: dict[tuple, int] = {}
         self._lock = threading.Lock()
 
     def _large_enough(self, finding: Finding) -> bool:
@@ -97,13 +113,30 @@ class AlertGate:
             return False
         if baseline == 0:
             return finding.value != 0
-        return abs(finding.value - baseline) >= self.min_relative_change * abs(baseline)
+        ratio = finding.value / baseline
+        factor = 1.0 + self.min_relative_change
+        return ratio >= factor or ratio <= 1.0 / factor
+
+    def _key(self, detector: str, series: SeriesKey) -> tuple:
+        labels = series.labels(self.analyzer.config.resource_label_keys)
+        return (series.metric, detector, tuple(sorted(labels.items())))
 
     def __call__(self, evaluation: Evaluation) -> list[Alert]:
         """Filter one evaluation and apply it to the manager; returns the alerts the manager sent."""
         with self._lock:
-            large = [f for f in evaluation.findings if self._large_enough(f)]
+            active = {a.key for a in self.manager.get_active_alerts()}
+            found = {f.key for f in evaluation.findings}
+            self._clear = {k: 0 if k in found else self._clear.get(k, 0) + 1 for k in active}
+            # raising needs size and persistence; a firing alert stays up while its detector still flags it
+            large = [f for f in evaluation.findings if f.key in active or self._large_enough(f)]
             keys = {f.key for f in large}
             self._streak = {k: self._streak.get(k, 0) + 1 for k in keys}
-            passed = tuple(f for f in large if self._streak[f.key] >= self.intervals)
-        return self.manager.observe(Evaluation(evaluation.time_s, passed, evaluation.judged))
+            passed = tuple(f for f in large if f.key in active or self._streak[f.key] >= self.intervals)
+            clear = dict(self._clear)
+
+        def judged(detector: str, series: SeriesKey) -> bool:
+            if not evaluation.judged(detector, series):
+                return False
+            return clear.get(self._key(detector, series), self.resolve_after) >= self.resolve_after
+
+        return self.manager.observe(Evaluation(evaluation.time_s, passed, judged))

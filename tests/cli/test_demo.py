@@ -33,9 +33,11 @@ def _incident_alerts(summary: dict, detectors: set[str], metric_prefixes: tuple[
 
 def test_health_goes_healthy_then_degraded_or_critical_then_healthy(run) -> None:
     """The status at the end of each phase: healthy -> degraded|critical -> healthy."""
-    statuses = [p["health"]["status"] for p in run["summary"]["phases"]]
-    assert [p["name"] for p in run["summary"]["phases"]] == ["baseline", "incident", "recovery"]
-    assert statuses[0] == "healthy" and statuses[1] in {"degraded", "critical"} and statuses[2] == "healthy"
+    phases = run["summary"]["phases"]
+    statuses = [p["health"]["status"] for p in phases]
+    why = {p["name"]: p["health"]["issues"] for p in phases if p["name"] != "incident"}
+    assert [p["name"] for p in phases] == ["baseline", "incident", "recovery"]
+    assert statuses[0] == "healthy" and statuses[1] in {"degraded", "critical"} and statuses[2] == "healthy", why
 
 
 @pytest.mark.parametrize(
@@ -48,15 +50,20 @@ def test_health_goes_healthy_then_degraded_or_critical_then_healthy(run) -> None
     ids=["latency-anomaly", "error-or-fallback-threshold", "drift"],
 )
 def test_incident_alert_with_exported_exemplars_resolved_in_recovery(run, detectors, metrics) -> None:
-    """The incident raises the alert, its exemplar traces are among the exported spans, recovery resolves it."""
+    """The incident raises the alert with exemplar traces among the exported spans; recovery resolves it.
+
+    An alert of the same kind may also flap (fire and resolve) inside the incident; every one of them
+    carries exported exemplars, and at least one is still firing when the recovery starts and is
+    resolved by it.
+    """
     found = _incident_alerts(run["summary"], detectors, metrics)
     assert found, [(a["metric"], a["detector"], a["fired_in"]) for a in run["summary"]["alerts"]]
     for alert in found:
         assert alert["exemplar_trace_ids"], alert
         assert set(alert["exemplar_trace_ids"]) <= run["traces"]
-        assert alert["resolved_in"] == "recovery", alert
         lifecycle = [e["event"] for e in run["events"] if e["id"] == alert["id"]]
         assert lifecycle[0] == "fired" and lifecycle[-1] == "resolved"
+    assert any(a["resolved_in"] == "recovery" for a in found), found
 
 
 def test_no_alert_is_left_active(run) -> None:

@@ -74,3 +74,19 @@ def test_invalid_settings_fail_fast(manager) -> None:
         AlertGate(manager, Analyzer(), intervals=0)
     with pytest.raises(ValueError, match="min_relative_change"):
         AlertGate(manager, Analyzer(), min_relative_change=-1)
+
+
+def test_a_firing_alert_stays_up_while_flagged_and_resolves_after_clear_passes(manager) -> None:
+    """Once fired, a smaller but still flagged anomaly keeps it up; it resolves after two clear passes."""
+    analyzer = Analyzer()
+    series = SeriesKey.of("query_latency_p95")
+    _with_history(analyzer, series, [10.0] * 12 + [30.0])
+    gate = AlertGate(manager, analyzer, intervals=1, min_relative_change=1.0, resolve_after=2)
+    judged = lambda detector, s: s == series  # noqa: E731
+    assert gate(Evaluation(13.0, (_anomaly(series, 30.0),), judged))
+    _with_history(analyzer, series, [12.0])
+    assert gate(Evaluation(14.0, (_anomaly(series, 12.0),), judged)) == []  # still flagged: stays up
+    assert gate(Evaluation(15.0, (), judged)) == []  # first clear pass: not yet
+    assert manager.get_active_alerts()
+    sent = gate(Evaluation(16.0, (), judged))
+    assert [(a.metric, a.state) for a in sent] == [("query_latency_p95", "resolved")]
