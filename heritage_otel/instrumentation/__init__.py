@@ -10,7 +10,9 @@ registered under the ``opentelemetry_instrumentor`` entry point as
     OTEL_SERVICE_NAME=recommender OTEL_TRACES_EXPORTER=console \\
         opentelemetry-instrument python app.py
 
-Or in code, before or after the recommender is imported:
+Or in code, before or after the recommender is imported (a target module
+that is not imported yet is wrapped when it is, so instrumenting never
+imports the recommender, or numpy, into an application that does not use it):
 
 >>> from heritage_otel.instrumentation import RecommenderInstrumentor
 >>> from heritage_otel.examples.recommender import HeritageRecommender
@@ -74,12 +76,13 @@ from __future__ import annotations
 import importlib
 import inspect
 import logging
+import sys
 from collections.abc import Collection
 from typing import Any
 
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 from opentelemetry.instrumentation.utils import unwrap
-from wrapt import wrap_function_wrapper
+from wrapt import register_post_import_hook, wrap_function_wrapper
 
 from heritage_otel.instrumentation.package import _instruments
 from heritage_otel.instrumentation.targets import RecommenderTargets, parse_target
@@ -141,7 +144,6 @@ class RecommenderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             if kwargs.get(key) is not None and not callable(kwargs[key]):
                 msg = f"{key}={kwargs[key]!r} is not valid; expected a callable or None"
                 raise TypeError(msg)
-        entry_cls, entry_method = _resolve_class(targets.entry_point)
         wrappers = Wrappers(
             tracer_provider=kwargs.get("tracer_provider"),
             meter_provider=kwargs.get("meter_provider"),
@@ -152,19 +154,47 @@ class RecommenderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             capture_query_text=capture_query_text_enabled(kwargs.get("capture_query_text")),
             max_documents=max_documents,
             chain_name=targets.chain_name,
-            entry_parameters=_entry_parameters(entry_cls, entry_method),
+            entry_parameters=("query", "top_k", None),
         )
         plan: list[tuple[str, Any]] = [(targets.entry_point, wrappers.recommend)]
         plan += [(target, wrappers.component(name)) for name, target in targets.components.items()]
         plan += [(t, w) for t, w in ((targets.ensemble, wrappers.ensemble), (targets.chain, wrappers.chain),
                                      (targets.cache, wrappers.cache)) if t is not None]
-        resolved = [(_resolve_class(target), wrapper) for target, wrapper in plan]  # all or nothing
         self._wrapped = []
-        for (cls, method), wrapper in resolved:
+        self._generation = getattr(self, "_generation", 0) + 1
+        self._active = self._generation
+        pending: dict[str, list[tuple[str, Any]]] = {}
+        for target, wrapper in plan:
+            pending.setdefault(parse_target(target)[0], []).append((target, wrapper))
+        # modules already imported are wrapped now, so bad targets fail here; the others when imported
+        loaded = {m: items for m, items in pending.items() if m in sys.modules}
+        self._wrap(wrappers, targets.entry_point, [i for items in loaded.values() for i in items])
+        for module_name, items in pending.items():
+            if module_name not in loaded:
+                register_post_import_hook(self._on_import(self._generation, wrappers, targets.entry_point, items),
+                                          module_name)
+
+    def _wrap(self, wrappers: Any, entry_point: str, items: list[tuple[str, Any]]) -> None:
+        resolved = [(_resolve_class(target), target, wrapper) for target, wrapper in items]  # all or nothing
+        for (cls, method), target, wrapper in resolved:
+            if target == entry_point:
+                wrappers.entry_parameters = _entry_parameters(cls, method)
             wrap_function_wrapper(cls, method, wrapper)
             self._wrapped.append((cls, method))
 
+    def _on_import(self, generation: int, wrappers: Any, entry_point: str, items: list[tuple[str, Any]]) -> Any:
+        def hook(module: Any) -> None:
+            if getattr(self, "_active", None) != generation:
+                return  # uninstrumented (or re-instrumented) before the module was imported
+            try:
+                self._wrap(wrappers, entry_point, items)
+            except Exception:  # noqa: BLE001 - never break the application's import
+                _logger.exception("heritage recommender instrumentation: cannot wrap %s", [t for t, _ in items])
+
+        return hook
+
     def _uninstrument(self, **kwargs: Any) -> None:
+        self._active = None
         for cls, method in reversed(getattr(self, "_wrapped", [])):
             unwrap(cls, method)
         self._wrapped = []

@@ -378,7 +378,8 @@ def test_default_top_k_comes_from_the_signature(telemetry, instrumented, rec) ->
     ],
 )
 def test_bad_configuration_fails_fast(instrumentor, kwargs, message) -> None:
-    """Bad targets or options raise at instrument() with the setting named, and nothing is wrapped."""
+    """Bad targets (of imported modules) or options raise at instrument() with the setting named; nothing is wrapped."""
+    import tests.instrumentation.user_recommender  # noqa: F401 - an imported module is checked at once
     with pytest.raises((ValueError, TypeError), match=message):
         instrumentor.instrument(**kwargs)
     assert not isinstance(RecClass.__dict__["recommend"], wrapt.FunctionWrapper)
@@ -388,3 +389,51 @@ def test_malformed_target_string_is_rejected() -> None:
     """A target must look like module:Class.method."""
     with pytest.raises(ValueError, match="module:Class.method"):
         RecommenderTargets(entry_point="just_a_function")
+
+
+LAZY_MODULE = """
+class Ranker:
+    def rank(self, text, k=5):
+        return [(text, 1.0)][:k]
+
+
+class App:
+    def search(self, text, k=5):
+        return [{"doc_id": d, "score": s} for d, s in Ranker().rank(text, k)]
+"""
+
+
+def _lazy_targets(module: str) -> RecommenderTargets:
+    return RecommenderTargets(entry_point=f"{module}:App.search", components={"ranker": f"{module}:Ranker.rank"},
+                              ensemble=None, chain=None, cache=None)
+
+
+def test_targets_not_yet_imported_are_wrapped_on_import(telemetry, instrumentor, tmp_path, monkeypatch) -> None:
+    """instrument() does not import a target module; importing it later wraps it."""
+    import importlib
+    import sys
+
+    (tmp_path / "lazy_app_one.py").write_text(LAZY_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    instrumentor.instrument(targets=_lazy_targets("lazy_app_one"))
+    assert "lazy_app_one" not in sys.modules
+    module = importlib.import_module("lazy_app_one")
+    module.App().search("stupa")
+    (root,) = telemetry.span_tree()
+    assert root.name == semconv.SPAN_RECOMMEND and [c.name for c in root.children] == [semconv.SPAN_COMPONENT]
+    instrumentor.uninstrument()
+    assert not isinstance(module.App.__dict__["search"], wrapt.FunctionWrapper)
+
+
+def test_uninstrument_before_import_leaves_the_module_alone(telemetry, instrumentor, tmp_path, monkeypatch) -> None:
+    """A module first imported after uninstrument() is not wrapped."""
+    import importlib
+
+    (tmp_path / "lazy_app_two.py").write_text(LAZY_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    instrumentor.instrument(targets=_lazy_targets("lazy_app_two"))
+    instrumentor.uninstrument()
+    module = importlib.import_module("lazy_app_two")
+    assert not isinstance(module.App.__dict__["search"], wrapt.FunctionWrapper)
+    module.App().search("stupa")
+    assert telemetry.spans() == ()
