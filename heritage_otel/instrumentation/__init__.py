@@ -43,7 +43,9 @@ What each ``recommend(query, top_k)`` call produces
 - the metrics of :mod:`heritage_otel.instruments` (query duration, queries,
   results, empty results, quality, component duration, cache requests,
   fallbacks), recorded inside the span so histogram exemplars carry its trace id;
-- a ``heritage.query`` event on the span and as an OpenTelemetry log record.
+- a ``heritage.query`` event on the span and as an OpenTelemetry log record,
+  through :class:`heritage_otel.logs.QueryLogger` (also a JSON line in
+  ``queries.log`` when ``HERITAGE_OTEL_LOG_DIR`` is set).
 
 Options of ``instrument()``
 ---------------------------

@@ -17,8 +17,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from opentelemetry import _logs, trace
-from opentelemetry._logs import LoggerProvider, SeverityNumber
+from opentelemetry import trace
+from opentelemetry._logs import LoggerProvider
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.metrics import MeterProvider, NoOpMeterProvider
 from opentelemetry.trace import Span, TracerProvider
@@ -29,6 +29,7 @@ from heritage_otel.fallback import FallbackChain
 from heritage_otel.instrumentation.custom_types import Evaluator, RequestHook, ResponseHook
 from heritage_otel.instruments import instruments_for
 from heritage_otel.logs.hashing import hash_query_text
+from heritage_otel.logs.query_logger import QueryLogger
 from heritage_otel.version import __version__
 
 _logger = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ class Wrappers:
         self.tracer_provider = tracer_provider
         self.meter_provider = meter_provider
         self.instruments = instruments_for(meter_provider)
-        self.event_logger = _logs.get_logger(semconv.INSTRUMENTATION_SCOPE, __version__, logger_provider=logger_provider)
+        self.query_logger = QueryLogger(capture_query_text=capture_query_text, logger_provider=logger_provider)
         self.request_hook = request_hook
         self.response_hook = response_hook
         self.evaluator = evaluator or _default_evaluator
@@ -145,10 +146,10 @@ class Wrappers:
                     counted = state.chain_exhausted and isinstance(exc, FallbackExhaustedError)
                     record_error(span, exc, component="recommender", escaped=True,
                                  meter_provider=_UNCOUNTED if counted else self.meter_provider)
-                    self._finish(span, instance, query, None, duration, state, success=False)
+                    self._finish(span, instance, query, None, duration, state, error=exc)
                     raise
                 duration = time.perf_counter() - start
-                self._finish(span, instance, query, results, duration, state, success=True)
+                self._finish(span, instance, query, results, duration, state)
                 self._call_hook(self.response_hook, span, instance, results)
                 return results
         finally:
@@ -169,9 +170,18 @@ class Wrappers:
         span.set_attributes(attributes)
 
     def _finish(
-        self, span: Span, instance: Any, query: Any, results: Any, duration: float, state: CallState, *, success: bool
+        self,
+        span: Span,
+        instance: Any,
+        query: Any,
+        results: Any,
+        duration: float,
+        state: CallState,
+        *,
+        error: BaseException | None = None,
     ) -> None:
         """Metrics (inside the span, so histograms get exemplars), attributes and the query event."""
+        success = error is None
         try:
             count = len(results) if results is not None else 0
             quality = self._quality(instance, query, results) if success and results is not None else {}
@@ -187,7 +197,7 @@ class Wrappers:
                     getattr(inst, key).record(value)
             if span.is_recording():
                 self._result_attributes(span, results if success else None, count, state, quality, success)
-            self._emit_query_event(span, query, count, duration, state, success)
+            self._emit_query_event(query, results if success else None, duration, state, error)
         except Exception:  # noqa: BLE001 - telemetry never breaks the recommender
             _logger.exception("heritage recommender instrumentation: could not record the query")
 
@@ -216,31 +226,17 @@ class Wrappers:
         span.set_attributes(attributes)
 
     def _emit_query_event(
-        self, span: Span, query: Any, count: int, duration: float, state: CallState, success: bool
+        self, query: Any, results: Any, duration: float, state: CallState, error: BaseException | None
     ) -> None:
-        attributes: dict[str, Any] = {
-            semconv.QUERY_ID: uuid.uuid4().hex,
-            semconv.RESULT_COUNT: count,
-            semconv.LATENCY_MS: duration * 1000.0,
-            semconv.SUCCESS: success,
-        }
-        if isinstance(query, str):
-            key, value = self._query_attribute(query)
-            attributes[key] = value
-        if state.components_used:
-            attributes[semconv.COMPONENTS_USED] = tuple(dict.fromkeys(state.components_used))
-        if state.strategy_used is not None:
-            attributes[semconv.FALLBACK_STRATEGY_USED] = state.strategy_used
-        if state.cache_hit is not None:
-            attributes[semconv.CACHE_HIT] = state.cache_hit
-        if span.is_recording():
-            span.add_event(semconv.EVENT_QUERY, attributes)
-        self.event_logger.emit(
-            severity_number=SeverityNumber.INFO if success else SeverityNumber.ERROR,
-            severity_text="INFO" if success else "ERROR",
-            body="query served" if success else "query failed",
-            attributes=attributes,
-            event_name=semconv.EVENT_QUERY,
+        """The ``heritage.query`` span event and log record, through :class:`~heritage_otel.logs.QueryLogger`."""
+        self.query_logger.log_query(
+            uuid.uuid4().hex,
+            query if isinstance(query, str) else None,
+            results,
+            duration * 1000.0,
+            dict.fromkeys(state.components_used),
+            success=error is None,
+            error=error,
         )
 
     # --- components, ensemble, chain, cache -------------------------------------------
