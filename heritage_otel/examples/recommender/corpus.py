@@ -24,7 +24,7 @@ True
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from types import MappingProxyType
 from typing import Mapping
 
@@ -97,6 +97,11 @@ class JudgedQuery:
     type: str
     judgements: Mapping[str, int] = field(repr=False, compare=False)
 
+    @cached_property
+    def ideal(self) -> tuple[int, ...]:
+        """The ten best grades, best first (the ideal ranking for NDCG@10)."""
+        return tuple(sorted(self.judgements.values(), reverse=True)[:10])
+
 
 @dataclass(frozen=True, eq=False)
 class Corpus:
@@ -110,6 +115,11 @@ class Corpus:
 
     def judgements_for(self, text: str) -> Mapping[str, int] | None:
         """Judgements of a known query text (case and spacing ignored), else None."""
+        query = self.query_for(text)
+        return None if query is None else query.judgements
+
+    def query_for(self, text: str) -> JudgedQuery | None:
+        """The judged query with this text (case and spacing ignored), else None."""
         return _judgement_lookup(self).get(normalize_query(text))
 
 
@@ -242,5 +252,5 @@ def build_corpus(seed: int = 7, n_docs: int = 1200, out_degree: int = 6, n_queri
 
 
 @lru_cache(maxsize=8)
-def _judgement_lookup(corpus: Corpus) -> dict[str, Mapping[str, int]]:
-    return {normalize_query(q.text): q.judgements for q in (*corpus.queries, *corpus.drift_queries)}
+def _judgement_lookup(corpus: Corpus) -> dict[str, JudgedQuery]:
+    return {normalize_query(q.text): q for q in (*corpus.queries, *corpus.drift_queries)}

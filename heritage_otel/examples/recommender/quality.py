@@ -23,9 +23,19 @@ def _discount(rank: int) -> float:
     return 1.0 / math.log2(rank + 2)
 
 
-def ndcg_at_k(ranked_ids: Sequence[str], judgements: Mapping[str, int], k: int = 10) -> float:
-    """Normalised discounted cumulative gain of the first ``k`` ids (gain 2^grade - 1)."""
-    ideal = heapq.nlargest(k, (g for g in judgements.values() if g > 0))
+def ideal_grades(judgements: Mapping[str, int], k: int = 10) -> list[int]:
+    """The ``k`` best positive grades, best first: the ideal ranking's grades."""
+    return heapq.nlargest(k, (g for g in judgements.values() if g > 0))
+
+
+def ndcg_at_k(
+    ranked_ids: Sequence[str], judgements: Mapping[str, int], k: int = 10, ideal: Sequence[int] | None = None
+) -> float:
+    """Normalised discounted cumulative gain of the first ``k`` ids (gain 2^grade - 1).
+
+    ``ideal`` (from :func:`ideal_grades`) saves recomputing the ideal ranking for a query asked often.
+    """
+    ideal = ideal_grades(judgements, k) if ideal is None else list(ideal)[:k]
     if not ideal:
         return 0.0
     dcg = sum((2.0 ** judgements.get(d, 0) - 1.0) * _discount(i) for i, d in enumerate(ranked_ids[:k]))

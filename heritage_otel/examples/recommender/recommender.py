@@ -148,11 +148,11 @@ class HeritageRecommender:
     def evaluate(self, query: str, results: Sequence[dict[str, Any]]) -> dict[str, float]:
         """Quality of ``results``: diversity always, NDCG@10 and P@5 when ``query`` is judged."""
         scores = {"diversity": intra_list_diversity(results)}
-        judgements = self.corpus.judgements_for(query)
-        if judgements is not None:
+        judged = self.corpus.query_for(query)
+        if judged is not None:
             ids = [r["doc_id"] for r in results]
-            scores["ndcg_at_10"] = ndcg_at_k(ids, judgements, 10)
-            scores["precision_at_5"] = precision_at_k(ids, judgements, 5)
+            scores["ndcg_at_10"] = ndcg_at_k(ids, judged.judgements, 10, ideal=judged.ideal)
+            scores["precision_at_5"] = precision_at_k(ids, judged.judgements, 5)
         return scores
 
     def _materialize(self, ranked: Ranked) -> list[dict[str, Any]]:

@@ -120,3 +120,13 @@ def test_quality_measures() -> None:
     assert intra_list_diversity([same, same]) == 0.0
     assert intra_list_diversity([same, {"period": "q", "region": "s", "type": "u"}]) == 1.0
     assert intra_list_diversity([same]) == 0.0
+
+
+def test_precomputed_ideal_gives_the_same_ndcg(corpus) -> None:
+    """NDCG with a judged query's cached ideal grades equals NDCG computed from scratch."""
+    from heritage_otel.examples.recommender.quality import ideal_grades
+
+    query = corpus.queries[3]
+    ranked = sorted(query.judgements, key=lambda d: (-query.judgements[d], d))[5:15]
+    assert list(query.ideal) == ideal_grades(query.judgements)
+    assert ndcg_at_k(ranked, query.judgements, ideal=query.ideal) == pytest.approx(ndcg_at_k(ranked, query.judgements))
