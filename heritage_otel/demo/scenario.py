@@ -4,8 +4,11 @@ Telemetry stays in process: one ``configure()`` pipeline whose metric
 readers are the analysis reader (an :class:`AnalyzingMetricExporter` in a
 ``PeriodicExportingMetricReader`` the scenario flushes once per *tick*, so
 one tick is one analysis interval) and a cumulative in-memory reader for
-the end-of-run tables. Spans go to an OTLP JSON file (and to a Collector
-when an OTLP endpoint is set), and the slowest traces are kept whole.
+the end-of-run tables. The Analyzer's findings pass an
+:class:`~heritage_otel.demo.gate.AlertGate` (3 ticks of persistence, a 2x
+effect size for anomalies, 2 clear ticks to resolve) on their way to the
+AlertManager. Spans go to an OTLP JSON file (and to a Collector when an
+OTLP endpoint is set), and the slowest traces are kept whole.
 
 Phases (ticks are analysis intervals; ``queries`` are spread evenly over them):
 
