@@ -101,7 +101,7 @@ DEMO_ANALYZER = AnalyzerConfig(
     ks_alpha=1e-6,
     drift_baseline_points=16,
     drift_window_points=4,
-    drift_min_count=50,
+    drift_min_count=40,  # = 4 ticks x the 10 queries per tick of the smallest run
     stale_after_intervals=30.0,
 )
 
