@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from heritage_otel.demo.report import print_report, summarize, write_summary
-from heritage_otel.demo.scenario import PHASES, DemoConfig, Phase, run_demo
+from heritage_otel.demo.scenario import PHASES, DemoConfig, Phase, TelemetryDisabledError, run_demo
 
 _MIN_WIDTH = 150
 _STATUS_STYLE = {"healthy": "green", "degraded": "yellow", "critical": "red"}
@@ -60,7 +60,10 @@ def demo(seed: int, queries: int, duration_s: float | None, output_dir: Path, ot
             progress.update(task, advance=config.per_tick,
                             description=f"{phase.name:<8} health [{style}]{health.score:5.1f} {health.status}[/]")
 
-        result = run_demo(config, on_tick)
+        try:
+            result = run_demo(config, on_tick)
+        except TelemetryDisabledError as exc:
+            raise click.ClickException(str(exc)) from None
     summary = summarize(result)
     write_summary(summary, result.files["summary"])
     print_report(summary, console)

@@ -50,7 +50,8 @@ from heritage_otel.errors import HeritageError
 from heritage_otel.examples.recommender import FaultInjector, HeritageRecommender, QueryMix
 from heritage_otel.instrumentation import RecommenderInstrumentor
 
-__all__ = ["DEMO_ANALYZER", "PHASES", "DemoConfig", "DemoResult", "Phase", "PhaseResult", "run_demo"]
+__all__ = ["DEMO_ANALYZER", "PHASES", "DemoConfig", "DemoResult", "Phase", "PhaseResult", "TelemetryDisabledError",
+           "run_demo"]
 
 
 def _baseline(faults: FaultInjector) -> None:
@@ -61,6 +62,10 @@ def _incident(faults: FaultInjector) -> None:
     faults.fail("simrank")
     faults.slow("embedding", 0.008)
     faults.drift(True)
+
+
+class TelemetryDisabledError(RuntimeError):
+    """The SDK is disabled, so there is nothing to analyse."""
 
 
 @dataclass(frozen=True)
@@ -244,6 +249,11 @@ def run_demo(config: DemoConfig, on_tick: TickCallback | None = None) -> DemoRes
         otlp_json_path=files["spans"],
         span_store_size=_SPAN_STORE_SIZE,
     )
+    if not telemetry.enabled:
+        telemetry.shutdown()
+        alerts.shutdown()
+        msg = "telemetry is disabled (OTEL_SDK_DISABLED=true); the demo needs the SDK: unset OTEL_SDK_DISABLED"
+        raise TelemetryDisabledError(msg)
     slowest = SlowestTraces(3)
     telemetry.tracer_provider.add_span_processor(slowest)  # type: ignore[attr-defined]
     instrumentor = RecommenderInstrumentor()

@@ -89,3 +89,10 @@ def test_invalid_queries_fail_fast() -> None:
     result = CliRunner().invoke(demo, ["--queries", "10", "--quiet", "--output-dir", "unused"])
     assert result.exit_code == 2 and "480" in result.output
     assert not Path("unused").exists()
+
+
+def test_disabled_sdk_is_reported(tmp_path, monkeypatch) -> None:
+    """With OTEL_SDK_DISABLED=true the demo says why it cannot run, instead of failing obscurely."""
+    monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
+    result = CliRunner().invoke(demo, ["--quiet", "--output-dir", str(tmp_path)])
+    assert result.exit_code == 1 and "OTEL_SDK_DISABLED" in result.output
