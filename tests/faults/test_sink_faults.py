@@ -1,0 +1,129 @@
+"""Alert sinks failing, slow, hanging or down while the recommender serves queries and the metric
+export thread raises alerts: queries keep their latency (bound in tests/faults/support.py), the export
+thread never waits on a sink, shutdown is bounded, and every event not delivered is counted
+(SinkWorker.failed / .dropped, AlertManager.stats())."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from heritage_otel.analysis import AlertManager
+from heritage_otel.analysis.findings import AlertLevel, Finding
+from heritage_otel.analysis.sinks import AlertmanagerSink, WebhookSink
+from heritage_otel.examples.recommender import HeritageRecommender
+from tests.faults.support import assert_not_blocked, timed_calls
+from tests.helpers import free_port
+
+pytestmark = pytest.mark.timeout(120)
+
+EVENTS = 120
+QUEUE = 10
+SLOW_S = 0.3
+SINK_TIMEOUT_S = 1.0
+MAX_PROCESS_S = 0.1  # one AlertManager.process() call on the export thread
+
+
+@pytest.fixture
+def fault_server(request) -> Iterator[str]:
+    """A loopback HTTP server that fails (503), is slow (SLOW_S then 200) or hangs (never answers);
+    'down' is a closed port."""
+    mode = request.param
+    if mode == "down":
+        yield f"http://127.0.0.1:{free_port()}"
+        return
+    release = threading.Event()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:  # noqa: N802
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            if mode == "hanging":
+                release.wait(30)
+                return
+            if mode == "slow":
+                time.sleep(SLOW_S)
+            status = 503 if mode == "failing" else 200
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    release.set()
+    server.shutdown()
+    server.server_close()
+
+
+def finding(i: int) -> Finding:
+    return Finding("query_latency_p95", "threshold", (("replica", f"r{i}"),), AlertLevel.CRITICAL,
+                   2500.0 + i, 2000.0, f"p95 latency high on r{i}")
+
+
+def make_sink(kind: str, url: str):
+    if kind == "webhook":
+        return WebhookSink(url, timeout_s=SINK_TIMEOUT_S, retries=1, backoff_s=0.05)
+    return AlertmanagerSink(url, timeout_s=SINK_TIMEOUT_S, retries=1, backoff_s=0.05)
+
+
+@pytest.mark.parametrize("fault_server", ["failing", "slow", "hanging", "down"], indirect=True)
+@pytest.mark.parametrize("kind", ["webhook", "alertmanager"])
+def test_alert_sink_fault_never_reaches_queries_or_the_export_thread(
+        kind, fault_server, request, telemetry, instrumentor) -> None:
+    mode = request.node.callspec.params["fault_server"]
+    instrumentor.instrument()
+    rec = HeritageRecommender(seed=7, cache_size=0)
+    texts = [q.text for q in rec.corpus.queries]
+    timed_calls(rec.recommend, texts, 10)
+    healthy = timed_calls(rec.recommend, texts, 60)
+
+    manager = AlertManager(cooldown_s=0, queue_size=QUEUE)
+    worker = manager.add_sink(make_sink(kind, fault_server))
+    process_s: list[float] = []
+
+    def export_thread() -> None:  # what the AnalyzingMetricExporter does with each finding
+        for i in range(EVENTS):
+            start = time.perf_counter()
+            manager.process(finding(i))
+            process_s.append(time.perf_counter() - start)
+            time.sleep(0.002)
+
+    thread = threading.Thread(target=export_thread)
+    thread.start()
+    faulty = timed_calls(rec.recommend, texts, 150)
+    thread.join(30)
+    assert not thread.is_alive()
+    assert_not_blocked(faulty, healthy, f"{kind} sink {mode}")
+    assert max(process_s) < MAX_PROCESS_S, f"the export thread waited {max(process_s):.3f} s on a sink"
+
+    if mode == "slow":
+        assert manager.flush(QUEUE * (SLOW_S + 0.2) + 10)
+    else:
+        time.sleep(0.5)
+    counted = manager.stats()  # (after shutdown the manager forgets its sink workers)
+    start = time.monotonic()
+    manager.shutdown(timeout_s=3)
+    assert time.monotonic() - start < 3 + SINK_TIMEOUT_S + 1, "shutdown is bounded"
+
+    assert counted["fired"] == EVENTS
+    assert worker.dropped > 0, "the bounded queue overflowed and counted it"
+    if mode == "slow":
+        assert worker.delivered > 0 and worker.failed == 0
+        assert worker.delivered + worker.dropped == EVENTS
+    else:
+        assert worker.delivered == 0
+        assert worker.failed > 0
+        # each event was either dropped at the queue, failed, or abandoned in the queue at shutdown
+        assert worker.failed + worker.dropped <= EVENTS
+    assert counted["sink_dropped"] == worker.dropped
+    assert counted["sink_failed"] <= worker.failed
