@@ -15,12 +15,13 @@ free ports (tests).
 from __future__ import annotations
 
 import dataclasses
+import random
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["HOST", "StackPorts"]
+__all__ = ["HOST", "StackPorts", "free_ports"]
 
 HOST = "127.0.0.1"
 
@@ -39,11 +40,43 @@ _ENV: Mapping[str, tuple[str, bool]] = {
 }
 
 
-def _free_ports(count: int) -> list[int]:
-    """``count`` distinct ports free on 127.0.0.1 a moment ago (held open together so they differ)."""
-    sockets = []
+_FALLBACK_EPHEMERAL = (32768, 60999)
+_LOWEST = 10000
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    """The kernel's range for outgoing connections' source ports (Linux), or its usual default."""
     try:
-        for _ in range(count):
+        with open("/proc/sys/net/ipv4/ip_local_port_range", encoding="ascii") as handle:
+            low, high = (int(part) for part in handle.read().split())
+        return low, high
+    except (OSError, ValueError):
+        return _FALLBACK_EPHEMERAL
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct ports free on 127.0.0.1 a moment ago.
+
+    They are drawn below the kernel's ephemeral range when it leaves room
+    (from 10000 up), so the outgoing connections of the processes we start
+    (which take source ports from that range) cannot grab one before the
+    server that is meant to listen on it binds it.
+    """
+    low, _high = _ephemeral_range()
+    sockets: list[socket.socket] = []
+    try:
+        candidates = random.sample(range(_LOWEST, low), k=min(low - _LOWEST, count * 20)) if low > _LOWEST else []
+        for port in candidates:
+            if len(sockets) == count:
+                break
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                sock.bind((HOST, port))
+            except OSError:
+                sock.close()
+                continue
+            sockets.append(sock)
+        while len(sockets) < count:  # no room below the ephemeral range: let the kernel choose
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             sock.bind((HOST, 0))
             sockets.append(sock)
@@ -82,7 +115,7 @@ class StackPorts:
     @classmethod
     def free(cls) -> StackPorts:
         """Ports that were all free on 127.0.0.1 a moment ago."""
-        return cls(*_free_ports(len(dataclasses.fields(cls))))
+        return cls(*free_ports(len(dataclasses.fields(cls))))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StackPorts:

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from heritage_otel.stack import Stack, StackPorts
+from heritage_otel.stack import Stack, StackError, StackPorts
+from heritage_otel.stack.ports import free_ports
 from heritage_otel.stack.process import log_path, tail
-from tests.helpers import REPO_ROOT, BIN_DIR, free_port, require_binary
+from tests.helpers import BIN_DIR, REPO_ROOT, require_binary
 
 #: Settings that make tail sampling decide quickly (tests wait for decisions).
 FAST_SAMPLING_ENV = {
@@ -34,18 +35,27 @@ def start_stack(tmp_path: Path) -> Iterator[Callable[..., Stack]]:
     stacks: list[Stack] = []
 
     def _start(*, jaeger_storage: str = "memory", **env: str) -> Stack:
-        stack = Stack(
-            tmp_path / f"state{len(stacks)}",
-            ports=StackPorts.free(),
-            jaeger_storage=jaeger_storage,
-            # Nothing listens there: metrics export fails quietly, as with no Analyzer running.
-            extra_env={"HERITAGE_OTEL_ANALYZER_ENDPOINT": f"http://127.0.0.1:{free_port()}",
-                       **FAST_SAMPLING_ENV, **env},
-            repo=REPO_ROOT,
-        )
-        stacks.append(stack)
-        stack.up(timeout_s=60)
-        return stack
+        for attempt in range(3):
+            *ports, nobody = free_ports(11)
+            stack = Stack(
+                tmp_path / f"state{len(stacks)}",
+                ports=StackPorts(*ports),
+                jaeger_storage=jaeger_storage,
+                # Nothing listens there: metrics export fails quietly, as with no Analyzer running.
+                extra_env={"HERITAGE_OTEL_ANALYZER_ENDPOINT": f"http://127.0.0.1:{nobody}",
+                           **FAST_SAMPLING_ENV, **env},
+                repo=REPO_ROOT,
+            )
+            stacks.append(stack)
+            try:
+                stack.up(timeout_s=60)
+            except StackError as exc:
+                # Another process took a chosen port between the choice and the bind: choose again.
+                if attempt < 2 and ("address already in use" in str(exc) or "ports already in use" in str(exc)):
+                    continue
+                raise
+            return stack
+        raise AssertionError("unreachable")
 
     try:
         yield _start

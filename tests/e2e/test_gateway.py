@@ -16,24 +16,26 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 from heritage_otel.stack import Stack, StackPorts
 from heritage_otel.stack.health import wait_healthy
+from heritage_otel.stack.ports import free_ports
 from heritage_otel.stack.process import log_path, start_process, stop_process, tail
 from heritage_otel.traces import JaegerClient
 from tests.e2e.conftest import FAST_SAMPLING_ENV
 from tests.e2e.workload import wait_for_traces
-from tests.helpers import BIN_DIR, REPO_ROOT, free_port, require_binary
+from tests.helpers import BIN_DIR, REPO_ROOT, require_binary
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
 
-def _collector_env(ports: StackPorts, state: Path, name: str, **extra: str) -> dict[str, str]:
+def _collector_env(ports: StackPorts, state: Path, name: str, own: list[int], **extra: str) -> dict[str, str]:
+    grpc, http, health, metrics, nobody = own
     return {
-        "HERITAGE_OTEL_COLLECTOR_OTLP_GRPC_ENDPOINT": f"127.0.0.1:{free_port()}",
-        "HERITAGE_OTEL_COLLECTOR_OTLP_HTTP_ENDPOINT": f"127.0.0.1:{free_port()}",
-        "HERITAGE_OTEL_COLLECTOR_HEALTH_ENDPOINT": f"127.0.0.1:{free_port()}",
-        "HERITAGE_OTEL_COLLECTOR_METRICS_PORT": str(free_port()),
+        "HERITAGE_OTEL_COLLECTOR_OTLP_GRPC_ENDPOINT": f"127.0.0.1:{grpc}",
+        "HERITAGE_OTEL_COLLECTOR_OTLP_HTTP_ENDPOINT": f"127.0.0.1:{http}",
+        "HERITAGE_OTEL_COLLECTOR_HEALTH_ENDPOINT": f"127.0.0.1:{health}",
+        "HERITAGE_OTEL_COLLECTOR_METRICS_PORT": str(metrics),
         "HERITAGE_OTEL_COLLECTOR_STORAGE_DIR": str(state / f"{name}-queue"),
         "HERITAGE_OTEL_JAEGER_OTLP_GRPC_ENDPOINT": f"127.0.0.1:{ports.jaeger_otlp_grpc}",
-        "HERITAGE_OTEL_ANALYZER_ENDPOINT": f"http://127.0.0.1:{free_port()}",
+        "HERITAGE_OTEL_ANALYZER_ENDPOINT": f"http://127.0.0.1:{nobody}",
         **FAST_SAMPLING_ENV,
         **extra,
     }
@@ -49,11 +51,13 @@ def test_gateway_keeps_traces_whole_across_two_sampling_collectors(tmp_path: Pat
     binary = require_binary(BIN_DIR / "otelcol-heritage", "bash scripts/deps/collector.sh")
     require_binary(BIN_DIR / "jaeger", "bash scripts/deps/jaeger.sh")
     state = tmp_path / "state"
-    stack = Stack(state, ports=StackPorts.free(), repo=REPO_ROOT)
-    samplers = {name: _collector_env(stack.ports, state, name, HERITAGE_OTEL_SAMPLING_PERCENTAGE="0")
-                for name in ("sampler-a", "sampler-b")}
+    ports = free_ports(10 + 3 * 5)
+    stack = Stack(state, ports=StackPorts(*ports[:10]), repo=REPO_ROOT)
+    own = [ports[10 + 5 * i: 15 + 5 * i] for i in range(3)]
+    samplers = {name: _collector_env(stack.ports, state, name, own[i], HERITAGE_OTEL_SAMPLING_PERCENTAGE="0")
+                for i, name in enumerate(("sampler-a", "sampler-b"))}
     backends = ", ".join(env["HERITAGE_OTEL_COLLECTOR_OTLP_GRPC_ENDPOINT"] for env in samplers.values())
-    gateway = _collector_env(stack.ports, state, "gateway", HERITAGE_OTEL_GATEWAY_BACKENDS=f"[{backends}]")
+    gateway = _collector_env(stack.ports, state, "gateway", own[2], HERITAGE_OTEL_GATEWAY_BACKENDS=f"[{backends}]")
     processes = {**samplers, "gateway": gateway}
     try:
         stack.start("jaeger", timeout_s=60)

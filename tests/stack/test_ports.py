@@ -7,6 +7,7 @@ import socket
 import pytest
 
 from heritage_otel.stack import StackPorts
+from heritage_otel.stack.ports import _ephemeral_range, free_ports
 
 
 def test_free_ports_are_distinct_and_bindable_on_loopback() -> None:
@@ -15,6 +16,15 @@ def test_free_ports_are_distinct_and_bindable_on_loopback() -> None:
     assert len(set(values)) == len(values) == 10
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", ports.collector_otlp_http))
+
+
+def test_free_ports_avoid_the_kernels_ephemeral_range() -> None:
+    """Outgoing connections take source ports from that range; ours must not be among them."""
+    low, _high = _ephemeral_range()
+    ports = free_ports(30)
+    assert len(set(ports)) == 30
+    if low > 10_000:
+        assert all(10_000 <= port < low for port in ports)
 
 
 def test_env_gives_host_and_port_for_endpoints_and_bare_ports_for_metrics() -> None:

@@ -19,8 +19,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from heritage_otel.exporters.otlp_json import OtlpJsonFileSpanExporter
 from heritage_otel.stack.health import wait_healthy
+from heritage_otel.stack.ports import free_ports
 from heritage_otel.traces import read_otlp_json_file
-from tests.helpers import BIN_DIR, free_port, require_binary
+from tests.helpers import BIN_DIR, require_binary
 from tests.traces.conftest import send_sample_traces
 
 
@@ -86,7 +87,7 @@ def test_a_broken_line_is_skipped_with_a_warning(tmp_path: Path, caplog: pytest.
 def test_reads_the_collectors_file_exporter_output(tmp_path: Path) -> None:
     binary = require_binary(BIN_DIR / "otelcol-heritage", "bash scripts/deps/collector.sh")
     out = tmp_path / "collector-traces.jsonl"
-    otlp_port, health_port, metrics_port = free_port(), free_port(), free_port()
+    otlp_port, health_port, metrics_port = free_ports(3)
     config = tmp_path / "file-exporter.yaml"
     config.write_text(f"""
 extensions:
