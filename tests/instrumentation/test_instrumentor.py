@@ -19,7 +19,7 @@ from heritage_otel import semconv
 from heritage_otel.errors import FallbackExhaustedError, ValidationError
 from heritage_otel.examples.recommender import HeritageRecommender
 from heritage_otel.examples.recommender.recommender import HeritageRecommender as RecClass
-from heritage_otel.instrumentation import RecommenderInstrumentor, RecommenderTargets
+from heritage_otel.instrumentation import RecommenderTargets
 
 COMPONENTS = {"simrank", "horn_index", "embedding"}
 
