@@ -273,11 +273,15 @@ class HandInstrumented:
                     attributes[semconv.retrieval_document_id(i)] = str(item["doc_id"])
                     attributes[semconv.retrieval_document_score(i)] = float(item["score"])
                 span.set_attributes(attributes)
-            event = {semconv.QUERY_ID: uuid.uuid4().hex, semconv.RESULT_COUNT: len(results),
-                     semconv.LATENCY_MS: duration * 1000.0, semconv.QUERY_HASH: digest, **common}
+            event = {semconv.QUERY_ID: uuid.uuid4().hex, semconv.QUERY_HASH: digest,
+                     semconv.QUERY_LENGTH: len(query), semconv.RESULT_COUNT: len(results),
+                     semconv.RESULT_EMPTY: not results,
+                     semconv.RESULT_IDS: tuple(str(r["doc_id"]) for r in results[:10]),
+                     semconv.LATENCY_MS: duration * 1000.0,
+                     semconv.COMPONENTS_USED: tuple(dict.fromkeys(self._used)), semconv.SUCCESS: True}
             if span.is_recording():
                 span.add_event(semconv.EVENT_QUERY, event)
-            self.logger.emit(severity_number=SeverityNumber.INFO, severity_text="INFO", body="query served",
+            self.logger.emit(severity_number=SeverityNumber.INFO, severity_text="INFO", body="query processed",
                              attributes=event, event_name=semconv.EVENT_QUERY)
             return results
 
