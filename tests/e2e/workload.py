@@ -25,7 +25,7 @@ QUERIES = (
     "chola temple tamil bronze",
     "buddhist stupa relief",
     "colonial fort harbour",
-    "gothic cathedral stained glass",
+    "temple architecture carving",
     "stepwell gujarat carving",
 )
 
