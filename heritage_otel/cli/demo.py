@@ -15,7 +15,9 @@ Example::
 from __future__ import annotations
 
 import logging
+import socket
 from pathlib import Path
+from urllib.parse import urlparse
 
 import click
 from rich.console import Console
@@ -26,6 +28,19 @@ from heritage_otel.demo.scenario import PHASES, DemoConfig, Phase, TelemetryDisa
 
 _MIN_WIDTH = 150
 _STATUS_STYLE = {"healthy": "green", "degraded": "yellow", "critical": "red"}
+
+
+def _reachable(endpoint: str, timeout_s: float = 1.0) -> bool:
+    """Whether a TCP connection to the endpoint's host and port opens (True when it cannot be parsed)."""
+    parsed = urlparse(endpoint if "://" in endpoint else f"http://{endpoint}")
+    if not parsed.hostname:
+        return True
+    port = parsed.port or (443 if parsed.scheme == "https" else 4318)
+    try:
+        with socket.create_connection((parsed.hostname, port), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
 
 
 @click.command("demo")
@@ -50,6 +65,10 @@ def demo(seed: int, queries: int, duration_s: float | None, output_dir: Path, ot
     logging.getLogger("heritage_otel").setLevel(logging.WARNING)
     console = Console(quiet=quiet)
     console.width = max(console.width, _MIN_WIDTH)  # the alert table needs room; narrower terminals wrap
+    if config.otlp_endpoint and not _reachable(config.otlp_endpoint):
+        console.print(f"[yellow]OTLP endpoint {config.otlp_endpoint} is not reachable: the SDK retries and then "
+                      "drops what it cannot send, and the final flush waits for its export timeouts. The local "
+                      "files and the analysis are complete either way.[/]")
     total_ticks = sum(p.ticks for p in PHASES)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=False, disable=quiet) as progress:

@@ -120,6 +120,8 @@ MIN_RELATIVE_CHANGE = 1.0
 #: PERSIST_INTERVALS x this to raise an alert.
 MIN_TICK_S = 0.05
 _MIN_PER_TICK = 10
+#: Bound on the final flush and shutdown (an unreachable OTLP endpoint must not hold the demo).
+_FINAL_FLUSH_MS = 10_000
 #: The in-process span store keeps the latest spans only; the file has them all.
 _SPAN_STORE_SIZE = 2000
 
@@ -254,6 +256,7 @@ def run_demo(config: DemoConfig, on_tick: TickCallback | None = None) -> DemoRes
         alerts.shutdown()
         msg = "telemetry is disabled (OTEL_SDK_DISABLED=true); the demo needs the SDK: unset OTEL_SDK_DISABLED"
         raise TelemetryDisabledError(msg)
+    local_only = not telemetry.settings.endpoint
     slowest = SlowestTraces(3)
     telemetry.tracer_provider.add_span_processor(slowest)  # type: ignore[attr-defined]
     instrumentor = RecommenderInstrumentor()
@@ -289,8 +292,10 @@ def run_demo(config: DemoConfig, on_tick: TickCallback | None = None) -> DemoRes
                     except HeritageError:
                         result.failed_queries += 1
                     result.queries += 1
-                # spans are exported between ticks, so the export's CPU time does not land inside queries
-                telemetry.tracer_provider.force_flush()  # type: ignore[attr-defined]
+                if local_only:
+                    # local exports run between ticks, so their CPU time does not land inside queries
+                    # (with an OTLP endpoint the batch processor keeps its own schedule: never wait on the network)
+                    telemetry.tracer_provider.force_flush()  # type: ignore[attr-defined]
                 analysis_reader.force_flush()
                 history = alerts.history()
                 for alert in history[seen_history:]:
@@ -315,8 +320,9 @@ def run_demo(config: DemoConfig, on_tick: TickCallback | None = None) -> DemoRes
         gc.unfreeze()
         if owns_instrumentation:
             instrumentor.uninstrument()
-        telemetry.force_flush()
-        telemetry.shutdown()
+        if local_only:
+            telemetry.force_flush(timeout_millis=_FINAL_FLUSH_MS)
+        telemetry.shutdown(timeout_millis=_FINAL_FLUSH_MS)  # flushes what is left (retried while the endpoint is down)
         alerts.flush()
         alerts.shutdown()
     return DemoResult(

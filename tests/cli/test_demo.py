@@ -96,3 +96,17 @@ def test_disabled_sdk_is_reported(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
     result = CliRunner().invoke(demo, ["--quiet", "--output-dir", str(tmp_path)])
     assert result.exit_code == 1 and "OTEL_SDK_DISABLED" in result.output
+
+
+def test_reachability_check_of_the_otlp_endpoint() -> None:
+    """A listening loopback port is reachable, a closed one is not (the demo then warns before running)."""
+    import socket
+
+    from heritage_otel.cli.demo import _reachable
+    from tests.helpers import free_port
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        assert _reachable(f"http://127.0.0.1:{server.getsockname()[1]}")
+    assert not _reachable(f"http://127.0.0.1:{free_port()}")
