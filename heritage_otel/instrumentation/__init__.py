@@ -170,7 +170,11 @@ class RecommenderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             pending.setdefault(parse_target(target)[0], []).append((target, wrapper))
         # modules already imported are wrapped now, so bad targets fail here; the others when imported
         loaded = {m: items for m, items in pending.items() if m in sys.modules}
-        self._wrap(wrappers, targets.entry_point, [i for items in loaded.values() for i in items])
+        try:
+            self._wrap(wrappers, targets.entry_point, [i for items in loaded.values() for i in items])
+        except Exception:
+            self._active = None
+            raise
         for module_name, items in pending.items():
             if module_name not in loaded:
                 register_post_import_hook(self._on_import(self._generation, wrappers, targets.entry_point, items),
