@@ -139,7 +139,7 @@ def test_raising_and_hanging_handlers_do_not_block_others(clock) -> None:
     started = time.monotonic()
     for i in range(6):
         manager.process(finding(metric=f"m{i}"))
-    assert time.monotonic() - started < 0.5
+    assert time.monotonic() - started < 2.0  # a blocking handler would take 10 s
     deadline = time.monotonic() + 5
     while len(got) < 6 and time.monotonic() < deadline:
         time.sleep(0.01)

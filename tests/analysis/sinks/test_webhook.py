@@ -69,7 +69,7 @@ def test_hanging_webhook_never_blocks_alerting_or_other_sinks(http_server, caplo
     with caplog.at_level(logging.ERROR):
         for i in range(3):
             manager.process(Finding(f"m{i}", "threshold", (), AlertLevel.WARNING, 1.0, 0.5, "high"))
-        assert time.monotonic() - started < 0.2
+        assert time.monotonic() - started < 0.9  # one synchronous delivery alone takes >= 1 s
         assert fast.flush(5.0)
         assert len(good.requests) == 3
         hanging.release.set()
