@@ -36,8 +36,13 @@ _ANALYZER_FIELDS = {f.name for f in dataclasses.fields(AnalyzerConfig)}
 def _load_config(path: Path | None) -> dict[str, Any]:
     if path is None:
         return {}
-    text = path.read_text(encoding="utf-8")
-    data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
+        detail = " ".join(str(exc).split())[:300]
+        msg = f"{path}: not a readable {'JSON' if path.suffix == '.json' else 'YAML'} file ({detail})"
+        raise click.BadParameter(msg, param_hint="--config") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -125,8 +125,6 @@ def test_analyzer_serve_config_file_errors_are_clear_and_nothing_starts(tmp_path
     assert "Error" in result.output and "Analyzer listening" not in result.output
 
 
-@pytest.mark.xfail(strict=True, reason="heritage_otel/cli/analyzer.py _load_config lets yaml.YAMLError and "
-                   "json.JSONDecodeError escape as a traceback instead of a usage error (reported to its owner)")
 @pytest.mark.parametrize("text", ["'", "a: [1, 2", "{unclosed: 1", "a:\n\t- b"])
 def test_analyzer_serve_config_file_with_broken_yaml_is_a_usage_error(tmp_path_factory, text: str) -> None:
     result = _serve_with_config(tmp_path_factory, text)
