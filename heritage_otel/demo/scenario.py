@@ -5,7 +5,7 @@ readers are the analysis reader (an :class:`AnalyzingMetricExporter` in a
 ``PeriodicExportingMetricReader`` the scenario flushes once per *tick*, so
 one tick is one analysis interval) and a cumulative in-memory reader for
 the end-of-run tables. The Analyzer's findings pass an
-:class:`~heritage_otel.demo.gate.AlertGate` (3 ticks of persistence, a 2x
+:class:`~heritage_otel.demo.gate.AlertGate` (4 ticks of persistence, a 2x
 effect size for anomalies, 2 clear ticks to resolve) on their way to the
 AlertManager. Spans go to an OTLP JSON file (and to a Collector when an
 OTLP endpoint is set), and the slowest traces are kept whole.
@@ -111,14 +111,14 @@ DEMO_ANALYZER = AnalyzerConfig(
 )
 
 #: A finding becomes an alert after this many consecutive ticks (Prometheus' ``for:``).
-PERSIST_INTERVALS = 3
+PERSIST_INTERVALS = 4
 #: An alert resolves after this many consecutive clear ticks.
 RESOLVE_AFTER = 2
 #: An anomaly must at least double (or halve) its series to become an alert.
 MIN_RELATIVE_CHANGE = 1.0
-#: Shortest tick: a burst of load on a shared machine must last longer than
-#: PERSIST_INTERVALS x this to raise an alert.
-MIN_TICK_S = 0.05
+#: Shortest tick. Queries arrive evenly spread over a tick, so a burst of load
+#: on a shared machine must last about PERSIST_INTERVALS x this to raise an alert.
+MIN_TICK_S = 0.2
 _MIN_PER_TICK = 10
 #: Bound on the final flush and shutdown (an unreachable OTLP endpoint must not hold the demo).
 _FINAL_FLUSH_MS = 10_000
@@ -277,7 +277,8 @@ def run_demo(config: DemoConfig, on_tick: TickCallback | None = None) -> DemoRes
         _warm_up(rec)
         startup_s = time.perf_counter() - started
         total_ticks = sum(p.ticks for p in PHASES)
-        tick_budget = config.duration_s / total_ticks if config.duration_s else 0.0
+        tick_s = max(config.duration_s / total_ticks if config.duration_s else 0.0, MIN_TICK_S)
+        gap_s = tick_s / config.per_tick  # queries arrive evenly over the tick, as traffic does
         for phase in PHASES:
             result = PhaseResult(phase.name, phase.description)
             phase.apply(rec.faults)
@@ -285,7 +286,8 @@ def run_demo(config: DemoConfig, on_tick: TickCallback | None = None) -> DemoRes
             quality_before = totals.quality()
             for tick in range(phase.ticks):
                 tick_start = time.perf_counter()
-                for _ in range(config.per_tick):
+                for i in range(config.per_tick):
+                    time.sleep(max(0.0, tick_start + i * gap_s - time.perf_counter()))
                     query = mix.next()
                     try:
                         rec.recommend(query.text, config.top_k)
@@ -310,7 +312,7 @@ def run_demo(config: DemoConfig, on_tick: TickCallback | None = None) -> DemoRes
                 result.worst_score = min(result.worst_score, health.score)
                 if on_tick is not None:
                     on_tick(phase, tick, health)
-                time.sleep(max(0.0, max(tick_budget, MIN_TICK_S) - (time.perf_counter() - tick_start)))
+                time.sleep(max(0.0, tick_start + tick_s - time.perf_counter()))
             result.seconds = time.perf_counter() - phase_start
             result.quality = MetricTotals.difference(totals.quality(), quality_before)
             results.append(result)

@@ -17,9 +17,9 @@ DRIFT = {"psi", "ks"}
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """One shortened demo run (960 queries, 20 per tick), shared by the tests below."""
+    """One shortened demo run (1440 queries, 30 per tick, about 10 s), shared by the tests below."""
     out = tmp_path_factory.mktemp("demo")
-    result = CliRunner().invoke(demo, ["--seed", "7", "--queries", "960", "--output-dir", str(out), "--quiet"])
+    result = CliRunner().invoke(demo, ["--seed", "7", "--queries", "1440", "--output-dir", str(out), "--quiet"])
     assert result.exit_code == 0, result.output + repr(result.exception)
     summary = json.loads((out / "summary.json").read_text())
     events = [json.loads(line) for line in (out / "alerts.jsonl").read_text().splitlines() if line.strip()]
@@ -74,7 +74,7 @@ def test_no_alert_is_left_active(run) -> None:
 def test_output_folder_holds_spans_alerts_and_summary(run) -> None:
     """Every query is an exported trace; quality drops in the incident; the component table is complete."""
     summary = run["summary"]
-    assert len(run["traces"]) == sum(p["queries"] for p in summary["phases"]) == 960
+    assert len(run["traces"]) == sum(p["queries"] for p in summary["phases"]) == 1440
     ndcg = [p["quality"]["ndcg_at_10"] for p in summary["phases"]]
     assert ndcg[1] < ndcg[0] and ndcg[1] < ndcg[2]
     components = {c["component"]: c for c in summary["components"]}
