@@ -33,6 +33,21 @@ def timed_calls(call: Callable[[str, int], Any], texts: Sequence[str], n: int) -
     return durations
 
 
+def healthy_baseline(rec: Any, texts: Sequence[str], instrumentor: Any, n: int = 60) -> list[float]:
+    """Per-call seconds of the instrumented ``rec`` with the embedded default pipeline (nothing exported
+    over the network): the healthy run every fault is compared with."""
+    from heritage_otel import configure
+
+    tel = configure(service_name="faults-healthy", span_store_size=1000)
+    instrumentor.instrument()
+    try:
+        timed_calls(rec.recommend, texts, 10)  # warm-up
+        return timed_calls(rec.recommend, texts, n)
+    finally:
+        instrumentor.uninstrument()
+        tel.shutdown()
+
+
 def assert_not_blocked(faulty: Sequence[float], healthy: Sequence[float], what: str) -> None:
     bound = MEDIAN_FACTOR * statistics.median(healthy) + MEDIAN_SLACK_S
     median = statistics.median(faulty)

@@ -17,7 +17,7 @@ from heritage_otel import configure
 from heritage_otel.examples.recommender import HeritageRecommender
 from heritage_otel.service import AnalyzerServer, ServiceConfig
 from heritage_otel.stack import Stack, StackPorts
-from tests.faults.support import assert_not_blocked, timed_calls
+from tests.faults.support import assert_not_blocked, healthy_baseline, timed_calls
 from tests.helpers import BIN_DIR, REPO_ROOT, free_port, require_binary
 
 pytestmark = pytest.mark.timeout(240)
@@ -54,11 +54,7 @@ def test_analyzer_down_then_up_loses_no_metric_point(tmp_path, instrumentor, mon
     })
     rec = HeritageRecommender(seed=7, cache_size=0)
     texts = [q.text for q in rec.corpus.queries]
-    healthy_tel = configure(service_name="analyzer-down-healthy", span_store_size=100)
-    instrumentor.instrument()
-    healthy = timed_calls(rec.recommend, texts, 60)
-    instrumentor.uninstrument()
-    healthy_tel.shutdown()
+    healthy = healthy_baseline(rec, texts, instrumentor)
 
     stack.start("collector", timeout_s=60)  # Jaeger is not needed here
     metrics_url = f"http://127.0.0.1:{stack.ports.collector_metrics}/metrics"

@@ -18,7 +18,7 @@ from heritage_otel.analysis.findings import AlertLevel, Finding
 from heritage_otel.analysis.sinks import JsonlFileSink
 from heritage_otel.examples.recommender import HeritageRecommender
 from heritage_otel.logs import QueryLogger
-from tests.faults.support import assert_not_blocked, timed_calls
+from tests.faults.support import assert_not_blocked, healthy_baseline, timed_calls
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -114,11 +114,7 @@ def test_otlp_json_span_file_on_a_full_disk_drops_the_file_copy_only(tmp_path, c
     path = full_disk(tmp_path / "spans.jsonl")
     rec = HeritageRecommender(seed=7, cache_size=0)
     texts = [q.text for q in rec.corpus.queries]
-    healthy_tel = configure(service_name="disk-healthy", span_store_size=1000)
-    instrumentor.instrument()
-    healthy = timed_calls(rec.recommend, texts, 60)
-    instrumentor.uninstrument()
-    healthy_tel.shutdown()
+    healthy = healthy_baseline(rec, texts, instrumentor)
 
     tel = configure(service_name="disk-full", otlp_json_path=path, span_store_size=10_000)
     instrumentor.instrument()
