@@ -113,7 +113,14 @@ class FleetAggregator:
                 seen[instance] = max(seen.get(instance, -math.inf), end_s)
 
     def _complete(self, service: Labels, bucket: int) -> bool:
-        """Every replica active around this bucket has contributed to it."""
+        """Every replica active around this bucket has contributed to it.
+
+        Until the service's first bucket has closed the set of replicas is not known, so a
+        single replica's export does not close it early (the next replica may simply not have
+        reported yet); a one-replica fleet waits for the grace period once.
+        """
+        if service not in self._closed_before and len(self._contributors.get((service, bucket), ())) < 2:
+            return False
         start = bucket * self.interval_s
         active = {i for i, t in self._last_seen.get(service, {}).items() if t >= start - self.active_s}
         return bool(active) and active <= self._contributors.get((service, bucket), set())
