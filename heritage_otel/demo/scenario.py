@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import gc
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -137,7 +138,7 @@ class DemoConfig:
     otlp_endpoint: str | None = None
     top_k: int = 10
     cache_size: int = 16
-    service_name: str = "heritage-demo"
+    service_name: str | None = None  # None: OTEL_SERVICE_NAME, else "heritage-demo"
 
     def __post_init__(self) -> None:
         ticks = sum(p.ticks for p in PHASES)
@@ -245,7 +246,7 @@ def run_demo(config: DemoConfig, on_tick: TickCallback | None = None) -> DemoRes
     )
     totals_reader = InMemoryMetricReader()
     telemetry = configure(
-        service_name=config.service_name,
+        service_name=config.service_name or os.environ.get("OTEL_SERVICE_NAME", "").strip() or "heritage-demo",
         endpoint=config.otlp_endpoint,
         metric_readers=[analysis_reader, totals_reader],
         otlp_json_path=files["spans"],
