@@ -19,7 +19,7 @@ Targets (``--target``):
   1,000,000 queries take about 3.5 minutes.
 * ``recommender``: the reference recommender with its result cache on (every
   query after the first 60 is a cache hit; quality is evaluated per query),
-  about 160 us per query here (most of it the quality evaluation).
+  about 225 us per query here (most of it the quality evaluation and the SDK).
 
 Verdict: after the warm-up sample (the span store is full by then), RSS may
 not grow by more than ``--tolerance-mib`` (default 8 MiB) up to the end.
