@@ -43,10 +43,19 @@ def analyzer_queries(server: AnalyzerServer) -> float:
                if series.get("instance") == "replica-1")
 
 
-def test_analyzer_down_then_up_loses_no_metric_point(tmp_path, instrumentor, monkeypatch) -> None:
+CUMULATIVE_REPLAY_BUG = (
+    "heritage_otel/service: cumulative points replayed by the Collector's retry after an Analyzer outage "
+    "are counted as 0 for the replica (fleet_late_samples grows); DELTA works (reported to the service owner)"
+)
+
+
+@pytest.mark.parametrize("temporality", [
+    "delta",  # as the analysis path prefers: each replayed batch carries its own increments
+    pytest.param("cumulative", marks=pytest.mark.xfail(strict=True, reason=CUMULATIVE_REPLAY_BUG)),
+])
+def test_analyzer_down_then_up_loses_no_metric_point(temporality, tmp_path, instrumentor, monkeypatch) -> None:
     require_binary(BIN_DIR / "otelcol-heritage", "bash scripts/deps/collector.sh")
-    # DELTA, as the analysis path prefers: each replayed batch carries its own increments.
-    monkeypatch.setenv("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "delta")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", temporality)
     analyzer_port = free_port()
     stack = Stack(tmp_path / "state", ports=StackPorts.free(), repo=REPO_ROOT, extra_env={
         "HERITAGE_OTEL_ANALYZER_ENDPOINT": f"http://127.0.0.1:{analyzer_port}",
@@ -75,7 +84,7 @@ def test_analyzer_down_then_up_loses_no_metric_point(tmp_path, instrumentor, mon
         assert held > 0, "the Collector shows the undelivered batches in its exporter queue"
 
         server = AnalyzerServer(ServiceConfig(port=analyzer_port, evaluate_every_s=0.2)).start()
-        deadline = time.monotonic() + 90  # the exporter's retry backoff reaches 30 s
+        deadline = time.monotonic() + 75  # the exporter's retry backoff reaches 30 s
         counted = 0.0
         while time.monotonic() < deadline and counted < QUERIES:
             counted = analyzer_queries(server)
