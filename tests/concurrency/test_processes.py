@@ -1,6 +1,6 @@
 """4 processes x 4 threads drive the instrumented recommender and one shared alerts.jsonl (rotating)
-at once: exact span counts per process in the shared OTLP JSON file, right parents, every line
-parseable, every alert line present once, no deadlock."""
+at once: exact span and metric counts per process (spans in the shared OTLP JSON file), right parents,
+every line parseable, every alert line present once, no deadlock."""
 
 from __future__ import annotations
 
@@ -39,8 +39,10 @@ def test_four_processes_share_span_and_alert_files_without_loss_or_torn_lines(tm
     assert not stuck, f"processes did not finish (deadlock?): {stuck}"
     assert [p.exitcode for p in procs] == [0] * PROCESSES
     for i in range(PROCESSES):
-        ok, delivered, failed, dropped = (tmp_path / f"done-{i}").read_text().split()
+        ok, delivered, failed, dropped, queries, durations = (tmp_path / f"done-{i}").read_text().split()
         assert (ok, int(delivered), int(failed), int(dropped)) == ("1", THREADS * ALERTS, 0, 0)
+        # each process's own metrics count exactly its queries
+        assert (int(queries), int(durations)) == (THREADS * QUERIES, THREADS * QUERIES)
 
     # --- spans: every line parses; exact counts per process; parents inside the trace
     spans = []

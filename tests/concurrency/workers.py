@@ -37,8 +37,12 @@ def run_process(index: int, out_dir: str, alerts_path: str, threads: int, querie
     from heritage_otel.examples.recommender import HeritageRecommender
     from heritage_otel.instrumentation import RecommenderInstrumentor
 
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
     out = Path(out_dir)
-    tel = configure(service_name=f"proc-{index}", otlp_json_path=out / "spans.jsonl", span_store_size=0)
+    reader = InMemoryMetricReader()
+    tel = configure(service_name=f"proc-{index}", otlp_json_path=out / "spans.jsonl", span_store_size=0,
+                    metric_readers=[reader])
     RecommenderInstrumentor().instrument()
     rec = HeritageRecommender(seed=7, cache_size=0)
     texts = query_texts(rec)
@@ -66,5 +70,24 @@ def run_process(index: int, out_dir: str, alerts_path: str, threads: int, querie
     ok = manager.flush(60) and ok
     manager.shutdown(30)
     ok = tel.force_flush(30_000) and ok
+    queries_counted, durations_counted = metric_counts(reader)
     tel.shutdown()
-    (out / f"done-{index}").write_text(f"{int(ok)} {worker.delivered} {worker.failed} {worker.dropped}\n")
+    (out / f"done-{index}").write_text(f"{int(ok)} {worker.delivered} {worker.failed} {worker.dropped} "
+                                       f"{queries_counted} {durations_counted}\n")
+
+
+def metric_counts(reader: Any) -> tuple[int, int]:
+    """(sum of heritage.queries, values recorded in heritage.query.duration) seen by ``reader``."""
+    from heritage_otel import semconv
+
+    queries = durations = 0
+    data = reader.get_metrics_data()
+    for rm in data.resource_metrics if data else ():
+        for sm in rm.scope_metrics:
+            for metric in sm.metrics:
+                for point in metric.data.data_points:
+                    if metric.name == semconv.METRIC_QUERIES:
+                        queries += int(point.value)
+                    elif metric.name == semconv.METRIC_QUERY_DURATION:
+                        durations += int(point.count)
+    return queries, durations
