@@ -3,16 +3,18 @@ alert sinks at once: exact span and metric counts, right parent links, parseable
 
 from __future__ import annotations
 
+import http.server
 import json
 import threading
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from heritage_otel import semconv
 from heritage_otel.analysis import AlertManager
-from heritage_otel.analysis.sinks import JsonlFileSink
+from heritage_otel.analysis.sinks import JsonlFileSink, WebhookSink
 from heritage_otel.examples.recommender import HeritageRecommender
 from tests.concurrency.workers import N_THREADS, QUERIES_PER_THREAD, make_alert, query_texts
 
@@ -20,7 +22,32 @@ pytestmark = pytest.mark.timeout(180)
 ALERTS_PER_QUERY = 3
 
 
-def test_sixteen_threads_exact_counts_parents_and_alert_lines(telemetry, instrumentor, tmp_path: Path) -> None:
+@pytest.fixture
+def webhook_receiver() -> Iterator[tuple[str, list[dict]]]:
+    """A loopback webhook endpoint recording every JSON body it receives."""
+    received: list[dict] = []
+    lock = threading.Lock()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            with lock:
+                received.append(body)
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook", received
+    server.shutdown()
+    server.server_close()
+
+
+def test_sixteen_threads_exact_counts_parents_and_alert_lines(telemetry, instrumentor, tmp_path: Path,
+                                                              webhook_receiver) -> None:
     instrumentor.instrument()
     rec = HeritageRecommender(seed=7, cache_size=0)
     rec.faults.fail("simrank", rate=0.5)  # about half the calls fall back to the horn index
@@ -28,6 +55,8 @@ def test_sixteen_threads_exact_counts_parents_and_alert_lines(telemetry, instrum
     manager = AlertManager()
     jsonl = JsonlFileSink(tmp_path / "alerts.jsonl", max_bytes=8 * 1024, backups=500)
     jsonl_worker = manager.add_sink(jsonl)
+    hook_url, received = webhook_receiver
+    webhook_worker = manager.add_sink(WebhookSink(hook_url, timeout_s=5, retries=0), queue_size=10_000)
     handled: list[str] = []
     lock = threading.Lock()
 
@@ -47,7 +76,7 @@ def test_sixteen_threads_exact_counts_parents_and_alert_lines(telemetry, instrum
                 out = rec.recommend(texts[(t * QUERIES_PER_THREAD + q) % len(texts)], 5)
                 results[len(out)] += 1
                 for a in range(ALERTS_PER_QUERY):
-                    for w in (jsonl_worker, handler_worker):
+                    for w in (jsonl_worker, handler_worker, webhook_worker):
                         assert w.submit(make_alert(f"t{t}", q * 10 + a))
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
@@ -107,7 +136,9 @@ def test_sixteen_threads_exact_counts_parents_and_alert_lines(telemetry, instrum
     assert len([log for log in telemetry.logs() if log.log_record.event_name == semconv.EVENT_QUERY]) == queries
 
     # --- every alert delivered once to each sink; every JSONL line (across rotations) parses
-    assert jsonl_worker.delivered == handler_worker.delivered == alerts_sent
+    assert jsonl_worker.delivered == handler_worker.delivered == webhook_worker.delivered == alerts_sent
+    assert sorted(body["id"] for body in received) == sorted(set(body["id"] for body in received))
+    assert len(received) == alerts_sent
     assert jsonl_worker.failed == jsonl_worker.dropped == 0
     assert len(handled) == len(set(handled)) == alerts_sent
     files = sorted(tmp_path.glob("alerts.jsonl*"))
