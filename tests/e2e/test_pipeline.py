@@ -22,7 +22,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
 LATENCY_THRESHOLD_MS = 300
 SAMPLING_PERCENTAGE = 25
-#: 400 healthy traces at p = 0.25: one standard deviation of the kept share is 0.022; 0.08 is 3.7 of them.
+#: 400 healthy traces at p = 0.25: one standard deviation of the kept share is 0.022; 0.08 is 3.7 of them
+#: (3.2 if a loaded machine pushed 100 of them near the latency threshold, out of the share).
 SHARE_TOLERANCE = 0.08
 
 
@@ -56,7 +57,9 @@ def test_recommender_traces_in_jaeger_after_tail_sampling(start_stack) -> None:
     # Healthy traces clearly away from the latency threshold: only the probabilistic policy decides them.
     rest = {tid for tid, t in sent.items()
             if tid not in keep and t.duration_ms < 0.8 * LATENCY_THRESHOLD_MS}
-    assert len(keep) == 29 and len(rest) >= 390
+    # 15 fallback + 10 failing + 4 slow traces; a healthy query slowed past the threshold by a loaded
+    # machine is legitimately kept as slow too.
+    assert len(keep) >= 29 and len(rest) >= 300
 
     client = JaegerClient(stack.ports.jaeger_url)
     found = wait_for_traces(client, service, keep, timeout_s=90)
@@ -74,7 +77,7 @@ def test_recommender_traces_in_jaeger_after_tail_sampling(start_stack) -> None:
     # --- a fallback trace: SimRank fails inside the primary strategy, the horn index answers ---------------
     fallback_ids = [tid for tid in keep if not sent[tid].find(semconv.SPAN_RECOMMEND)[0].is_error
                     and sent[tid].find(semconv.SPAN_FALLBACK_CHAIN)[0].attributes.get(semconv.FALLBACK_DEGRADED)]
-    assert len(fallback_ids) == 15 + 0  # the slow traces are answered by the primary strategy
+    assert len(fallback_ids) == 15  # the slow traces are answered by the primary strategy: not degraded
     fb = found[fallback_ids[0]]
     root = _root(fb)
     assert root.span.name == semconv.SPAN_RECOMMEND and root.span.service_name == service
@@ -116,7 +119,7 @@ def test_recommender_traces_in_jaeger_after_tail_sampling(start_stack) -> None:
 
     # --- slow traces are kept by the latency policy -------------------------------------------------------
     slow_ids = [tid for tid in keep if sent[tid].duration_ms > LATENCY_THRESHOLD_MS]
-    assert len(slow_ids) == 4 and all(found[tid].duration_ms > LATENCY_THRESHOLD_MS for tid in slow_ids)
+    assert len(slow_ids) >= 4 and all(found[tid].duration_ms > LATENCY_THRESHOLD_MS for tid in slow_ids)
 
     # --- the Collector added its resource attributes --------------------------------------------------------
     assert root.span.resource.get("deployment.environment.name") == "local"
