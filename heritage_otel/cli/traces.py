@@ -50,8 +50,9 @@ def _check_duration(ctx: click.Context, param: click.Parameter, value: str | Non
 @click.command()
 @click.option("--service", help="Service name (resource service.name). Required for a Jaeger search.")
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="At most this many traces.")
-@click.option("--lookback", default="1h", show_default=True, callback=_check_duration,
-              help="Only traces that started this long ago or later (e.g. 15m, 2h, 1d).")
+@click.option("--lookback", default=None, callback=_check_duration,
+              help="Only traces that started this long ago or later (e.g. 15m, 2h, 1d) "
+                   "[default: 1h for Jaeger, the whole file for --file].")
 @click.option("--min-duration", callback=_check_duration, help="Only traces with a span at least this long (e.g. 250ms).")
 @click.option("--error-only", is_flag=True, help="Only traces with a span whose status is ERROR.")
 @click.option("--operation", help="Only traces with a span of this name.")
@@ -63,7 +64,7 @@ def _check_duration(ctx: click.Context, param: click.Parameter, value: str | Non
 def traces(
     service: str | None,
     limit: int,
-    lookback: str,
+    lookback: str | None,
     min_duration: str | None,
     error_only: bool,
     operation: str | None,
@@ -93,7 +94,7 @@ def traces(
                     f"--service is required for a Jaeger search; services in Jaeger: {', '.join(services) or 'none yet'}"
                 )
             else:
-                found = client.find_traces(service, limit=limit, lookback=lookback, min_duration=min_duration,
+                found = client.find_traces(service, limit=limit, lookback=lookback or "1h", min_duration=min_duration,
                                            error_only=error_only, operation=operation)
         except (JaegerError, ValueError) as exc:
             raise click.ClickException(str(exc)) from exc

@@ -54,6 +54,27 @@ def test_file_filters(spans_file) -> None:
     assert [t["trace_id"] for t in json.loads(by_operation.output)] == [sent.slow]
 
 
+def test_file_shows_old_traces_unless_a_lookback_is_given(tmp_path: Path, spans_file) -> None:
+    path, sent = spans_file
+    # The same spans, as if written two days ago.
+    old = tmp_path / "old.jsonl"
+    two_days_ns = 2 * 86_400 * 10**9
+    lines = []
+    for line in path.read_text().splitlines():
+        data = json.loads(line)
+        for resource_spans in data["resourceSpans"]:
+            for scope_spans in resource_spans["scopeSpans"]:
+                for span in scope_spans["spans"]:
+                    for key in ("startTimeUnixNano", "endTimeUnixNano"):
+                        span[key] = str(int(span[key]) - two_days_ns)
+        lines.append(json.dumps(data))
+    old.write_text("\n".join(lines) + "\n")
+    everything = json.loads(invoke("--file", str(old), "--json").output)
+    assert {t["trace_id"] for t in everything} == {sent.failing, sent.slow}
+    recent = invoke("--file", str(old), "--lookback", "1d")
+    assert recent.exit_code == 0 and "no traces found" in recent.output
+
+
 def test_unknown_trace_id_exits_1(spans_file) -> None:
     path, _ = spans_file
     result = invoke("--file", str(path), "--trace-id", "f" * 32)
