@@ -37,11 +37,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from opentelemetry import trace
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import Span, TracerProvider
 
 from heritage_otel import semconv
+from heritage_otel._internal.tracers import tracer_for
 from heritage_otel.errors import (
     FallbackExhaustedError,
     ResultRejectedError,
@@ -49,7 +49,6 @@ from heritage_otel.errors import (
     record_error,
 )
 from heritage_otel.instruments import instruments_for
-from heritage_otel.version import __version__
 
 __all__ = ["FallbackChain", "Strategy"]
 
@@ -137,7 +136,7 @@ class FallbackChain:
         self.name = name
         self.result_check = result_check
         self._strategies: list[Strategy] = []
-        self._tracer = trace.get_tracer(semconv.INSTRUMENTATION_SCOPE, __version__, tracer_provider)
+        self._tracer = tracer_for(tracer_provider)
         self._meter_provider = meter_provider
 
     def add_strategy(

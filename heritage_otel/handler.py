@@ -32,8 +32,8 @@ from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
 from heritage_otel import semconv
+from heritage_otel._internal.tracers import tracer_for
 from heritage_otel.errors import CriticalError, record_error
-from heritage_otel.version import __version__
 
 __all__ = ["ErrorHandler"]
 
@@ -46,7 +46,7 @@ class ErrorHandler:
     def __init__(
         self, *, tracer_provider: TracerProvider | None = None, meter_provider: MeterProvider | None = None
     ) -> None:
-        self._tracer = trace.get_tracer(semconv.INSTRUMENTATION_SCOPE, __version__, tracer_provider)
+        self._tracer = tracer_for(tracer_provider)
         self._meter_provider = meter_provider
         self._counts: Counter[str] = Counter()
         self._lock = threading.Lock()
