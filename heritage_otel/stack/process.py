@@ -72,14 +72,18 @@ def _alive(pid: int) -> bool:
 
 
 def _same_program(name: str, pid: int, state_dir: Path) -> bool:
-    """True when ``pid`` runs the program we recorded for ``name`` (guards against pid reuse)."""
+    """True when ``pid`` runs the program we recorded for ``name`` (guards against pid reuse).
+
+    A script started through its ``#!`` line shows the interpreter first and
+    the script second in ``/proc/<pid>/cmdline``, so either position matches.
+    """
     try:
         expected = _cmdline_path(name, state_dir).read_text(encoding="utf-8").split("\0")[0]
-        actual = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].decode()
+        actual = [part.decode() for part in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[:2]]
     except OSError:
         return True  # no /proc (or no record): trust the pid file
     # Right after exec the kernel may not show the new command line yet (empty).
-    return not actual or actual == expected
+    return not actual[0] or expected in actual
 
 
 def is_running(name: str, state_dir: Path) -> bool:

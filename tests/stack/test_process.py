@@ -66,3 +66,17 @@ def test_log_is_appended_across_restarts(tmp_path: Path) -> None:
         start_process("sleeper", SLEEPER, tmp_path)
         stop_process("sleeper", tmp_path)
     assert log_path("sleeper", tmp_path).read_text().count("=== ") == 2
+
+
+def test_a_script_run_through_its_shebang_line_is_stopped(tmp_path: Path) -> None:
+    """/proc shows such a process as '<interpreter> <script>': it is still ours, and stop must stop it."""
+    script = tmp_path / "serve"
+    script.write_text(f"#!{sys.executable}\nimport time\nprint('up', flush=True)\ntime.sleep(60)\n")
+    script.chmod(0o755)
+    proc = start_process("script", [str(script)], tmp_path)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and Path(f"/proc/{proc.pid}/cmdline").read_bytes().split(b"\0")[0] != sys.executable.encode():
+        time.sleep(0.05)
+    assert is_running("script", tmp_path)
+    assert stop_process("script", tmp_path) is True
+    assert proc.poll() is not None
