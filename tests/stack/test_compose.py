@@ -72,3 +72,13 @@ def test_demo_sends_to_the_collector_service() -> None:
     assert "heritage-otel demo --otlp-endpoint http://collector:4318" in command
     assert "collector" in demo["depends_on"]
 
+
+
+def test_the_collector_sends_metrics_and_logs_to_the_analyzer_service() -> None:
+    services = _compose()["services"]
+    default = env_defaults(NATIVE_CONFIG["collector"])["HERITAGE_OTEL_ANALYZER_ENDPOINT"]
+    endpoint = services["collector"]["environment"]["HERITAGE_OTEL_ANALYZER_ENDPOINT"]
+    assert endpoint == "http://analyzer:{}".format(_port(default))
+    analyzer = services["analyzer"]
+    assert f"--port {_port(default)}" in " ".join(analyzer["command"])
+    assert analyzer["ports"] == [f"127.0.0.1:{_port(default)}:{_port(default)}"]
