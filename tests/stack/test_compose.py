@@ -66,6 +66,14 @@ def test_container_environment_keeps_the_native_ports() -> None:
     )
 
 
+def test_python_services_mount_existing_sources() -> None:
+    services = _compose()["services"]
+    for name in ("analyzer", "demo"):
+        sources = [v.split(":")[0] for v in services[name]["volumes"]]
+        assert {"./pyproject.toml", "./heritage_otel"} <= set(sources)
+        assert all((COMPOSE.parent / source).exists() for source in sources), name
+
+
 def test_demo_sends_to_the_collector_service() -> None:
     demo = _compose()["services"]["demo"]
     command = " ".join(demo["command"])
