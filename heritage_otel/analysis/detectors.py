@@ -35,6 +35,7 @@ against the rest of that row, all rows at once (the Analyzer's hot path).
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections import deque
 from dataclasses import dataclass
 from typing import Final
@@ -173,7 +174,7 @@ def rows_mad_score(
     return scores, n, med, scale
 
 
-class _Detector:
+class _Detector(ABC):
     """Shared streaming/batch behaviour; subclasses choose the row scorer."""
 
     _rows = staticmethod(rows_zscore)
@@ -228,8 +229,9 @@ class _Detector:
         scores = self._score_many(base, x)
         return scores, _flags(scores, self.sensitivity, self.direction)
 
+    @abstractmethod
     def _score_many(self, base: NDArray[np.float64], x: NDArray[np.float64]) -> NDArray[np.float64]:
-        raise NotImplementedError
+        """Scores of ``x`` against the finite ``base`` values."""
 
 
 class ZScoreDetector(_Detector):

@@ -23,6 +23,7 @@ Warning: state is in memory and lost on restart; the cardinality is capped by
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Hashable, Sequence
 from typing import Any
 
@@ -34,7 +35,7 @@ __all__ = ["SeriesWindows", "BucketWindows"]
 _INITIAL_ROWS = 64
 
 
-class _Rows:
+class _Rows(ABC):
     """Key -> row index with a cardinality cap; arrays grow by doubling."""
 
     def __init__(self, max_series: int) -> None:
@@ -60,8 +61,9 @@ class _Rows:
         """Row of each key (created when new; -1 when over the cardinality cap)."""
         return np.fromiter((self._lookup(k) for k in keys), dtype=np.intp, count=len(keys))
 
-    def _ensure(self, rows: int) -> None:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abstractmethod
+    def _ensure(self, rows: int) -> None:
+        """Grow the per-row arrays to hold at least ``rows`` rows."""
 
     @staticmethod
     def _grow(array: NDArray[Any], rows: int, fill: float) -> NDArray[Any]:
