@@ -9,7 +9,11 @@ indicator                   computed from (one interval)
 ==========================  =================================================================
 query_latency_p50/p95/p99   ``heritage.query.duration`` buckets merged over attributes, x1000 (ms)
 query_latency_mean          sum / count of ``heritage.query.duration``, in ms
-error_rate                  ``heritage.errors`` / ``heritage.queries``
+error_rate                  failed queries (``heritage.queries`` with ``heritage.success`` false)
+                            / ``heritage.queries``; when the queries counter carries no
+                            ``heritage.success``, ``heritage.errors`` / ``heritage.queries``
+component_error_rate        ``heritage.errors`` / ``heritage.queries``: every recorded error,
+                            including component errors that a fallback absorbed
 fallback_rate               degraded ``heritage.fallbacks`` / ``heritage.queries`` (degraded:
                             ``heritage.fallback.degraded`` true, or priority > 0 when that is absent)
 empty_result_rate           ``heritage.query.empty_results`` / ``heritage.queries``
@@ -49,7 +53,7 @@ __all__ = ["INDICATORS", "IndicatorValue", "compute_indicators"]
 
 INDICATORS: Final = frozenset({
     "query_latency_p50", "query_latency_p95", "query_latency_p99", "query_latency_mean",
-    "error_rate", "fallback_rate", "empty_result_rate", "cache_hit_rate",
+    "error_rate", "component_error_rate", "fallback_rate", "empty_result_rate", "cache_hit_rate",
     "ndcg_at_10", "precision_at_5", "diversity", "results_per_query", "throughput_qps",
     "component_latency_p95",
 })
@@ -151,7 +155,13 @@ def _group(samples: list[IntervalSample], resource: Labels) -> dict[SeriesKey, I
         put("throughput_qps", queries / interval_s, _exemplars(query_samples))
     if queries > 0:
         errors = by_metric.get(semconv.METRIC_ERRORS, [])
-        put("error_rate", sum(s.count for s in errors) / queries, _exemplars(errors))
+        put("component_error_rate", sum(s.count for s in errors) / queries, _exemplars(errors))
+        outcomes = [s for s in query_samples if _attr(s, semconv.SUCCESS) is not None]
+        if outcomes:  # query-level: a query a fallback answered did not fail
+            failed = [s for s in outcomes if _attr(s, semconv.SUCCESS).lower() not in _TRUE]
+            put("error_rate", sum(s.count for s in failed) / queries, _exemplars(failed))
+        else:
+            put("error_rate", sum(s.count for s in errors) / queries, _exemplars(errors))
         fallbacks = [s for s in by_metric.get(semconv.METRIC_FALLBACKS, []) if _is_degraded(s)]
         put("fallback_rate", sum(s.count for s in fallbacks) / queries, _exemplars(fallbacks))
         empty = by_metric.get(semconv.METRIC_EMPTY_RESULTS, [])

@@ -60,3 +60,21 @@ def test_component_latency_per_component_and_resources_separate() -> None:
     by = {(dict(k.resource)["service.name"], dict(k.attributes)[semconv.COMPONENT]): v.value for k, v in found.items()}
     assert by == {("a", "simrank"): pytest.approx(500.0), ("a", "embedding"): pytest.approx(200.0),
                   ("b", "simrank"): pytest.approx(300.0)}
+
+
+def test_error_rate_counts_failed_queries_not_errors_a_fallback_absorbed() -> None:
+    """With heritage.success on the queries counter, error_rate is failed queries / queries;
+    component_error_rate keeps every recorded error per query."""
+    got = values([
+        counter(semconv.METRIC_QUERIES, 95, {semconv.SUCCESS: True}),
+        counter(semconv.METRIC_QUERIES, 5, {semconv.SUCCESS: False}),
+        counter(semconv.METRIC_ERRORS, 80, {semconv.ERROR_SEVERITY_NAME: "high", semconv.COMPONENT: "simrank"}),
+    ])
+    assert got["error_rate"] == pytest.approx(0.05)
+    assert got["component_error_rate"] == pytest.approx(0.80)
+
+
+def test_error_rate_without_query_outcomes_uses_recorded_errors() -> None:
+    """A queries counter without heritage.success leaves error_rate = heritage.errors / queries."""
+    got = values([counter(semconv.METRIC_QUERIES, 200), counter(semconv.METRIC_ERRORS, 3)])
+    assert got["error_rate"] == pytest.approx(0.015) == got["component_error_rate"]
