@@ -13,7 +13,12 @@ the :class:`~heritage_otel.analysis.AlertManager` sees it:
   tiny changes (a series whose baseline never varied has a zero MAD) do
   not page anyone;
 - **direction**: an anomaly in the good direction (latency or error rate
-  down, quality or throughput up) is not an incident.
+  down, quality or throughput up) is not an incident;
+- **drift scope** (optional ``drift_metrics``): drift findings (PSI/KS) pass
+  only for those metrics. The demo judges drift on the quality histograms
+  (what a shift in the query mix changes); a latency distribution on a
+  shared machine drifts with the machine's load, and latency incidents are
+  the anomaly detectors' and threshold rules' job.
 
 Threshold and drift findings only need the persistence. Once an alert
 fires, it stays up while its detector still flags the series (the effect
@@ -49,6 +54,9 @@ from heritage_otel.analysis.findings import Evaluation, Finding
 from heritage_otel.analysis.samples import SeriesKey
 
 
+#: The detectors whose findings ``drift_metrics`` scopes.
+DRIFT_DETECTORS = frozenset({"psi", "ks"})
+
 #: Metrics (and indicators) where only a rise is bad, and where only a fall is bad.
 _HIGHER_IS_WORSE = (
     "query_latency_", "component_latency_", semconv.METRIC_QUERY_DURATION, semconv.METRIC_COMPONENT_DURATION,
@@ -81,6 +89,7 @@ class AlertGate:
         intervals: int = 3,
         min_relative_change: float = 0.2,
         resolve_after: int = 1,
+        drift_metrics: frozenset[str] | None = None,
     ) -> None:
         if isinstance(intervals, bool) or not isinstance(intervals, int) or intervals < 1:
             msg = f"intervals={intervals!r} is not valid; expected an integer >= 1 (1 passes every finding)"
@@ -93,12 +102,18 @@ class AlertGate:
             raise ValueError(msg)
         self.manager = manager
         self.analyzer = analyzer
+        self.drift_metrics = None if drift_metrics is None else frozenset(drift_metrics)
         self.resolve_after = resolve_after
         self.intervals = intervals
         self.min_relative_change = float(min_relative_change)
         self._streak: dict[tuple, int] = {}
         self._clear: dict[tuple, int] = {}
         self._lock = threading.Lock()
+
+    def _in_scope(self, finding: Finding) -> bool:
+        if self.drift_metrics is None or finding.detector not in DRIFT_DETECTORS:
+            return True
+        return finding.metric in self.drift_metrics
 
     def _large_enough(self, finding: Finding) -> bool:
         if finding.detector not in ANOMALY_DETECTORS or finding.series is None or self.min_relative_change == 0:
@@ -125,10 +140,11 @@ class AlertGate:
         """Filter one evaluation and apply it to the manager; returns the alerts the manager sent."""
         with self._lock:
             active = {a.key for a in self.manager.get_active_alerts()}
-            found = {f.key for f in evaluation.findings}
+            findings = [f for f in evaluation.findings if self._in_scope(f)]
+            found = {f.key for f in findings}
             self._clear = {k: 0 if k in found else self._clear.get(k, 0) + 1 for k in active}
             # raising needs size and persistence; a firing alert stays up while its detector still flags it
-            large = [f for f in evaluation.findings if f.key in active or self._large_enough(f)]
+            large = [f for f in findings if f.key in active or self._large_enough(f)]
             keys = {f.key for f in large}
             self._streak = {k: self._streak.get(k, 0) + 1 for k in keys}
             passed = tuple(f for f in large if f.key in active or self._streak[f.key] >= self.intervals)

@@ -90,3 +90,15 @@ def test_a_firing_alert_stays_up_while_flagged_and_resolves_after_clear_passes(m
     assert manager.get_active_alerts()
     sent = gate(Evaluation(16.0, (), judged))
     assert [(a.metric, a.state) for a in sent] == [("query_latency_p95", "resolved")]
+
+
+def test_drift_findings_outside_the_drift_metrics_are_dropped(manager) -> None:
+    """With drift_metrics, a PSI/KS finding on another metric never fires; other detectors are untouched."""
+    gate = AlertGate(manager, Analyzer(), intervals=1, drift_metrics=frozenset({"heritage.quality.ndcg_at_10"}))
+    latency = Finding("heritage.query.duration", "ks", (), AlertLevel.WARNING, 0.41, 0.1, "drift")
+    quality = Finding("heritage.quality.ndcg_at_10", "psi", (), AlertLevel.CRITICAL, 3.9, 2.0, "drift")
+    threshold = Finding("fallback_rate", "threshold", (), AlertLevel.CRITICAL, 0.7, 0.5, "high")
+    fired = gate(Evaluation(1.0, (latency, quality, threshold)))
+    assert sorted((a.metric, a.detector) for a in fired) == [
+        ("fallback_rate", "threshold"), ("heritage.quality.ndcg_at_10", "psi")
+    ]
