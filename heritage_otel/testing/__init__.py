@@ -24,7 +24,9 @@ parent
 
 What it does not handle: metrics are read by collecting the in-memory reader
 (cumulative temporality), so ``metric_points`` reflects everything recorded
-since the capture began; spans are exported synchronously, so a span shows
+since the capture began, but exemplars are those of the latest collection
+only (read them from the first ``metric_points`` call after recording);
+spans are exported synchronously, so a span shows
 up as soon as it ends, and unfinished spans never do.
 """
 
