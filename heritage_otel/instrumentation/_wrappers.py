@@ -265,11 +265,7 @@ class Wrappers:
                 self._record_component(name, time.perf_counter() - start, success=True)
                 if state is not None:
                     state.components_used.append(name)
-                if span.is_recording():
-                    try:
-                        span.set_attribute(semconv.RESULT_COUNT, len(result))
-                    except TypeError:
-                        pass
+                _set_result_count(span, result)
                 return result
 
         return wrapper
@@ -291,11 +287,7 @@ class Wrappers:
                 if isinstance(rankings, Mapping):
                     span.set_attribute(semconv.COMPONENTS_USED, tuple(str(k) for k, v in rankings.items() if v))
             result = wrapped(*args, **kwargs)
-            if span.is_recording():
-                try:
-                    span.set_attribute(semconv.RESULT_COUNT, len(result))
-                except TypeError:
-                    pass
+            _set_result_count(span, result)
             return result
 
     def chain(self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -336,3 +328,12 @@ class Wrappers:
         except Exception:  # noqa: BLE001
             _logger.exception("heritage recommender instrumentation: could not count a cache look-up")
         return value
+
+
+def _set_result_count(span: Any, result: Any) -> None:
+    """``heritage.result.count`` on a recording span, when the result has a length."""
+    if span.is_recording():
+        try:
+            span.set_attribute(semconv.RESULT_COUNT, len(result))
+        except TypeError:
+            pass
