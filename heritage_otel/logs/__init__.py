@@ -17,8 +17,11 @@ name                          what it is
 
 The three loggers each add a span event to the current span and emit one
 OpenTelemetry log record through the Logs API (correlated with the current
-span), and optionally append a JSON line to ``queries.log``, ``system.log``
-or ``performance.log`` under a log directory. Their records do not pass
+span), and append a JSON line to ``queries.log``, ``system.log`` or
+``performance.log`` under a log directory: ``log_dir=``, else
+``HERITAGE_OTEL_LOG_DIR``, else the seed's ``./logs`` as long as no
+OpenTelemetry SDK is configured (no ``configure()``); once one is, the log
+records go through it and files are written only where a directory is named. Their records do not pass
 through stdlib ``logging``, so installing the bridge never duplicates them.
 
 This package needs only ``opentelemetry-api``, except :mod:`.bridge`, which

@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import IO, Any, Final
 
 from opentelemetry import _logs, trace
-from opentelemetry._logs import LoggerProvider, SeverityNumber
+from opentelemetry._logs import LoggerProvider, NoOpLoggerProvider, SeverityNumber
+from opentelemetry._logs._internal import ProxyLoggerProvider  # not re-exported by the API
 from opentelemetry.util.types import AttributeValue
 
+from heritage_otel._internal import delegating
 from heritage_otel.logs.json_formatter import json_line, log_entry
 from heritage_otel.version import __version__
 
@@ -26,6 +28,8 @@ _logger = logging.getLogger(__name__)
 
 #: Environment variable naming the directory of the JSON-lines files.
 ENV_LOG_DIR: Final = "HERITAGE_OTEL_LOG_DIR"
+#: The seed's log directory, used while no OpenTelemetry SDK is configured.
+DEFAULT_LOG_DIR: Final = "logs"
 
 _SEVERITY_TEXT: Final = {
     SeverityNumber.DEBUG: "DEBUG",
@@ -36,8 +40,18 @@ _SEVERITY_TEXT: Final = {
 }
 
 
+def sdk_logging_configured() -> bool:
+    """True once an OpenTelemetry SDK pipeline receives log records (``configure()`` or another SDK).
+
+    Until then the loggers keep the seed's JSON-lines files under ``./logs``.
+    """
+    if delegating.globals_installed():
+        return True
+    return not isinstance(_logs.get_logger_provider(), (ProxyLoggerProvider, NoOpLoggerProvider))
+
+
 def resolve_log_dir(log_dir: str | os.PathLike[str] | None) -> Path | None:
-    """The log directory: the argument, else ``HERITAGE_OTEL_LOG_DIR``, else none (no files)."""
+    """The explicit log directory: the argument, else ``HERITAGE_OTEL_LOG_DIR``, else None."""
     if log_dir is not None:
         if not isinstance(log_dir, (str, os.PathLike)):
             msg = f"log_dir = {log_dir!r} is not valid; expected a directory path (str or os.PathLike) or None"
@@ -123,9 +137,20 @@ class Emitter:
     ) -> None:
         self.logger_name = logger_name
         directory = resolve_log_dir(log_dir)
+        # no directory named: the seed's ./logs while no SDK is configured (decided at each emit)
+        self._default_dir = directory is None and logger_provider is None
+        if directory is None:
+            directory = Path(DEFAULT_LOG_DIR) if self._default_dir else None
         self.file = JsonLinesFile(directory / file_name if directory is not None else None)
         self._otel_logger = _logs.get_logger(logger_name, __version__, logger_provider=logger_provider)
         self._reported: set[str] = set()
+
+    @property
+    def file_path(self) -> Path | None:
+        """The JSON-lines file written now, or None."""
+        if not self.file.active or (self._default_dir and sdk_logging_configured()):
+            return None
+        return self.file.path
 
     def _report_once(self, what: str) -> None:
         if what not in self._reported:
@@ -164,7 +189,7 @@ class Emitter:
             )
         except Exception:  # noqa: BLE001
             self._report_once("a log record")
-        if self.file.active:
+        if self.file.active and not (self._default_dir and sdk_logging_configured()):
             try:
                 span_context = (span if span is not None else trace.get_current_span()).get_span_context()
                 entry = log_entry(

@@ -70,7 +70,8 @@ class PerformanceLogger:
     """Times operations; keeps the last ``window_size`` durations of each for percentiles.
 
     ``slow_threshold_ms`` (optional) marks slower operations as WARN.
-    ``log_dir`` (default: ``HERITAGE_OTEL_LOG_DIR``; none: no file) is where
+    ``log_dir`` (default: ``HERITAGE_OTEL_LOG_DIR``; else ``./logs`` while no
+    OpenTelemetry SDK is configured, as the seed did; else no file) is where
     ``performance.log`` goes. Providers default to the global ones.
     ``clock`` returns seconds (default ``time.perf_counter``). Thread-safe.
     """
@@ -110,7 +111,7 @@ class PerformanceLogger:
     @property
     def log_file(self) -> os.PathLike[str] | None:
         """Path of ``performance.log``, or None when no log directory is configured."""
-        return self._emitter.file.path
+        return self._emitter.file_path
 
     @contextlib.contextmanager
     def time_operation(self, name: str, **attributes: Any) -> Iterator[Span]:

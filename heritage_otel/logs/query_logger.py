@@ -63,7 +63,8 @@ def _result_ids(results: Any, id_field: str, limit: int) -> list[str]:
 class QueryLogger:
     """Logs recommendation queries as span events, OTel log records and (optionally) JSON lines.
 
-    ``log_dir`` (default: ``HERITAGE_OTEL_LOG_DIR``; none: no file) is where
+    ``log_dir`` (default: ``HERITAGE_OTEL_LOG_DIR``; else ``./logs`` while no
+    OpenTelemetry SDK is configured, as the seed did; else no file) is where
     ``queries.log`` goes. A result's document id is its ``id_field`` key (a
     mapping), its first item (a ``(doc_id, score)`` pair) or its ``id_field``
     attribute (an object); the first ``max_result_ids`` ids are recorded. ``logger_provider``
@@ -90,7 +91,7 @@ class QueryLogger:
     @property
     def log_file(self) -> os.PathLike[str] | None:
         """Path of ``queries.log``, or None when no log directory is configured."""
-        return self._emitter.file.path
+        return self._emitter.file_path
 
     def log_query(
         self,

@@ -96,7 +96,8 @@ def mask_secrets(values: Mapping[str, Any]) -> dict[str, Any]:
 class SystemLogger:
     """Logs system events as span events, OTel log records and (optionally) JSON lines.
 
-    ``log_dir`` (default: ``HERITAGE_OTEL_LOG_DIR``; none: no file) is where
+    ``log_dir`` (default: ``HERITAGE_OTEL_LOG_DIR``; else ``./logs`` while no
+    OpenTelemetry SDK is configured, as the seed did; else no file) is where
     ``system.log`` goes. ``logger_provider`` defaults to the global one.
     Every method returns None and never raises.
     """
@@ -112,7 +113,7 @@ class SystemLogger:
     @property
     def log_file(self) -> os.PathLike[str] | None:
         """Path of ``system.log``, or None when no log directory is configured."""
-        return self._emitter.file.path
+        return self._emitter.file_path
 
     def log_component_start(self, component: str, **details: Any) -> None:
         """A component started (``details``: version, model size, ...)."""
