@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -31,6 +32,8 @@ DURATION_BUCKETS_S: Final = (
 )
 #: Buckets for scores on 0..1 (NDCG, precision, diversity): 20 bins of 0.05.
 UNIT_INTERVAL_BUCKETS: Final = tuple(round(i * 0.05, 2) for i in range(21))
+#: Quality scores :func:`record_query` accepts, and the instrument of each.
+QUALITY_KEYS: Final = ("ndcg_at_10", "precision_at_5", "diversity")
 #: Buckets for result counts per query.
 RESULT_COUNT_BUCKETS: Final = (0, 1, 2, 3, 5, 10, 20, 50, 100)
 
@@ -132,3 +135,35 @@ def instruments_for(provider: MeterProvider | None = None) -> Instruments:
             except TypeError:  # provider not weak-referenceable: do not cache
                 pass
         return found
+
+
+def record_query(
+    inst: Instruments,
+    duration_s: float,
+    *,
+    success: bool = True,
+    num_results: int | None = None,
+    quality: Mapping[str, float] | None = None,
+) -> None:
+    """Record one query on ``inst``: the one recording path of the instrumentor and the monitor facade.
+
+    Counts the query and its duration (attribute ``heritage.success``), the
+    number of results and an empty result when ``num_results`` is given, and
+    each quality score (keys among :data:`QUALITY_KEYS`; others are ignored).
+    Call it inside the query's span so the histograms carry exemplars.
+
+    >>> from opentelemetry.metrics import NoOpMeterProvider
+    >>> record_query(instruments_for(NoOpMeterProvider()), 0.120, num_results=10, quality={"ndcg_at_10": 0.8})
+    """
+    outcome = {semconv.SUCCESS: success}
+    inst.queries.add(1, outcome)
+    inst.query_duration.record(duration_s, outcome)
+    if num_results is not None:
+        inst.results.record(num_results)
+        if num_results == 0:
+            inst.empty_results.add(1)
+    if quality:
+        for key in QUALITY_KEYS:
+            value = quality.get(key)
+            if value is not None:
+                getattr(inst, key).record(value)

@@ -1,42 +1,55 @@
-"""The seed's monitoring API (``utils/monitoring.py``), backed by OpenTelemetry and the Analyzer.
+"""The seed's monitoring API (``utils/monitoring.py``), as thin glue over OpenTelemetry and the Analyzer.
 
-Thin glue, not a second implementation: ``record_query`` records the
-heritage-otel instruments (on the global MeterProvider, so the data reaches
-the Collector, and on a private SDK MeterProvider whose
+``record_query`` records the heritage-otel instruments through the global
+OpenTelemetry providers, with the same function the instrumentor uses
+(:func:`heritage_otel.instruments.record_query`). The monitor listens to
+every measurement the process records there (its ``FallbackChain``,
+``ErrorHandler`` and instrumented code included, with or without
+``configure()``): a private SDK MeterProvider receives them and its
 ``PeriodicExportingMetricReader`` feeds an
-:class:`~heritage_otel.analysis.AnalyzingMetricExporter`). Thresholds,
-anomalies and drift are judged by :class:`~heritage_otel.analysis.Analyzer`
-and the analysis detectors; alerts are kept by
-:class:`~heritage_otel.analysis.AlertManager`. Where the seed's API needs raw
-values (``metrics.get_recent_values``, ``get_stats``, ``check_anomalies``,
-``check_drift``) a bounded reservoir is kept beside the instruments.
+:class:`~heritage_otel.analysis.AnalyzingMetricExporter`. Thresholds,
+anomalies, drift and health are judged by
+:class:`~heritage_otel.analysis.Analyzer` and the analysis detectors;
+alerts are kept by :class:`~heritage_otel.analysis.AlertManager`. The
+seed's raw-value API (``metrics.get_recent_values``, ``get_stats``,
+counters, gauges and rates) keeps a compact bounded store of points beside
+the instruments (12 bytes a point).
 
 >>> from heritage_otel.monitoring import initialize_monitoring
 >>> monitor = initialize_monitoring(config={"retention_minutes": 60, "anomaly_sensitivity": 3.0,
-...     "alert_log_path": None}, start_background=False)
+...     "alert_log_path": None, "service_name": "doc-recommender"}, start_background=False)
 >>> for i in range(20):
 ...     monitor.record_query(f"q_{i:03d}", latency_ms=100 + i, num_results=10, ndcg=0.75,
 ...                          components_used=["simrank", "horn_index"])
 >>> monitor.metrics.get_stats("query_latency")["count"]
 20
+>>> monitor.metrics.increment("cache_evictions", 3)
+>>> monitor.metrics.get_counter("cache_evictions")
+3.0
 >>> monitor.drift_detector.set_reference("query_latency", [100, 120, 110, 130, 105] * 20)
 >>> monitor.check_drift("query_latency", [900, 950, 1000] * 20, method="psi")
 True
 >>> sorted(monitor.get_dashboard_data())
-['alerts', 'components', 'indicators', 'metrics', 'system_health', 'timestamp']
+['alerts', 'components', 'counters', 'gauges', 'indicators', 'metrics', 'system_health', 'timestamp']
 >>> shutdown_monitoring()
 
 Configuration keys (``initialize_monitoring(config=...)``; unknown keys and
 bad values fail at start-up): ``retention_minutes`` (60),
-``anomaly_sensitivity`` (3.0), ``thresholds`` (the seed's rules),
+``anomaly_sensitivity`` (3.0), ``thresholds`` (rules in the seed's format for
+any indicator or recorded metric, merged over the seed's defaults),
+``replace_thresholds`` (False: True uses ``thresholds`` alone),
 ``check_interval_seconds`` (60; the background export/evaluation period),
 ``cooldown_minutes`` (15), ``alert_log_path`` (``logs/alerts.jsonl``; None
 disables), ``jaeger_url`` (None), ``reservoir_size`` (10000 raw values per
-metric), ``min_samples`` (10).
+metric), ``min_samples`` (10), ``service_name`` (the configured pipeline's,
+else ``OTEL_SERVICE_NAME``, else ``heritage-recommender``), the drift
+thresholds ``psi_warning`` (0.1), ``psi_critical`` (0.2), ``ks_alpha``
+(0.05) and ``ks_min_statistic`` (0.1), and ``system_metrics`` (False: True
+adds CPU, memory and thread metrics through
+``opentelemetry-instrumentation-system-metrics``).
 
 If the recommender is also auto-instrumented (``RecommenderInstrumentor``),
-calling ``record_query`` as well counts each query twice on the global
-provider: use one or the other.
+calling ``record_query`` as well counts each query twice: use one or the other.
 """
 
 from __future__ import annotations
@@ -48,10 +61,9 @@ import math
 import threading
 import time
 from collections import Counter as _Counter
-from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 from opentelemetry import metrics as otel_metrics
@@ -59,13 +71,16 @@ from opentelemetry.sdk.metrics import MeterProvider, TraceBasedExemplarFilter
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 
-from heritage_otel import semconv
+from heritage_otel import semconv, telemetry
+from heritage_otel._internal import delegating
+from heritage_otel._internal.points import PointSeries
 from heritage_otel.analysis import (
     DEFAULT_THRESHOLDS,
     Alert,
     AlertLevel,
     AlertManager,
     Analyzer,
+    AnalyzerConfig,
     AnalyzingMetricExporter,
     MADDetector,
     ZScoreDetector,
@@ -75,7 +90,9 @@ from heritage_otel.analysis import (
 )
 from heritage_otel.analysis.findings import Finding, anomaly_finding, ks_finding, psi_finding
 from heritage_otel.analysis.sinks import JsonlFileSink
-from heritage_otel.instruments import Instruments, instruments_for
+from heritage_otel.instruments import DURATION_BUCKETS_S, Instruments, instruments_for, record_query
+from heritage_otel.settings import resolve_settings
+from heritage_otel.version import __version__
 
 __all__ = [
     "Alert",
@@ -90,16 +107,23 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
+#: Drift settings taken from the monitoring config into the Analyzer's (names and defaults are AnalyzerConfig's).
+_DRIFT_KEYS: Final = ("psi_warning", "psi_critical", "ks_alpha", "ks_min_statistic")
+
 DEFAULTS: dict[str, Any] = {
     "retention_minutes": 60,
     "anomaly_sensitivity": 3.0,
-    "thresholds": DEFAULT_THRESHOLDS,
+    "thresholds": None,
+    "replace_thresholds": False,
     "check_interval_seconds": 60,
     "cooldown_minutes": 15,
     "alert_log_path": "logs/alerts.jsonl",
     "jaeger_url": None,
     "reservoir_size": 10_000,
     "min_samples": 10,
+    "service_name": None,
+    "system_metrics": False,
+    **{key: getattr(AnalyzerConfig, key) for key in _DRIFT_KEYS},
 }
 
 #: Seed metric name -> (OpenTelemetry histogram, factor from the seed's unit to the instrument's).
@@ -110,6 +134,9 @@ SEED_TO_OTEL: dict[str, tuple[str, float]] = {
     "precision_at_5": (semconv.METRIC_PRECISION_AT_5, 1.0),
     "diversity": (semconv.METRIC_DIVERSITY, 1.0),
 }
+#: Seed metric name -> the field of :class:`~heritage_otel.instruments.Instruments` recording it.
+_SEED_INSTRUMENT: Final = {"query_latency": "query_duration", "num_results": "results", "ndcg_at_10": "ndcg_at_10",
+                           "precision_at_5": "precision_at_5", "diversity": "diversity"}
 
 
 def _settings(config: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -126,75 +153,212 @@ def _settings(config: Mapping[str, Any] | None) -> dict[str, Any]:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
             msg = f"monitoring config {key!r} = {value!r} is not valid; expected a number > 0"
             raise ValueError(msg)
+    for key in ("replace_thresholds", "system_metrics"):
+        if not isinstance(out[key], bool):
+            msg = f"monitoring config {key!r} = {out[key]!r} is not valid; expected True or False"
+            raise ValueError(msg)
+    name = out["service_name"]
+    if name is not None and (not isinstance(name, str) or not name.strip()):
+        msg = f"monitoring config 'service_name' = {name!r} is not valid; expected a non-empty string or None"
+        raise ValueError(msg)
+    user_rules = out["thresholds"]
+    if user_rules is not None and not isinstance(user_rules, Mapping):
+        msg = f"monitoring config 'thresholds' = {user_rules!r} is not valid; expected a dict of rule name -> rule dict"
+        raise ValueError(msg)
+    if out["replace_thresholds"]:
+        out["thresholds"] = dict(user_rules or {})
+    else:
+        out["thresholds"] = {**DEFAULT_THRESHOLDS, **(user_rules or {})}
     return out
 
 
-class MetricsStore:
-    """Bounded reservoirs of raw values per seed metric name (``get_recent_values``, ``get_stats``)."""
+_HISTOGRAM, _COUNTER, _GAUGE = "histogram", "counter", "gauge"
 
-    def __init__(self, retention_minutes: float = 60, reservoir_size: int = 10_000, clock: Any = time.time) -> None:
+
+class MetricsStore:
+    """The seed's metric store: raw points per name (bounded, compact) and their OpenTelemetry instruments.
+
+    ``record_metric`` (a histogram), ``increment`` (a counter) and
+    ``set_gauge`` (a gauge) each keep the raw point for ``get_recent_values``,
+    ``get_stats`` and ``get_rate``, and record the instrument of that name
+    through the global MeterProvider (so the Analyzer judges it and a
+    threshold rule may name it). The seed's own names (``query_latency`` in
+    ms, ``num_results``, ``ndcg_at_10``, ...) record heritage-otel's
+    instruments instead (``heritage.query.duration`` in seconds, ...).
+    """
+
+    def __init__(self, retention_minutes: float = 60, reservoir_size: int = 10_000, clock: Any = time.time,
+                 meter_providers: Sequence[Any] = ()) -> None:
         self.retention_s = float(retention_minutes) * 60
         self.reservoir_size = int(reservoir_size)
         self._clock = clock
-        self._values: dict[str, deque[tuple[float, float]]] = {}
+        self._points: dict[str, PointSeries] = {}
+        self._kinds: dict[str, str] = {}
+        self._totals: dict[str, float] = {}
+        self._gauges: dict[str, float] = {}
+        self._instruments: dict[str, tuple[Any, ...]] = {}
+        self._meters = [p.get_meter(semconv.INSTRUMENTATION_SCOPE, __version__) for p in meter_providers]
+        self._seed_sets = [instruments_for(p) for p in meter_providers]
         self._lock = threading.Lock()
 
-    def record_metric(self, name: str, value: float, timestamp: float | None = None) -> None:
-        """Keep one raw value (non-finite values are ignored)."""
-        value = float(value)
-        if not math.isfinite(value):
-            return
+    # --- recording ---------------------------------------------------------
+    def _keep(self, name: str, value: float, timestamp: float | None, kind: str) -> bool:
         with self._lock:
-            series = self._values.get(name)
+            known = self._kinds.setdefault(name, kind)
+            if known != kind:
+                _log.warning("metric %r is a %s; recording it as a %s is ignored", name, known, kind)
+                return False
+            series = self._points.get(name)
             if series is None:
-                series = self._values[name] = deque(maxlen=self.reservoir_size)
-            series.append((self._clock() if timestamp is None else timestamp, value))
+                series = self._points[name] = PointSeries(self.reservoir_size)
+            series.append(self._clock() if timestamp is None else timestamp, value)
+            if kind == _COUNTER:
+                self._totals[name] = self._totals.get(name, 0.0) + value
+            elif kind == _GAUGE:
+                self._gauges[name] = value
+            return True
 
+    def _instrument(self, name: str, kind: str) -> tuple[Any, ...]:
+        found = self._instruments.get(name)
+        if found is None:
+            if kind == _HISTOGRAM:
+                found = tuple(m.create_histogram(name, explicit_bucket_boundaries_advisory=None) for m in self._meters)
+            elif kind == _COUNTER:
+                found = tuple(m.create_counter(name) for m in self._meters)
+            else:
+                found = tuple(m.create_gauge(name) for m in self._meters)
+            self._instruments[name] = found
+        return found
+
+    def _record(self, name: str, value: float, timestamp: float | None, kind: str,
+                attributes: Mapping[str, Any] | None) -> None:
+        try:
+            value = float(value)
+            if not math.isfinite(value) or not self._keep(name, value, timestamp, kind):
+                return
+            if name in _SEED_INSTRUMENT and kind == _HISTOGRAM:
+                factor = SEED_TO_OTEL[name][1]
+                for seed in self._seed_sets:
+                    getattr(seed, _SEED_INSTRUMENT[name]).record(value * factor, attributes)
+                return
+            for instrument in self._instrument(name, kind):
+                if kind == _HISTOGRAM:
+                    instrument.record(value, attributes)
+                elif kind == _COUNTER:
+                    instrument.add(value, attributes)
+                else:
+                    instrument.set(value, attributes)
+        except Exception:  # noqa: BLE001 - monitoring never breaks the caller
+            _log.exception("recording metric %r failed; dropped", name)
+
+    def record_metric(self, name: str, value: float, timestamp: float | None = None,
+                      attributes: Mapping[str, Any] | None = None) -> None:
+        """Record one value of ``name`` (a histogram); non-finite values are ignored. Never raises."""
+        self._record(name, value, timestamp, _HISTOGRAM, attributes)
+
+    def increment(self, name: str, value: float = 1.0, timestamp: float | None = None,
+                  attributes: Mapping[str, Any] | None = None) -> None:
+        """Add ``value`` (>= 0) to counter ``name``. Never raises."""
+        if not value >= 0:
+            _log.warning("increment(%r, %r): a counter only grows; ignored", name, value)
+            return
+        self._record(name, value, timestamp, _COUNTER, attributes)
+
+    def set_gauge(self, name: str, value: float, timestamp: float | None = None,
+                  attributes: Mapping[str, Any] | None = None) -> None:
+        """Set gauge ``name`` to ``value``. Never raises."""
+        self._record(name, value, timestamp, _GAUGE, attributes)
+
+    def _keep_seed(self, name: str, value: float, timestamp: float | None) -> None:
+        """Keep the raw point of a seed metric whose instrument the caller records itself."""
+        if math.isfinite(value):
+            self._keep(name, value, timestamp, _HISTOGRAM)
+
+    # --- reading -------------------------------------------------------------
     def names(self) -> list[str]:
-        """Metric names with at least one value."""
+        """Metric names with at least one point."""
         with self._lock:
-            return [n for n, v in self._values.items() if v]
+            return [n for n, v in self._points.items() if len(v)]
+
+    def get_counter(self, name: str) -> float:
+        """Total of counter ``name`` since the start (0.0 if never incremented)."""
+        with self._lock:
+            return self._totals.get(name, 0.0)
+
+    def get_gauge(self, name: str) -> float | None:
+        """Latest value of gauge ``name``, or None."""
+        with self._lock:
+            return self._gauges.get(name)
+
+    def counters(self) -> dict[str, float]:
+        """Every counter's total."""
+        with self._lock:
+            return dict(self._totals)
+
+    def gauges(self) -> dict[str, float]:
+        """Every gauge's latest value."""
+        with self._lock:
+            return dict(self._gauges)
+
+    def _values(self, name: str, minutes: float) -> np.ndarray:
+        since = self._clock() - min(float(minutes) * 60, self.retention_s)
+        with self._lock:
+            series = self._points.get(name)
+            return series.values(since) if series is not None else np.empty(0)
 
     def get_recent_values(self, name: str, minutes: float = 60) -> list[float]:
         """Values of the last ``minutes`` (within the retention), oldest first."""
-        since = self._clock() - min(float(minutes) * 60, self.retention_s)
+        return self._values(name, minutes).tolist()
+
+    def get_rate(self, name: str, minutes: float = 1.0) -> float:
+        """Per second over the last ``minutes``: the counter's increments, or the number of values recorded."""
+        values = self._values(name, minutes)
+        seconds = min(float(minutes) * 60, self.retention_s)
         with self._lock:
-            return [v for t, v in self._values.get(name, ()) if t >= since]
+            counted = self._kinds.get(name) == _COUNTER
+        return float(values.sum() if counted else values.size) / seconds
 
     def get_stats(self, name: str, minutes: float | None = None) -> dict[str, float]:
         """mean, median, std, min, max, count, p50, p95, p99 over the retention (or ``minutes``); {} if no data."""
-        values = np.asarray(self.get_recent_values(name, self.retention_s / 60 if minutes is None else minutes))
+        values = self._values(name, self.retention_s / 60 if minutes is None else minutes)
         if values.size == 0:
             return {}
         p50, p95, p99 = np.percentile(values, [50, 95, 99])
-        return {"mean": float(values.mean()), "median": float(np.median(values)), "std": float(values.std()),
+        return {"mean": float(values.mean()), "median": float(p50), "std": float(values.std()),
                 "min": float(values.min()), "max": float(values.max()), "count": int(values.size),
                 "p50": float(p50), "p95": float(p95), "p99": float(p99)}
+
+    def nbytes(self) -> int:
+        """Bytes held by the stored points."""
+        with self._lock:
+            return sum(series.nbytes for series in self._points.values())
 
     def cleanup(self) -> None:
         """Drop values older than the retention."""
         since = self._clock() - self.retention_s
         with self._lock:
-            for series in self._values.values():
-                while series and series[0][0] < since:
-                    series.popleft()
+            for series in self._points.values():
+                series.drop_before(since)
 
 
 @dataclass(frozen=True)
 class DriftResult:
-    """Outcome of one drift check on raw values."""
+    """Outcome of one drift check on raw values, with the alert finding when it drifted."""
 
     drifted: bool
     method: str
     statistic: float
     pvalue: float = math.nan
+    finding: Finding | None = None
 
 
 class DriftDetector:
     """Reference distributions per seed metric name; checks with :func:`psi` or :func:`ks` on raw values.
 
-    A reference for a metric with an OpenTelemetry histogram (``query_latency``
-    in ms, ``ndcg_at_10``, ...) is also given to the Analyzer, so the pipeline's
+    Drifted means the finding rule of the Analyzer fires (``psi_warning``,
+    ``ks_alpha`` and ``ks_min_statistic`` of its config). A reference for a
+    metric with an OpenTelemetry histogram (``query_latency`` in ms,
+    ``ndcg_at_10``, ...) is also given to the Analyzer, so the pipeline's
     bucket-count drift uses it too.
     """
 
@@ -210,9 +374,8 @@ class DriftDetector:
             msg = f"reference for {name!r} is empty; expected at least one finite value"
             raise ValueError(msg)
         self._references[name] = ref
-        if name in SEED_TO_OTEL:
-            metric, factor = SEED_TO_OTEL[name]
-            self.analyzer.set_reference(metric, ref * factor)
+        metric, factor = SEED_TO_OTEL.get(name, (name, 1.0))
+        self.analyzer.set_reference(metric, ref * factor)
 
     def has_reference(self, name: str) -> bool:
         """True when a reference is set for ``name``."""
@@ -228,22 +391,38 @@ class DriftDetector:
         cfg = self.analyzer.config
         if method == "psi":
             value = psi(ref, cur)
-            return DriftResult(value >= cfg.psi_warning, "psi", value)
+            finding = (psi_finding(name, (), value, warning=cfg.psi_warning, critical=cfg.psi_critical)
+                       if value >= cfg.psi_warning else None)
+            return DriftResult(finding is not None, "psi", value, finding=finding)
         result = ks(ref, cur)
-        drifted = result.pvalue < cfg.ks_alpha and result.statistic >= cfg.ks_min_statistic
-        return DriftResult(bool(drifted), "ks", result.statistic, result.pvalue)
+        drifted = bool(result.pvalue < cfg.ks_alpha and result.statistic >= cfg.ks_min_statistic)
+        finding = (ks_finding(name, (), result.statistic, result.pvalue, alpha=cfg.ks_alpha,
+                              min_statistic=cfg.ks_min_statistic, approximate=False) if drifted else None)
+        return DriftResult(drifted, "ks", result.statistic, result.pvalue, finding)
+
+
+def _resource(service_name: str | None) -> Resource:
+    active = telemetry.current()
+    if service_name is None and active is not None:
+        return active.resource
+    return telemetry.resource_for(resolve_settings(service_name=service_name))
 
 
 class Monitor:
-    """The seed's ``MonitoringSystem``: metrics, anomalies, drift, alerts and the dashboard data."""
+    """The seed's ``MonitoringSystem``: metrics, anomalies, drift, alerts and the dashboard data.
+
+    Sees every measurement recorded through the global OpenTelemetry
+    providers while it is open (see the module docstring).
+    """
 
     def __init__(self, config: Mapping[str, Any] | None = None, *, start_background: bool = True) -> None:
         cfg = _settings(config)
         self.config = cfg
         interval_s = float(cfg["check_interval_seconds"])
+        self.resource = _resource(cfg["service_name"])
         self.analyzer = Analyzer(retention_minutes=cfg["retention_minutes"], interval_seconds=interval_s,
                                  sensitivity=cfg["anomaly_sensitivity"], thresholds=cfg["thresholds"],
-                                 min_samples=cfg["min_samples"])
+                                 min_samples=cfg["min_samples"], **{k: cfg[k] for k in _DRIFT_KEYS})
         self.alerts = AlertManager(cooldown_s=float(cfg["cooldown_minutes"]) * 60, jaeger_url=cfg["jaeger_url"])
         if cfg["alert_log_path"]:
             self.alerts.add_sink(JsonlFileSink(cfg["alert_log_path"]), "alerts.jsonl")
@@ -251,22 +430,28 @@ class Monitor:
         self.background = bool(start_background)
         self._reader = PeriodicExportingMetricReader(
             self.exporter, export_interval_millis=interval_s * 1000 if self.background else math.inf)
-        self.meter_provider = MeterProvider(metric_readers=[self._reader], resource=Resource.create(),
-                                            exemplar_filter=TraceBasedExemplarFilter())
-        self._private: Instruments = instruments_for(self.meter_provider)
-        self.metrics = MetricsStore(cfg["retention_minutes"], int(cfg["reservoir_size"]))
+        self.meter_provider = MeterProvider(metric_readers=[self._reader], resource=self.resource,
+                                            exemplar_filter=TraceBasedExemplarFilter(), shutdown_on_exit=False)
+        # Listen to the process's global providers; if another SDK owns them, record on ours directly too.
+        self.listening = delegating.install_globals()
+        providers: list[Any] = [otel_metrics.get_meter_provider()]
+        if self.listening:
+            delegating.add_meter_listener(self.meter_provider)
+        else:
+            _log.warning("another OpenTelemetry SDK owns the global providers: the monitor sees what it records "
+                         "itself (record_query, metrics.*), not what FallbackChain or ErrorHandler record")
+            providers.append(self.meter_provider)
+        self._instrument_sets: list[Instruments] = [instruments_for(p) for p in providers]
+        self.metrics = MetricsStore(cfg["retention_minutes"], int(cfg["reservoir_size"]), meter_providers=providers)
         self.drift_detector = DriftDetector(self.analyzer)
         self.components: _Counter[str] = _Counter()
+        self._components_lock = threading.Lock()
+        self._system_metrics: Any = None
+        if cfg["system_metrics"]:
+            self._system_metrics = _start_system_metrics(self.meter_provider)
         self._closed = False
 
     # --- recording ---------------------------------------------------------
-    def _instrument_sets(self) -> list[Instruments]:
-        sets = [self._private]
-        global_provider = otel_metrics.get_meter_provider()
-        if global_provider is not self.meter_provider:
-            sets.append(instruments_for(global_provider))
-        return sets
-
     def record_query(
         self,
         query_id: str,
@@ -279,36 +464,31 @@ class Monitor:
         diversity: float | None = None,
         success: bool = True,
     ) -> None:
-        """Record one query on the OpenTelemetry instruments and in the raw reservoir. Never raises.
+        """Record one query on the OpenTelemetry instruments and in the raw store. Never raises.
 
         ``query_id`` is not recorded as a metric attribute (unbounded cardinality).
         """
         try:
-            outcome = {semconv.SUCCESS: bool(success)}
-            for inst in self._instrument_sets():
-                inst.queries.add(1, outcome)
-                inst.query_duration.record(float(latency_ms) / 1000.0, outcome)
-                inst.results.record(int(num_results))
-                if int(num_results) == 0:
-                    inst.empty_results.add(1)
-                if ndcg is not None:
-                    inst.ndcg_at_10.record(float(ndcg))
-                if precision_at_5 is not None:
-                    inst.precision_at_5.record(float(precision_at_5))
-                if diversity is not None:
-                    inst.diversity.record(float(diversity))
-            self.metrics.record_metric("query_latency", latency_ms)
-            self.metrics.record_metric("num_results", num_results)
-            for name, value in (("ndcg_at_10", ndcg), ("precision_at_5", precision_at_5), ("diversity", diversity)):
-                if value is not None:
-                    self.metrics.record_metric(name, value)
-            self.components.update(components_used or ())
+            quality = {"ndcg_at_10": ndcg, "precision_at_5": precision_at_5, "diversity": diversity}
+            quality = {k: float(v) for k, v in quality.items() if v is not None}
+            for inst in self._instrument_sets:
+                record_query(inst, float(latency_ms) / 1000.0, success=bool(success), num_results=int(num_results),
+                             quality=quality)
+            self.metrics._keep_seed("query_latency", float(latency_ms), None)
+            self.metrics._keep_seed("num_results", float(num_results), None)
+            for name, value in quality.items():
+                self.metrics._keep_seed(name, value, None)
+            if components_used:
+                with self._components_lock:
+                    self.components.update(components_used)
         except Exception:  # noqa: BLE001 - monitoring never breaks the caller
             _log.exception("record_query(%r) failed; not recorded", query_id)
 
     # --- checks ------------------------------------------------------------
     def flush(self, timeout_millis: float = 10_000) -> bool:
         """Export now: the Analyzer evaluates thresholds, anomalies and drift on the interval so far."""
+        if self._closed:
+            return True
         return bool(self.meter_provider.force_flush(timeout_millis))
 
     def _apply(self, finding: Finding | None, key: tuple[str, str, tuple[()]]) -> Alert | None:
@@ -318,25 +498,26 @@ class Monitor:
         return None
 
     def check_anomalies(self, lookback_minutes: float = 60) -> list[Alert]:
-        """Evaluate the pipeline now, and judge each raw metric's latest value against its last
-        ``lookback_minutes`` (z-score and MAD). Returns the active anomaly alerts."""
+        """Evaluate the pipeline now, and judge every raw value of the last ``lookback_minutes`` of each
+        metric against that lookback (z-score and MAD); the most extreme flagged value of a metric raises
+        its alert. Returns the active anomaly alerts."""
         self.flush()
         sensitivity = float(self.config["anomaly_sensitivity"])
         min_samples = int(self.config["min_samples"])
         detectors = {"zscore": ZScoreDetector(sensitivity, min_samples, max(min_samples, 2)),
                      "mad": MADDetector(sensitivity, min_samples, max(min_samples, 2))}
         for name in self.metrics.names():
-            values = self.metrics.get_recent_values(name, lookback_minutes)
+            values = np.asarray(self.metrics.get_recent_values(name, lookback_minutes))
             if len(values) <= min_samples:
                 continue
-            baseline, latest = np.asarray(values[:-1]), values[-1]
             for det_name, det in detectors.items():
-                scores, flags = det.score([latest], baseline=baseline)
+                scores, flags = det.score(values)
                 finding = None
-                if flags[0]:
-                    center = float(np.mean(baseline) if det_name == "zscore" else np.median(baseline))
-                    scale = (latest - center) / scores[0] if scores[0] else math.nan
-                    finding = anomaly_finding(name, det_name, (), float(latest), float(scores[0]), center, scale,
+                if flags.any():
+                    i = int(np.flatnonzero(flags)[np.argmax(np.abs(scores[flags]))])
+                    center = float(np.mean(values) if det_name == "zscore" else np.median(values))
+                    scale = (values[i] - center) / scores[i] if scores[i] else math.nan
+                    finding = anomaly_finding(name, det_name, (), float(values[i]), float(scores[i]), center, scale,
                                               sensitivity=sensitivity,
                                               critical_factor=self.analyzer.config.critical_factor)
                 self._apply(finding, (name, det_name, ()))
@@ -353,14 +534,7 @@ class Monitor:
             _log.warning("check_drift(%r): no reference set; call drift_detector.set_reference first", name)
             return False
         result = self.drift_detector.check(name, values, method)
-        cfg = self.analyzer.config
-        finding = None
-        if result.drifted and method == "psi":
-            finding = psi_finding(name, (), result.statistic, warning=cfg.psi_warning, critical=cfg.psi_critical)
-        elif result.drifted:
-            finding = ks_finding(name, (), result.statistic, result.pvalue, alpha=cfg.ks_alpha,
-                                 min_statistic=cfg.ks_min_statistic, approximate=False)
-        self._apply(finding, (name, method, ()))
+        self._apply(result.finding, (name, method, ()))
         return result.drifted
 
     # --- dashboard -----------------------------------------------------------
@@ -372,26 +546,51 @@ class Monitor:
     def get_dashboard_data(self) -> dict[str, Any]:
         """The seed's dashboard dict: system_health, alerts, metrics (stats per raw metric) and more."""
         self.metrics.cleanup()
+        with self._components_lock:
+            components = dict(self.components)
         return {
             "timestamp": _dt.datetime.now(tz=_dt.timezone.utc).isoformat(),
             "system_health": self.get_system_health(),
             "alerts": [a.to_dict() for a in self.alerts.get_active_alerts()],
             "metrics": {name: self.metrics.get_stats(name) for name in self.metrics.names()},
+            "counters": self.metrics.counters(),
+            "gauges": self.metrics.gauges(),
             "indicators": self.analyzer.latest_indicators(),
-            "components": dict(self.components),
+            "components": components,
         }
 
     # --- lifecycle -----------------------------------------------------------
     def shutdown(self, timeout_s: float = 10.0) -> bool:
-        """Stop background export (final evaluation included) and every alert sink thread."""
+        """Stop listening, export and evaluate a last time, and stop every alert sink thread. Idempotent."""
         if self._closed:
             return True
         self._closed = True
+        delegating.remove_meter_listener(self.meter_provider)
+        if self._system_metrics is not None:
+            try:
+                self._system_metrics.uninstrument()
+            except Exception:  # noqa: BLE001
+                _log.exception("system metrics instrumentation did not stop")
         try:
             self.meter_provider.shutdown(timeout_millis=timeout_s * 1000)
         except Exception:  # noqa: BLE001
             _log.exception("monitoring meter provider shutdown failed")
         return self.alerts.shutdown(timeout_s)
+
+
+def _start_system_metrics(meter_provider: MeterProvider) -> Any:
+    """CPU, memory and thread metrics of this process on ``meter_provider`` (OpenTelemetry's instrumentation)."""
+    try:
+        from opentelemetry.instrumentation.system_metrics import SystemMetricsInstrumentor
+    except ImportError as exc:
+        msg = ("monitoring config 'system_metrics' = True needs opentelemetry-instrumentation-system-metrics; "
+               "install heritage-otel[analysis]")
+        raise ValueError(msg) from exc
+    config = {"process.cpu.utilization": None, "process.memory.usage": None, "process.thread.count": None,
+              "process.cpu.time": ["user", "system"], "process.memory.virtual": None}
+    instrumentor = SystemMetricsInstrumentor(config=config)
+    instrumentor.instrument(meter_provider=meter_provider)
+    return instrumentor
 
 
 _lock = threading.Lock()

@@ -49,7 +49,7 @@ from heritage_otel.exporters.otlp_json import OtlpJsonFileSpanExporter
 from heritage_otel.exporters.span_store import SpanStore
 from heritage_otel.settings import Settings, resolve_settings
 
-__all__ = ["Telemetry", "configure", "current"]
+__all__ = ["Telemetry", "configure", "current", "resource_for"]
 
 _logger = logging.getLogger(__name__)
 _lock = threading.RLock()
@@ -177,7 +177,8 @@ def _otlp_exporters(settings: Settings) -> tuple[SpanExporter, Any, LogRecordExp
     )
 
 
-def _resource(settings: Settings) -> Resource:
+def resource_for(settings: Settings) -> Resource:
+    """The SDK Resource of resolved settings (service name, version, instance id, resource attributes)."""
     attributes: dict[str, Any] = dict(settings.resource_attributes)
     attributes[semconv.SERVICE_NAME] = settings.service_name
     attributes[semconv.SERVICE_VERSION] = settings.service_version
@@ -233,7 +234,7 @@ def configure(
         span_store_size=span_store_size,
         otlp_json_path=otlp_json_path,
     )
-    resource = _resource(settings)
+    resource = resource_for(settings)
 
     if settings.disabled:
         telemetry = Telemetry(

@@ -253,3 +253,160 @@ def test_bad_config_fails_fast(config, needle) -> None:
     """Unknown keys and bad values fail at initialisation with the key, value and what is valid."""
     with pytest.raises(ValueError, match=needle):
         initialize_monitoring(config=config, start_background=False)
+
+
+# --- seed parity: the facade sees the whole process, judges the whole lookback, has the seed's API --------------
+def _degraded_queries(monitor, n: int = 40) -> None:
+    """n queries answered by the second strategy of a FallbackChain, one handled error each (ErrorHandler)."""
+    from heritage_otel.errors import HighSeverityError
+    from heritage_otel.fallback import FallbackChain
+    from heritage_otel.handler import ErrorHandler
+
+    handler = ErrorHandler()
+
+    @handler.handle_errors("simrank", fallback_value=[])
+    def flaky():
+        raise HighSeverityError("simrank index unavailable")
+
+    def primary():
+        raise HighSeverityError("simrank down")
+
+    chain = FallbackChain("ranking_chain")
+    chain.add_strategy("primary_simrank", primary, priority=3)
+    chain.add_strategy("fallback_horn", lambda: ["d1"] * 10, priority=2)
+    for i in range(n):
+        flaky()
+        results, _ = chain.execute()
+        monitor.record_query(f"q{i}", latency_ms=120, num_results=len(results), ndcg=0.8)
+
+
+@pytest.mark.parametrize("configured", [False, True], ids=["no-configure", "after-configure"])
+def test_fallbacks_and_errors_recorded_elsewhere_in_the_process_reach_the_health(request, configured) -> None:
+    """FallbackChain and ErrorHandler record on the global providers; the facade's health sees them."""
+    if configured:
+        request.getfixturevalue("telemetry")
+    monitor = initialize_monitoring(start_background=False)
+    _degraded_queries(monitor)
+    monitor.flush()
+    indicators = monitor.get_dashboard_data()["indicators"]
+    assert indicators["fallback_rate"] == pytest.approx(1.0)
+    assert indicators["component_error_rate"] >= 1.0
+    health = monitor.get_system_health()
+    assert health["score"] <= 90 and any("fallback_rate" in issue for issue in health["issues"])
+
+
+def test_check_anomalies_reports_a_spike_followed_by_normal_queries() -> None:
+    """A latency spike, then more normal queries: the spike is still inside the lookback and is reported."""
+    monitor = initialize_monitoring(start_background=False)
+    rng = np.random.default_rng(11)
+    values = [float(v) for v in rng.normal(100, 5, 60)]
+    values[40] = 420.0
+    for i, v in enumerate(values):
+        monitor.record_query(f"q{i}", latency_ms=v, num_results=10, ndcg=0.8)
+    found = monitor.check_anomalies(lookback_minutes=60)
+    latency = {a.detector: a for a in found if a.metric_name == "query_latency"}
+    assert set(latency) == {"zscore", "mad"}
+    assert latency["mad"].current_value == 420.0 and "Anomaly" in latency["mad"].message
+    assert not [a for a in found if a.metric_name == "ndcg_at_10"]  # constant: nothing to report
+
+
+def test_counters_gauges_and_rates(telemetry) -> None:
+    """The seed's counter/gauge/rate API keeps raw points and records OpenTelemetry instruments of that name."""
+    monitor = initialize_monitoring(start_background=False)
+    now = time.time()
+    for i in range(30):
+        monitor.metrics.increment("cache_evictions", 2, timestamp=now - 30 + i)
+    monitor.metrics.set_gauge("index_documents", 1200)
+    monitor.metrics.set_gauge("index_documents", 1250)
+    monitor.metrics.record_metric("rerank_ms", 12.5)
+    assert monitor.metrics.get_counter("cache_evictions") == 60.0
+    assert monitor.metrics.get_gauge("index_documents") == 1250.0
+    assert monitor.metrics.get_rate("cache_evictions", minutes=1) == pytest.approx(1.0)  # 60 in 60 s
+    assert monitor.metrics.get_rate("rerank_ms", minutes=1) == pytest.approx(1 / 60)
+    assert telemetry.metric_sum("cache_evictions") == 60
+    assert [p.value for p in telemetry.metric_points("index_documents")] == [1250]
+    assert telemetry.histogram_count("rerank_ms") == 1
+    data = monitor.get_dashboard_data()
+    assert data["counters"] == {"cache_evictions": 60.0} and data["gauges"] == {"index_documents": 1250.0}
+    monitor.metrics.increment("cache_evictions", -1)  # a counter only grows
+    monitor.metrics.set_gauge("cache_evictions", 3)   # a counter is not a gauge
+    assert monitor.metrics.get_counter("cache_evictions") == 60.0
+
+
+def test_custom_metric_threshold_and_rules_merged_with_the_defaults() -> None:
+    """A rule on any recorded metric fires; user rules merge over the seed's defaults (error_rate still judged)."""
+    monitor = initialize_monitoring(config={"thresholds": {
+        "my_custom_metric": {"max": 5, "critical": 50},
+        "ndcg_at_10": {"min": 0.7, "critical": 0.4},
+    }}, start_background=False)
+    for i in range(10):
+        monitor.metrics.record_metric("my_custom_metric", 9.0)
+        monitor.record_query(f"q{i}", latency_ms=100, num_results=10, ndcg=0.8, success=i % 2 == 0)
+    fired = {(a.metric_name, a.level.name) for a in monitor.check_thresholds()}
+    assert fired == {("my_custom_metric", "WARNING"), ("error_rate", "CRITICAL")}
+
+
+def test_replace_thresholds_uses_the_given_rules_alone() -> None:
+    """replace_thresholds=True: the 50 % error rate is not judged because no rule names it."""
+    monitor = initialize_monitoring(config={"thresholds": {"ndcg_at_10": {"min": 0.6}}, "replace_thresholds": True},
+                                    start_background=False)
+    for i in range(10):
+        monitor.record_query(f"q{i}", latency_ms=100, num_results=10, ndcg=0.8, success=i % 2 == 0)
+    assert monitor.check_thresholds() == []
+
+
+def test_service_name_and_drift_thresholds_through_initialize_monitoring() -> None:
+    """service_name labels the monitor's series; psi_warning set high makes a moderate shift not drift."""
+    monitor = initialize_monitoring(config={"service_name": "my-recommender", "psi_warning": 5.0,
+                                            "psi_critical": 9.0}, start_background=False)
+    assert monitor.resource.attributes["service.name"] == "my-recommender"
+    for i in range(20):
+        monitor.record_query(f"q{i}", latency_ms=2500, num_results=10)
+    (alert,) = monitor.check_thresholds()
+    assert dict(alert.labels)["service.name"] == "my-recommender"
+    rng = np.random.default_rng(3)
+    reference, shifted = rng.normal(100, 10, 2000), rng.normal(106, 10, 2000)  # PSI 0.34
+    monitor.drift_detector.set_reference("query_latency", reference)
+    assert monitor.check_drift("query_latency", shifted, method="psi") is False
+    default = initialize_monitoring(start_background=False)
+    default.drift_detector.set_reference("query_latency", reference)
+    assert default.check_drift("query_latency", shifted, method="psi") is True
+    with pytest.raises(ValueError, match="psi_critical = 1.0 is not valid"):
+        initialize_monitoring(config={"psi_warning": 2.0, "psi_critical": 1.0}, start_background=False)
+
+
+def test_points_are_stored_compactly() -> None:
+    """10,000 stored points take at most 12 bytes each (the seed promised ~10 KB per 1,000)."""
+    monitor = initialize_monitoring(config={"reservoir_size": 10_000}, start_background=False)
+    for i in range(10_000):
+        monitor.metrics.record_metric("rerank_ms", float(i))
+    assert monitor.metrics.nbytes() <= 12 * 10_000
+    assert monitor.metrics.get_recent_values("rerank_ms")[-3:] == [9997.0, 9998.0, 9999.0]
+    for i in range(100):
+        monitor.metrics.record_metric("rerank_ms", 1e6 + i)  # the ring keeps the newest reservoir_size points
+    values = monitor.metrics.get_recent_values("rerank_ms")
+    assert len(values) == 10_000 and values[0] == 100.0 and values[-1] == 1e6 + 99
+
+
+_SEED_SCRIPT = """
+import sys
+from heritage_otel.monitoring import initialize_monitoring, get_monitor
+monitor = initialize_monitoring(config={'retention_minutes': 60}, start_background=True)
+for i in range(20):
+    get_monitor().record_query(query_id=f"q_{i}", latency_ms=120.0, num_results=10, ndcg=0.75,
+                               components_used=['simrank', 'horn_index'])
+print(sorted(m for m in sys.modules if m.startswith('scipy.stats')))
+"""
+
+
+def test_a_facade_script_exits_quietly_and_imports_no_scipy_stats(tmp_path) -> None:
+    """A seed-style script: nothing on stderr at exit (no 'shutdown can only be called once'), no scipy.stats."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "HERITAGE_OTEL_"))}
+    out = subprocess.run([sys.executable, "-c", _SEED_SCRIPT], cwd=tmp_path, env=env, capture_output=True,
+                         text=True, timeout=120, check=True)
+    assert out.stderr == ""
+    assert out.stdout.strip() == "[]"

@@ -7,7 +7,10 @@ sets these delegating providers once and swaps what they point at, so that
   pipeline is shut down and every tracer, meter instrument and logger handed
   out earlier (including ones user code took at import time) follows the new
   one;
-* the pytest plugin isolates each test with its own in-memory pipeline.
+* the pytest plugin isolates each test with its own in-memory pipeline;
+* a *listener* MeterProvider (the seed-compatible monitor's) receives every
+  measurement the process records, whichever pipeline is active and whether
+  or not ``configure()`` was ever called.
 
 A forwarder caches the real tracer/instrument/logger per generation, so the
 hot path costs one integer comparison. With no pipeline installed the no-op
@@ -35,6 +38,7 @@ class _Target:
         self.tracer_provider: TracerProvider = NoOpTracerProvider()
         self.meter_provider: MeterProvider = NoOpMeterProvider()
         self.logger_provider: LoggerProvider = NoOpLoggerProvider()
+        self.listeners: tuple[MeterProvider, ...] = ()
         self._observables: list[_ObservableForwarder] = []
 
     def switch(
@@ -47,6 +51,13 @@ class _Target:
             self.tracer_provider = tracer_provider or NoOpTracerProvider()
             self.meter_provider = meter_provider or NoOpMeterProvider()
             self.logger_provider = logger_provider or NoOpLoggerProvider()
+            self.generation += 1
+            for observable in self._observables:
+                observable.rebind()
+
+    def set_listeners(self, listeners: tuple[MeterProvider, ...]) -> None:
+        with self.lock:
+            self.listeners = listeners
             self.generation += 1
             for observable in self._observables:
                 observable.rebind()
@@ -96,6 +107,27 @@ class ForwardingTracerProvider(TracerProvider):
 
 
 # --- metrics -----------------------------------------------------------------
+class _Fanout:
+    """One measurement to the active pipeline's instrument and to each listener's."""
+
+    __slots__ = ("_instruments",)
+
+    def __init__(self, instruments: tuple[Any, ...]) -> None:
+        self._instruments = instruments
+
+    def add(self, amount: int | float, attributes: Any = None, context: Any = None) -> None:
+        for instrument in self._instruments:
+            instrument.add(amount, attributes, context)
+
+    def record(self, amount: int | float, attributes: Any = None, context: Any = None) -> None:
+        for instrument in self._instruments:
+            instrument.record(amount, attributes, context)
+
+    def set(self, amount: int | float, attributes: Any = None, context: Any = None) -> None:
+        for instrument in self._instruments:
+            instrument.set(amount, attributes, context)
+
+
 class _InstrumentForwarder:
     """Forwards add/record/set to the instrument of the active generation."""
 
@@ -109,7 +141,11 @@ class _InstrumentForwarder:
     def _real(self) -> Any:
         if self._generation != TARGET.generation:
             with TARGET.lock:
-                self._instrument = self._factory(_meter_for_generation(self._factory))
+                main = self._factory(_meter_for_generation(self._factory))
+                if TARGET.listeners:
+                    extra = tuple(self._factory(_meter_of(p, self._factory)) for p in TARGET.listeners)
+                    main = _Fanout((main, *extra))
+                self._instrument = main
                 self._generation = TARGET.generation
         return self._instrument
 
@@ -133,10 +169,15 @@ class _ObservableForwarder:
 
     def rebind(self) -> None:
         self._instrument = self._factory(_meter_for_generation(self._factory))
+        self._listening = [self._factory(_meter_of(p, self._factory)) for p in TARGET.listeners]
+
+
+def _meter_of(provider: MeterProvider, factory: Callable[[Meter], Any]) -> Meter:
+    return provider.get_meter(*factory.meter_args)  # type: ignore[attr-defined]
 
 
 def _meter_for_generation(factory: Callable[[Meter], Any]) -> Meter:
-    return TARGET.meter_provider.get_meter(*factory.meter_args)  # type: ignore[attr-defined]
+    return _meter_of(TARGET.meter_provider, factory)
 
 
 class _ForwardingMeter(Meter):
@@ -268,6 +309,20 @@ def switch(
 ) -> None:
     """Point the forwarding globals at a new pipeline (None: no-op)."""
     TARGET.switch(tracer_provider, meter_provider, logger_provider)
+
+
+def add_meter_listener(provider: MeterProvider) -> None:
+    """Also send every measurement recorded through the globals to ``provider`` (until removed)."""
+    with TARGET.lock:
+        if provider not in TARGET.listeners:
+            TARGET.set_listeners((*TARGET.listeners, provider))
+
+
+def remove_meter_listener(provider: MeterProvider) -> None:
+    """Stop sending measurements to ``provider``; unknown providers are ignored."""
+    with TARGET.lock:
+        if provider in TARGET.listeners:
+            TARGET.set_listeners(tuple(p for p in TARGET.listeners if p is not provider))
 
 
 def active() -> Sequence[Any]:

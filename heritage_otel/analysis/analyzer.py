@@ -84,6 +84,7 @@ class Analyzer:
             config = replace(config, **fields)
         self.config = config
         self.rules = ThresholdRules(config.thresholds)
+        self._metric_rules = any(rule.name not in INDICATORS for rule in self.rules.rules)
         self.windows = SeriesWindows(config.points, config.max_series)
         self._buckets: dict[tuple[float, ...], BucketWindows] = {}
         self._bucket_of: dict[SeriesKey, BucketWindows] = {}
@@ -105,7 +106,10 @@ class Analyzer:
             values = np.array([latest[k].value for k in keys], dtype=float)
             times = np.array([latest[k].end_ns / 1e9 for k in keys], dtype=float)
             exemplars = [self._exemplars_of(latest[k]) for k in keys]
-            self.windows.append(self.windows.rows_for(keys), values, times, exemplars)
+            rows = self.windows.rows_for(keys)
+            if self._metric_rules:  # a rule names a recorded metric, not only an indicator
+                self._set_rules(rows, keys)
+            self.windows.append(rows, values, times, exemplars)
 
             t_end = float(times.max())
             indicators = compute_indicators(batch)

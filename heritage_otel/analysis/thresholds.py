@@ -1,7 +1,7 @@
 """Threshold rules in the seed's format, validated at construction and evaluated vectorised.
 
 A rule set maps an indicator name (see :mod:`heritage_otel.analysis.indicators`)
-to a dict with either ``max`` (upper limit) or ``min`` (lower limit), plus
+or any recorded metric's name (an OpenTelemetry instrument name) to a dict with either ``max`` (upper limit) or ``min`` (lower limit), plus
 optional ``warning`` and ``critical`` levels::
 
     {'query_latency_p95': {'max': 2000, 'warning': 1800, 'critical': 3000},
@@ -27,6 +27,7 @@ ValueError: threshold rule 'error_rate': key 'max' = 'high' is not valid; expect
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -42,6 +43,8 @@ LEVEL_NONE: Final = 0
 LEVEL_WARNING: Final = 2
 LEVEL_CRITICAL: Final = 3
 _KEYS: Final = ("max", "min", "warning", "critical")
+#: OpenTelemetry's instrument name syntax: a rule may name any recorded metric.
+_METRIC_NAME: Final = re.compile(r"[A-Za-z][A-Za-z0-9_.\-/]{0,254}")
 
 #: The seed's thresholds (latency in milliseconds, rates as fractions).
 DEFAULT_THRESHOLDS: Final[Mapping[str, Mapping[str, float]]] = {
@@ -72,8 +75,9 @@ def _bad(name: str, key: str, value: Any, valid: str) -> ValueError:
 
 
 def _parse(name: Any, spec: Any) -> ThresholdRule:
-    if not isinstance(name, str) or name not in INDICATORS:
-        msg = f"threshold rule {name!r} is not valid; valid rule names: {', '.join(sorted(INDICATORS))}"
+    if not isinstance(name, str) or not (name in INDICATORS or _METRIC_NAME.fullmatch(name)):
+        msg = (f"threshold rule {name!r} is not valid; expected an indicator ({', '.join(sorted(INDICATORS))}) "
+               "or a metric name (a letter, then up to 254 letters, digits, '_', '.', '-', '/')")
         raise ValueError(msg)
     if not isinstance(spec, Mapping):
         msg = f"threshold rule {name!r} = {spec!r} is not valid; expected a dict with 'max' or 'min' and optional 'warning', 'critical'"

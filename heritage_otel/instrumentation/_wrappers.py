@@ -27,7 +27,7 @@ from heritage_otel import semconv
 from heritage_otel.errors import FallbackExhaustedError, record_error
 from heritage_otel.fallback import FallbackChain
 from heritage_otel.instrumentation.custom_types import Evaluator, RequestHook, ResponseHook
-from heritage_otel.instruments import instruments_for
+from heritage_otel.instruments import QUALITY_KEYS, instruments_for, record_query
 from heritage_otel.logs.hashing import hash_query_text
 from heritage_otel.logs.query_logger import QueryLogger
 from heritage_otel.version import __version__
@@ -36,7 +36,6 @@ _logger = logging.getLogger(__name__)
 
 #: Component errors inside a fallback chain are counted once, by the chain's attempt span.
 _UNCOUNTED = NoOpMeterProvider()
-_QUALITY_KEYS = ("ndcg_at_10", "precision_at_5", "diversity")
 _QUALITY_ATTRS = {
     "ndcg_at_10": semconv.QUALITY_NDCG_AT_10,
     "precision_at_5": semconv.QUALITY_PRECISION_AT_5,
@@ -117,7 +116,7 @@ class Wrappers:
         except Exception:  # noqa: BLE001
             _logger.exception("heritage recommender instrumentation: evaluator raised; quality not recorded")
             return {}
-        return {k: float(scores[k]) for k in _QUALITY_KEYS if scores and scores.get(k) is not None}
+        return {k: float(scores[k]) for k in QUALITY_KEYS if scores and scores.get(k) is not None}
 
     def _query_attribute(self, query: str) -> tuple[str, str]:
         if self.capture_query_text:
@@ -185,16 +184,8 @@ class Wrappers:
         try:
             count = len(results) if results is not None else 0
             quality = self._quality(instance, query, results) if success and results is not None else {}
-            inst = self.instruments
-            outcome = {semconv.SUCCESS: success}
-            inst.queries.add(1, outcome)
-            inst.query_duration.record(duration, outcome)
-            if success:
-                inst.results.record(count)
-                if count == 0:
-                    inst.empty_results.add(1)
-                for key, value in quality.items():
-                    getattr(inst, key).record(value)
+            record_query(self.instruments, duration, success=success, num_results=count if success else None,
+                         quality=quality)
             if span.is_recording():
                 self._result_attributes(span, results if success else None, count, state, quality, success)
             self._emit_query_event(query, results if success else None, duration, state, error)

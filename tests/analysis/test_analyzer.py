@@ -147,7 +147,7 @@ def test_latest_indicators_for_health() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "needle"),
     [
-        ({"thresholds": {"latency": {"max": 1}}}, "threshold rule 'latency' is not valid; valid rule names"),
+        ({"thresholds": {"p95 latency": {"max": 1}}}, "threshold rule 'p95 latency' is not valid; expected an indicator"),
         ({"thresholds": {"error_rate": {"max": 0.01, "critical": 0.001}}}, "key 'critical' = 0.001"),
         ({"thresholds": {"error_rate": {"limit": 1}}}, "key 'limit' = 1 is not valid; valid keys"),
         ({"thresholds": {"error_rate": {"max": 1, "min": 0}}}, "exactly one of 'max' or 'min'"),
