@@ -134,7 +134,8 @@ class RecommenderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     def _instrument(self, **kwargs: Any) -> None:
         from heritage_otel.instrumentation._wrappers import Wrappers
 
-        targets = kwargs.get("targets") or RecommenderTargets.from_env()
+        explicit = kwargs.get("targets") is not None
+        targets = kwargs["targets"] if explicit else RecommenderTargets.from_env(strict=False)
         if not isinstance(targets, RecommenderTargets):
             msg = f"targets={targets!r} is not valid; expected a RecommenderTargets"
             raise TypeError(msg)
@@ -158,7 +159,9 @@ class RecommenderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             chain_name=targets.chain_name,
             entry_parameters=("query", "top_k", None),
         )
-        plan: list[tuple[str, Any]] = [(targets.entry_point, wrappers.recommend)]
+        plan: list[tuple[str, Any]] = []
+        if targets.entry_point is not None:
+            plan.append((targets.entry_point, wrappers.recommend))
         plan += [(target, wrappers.component(name)) for name, target in targets.components.items()]
         plan += [(t, w) for t, w in ((targets.ensemble, wrappers.ensemble), (targets.chain, wrappers.chain),
                                      (targets.cache, wrappers.cache)) if t is not None]
@@ -168,32 +171,41 @@ class RecommenderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         pending: dict[str, list[tuple[str, Any]]] = {}
         for target, wrapper in plan:
             pending.setdefault(parse_target(target)[0], []).append((target, wrapper))
-        # modules already imported are wrapped now, so bad targets fail here; the others when imported
-        loaded = {m: items for m, items in pending.items() if m in sys.modules}
+        # modules already imported are wrapped now: bad targets given in code fail here (nothing wrapped);
+        # from the environment they are logged and the valid ones wrapped. Other modules: when imported.
+        loaded = [i for m, items in pending.items() if m in sys.modules for i in items]
         try:
-            self._wrap(wrappers, targets.entry_point, [i for items in loaded.values() for i in items])
+            self._wrap(wrappers, targets.entry_point, loaded, strict=explicit)
         except Exception:
             self._active = None
             raise
         for module_name, items in pending.items():
-            if module_name not in loaded:
+            if module_name not in sys.modules:
                 register_post_import_hook(self._on_import(self._generation, wrappers, targets.entry_point, items),
                                           module_name)
 
-    def _wrap(self, wrappers: Any, entry_point: str, items: list[tuple[str, Any]]) -> None:
-        resolved = [(_resolve_class(target), target, wrapper) for target, wrapper in items]  # all or nothing
+    def _wrap(self, wrappers: Any, entry_point: str | None, items: list[tuple[str, Any]], *, strict: bool) -> None:
+        """Wrap each target; ``strict``: all or nothing (raises), else the valid ones (each bad one logged)."""
+        resolved = []
+        for target, wrapper in items:
+            try:
+                resolved.append((_resolve_class(target), target, wrapper))
+            except Exception:
+                if strict:
+                    raise
+                _logger.exception("heritage recommender instrumentation: cannot wrap %s; skipped", target)
         for (cls, method), target, wrapper in resolved:
             if target == entry_point:
                 wrappers.entry_parameters = _entry_parameters(cls, method)
             wrap_function_wrapper(cls, method, wrapper)
             self._wrapped.append((cls, method))
 
-    def _on_import(self, generation: int, wrappers: Any, entry_point: str, items: list[tuple[str, Any]]) -> Any:
+    def _on_import(self, generation: int, wrappers: Any, entry_point: str | None, items: list[tuple[str, Any]]) -> Any:
         def hook(module: Any) -> None:
             if getattr(self, "_active", None) != generation:
                 return  # uninstrumented (or re-instrumented) before the module was imported
             try:
-                self._wrap(wrappers, entry_point, items)
+                self._wrap(wrappers, entry_point, items, strict=False)
             except Exception:  # noqa: BLE001 - never break the application's import
                 _logger.exception("heritage recommender instrumentation: cannot wrap %s", [t for t, _ in items])
 

@@ -1,9 +1,16 @@
 """What :class:`RecommenderInstrumentor` wraps: ``module:Class.method`` targets.
 
-The defaults name the reference recommender
+``RecommenderTargets()`` names the reference recommender
 (:mod:`heritage_otel.examples.recommender`). For your own recommender, pass a
-:class:`RecommenderTargets` to ``instrument(targets=...)``, or set the
-environment variables below when using ``opentelemetry-instrument``:
+:class:`RecommenderTargets` naming your entry point to
+``instrument(targets=...)``: the targets you do not name are none (the
+reference recommender's components, ensemble, chain and cache are not
+kept). Or set the environment variables below when using
+``opentelemetry-instrument``; with ``HERITAGE_OTEL_RECOMMENDER_ENTRY`` set,
+the same rule applies. A malformed variable is logged and skipped there
+(the valid targets are still instrumented, and instrumentors loaded after
+this one still run); :meth:`RecommenderTargets.from_env` with
+``strict=True`` raises instead.
 
 =====================================  ============================================================
 variable                               value
@@ -24,14 +31,17 @@ on a miss.
 >>> t = RecommenderTargets.from_env({"HERITAGE_OTEL_RECOMMENDER_ENTRY": "app.rec:Rec.search",
 ...                                  "HERITAGE_OTEL_RECOMMENDER_COMPONENTS": "bm25=app.bm25:Index.score",
 ...                                  "HERITAGE_OTEL_RECOMMENDER_CHAIN": ""})
->>> t.entry_point, dict(t.components), t.chain
-('app.rec:Rec.search', {'bm25': 'app.bm25:Index.score'}, None)
+>>> t.entry_point, dict(t.components), t.ensemble, t.chain, t.cache
+('app.rec:Rec.search', {'bm25': 'app.bm25:Index.score'}, None, None, None)
+>>> RecommenderTargets(entry_point="app.rec:Rec.search").components
+mappingproxy({})
 >>> parse_target("app.rec:Rec.search")
 ('app.rec', 'Rec', 'search')
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Mapping
@@ -45,7 +55,9 @@ ENV_ENSEMBLE: Final = "HERITAGE_OTEL_RECOMMENDER_ENSEMBLE"
 ENV_CHAIN: Final = "HERITAGE_OTEL_RECOMMENDER_CHAIN"
 ENV_CACHE: Final = "HERITAGE_OTEL_RECOMMENDER_CACHE"
 
+_logger = logging.getLogger(__name__)
 _REFERENCE: Final = "heritage_otel.examples.recommender"
+_REFERENCE_ENTRY: Final = f"{_REFERENCE}.recommender:HeritageRecommender.recommend"
 _TARGET = re.compile(r"^([A-Za-z_][\w.]*):([A-Za-z_]\w*)\.([A-Za-z_]\w*)$")
 
 
@@ -58,27 +70,61 @@ def parse_target(target: str) -> tuple[str, str, str]:
     return match.group(1), match.group(2), match.group(3)
 
 
-def _reference_components() -> Mapping[str, str]:
-    return MappingProxyType({
+def _reference_components() -> dict[str, str]:
+    return {
         "simrank": f"{_REFERENCE}.simrank:SimRankRanker.rank",
         "horn_index": f"{_REFERENCE}.horn_index:HornIndex.rank",
         "embedding": f"{_REFERENCE}.embedding:EmbeddingRanker.rank",
-    })
+    }
+
+
+def _reference_defaults() -> dict[str, object]:
+    """The reference recommender's targets other than its entry point."""
+    return {
+        "components": _reference_components(),
+        "ensemble": f"{_REFERENCE}.ensemble:Ensemble.merge",
+        "chain": f"{_REFERENCE}.recommender:HeritageRecommender.run_chain",
+        "cache": f"{_REFERENCE}.cache:ResultCache.get",
+    }
+
+
+class _Unset:
+    """Marks a target the caller did not name."""
+
+    def __repr__(self) -> str:
+        return "<unset>"
+
+
+_UNSET: Final = _Unset()
 
 
 @dataclass(frozen=True)
 class RecommenderTargets:
-    """The methods to wrap. ``components`` maps a component name to its target."""
+    """The methods to wrap. ``components`` maps a component name to its target.
 
-    entry_point: str = f"{_REFERENCE}.recommender:HeritageRecommender.recommend"
-    components: Mapping[str, str] = field(default_factory=_reference_components)
-    ensemble: str | None = f"{_REFERENCE}.ensemble:Ensemble.merge"
-    chain: str | None = f"{_REFERENCE}.recommender:HeritageRecommender.run_chain"
-    cache: str | None = f"{_REFERENCE}.cache:ResultCache.get"
+    With the default (reference) entry point, targets not named are the
+    reference recommender's; with any other entry point (or None: no entry
+    point wrapped) they are none.
+    """
+
+    entry_point: str | None = _REFERENCE_ENTRY
+    components: Mapping[str, str] = field(default=_UNSET)  # type: ignore[assignment]
+    ensemble: str | None = field(default=_UNSET)  # type: ignore[assignment]
+    chain: str | None = field(default=_UNSET)  # type: ignore[assignment]
+    cache: str | None = field(default=_UNSET)  # type: ignore[assignment]
     chain_name: str = "ranking_chain"
 
     def __post_init__(self) -> None:
-        parse_target(self.entry_point)
+        if self.entry_point is not None:
+            parse_target(self.entry_point)
+        defaults = _reference_defaults() if self.entry_point == _REFERENCE_ENTRY else {
+            "components": {}, "ensemble": None, "chain": None, "cache": None}
+        for key, default in defaults.items():
+            if getattr(self, key) is _UNSET:
+                object.__setattr__(self, key, default)
+        if not isinstance(self.components, Mapping):
+            msg = f"components = {self.components!r} is not valid; expected a dict of name -> 'module:Class.method'"
+            raise ValueError(msg)
         for name, target in self.components.items():
             if not isinstance(name, str) or not name:
                 msg = f"component name {name!r} is not valid; expected a non-empty string"
@@ -90,22 +136,46 @@ class RecommenderTargets:
         object.__setattr__(self, "components", MappingProxyType(dict(self.components)))
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> RecommenderTargets:
-        """The reference recommender's targets, overridden by the ``HERITAGE_OTEL_RECOMMENDER_*`` variables."""
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, strict: bool = True) -> RecommenderTargets:
+        """The targets the ``HERITAGE_OTEL_RECOMMENDER_*`` variables name (the reference ones without ENTRY).
+
+        ``strict=False`` (what ``opentelemetry-instrument`` uses) logs each
+        malformed variable or entry, naming it and what is valid, and keeps the
+        valid ones instead of raising.
+        """
         env = os.environ if environ is None else environ
+
+        def bad(msg: str) -> None:
+            if strict:
+                raise ValueError(msg)
+            _logger.error("heritage recommender instrumentation: %s; skipped", msg)
+
+        def valid(var: str, value: str) -> bool:
+            try:
+                parse_target(value)
+            except ValueError as exc:
+                bad(f"{var}: {exc}")
+                return False
+            return True
+
         kwargs: dict[str, object] = {}
-        if env.get(ENV_ENTRY, "").strip():
-            kwargs["entry_point"] = env[ENV_ENTRY].strip()
+        entry = env.get(ENV_ENTRY, "").strip()
+        if entry and valid(ENV_ENTRY, entry):
+            kwargs["entry_point"] = entry
+        elif entry:  # a user's entry point was meant: never fall back to the reference recommender's targets
+            kwargs["entry_point"] = None
         if ENV_COMPONENTS in env:
             components = {}
             for pair in filter(None, (p.strip() for p in env[ENV_COMPONENTS].split(","))):
                 name, sep, target = pair.partition("=")
-                if not sep:
-                    msg = f"{ENV_COMPONENTS} entry {pair!r} is not valid; expected name=module:Class.method"
-                    raise ValueError(msg)
-                components[name.strip()] = target.strip()
+                if not sep or not name.strip():
+                    bad(f"{ENV_COMPONENTS} entry {pair!r} is not valid; expected name=module:Class.method")
+                elif valid(f"{ENV_COMPONENTS} entry {name.strip()!r}", target.strip()):
+                    components[name.strip()] = target.strip()
             kwargs["components"] = components
         for var, key in ((ENV_ENSEMBLE, "ensemble"), (ENV_CHAIN, "chain"), (ENV_CACHE, "cache")):
             if var in env:
-                kwargs[key] = env[var].strip() or None
+                value = env[var].strip()
+                if not value or valid(var, value):
+                    kwargs[key] = value or None
         return cls(**kwargs)  # type: ignore[arg-type]

@@ -81,3 +81,46 @@ def _root_of(span: dict, by_id: dict[str, dict]) -> dict:
     while span["parent_id"] is not None:
         span = by_id[span["parent_id"]]
     return span
+
+
+USER_MODULE = textwrap.dedent(
+    """
+    class KeywordScorer:
+        def score(self, text):
+            return [(f"doc-{w}", float(len(w))) for w in text.split()]
+
+
+    class Shop:
+        def search(self, text, limit=3):
+            hits = sorted(KeywordScorer().score(text), key=lambda h: -h[1])[:limit]
+            return [{"doc_id": d, "score": s} for d, s in hits]
+    """
+)
+
+
+def test_malformed_target_variables_are_logged_and_the_valid_targets_instrumented(tmp_path: Path) -> None:
+    """A typo'd method, a malformed component entry and a malformed CACHE variable: each logged by name,
+    auto-initialisation carries on, and the valid entry point and component are instrumented."""
+    tool = require_binary(Path(sys.executable).parent / "opentelemetry-instrument",
+                          "pip install opentelemetry-instrumentation opentelemetry-distro")
+    (tmp_path / "shop_app.py").write_text(USER_MODULE)
+    (tmp_path / "app.py").write_text("import shop_app\nshop_app.Shop().search('ancient stepwell temple', 2)\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "HERITAGE_OTEL_"))}
+    env.update(
+        OTEL_TRACES_EXPORTER="console", OTEL_METRICS_EXPORTER="none", OTEL_LOGS_EXPORTER="none",
+        PYTHONPATH=os.pathsep.join([str(tmp_path), str(REPO_ROOT)]),
+        HERITAGE_OTEL_RECOMMENDER_ENTRY="shop_app:Shop.search",
+        HERITAGE_OTEL_RECOMMENDER_COMPONENTS="keywords=shop_app:KeywordScorer.score,"
+                                             "typo=shop_app:KeywordScorer.scroe,junk",
+        HERITAGE_OTEL_RECOMMENDER_CACHE="not a target",
+    )
+    proc = subprocess.run([tool, sys.executable, "app.py"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "Failed to auto initialize" not in proc.stderr
+    assert "HERITAGE_OTEL_RECOMMENDER_CACHE" in proc.stderr and "'junk'" in proc.stderr
+    assert "shop_app:KeywordScorer.scroe" in proc.stderr and "no method 'scroe'" in proc.stderr
+    spans = _console_spans(proc.stdout)
+    assert sorted(s["name"] for s in spans) == sorted([semconv.SPAN_RECOMMEND, semconv.SPAN_COMPONENT])
+    (component,) = [s for s in spans if s["name"] == semconv.SPAN_COMPONENT]
+    assert component["attributes"][semconv.COMPONENT] == "keywords"

@@ -437,3 +437,29 @@ def test_uninstrument_before_import_leaves_the_module_alone(telemetry, instrumen
     assert not isinstance(module.App.__dict__["search"], wrapt.FunctionWrapper)
     module.App().search("stupa")
     assert telemetry.spans() == ()
+
+
+def test_targets_the_user_did_not_name_are_none() -> None:
+    """A custom entry point keeps none of the reference recommender's components, ensemble, chain or cache."""
+    targets = RecommenderTargets(entry_point="tests.instrumentation.user_recommender:Shop.search",
+                                 components={"keywords": "tests.instrumentation.user_recommender:KeywordScorer.score"})
+    assert (targets.ensemble, targets.chain, targets.cache) == (None, None, None)
+    assert dict(targets.components) == {"keywords": "tests.instrumentation.user_recommender:KeywordScorer.score"}
+    reference = RecommenderTargets()
+    assert set(reference.components) == {"simrank", "horn_index", "embedding"} and reference.chain is not None
+    only_env_entry = RecommenderTargets.from_env({"HERITAGE_OTEL_RECOMMENDER_ENTRY": "app:Rec.search"})
+    assert (dict(only_env_entry.components), only_env_entry.cache) == ({}, None)
+
+
+def test_from_env_strict_raises_and_lenient_keeps_the_valid_targets(caplog) -> None:
+    """strict (the default) raises on a malformed variable; strict=False logs it and keeps the rest."""
+    env = {"HERITAGE_OTEL_RECOMMENDER_ENTRY": "app:Rec.search",
+           "HERITAGE_OTEL_RECOMMENDER_COMPONENTS": "ok=app:A.rank,bad=app.A.rank",
+           "HERITAGE_OTEL_RECOMMENDER_ENSEMBLE": "app:Ens"}
+    with pytest.raises(ValueError, match="HERITAGE_OTEL_RECOMMENDER_COMPONENTS entry 'bad'"):
+        RecommenderTargets.from_env(env)
+    targets = RecommenderTargets.from_env(env, strict=False)
+    assert dict(targets.components) == {"ok": "app:A.rank"} and targets.ensemble is None
+    assert "HERITAGE_OTEL_RECOMMENDER_ENSEMBLE" in caplog.text and "'app.A.rank'" in caplog.text
+    bad_entry = RecommenderTargets.from_env({"HERITAGE_OTEL_RECOMMENDER_ENTRY": "app.Rec.search"}, strict=False)
+    assert bad_entry.entry_point is None and bad_entry.chain is None
