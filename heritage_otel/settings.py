@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-__all__ = ["ConfigurationError", "Settings", "resolve_settings", "DEFAULT_SERVICE_NAME"]
+__all__ = ["ConfigurationError", "Settings", "SignalSettings", "resolve_settings", "DEFAULT_SERVICE_NAME"]
 
 DEFAULT_SERVICE_NAME = "heritage-recommender"
 PROTOCOLS = ("grpc", "http/protobuf")
@@ -34,6 +34,10 @@ SAMPLERS = (
     "parentbased_always_off",
     "parentbased_traceidratio",
 )
+#: The three signals, as they appear in ``OTEL_{SIGNAL}_EXPORTER`` and ``OTEL_EXPORTER_OTLP_{SIGNAL}_*``.
+SIGNALS = ("traces", "metrics", "logs")
+#: Values of ``OTEL_{TRACES,METRICS,LOGS}_EXPORTER`` (comma separated; ``none`` alone turns the signal off).
+EXPORTERS = ("otlp", "console", "none")
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off", ""}
 
@@ -44,6 +48,15 @@ class ConfigurationError(ValueError):
 
 def _bad(setting: str, value: Any, valid: str) -> ConfigurationError:
     return ConfigurationError(f"{setting} = {value!r} is not valid; {valid}")
+
+
+@dataclass(frozen=True)
+class SignalSettings:
+    """Where one signal goes: its exporters, and for ``otlp`` the URL and protocol (None: not exported)."""
+
+    exporters: tuple[str, ...] = ("otlp",)
+    endpoint: str | None = None
+    protocol: str = "http/protobuf"
 
 
 @dataclass(frozen=True)
@@ -63,11 +76,17 @@ class Settings:
     metric_export_interval_millis: int = 60_000
     span_store_size: int = 10_000
     otlp_json_path: str | None = None
+    signals: Mapping[str, SignalSettings] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.signals:  # built directly: every signal follows the general endpoint and protocol
+            signals = {s: _signal_settings(s, self.endpoint, True, self.protocol, {}) for s in SIGNALS}
+            object.__setattr__(self, "signals", signals)
 
     @property
     def embedded(self) -> bool:
-        """True when nothing is exported over the network (no endpoint)."""
-        return self.endpoint is None
+        """True when nothing is exported over the network (no signal has an OTLP endpoint)."""
+        return all(signal.endpoint is None for signal in self.signals.values())
 
 
 def _parse_bool(setting: str, raw: str) -> bool:
@@ -100,6 +119,44 @@ def _check_endpoint(setting: str, endpoint: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname or port == -1:
         raise _bad(setting, endpoint, "expected an http:// or https:// URL with a host, e.g. 'http://127.0.0.1:4318'")
     return endpoint.rstrip("/")
+
+
+def _check_protocol(setting: str, raw: Any) -> str:
+    chosen = str(raw).strip().lower()
+    if chosen not in PROTOCOLS:
+        raise _bad(setting, raw, "valid values: " + ", ".join(repr(p) for p in PROTOCOLS))
+    return chosen
+
+
+def _signal_settings(
+    signal: str, endpoint: str | None, endpoint_from_argument: bool, protocol: str, environ: Mapping[str, str]
+) -> SignalSettings:
+    """``OTEL_{SIGNAL}_EXPORTER`` and ``OTEL_EXPORTER_OTLP_{SIGNAL}_ENDPOINT``/``_PROTOCOL`` over the general ones.
+
+    As in the OpenTelemetry SDK, a signal's own endpoint is used as given
+    (no ``/v1/{signal}`` appended) and wins over ``OTEL_EXPORTER_OTLP_ENDPOINT``;
+    an ``endpoint=`` argument wins over both.
+    """
+    upper = signal.upper()
+    exporter_var = f"OTEL_{upper}_EXPORTER"
+    raw = environ.get(exporter_var, "").strip().lower()
+    exporters = tuple(dict.fromkeys(e.strip() for e in raw.split(",") if e.strip())) if raw else ("otlp",)
+    if not exporters or any(e not in EXPORTERS for e in exporters) or ("none" in exporters and len(exporters) > 1):
+        raise _bad(exporter_var, environ.get(exporter_var), "valid values: 'otlp', 'console' (comma separated), or 'none'")
+    protocol_var = f"OTEL_EXPORTER_OTLP_{upper}_PROTOCOL"
+    raw_protocol = environ.get(protocol_var, "").strip()
+    chosen = _check_protocol(protocol_var, raw_protocol) if raw_protocol else protocol
+    endpoint_var = f"OTEL_EXPORTER_OTLP_{upper}_ENDPOINT"
+    own = environ.get(endpoint_var, "").strip()
+    if own and not endpoint_from_argument:
+        url: str | None = _check_endpoint(endpoint_var, own)
+    elif endpoint is None:
+        url = None
+    else:
+        url = endpoint if chosen == "grpc" else f"{endpoint}/v1/{signal}"
+    if "none" in exporters:
+        return SignalSettings((), None, chosen)
+    return SignalSettings(exporters, url, chosen)
 
 
 def _pick(arg: Any, arg_name: str, env_name: str, environ: Mapping[str, str]) -> tuple[Any, str]:
@@ -164,9 +221,9 @@ def resolve_settings(
     checked_endpoint = _check_endpoint(endpoint_name, str(raw_endpoint)) if raw_endpoint else None
 
     raw_protocol, protocol_name = _pick(protocol, "protocol", "OTEL_EXPORTER_OTLP_PROTOCOL", env)
-    chosen_protocol = "http/protobuf" if raw_protocol is None else str(raw_protocol).strip().lower()
-    if chosen_protocol not in PROTOCOLS:
-        raise _bad(protocol_name, raw_protocol, "valid values: " + ", ".join(repr(p) for p in PROTOCOLS))
+    chosen_protocol = "http/protobuf" if raw_protocol is None else _check_protocol(protocol_name, raw_protocol)
+    signals = {signal: _signal_settings(signal, checked_endpoint, endpoint is not None, chosen_protocol, env)
+               for signal in SIGNALS}
 
     header_map: dict[str, str] = {}
     raw_headers = env.get("OTEL_EXPORTER_OTLP_HEADERS")
@@ -212,4 +269,5 @@ def resolve_settings(
         metric_export_interval_millis=interval,
         span_store_size=store,
         otlp_json_path=os.fspath(json_path) if json_path else None,
+        signals=signals,
     )

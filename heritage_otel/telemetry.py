@@ -150,31 +150,49 @@ def _sampler(settings: Settings) -> sampling.Sampler:
     }[settings.sampler]()
 
 
-def _otlp_exporters(settings: Settings) -> tuple[SpanExporter, Any, LogRecordExporter]:
-    """OTLP span, metric and log exporters for the configured endpoint and protocol."""
-    endpoint = settings.endpoint
-    assert endpoint is not None
-    headers = dict(settings.headers)
-    if settings.protocol == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
-        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+def _otlp_exporter(signal: str, url: str, protocol: str, headers: dict[str, str]) -> Any:
+    """The OTLP exporter of one signal for ``url`` (used as given) and ``protocol``."""
+    if protocol == "grpc":
+        if signal == "traces":
+            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
+        elif signal == "metrics":
+            from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as GrpcExporter
+        else:
+            from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter as GrpcExporter
+        return GrpcExporter(endpoint=url, insecure=url.startswith("http://"), headers=headers)
+    if signal == "traces":
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
+    elif signal == "metrics":
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as HttpExporter
+    else:
+        from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter as HttpExporter
+    return HttpExporter(endpoint=url, headers=headers)
 
-        insecure = endpoint.startswith("http://")
-        return (
-            OTLPSpanExporter(endpoint=endpoint, insecure=insecure, headers=headers),
-            OTLPMetricExporter(endpoint=endpoint, insecure=insecure, headers=headers),
-            OTLPLogExporter(endpoint=endpoint, insecure=insecure, headers=headers),
-        )
-    from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter as HTTPLogExporter
-    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as HTTPMetricExporter
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HTTPSpanExporter
 
-    return (
-        HTTPSpanExporter(endpoint=f"{endpoint}/v1/traces", headers=headers),
-        HTTPMetricExporter(endpoint=f"{endpoint}/v1/metrics", headers=headers),
-        HTTPLogExporter(endpoint=f"{endpoint}/v1/logs", headers=headers),
-    )
+def _console_exporter(signal: str) -> Any:
+    if signal == "traces":
+        from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+
+        return ConsoleSpanExporter()
+    if signal == "metrics":
+        from opentelemetry.sdk.metrics.export import ConsoleMetricExporter
+
+        return ConsoleMetricExporter()
+    from opentelemetry.sdk._logs.export import ConsoleLogRecordExporter
+
+    return ConsoleLogRecordExporter()
+
+
+def _signal_exporters(settings: Settings, signal: str) -> list[Any]:
+    """The exporters ``OTEL_{SIGNAL}_EXPORTER`` asks for (``otlp`` only when the signal has an endpoint)."""
+    chosen = settings.signals[signal]
+    exporters: list[Any] = []
+    for name in chosen.exporters:
+        if name == "console":
+            exporters.append(_console_exporter(signal))
+        elif name == "otlp" and chosen.endpoint is not None:
+            exporters.append(_otlp_exporter(signal, chosen.endpoint, chosen.protocol, dict(settings.headers)))
+    return exporters
 
 
 def resource_for(settings: Settings) -> Resource:
@@ -212,7 +230,10 @@ def configure(
     """Build the SDK pipeline and return its :class:`Telemetry` handle.
 
     ``span_exporters``, ``metric_readers`` and ``log_exporters`` are added
-    beside the OTLP ones (or instead of them in the embedded default).
+    beside the ones the settings ask for: per signal, ``OTEL_{SIGNAL}_EXPORTER``
+    (``otlp``, ``console``, ``none``) and, for ``otlp``, the signal's endpoint
+    (``OTEL_EXPORTER_OTLP_{SIGNAL}_ENDPOINT``, used as given, else
+    ``OTEL_EXPORTER_OTLP_ENDPOINT`` + ``/v1/{signal}``; none: embedded default).
     ``simple_processors=True`` exports spans and logs synchronously (tests).
     ``span_store_size=0`` turns the in-process span store off.
     With ``set_global`` (the default) the OpenTelemetry global providers
@@ -243,7 +264,6 @@ def configure(
         return _activate(telemetry, set_global)
 
     json_exporter = OtlpJsonFileSpanExporter(settings.otlp_json_path) if settings.otlp_json_path else None
-    otlp = _otlp_exporters(settings) if settings.endpoint else None
 
     span_store = SpanStore(settings.span_store_size) if settings.span_store_size > 0 else None
     tracer_provider = TracerProvider(resource=resource, sampler=_sampler(settings), shutdown_on_exit=False)
@@ -252,17 +272,14 @@ def configure(
     exporters: list[SpanExporter] = list(span_exporters)
     if json_exporter is not None:
         exporters.append(json_exporter)
-    if otlp is not None:
-        exporters.append(otlp[0])
+    exporters += _signal_exporters(settings, "traces")
     for exporter in exporters:
         processor = SimpleSpanProcessor(exporter) if simple_processors else BatchSpanProcessor(exporter)
         tracer_provider.add_span_processor(processor)
 
     readers: list[MetricReader] = list(metric_readers)
-    if otlp is not None:
-        readers.append(
-            PeriodicExportingMetricReader(otlp[1], export_interval_millis=settings.metric_export_interval_millis)
-        )
+    readers += [PeriodicExportingMetricReader(exporter, export_interval_millis=settings.metric_export_interval_millis)
+                for exporter in _signal_exporters(settings, "metrics")]
     meter_provider = MeterProvider(
         resource=resource,
         metric_readers=readers,
@@ -272,8 +289,7 @@ def configure(
 
     logger_provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
     log_targets: list[LogRecordExporter] = list(log_exporters)
-    if otlp is not None:
-        log_targets.append(otlp[2])
+    log_targets += _signal_exporters(settings, "logs")
     for log_exporter in log_targets:
         log_processor = (
             SimpleLogRecordProcessor(log_exporter) if simple_processors else BatchLogRecordProcessor(log_exporter)

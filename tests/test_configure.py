@@ -21,6 +21,8 @@ def _clean_env(monkeypatch):
         "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES", "OTEL_EXPORTER_OTLP_ENDPOINT",
         "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG", "OTEL_SDK_DISABLED",
         "OTEL_METRIC_EXPORT_INTERVAL", "HERITAGE_OTEL_OTLP_JSON_PATH",
+        *(f"OTEL_{s}_EXPORTER" for s in ("TRACES", "METRICS", "LOGS")),
+        *(f"OTEL_EXPORTER_OTLP_{s}_{k}" for s in ("TRACES", "METRICS", "LOGS") for k in ("ENDPOINT", "PROTOCOL")),
     ):
         monkeypatch.delenv(name, raising=False)
 
@@ -236,3 +238,77 @@ def test_an_exporter_that_raises_does_not_reach_the_caller(pipeline):
         pass
     assert telemetry.span_store.spans()[0].name == "x"
     assert SpanExportResult.SUCCESS  # the caller got here: nothing propagated
+
+
+def test_metrics_straight_to_the_analyzer_with_per_signal_variables(pipeline, monkeypatch):
+    """OTEL_EXPORTER_OTLP_METRICS_ENDPOINT (used as given) sends metrics to a real Analyzer service;
+    OTEL_TRACES_EXPORTER=none and OTEL_LOGS_EXPORTER=none send nothing else there."""
+    import requests
+
+    from heritage_otel import semconv
+    from heritage_otel.instruments import instruments_for, record_query
+    from tests.service.payloads import running_server
+
+    with running_server() as server:
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", f"{server.url}/v1/metrics")
+        monkeypatch.setenv("OTEL_TRACES_EXPORTER", "none")
+        monkeypatch.setenv("OTEL_LOGS_EXPORTER", "none")
+        telemetry = pipeline(service_name="direct-to-analyzer", metric_export_interval_millis=60_000)
+        signals = telemetry.settings.signals
+        assert signals["metrics"].endpoint == f"{server.url}/v1/metrics"
+        assert signals["traces"].exporters == () and signals["logs"].exporters == ()
+        assert not telemetry.settings.embedded
+        for _ in range(7):
+            record_query(instruments_for(), 0.05, num_results=3)
+        assert telemetry.force_flush(10_000)
+        found = requests.get(server.url + "/api/series", params={"metric": semconv.METRIC_QUERIES}, timeout=5).json()
+        assert found["series"], found
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"},
+         {"traces": "http://127.0.0.1:4318/v1/traces", "metrics": "http://127.0.0.1:4318/v1/metrics"}),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"},
+         {"traces": "http://127.0.0.1:4317", "logs": "http://127.0.0.1:4317"}),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318",
+          "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://127.0.0.1:14318/custom/traces"},
+         {"traces": "http://127.0.0.1:14318/custom/traces", "logs": "http://127.0.0.1:4318/v1/logs"}),
+        ({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://127.0.0.1:4317", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "grpc"},
+         {"traces": "http://127.0.0.1:4317", "metrics": None}),
+    ],
+)
+def test_per_signal_endpoints_resolve_as_the_sdk_does(env, expected):
+    """A signal's own endpoint is used as given and wins over the general one (+ /v1/{signal} for HTTP)."""
+    from heritage_otel.settings import resolve_settings
+
+    settings = resolve_settings(environ=env)
+    assert {k: settings.signals[k].endpoint for k in expected} == expected
+
+
+@pytest.mark.parametrize(
+    ("env", "needle"),
+    [({"OTEL_METRICS_EXPORTER": "prometheus"}, "OTEL_METRICS_EXPORTER = 'prometheus' is not valid"),
+     ({"OTEL_TRACES_EXPORTER": "none,otlp"}, "OTEL_TRACES_EXPORTER = 'none,otlp' is not valid"),
+     ({"OTEL_EXPORTER_OTLP_LOGS_ENDPOINT": "127.0.0.1:4318"}, "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT = '127.0.0.1:4318'"),
+     ({"OTEL_EXPORTER_OTLP_METRICS_PROTOCOL": "thrift"}, "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL = 'thrift'")],
+)
+def test_bad_per_signal_values_fail_at_start_up(env, needle, monkeypatch):
+    """configure() fails fast naming the variable, the value and what is valid."""
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(ConfigurationError, match=needle):
+        configure()
+
+
+def test_console_exporter_per_signal(pipeline, monkeypatch, capfd):
+    """OTEL_TRACES_EXPORTER=console prints finished spans (the embedded store keeps them too)."""
+    from opentelemetry import trace
+
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "console")
+    telemetry = pipeline(simple_processors=True)
+    with trace.get_tracer("t").start_as_current_span("printed-span"):
+        pass
+    assert '"name": "printed-span"' in capfd.readouterr().out
+    assert [s.name for s in telemetry.span_store.spans()] == ["printed-span"]
