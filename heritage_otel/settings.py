@@ -25,6 +25,8 @@ from urllib.parse import unquote, urlsplit
 __all__ = ["ConfigurationError", "Settings", "SignalSettings", "resolve_settings", "DEFAULT_SERVICE_NAME"]
 
 DEFAULT_SERVICE_NAME = "heritage-recommender"
+#: Where spans are also written as OTLP JSON lines (``configure()``, and ``opentelemetry-instrument`` runs).
+ENV_OTLP_JSON_PATH = "HERITAGE_OTEL_OTLP_JSON_PATH"
 PROTOCOLS = ("grpc", "http/protobuf")
 SAMPLERS = (
     "always_on",
@@ -253,7 +255,7 @@ def resolve_settings(
     interval = _int_setting(metric_export_interval_millis, "metric_export_interval_millis", "OTEL_METRIC_EXPORT_INTERVAL", env, 60_000, 1)
     store = _int_setting(span_store_size, "span_store_size", "HERITAGE_OTEL_SPAN_STORE_SIZE", env, 10_000, 0)
 
-    json_path, _ = _pick(otlp_json_path, "otlp_json_path", "HERITAGE_OTEL_OTLP_JSON_PATH", env)
+    json_path, _ = _pick(otlp_json_path, "otlp_json_path", ENV_OTLP_JSON_PATH, env)
 
     return Settings(
         service_name=name,

@@ -59,7 +59,7 @@ def spans_to_otlp_json(spans: Sequence[ReadableSpan]) -> dict[str, Any]:
 class OtlpJsonFileSpanExporter(SpanExporter):
     """Appends each exported batch as one line of OTLP JSON to ``path``.
 
-    Each line is written with a single ``write`` on a file opened in append
+    A missing directory is created. Each line is written with a single ``write`` on a file opened in append
     mode, so concurrent writers never interleave inside a line. Errors are
     logged and reported as ``FAILURE``; they never reach the application.
     """
@@ -67,8 +67,13 @@ class OtlpJsonFileSpanExporter(SpanExporter):
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
         directory = os.path.dirname(os.path.abspath(self.path))
-        if not os.path.isdir(directory):
-            msg = f"otlp_json_path = {self.path!r} is not valid; its directory {directory!r} does not exist"
+        try:
+            os.makedirs(directory, exist_ok=True)  # a missing directory is created, as the log files' is
+        except OSError as exc:
+            msg = f"otlp_json_path = {self.path!r} is not valid; its directory {directory!r} cannot be created ({exc})"
+            raise ValueError(msg) from None
+        if os.path.isdir(self.path):
+            msg = f"otlp_json_path = {self.path!r} is not valid; it is a directory, expected a file path"
             raise ValueError(msg)
         self._lock = threading.Lock()
         self._stopped = False

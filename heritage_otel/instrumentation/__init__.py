@@ -43,6 +43,9 @@ What each ``recommend(query, top_k)`` call produces
 - the metrics of :mod:`heritage_otel.instruments` (query duration, queries,
   results, empty results, quality, component duration, cache requests,
   fallbacks), recorded inside the span so histogram exemplars carry its trace id;
+- with ``HERITAGE_OTEL_OTLP_JSON_PATH`` set, the spans also written there as
+  OTLP JSON lines when the SDK pipeline is not ``configure()``'s (as under
+  ``opentelemetry-instrument``);
 - a ``heritage.query`` event on the span and as an OpenTelemetry log record,
   through :class:`heritage_otel.logs.QueryLogger` (also a JSON line in
   ``queries.log`` when ``HERITAGE_OTEL_LOG_DIR`` is set).
@@ -132,6 +135,7 @@ class RecommenderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return _instruments
 
     def _instrument(self, **kwargs: Any) -> None:
+        from heritage_otel.instrumentation._otlp_json import attach_otlp_json_file
         from heritage_otel.instrumentation._wrappers import Wrappers
 
         explicit = kwargs.get("targets") is not None
@@ -159,6 +163,7 @@ class RecommenderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             chain_name=targets.chain_name,
             entry_parameters=("query", "top_k", None),
         )
+        attach_otlp_json_file(kwargs.get("tracer_provider"))
         plan: list[tuple[str, Any]] = []
         if targets.entry_point is not None:
             plan.append((targets.entry_point, wrappers.recommend))

@@ -69,7 +69,18 @@ def test_unwritable_file_fails_the_export_not_the_caller(tmp_path):
     assert exporter.export([span]) == SpanExportResult.FAILURE
 
 
-def test_missing_directory_fails_at_construction(tmp_path):
-    """A path in a directory that does not exist is a configuration error."""
-    with pytest.raises(ValueError, match="does not exist"):
-        OtlpJsonFileSpanExporter(os.path.join(tmp_path, "nope", "s.jsonl"))
+def test_missing_directory_is_created(tmp_path):
+    """A path in a directory that does not exist yet: the directory is created and spans are written."""
+    path = os.path.join(tmp_path, "out", "run-1", "s.jsonl")
+    exporter = OtlpJsonFileSpanExporter(path)
+    _provider(exporter).get_tracer("t").start_span("created").end()
+    assert os.path.isfile(path)
+
+
+def test_unusable_path_fails_at_construction(tmp_path):
+    """A directory given as the path, or a directory that cannot be created, is a configuration error."""
+    with pytest.raises(ValueError, match="it is a directory"):
+        OtlpJsonFileSpanExporter(tmp_path)
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ValueError, match="cannot be created"):
+        OtlpJsonFileSpanExporter(os.path.join(tmp_path, "file", "s.jsonl"))

@@ -124,3 +124,20 @@ def test_malformed_target_variables_are_logged_and_the_valid_targets_instrumente
     assert sorted(s["name"] for s in spans) == sorted([semconv.SPAN_RECOMMEND, semconv.SPAN_COMPONENT])
     (component,) = [s for s in spans if s["name"] == semconv.SPAN_COMPONENT]
     assert component["attributes"][semconv.COMPONENT] == "keywords"
+
+
+def test_otlp_json_path_is_honoured_under_opentelemetry_instrument(tmp_path: Path) -> None:
+    """HERITAGE_OTEL_OTLP_JSON_PATH writes the spans as OTLP JSON lines, its missing directory created."""
+    tool = require_binary(Path(sys.executable).parent / "opentelemetry-instrument",
+                          "pip install opentelemetry-instrumentation opentelemetry-distro")
+    (tmp_path / "app.py").write_text(APP)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "HERITAGE_OTEL_"))}
+    env.update(OTEL_TRACES_EXPORTER="none", OTEL_METRICS_EXPORTER="none", OTEL_LOGS_EXPORTER="none",
+               PYTHONPATH=str(REPO_ROOT), HERITAGE_OTEL_OTLP_JSON_PATH="out/run/spans.otlp.jsonl")
+    proc = subprocess.run([tool, sys.executable, "app.py"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    lines = (tmp_path / "out" / "run" / "spans.otlp.jsonl").read_text().splitlines()
+    names = [span["name"] for line in lines for rs in json.loads(line)["resourceSpans"]
+             for ss in rs["scopeSpans"] for span in ss["spans"]]
+    assert names.count(semconv.SPAN_RECOMMEND) == 3
