@@ -52,6 +52,7 @@ class CallState:
     in_chain: bool = False
     chain_exhausted: bool = False
     components_used: list[str] = field(default_factory=list)
+    counted: BaseException | None = None  # the exception a component already counted in heritage.errors
 
 
 _current_call: contextvars.ContextVar[CallState | None] = contextvars.ContextVar("heritage_recommend_call", default=None)
@@ -142,7 +143,7 @@ class Wrappers:
                     results = wrapped(*args, **kwargs)
                 except Exception as exc:
                     duration = time.perf_counter() - start
-                    counted = state.chain_exhausted and isinstance(exc, FallbackExhaustedError)
+                    counted = (state.chain_exhausted and isinstance(exc, FallbackExhaustedError)) or state.counted is exc
                     record_error(span, exc, component="recommender", escaped=True,
                                  meter_provider=_UNCOUNTED if counted else self.meter_provider)
                     self._finish(span, instance, query, None, duration, state, error=exc)
@@ -251,6 +252,8 @@ class Wrappers:
                     counted_by_chain = state is not None and state.in_chain
                     record_error(span, exc, component=name, escaped=True,
                                  meter_provider=_UNCOUNTED if counted_by_chain else self.meter_provider)
+                    if state is not None and not counted_by_chain:
+                        state.counted = exc  # escaping recommend too, it is still one error
                     self._record_component(name, time.perf_counter() - start, success=False)
                     raise
                 self._record_component(name, time.perf_counter() - start, success=True)

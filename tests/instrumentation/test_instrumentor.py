@@ -463,3 +463,23 @@ def test_from_env_strict_raises_and_lenient_keeps_the_valid_targets(caplog) -> N
     assert "HERITAGE_OTEL_RECOMMENDER_ENSEMBLE" in caplog.text and "'app.A.rank'" in caplog.text
     bad_entry = RecommenderTargets.from_env({"HERITAGE_OTEL_RECOMMENDER_ENTRY": "app.Rec.search"}, strict=False)
     assert bad_entry.entry_point is None and bad_entry.chain is None
+
+
+def test_an_exception_escaping_a_component_and_recommend_counts_once(telemetry, instrumentor, monkeypatch) -> None:
+    """No chain: the component's exception propagates through recommend; heritage.errors grows by 1, both spans ERROR."""
+    from tests.instrumentation.user_recommender import KeywordScorer, Shop
+
+    def broken(self, text):
+        raise RuntimeError("index offline")
+
+    monkeypatch.setattr(KeywordScorer, "score", broken)
+    instrumentor.instrument(targets=RecommenderTargets(
+        entry_point="tests.instrumentation.user_recommender:Shop.search",
+        components={"keywords": "tests.instrumentation.user_recommender:KeywordScorer.score"}))
+    with pytest.raises(RuntimeError, match="index offline"):
+        Shop().search("stepwell")
+    instrumentor.uninstrument()
+    assert telemetry.metric_sum(semconv.METRIC_ERRORS) == 1
+    root = telemetry.span(semconv.SPAN_RECOMMEND)
+    component = telemetry.span(semconv.SPAN_COMPONENT)
+    assert root.status.status_code is StatusCode.ERROR and component.status.status_code is StatusCode.ERROR
