@@ -47,7 +47,7 @@ from heritage_otel import semconv
 from heritage_otel._internal import delegating
 from heritage_otel.exporters.otlp_json import OtlpJsonFileSpanExporter
 from heritage_otel.exporters.span_store import SpanStore
-from heritage_otel.settings import Settings, resolve_settings
+from heritage_otel.settings import ConfigurationError, Settings, resolve_settings
 
 __all__ = ["Telemetry", "configure", "current", "resource_for"]
 
@@ -153,12 +153,17 @@ def _sampler(settings: Settings) -> sampling.Sampler:
 def _otlp_exporter(signal: str, url: str, protocol: str, headers: dict[str, str]) -> Any:
     """The OTLP exporter of one signal for ``url`` (used as given) and ``protocol``."""
     if protocol == "grpc":
-        if signal == "traces":
-            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
-        elif signal == "metrics":
-            from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as GrpcExporter
-        else:
-            from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter as GrpcExporter
+        try:  # the grpc extra
+            if signal == "traces":
+                from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
+            elif signal == "metrics":
+                from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as GrpcExporter
+            else:
+                from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter as GrpcExporter
+        except ImportError:
+            msg = ("OTEL_EXPORTER_OTLP_PROTOCOL = 'grpc' needs the grpc extra (pip install 'heritage-otel[grpc]'); "
+                   "valid without it: 'http/protobuf'")
+            raise ConfigurationError(msg) from None
         return GrpcExporter(endpoint=url, insecure=url.startswith("http://"), headers=headers)
     if signal == "traces":
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter

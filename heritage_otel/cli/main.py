@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import sys
 
-import click
+try:
+    import click
+except ImportError:  # installed without the service extra
+    sys.exit("the heritage-otel command needs the service extra: pip install 'heritage-otel[service]' (or '[all]')")
 
 from heritage_otel.version import __version__
 

@@ -44,7 +44,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final
 
-import numpy as np
+import statistics
 from opentelemetry import trace
 from opentelemetry._logs import LoggerProvider, SeverityNumber
 from opentelemetry.metrics import MeterProvider
@@ -193,16 +193,20 @@ class PerformanceLogger:
     def get_percentiles(self, name: str) -> dict[str, float]:
         """``{"p50", "p95", "p99"}`` in ms over the rolling window of ``name``; ``{}`` if it never ran.
 
-        Computed with ``numpy.percentile`` (linear interpolation) over the
-        last ``window_size`` durations.
+        Linear interpolation between the closest ranks (``numpy.percentile``'s
+        default, ``statistics.quantiles(method="inclusive")``) over the last
+        ``window_size`` durations; the standard library only, so application
+        code needs no numpy.
         """
         with self._lock:
             window = self._windows.get(name)
-            samples = np.fromiter(window, dtype=float, count=len(window)) if window else None
+            samples = list(window) if window else None
         if samples is None:
             return {}
-        values = np.percentile(samples, [q for _, q in PERCENTILES])
-        return {label: float(value) for (label, _), value in zip(PERCENTILES, values, strict=True)}
+        if len(samples) == 1:
+            return {label: float(samples[0]) for label, _ in PERCENTILES}
+        cuts = statistics.quantiles(samples, n=100, method="inclusive")
+        return {label: float(cuts[round(q) - 1]) for label, q in PERCENTILES}
 
     def get_all_percentiles(self) -> Mapping[str, dict[str, float]]:
         """Percentiles of every operation seen so far, by name."""

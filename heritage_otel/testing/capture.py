@@ -12,10 +12,16 @@ from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import StatusCode
 
+from heritage_otel import semconv
 from heritage_otel.telemetry import Telemetry, configure
+from heritage_otel.traces.render import key_attributes
 
 __all__ = ["SpanNode", "TelemetryCapture", "capture_telemetry"]
+
+#: heritage-otel's own metric names: asking for one that was not recorded yet reads 0, not an error.
+KNOWN_METRICS = frozenset(value for key, value in vars(semconv).items() if key.startswith("METRIC_"))
 
 
 @dataclass
@@ -120,11 +126,21 @@ class TelemetryCapture:
             (parent.children if parent is not None else roots).append(node)
         return roots
 
-    def render_tree(self, trace_id: int | None = None) -> str:
-        """The span tree as indented names, two spaces per level."""
-        return "\n".join(
-            "  " * depth + node.name for root in self.span_tree(trace_id) for depth, node in root.walk()
-        )
+    def render_tree(self, trace_id: int | None = None, *, attributes: bool = True) -> str:
+        """The span tree, two spaces per level: each span's name, ``ERROR`` when its status is,
+        and its key attributes (ours, ``error.type``, OpenInference's; ``attributes=False``: names only)."""
+        lines = []
+        for root in self.span_tree(trace_id):
+            for depth, node in root.walk():
+                parts = [node.name]
+                if attributes:
+                    if node.span.status.status_code is StatusCode.ERROR:
+                        parts.append("ERROR")
+                    shown = key_attributes(node.span.attributes or {})
+                    if shown:
+                        parts.append(shown)
+                lines.append("  " * depth + "  ".join(parts))
+        return "\n".join(lines)
 
     @staticmethod
     def events(span: ReadableSpan, name: str | None = None) -> list[Any]:
@@ -132,19 +148,33 @@ class TelemetryCapture:
         return [event for event in span.events if name is None or event.name == name]
 
     # --- metrics -------------------------------------------------------------
-    def metric_points(self, name: str, **attributes: Any) -> list[Any]:
-        """Data points of metric ``name`` whose attributes include ``attributes``."""
+    def _metrics(self) -> dict[str, list[Any]]:
         data = self.metric_reader.get_metrics_data()
-        points: list[Any] = []
+        found: dict[str, list[Any]] = {}
         if data is None:
-            return points
+            return found
         for resource_metrics in data.resource_metrics:
             for scope_metrics in resource_metrics.scope_metrics:
                 for metric in scope_metrics.metrics:
-                    if metric.name != name:
-                        continue
-                    points.extend(p for p in metric.data.data_points if _matches(p.attributes, attributes))
-        return points
+                    found.setdefault(metric.name, []).extend(metric.data.data_points)
+        return found
+
+    def metric_names(self) -> list[str]:
+        """Names of the metrics recorded so far, sorted."""
+        return sorted(self._metrics())
+
+    def metric_points(self, name: str, **attributes: Any) -> list[Any]:
+        """Data points of metric ``name`` whose attributes include ``attributes``.
+
+        A name that was never recorded and is not one of heritage-otel's
+        metrics raises AssertionError listing the names that were (a typo
+        never reads as 0).
+        """
+        found = self._metrics()
+        if name not in found and name not in KNOWN_METRICS:
+            msg = f"no metric {name!r} was recorded; recorded metrics: {', '.join(sorted(found)) or 'none'}"
+            raise AssertionError(msg)
+        return [p for p in found.get(name, ()) if _matches(p.attributes, attributes)]
 
     def metric_sum(self, name: str, **attributes: Any) -> float:
         """Sum of a counter's points (or of a histogram's recorded values) matching."""

@@ -18,8 +18,6 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-import requests
-
 from heritage_otel.traces.durations import go_duration, parse_duration_ns
 from heritage_otel.traces.model import STATUS_ERROR, STATUS_OK, STATUS_UNSET, Span, SpanEvent, Trace, group_traces
 
@@ -90,9 +88,13 @@ class JaegerClient:
             raise ValueError(msg)
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
+        import requests  # the service extra; imported when a client is made
+
         self._session = requests.Session()
 
     def _get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        import requests
+
         url = f"{self.base_url}{path}"
         try:
             response = self._session.get(url, params=params, timeout=self.timeout_s)

@@ -27,7 +27,7 @@ def test_fixtures_work_in_a_foreign_suite_with_no_conftest(pytester):
         def test_chain(telemetry):
             chain = FallbackChain("c").add_strategy("only", lambda: 1)
             assert chain.execute() == (1, "only")
-            assert telemetry.render_tree() == "heritage.fallback_chain\\n  heritage.fallback.attempt"
+            assert telemetry.render_tree(attributes=False) == "heritage.fallback_chain\\n  heritage.fallback.attempt"
         """
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
@@ -43,7 +43,7 @@ def test_span_tree_walks_parents_and_children(telemetry):
         tracer.start_span("b").end()
     (root,) = telemetry.span_tree()
     assert [(depth, node.name) for depth, node in root.walk()] == [(0, "root"), (1, "a"), (2, "a1"), (1, "b")]
-    assert telemetry.render_tree() == "root\n  a\n    a1\n  b"
+    assert telemetry.render_tree() == "root\n  a\n    a1\n  b"  # no key attributes to show
 
 
 def test_find_spans_by_name_and_attribute(telemetry):
@@ -94,3 +94,35 @@ def test_no_global_left_behind_after_a_test():
     """Outside the fixture, the globals reach no pipeline (non-recording spans)."""
     with trace.get_tracer("t").start_as_current_span("x") as span:
         assert not span.is_recording()
+
+
+def test_render_tree_shows_status_and_key_attributes(telemetry):
+    """render_tree puts ERROR and the key attributes beside each name (attributes=False: names only)."""
+    from opentelemetry.trace import Status, StatusCode
+
+    tracer = trace.get_tracer("t")
+    with tracer.start_as_current_span("heritage.recommend", attributes={"heritage.result.count": 5, "other": 1}):
+        span = tracer.start_span("heritage.component", attributes={"heritage.component": "simrank",
+                                                                   "error.type": "TimeoutError"})
+        span.set_status(Status(StatusCode.ERROR))
+        span.end()
+    assert telemetry.render_tree() == ("heritage.recommend  heritage.result.count=5\n"
+                                       "  heritage.component  ERROR  error.type=TimeoutError heritage.component=simrank")
+    assert telemetry.render_tree(attributes=False) == "heritage.recommend\n  heritage.component"
+
+
+def test_unknown_metric_names_fail_loudly(telemetry):
+    """A typo'd metric name raises, listing the recorded names; a known name not recorded yet reads 0."""
+    import pytest
+
+    from heritage_otel import semconv
+    from heritage_otel.instruments import instruments_for
+
+    instruments_for().errors.add(1, {"heritage.error.severity_name": "HIGH"})
+    with pytest.raises(AssertionError, match="no metric 'heritage.erors' was recorded; recorded metrics: heritage.errors"):
+        telemetry.metric_sum("heritage.erors")
+    with pytest.raises(AssertionError, match="'heritage.query.duraton'"):
+        telemetry.histogram_count("heritage.query.duraton")
+    assert telemetry.metric_sum(semconv.METRIC_ERRORS) == 1
+    assert telemetry.metric_sum(semconv.METRIC_FALLBACKS) == 0  # ours, not recorded yet
+    assert telemetry.metric_names() == [semconv.METRIC_ERRORS]
