@@ -30,7 +30,7 @@ the instruments (12 bytes a point).
 >>> monitor.check_drift("query_latency", [900, 950, 1000] * 20, method="psi")
 True
 >>> sorted(monitor.get_dashboard_data())
-['alerts', 'components', 'counters', 'gauges', 'indicators', 'metrics', 'system_health', 'timestamp']
+['alerts', 'components', 'counters', 'gauges', 'indicators', 'metrics', 'resources', 'system_health', 'timestamp']
 >>> shutdown_monitoring()
 
 Configuration keys (``initialize_monitoring(config=...)``; unknown keys and
@@ -44,9 +44,10 @@ disables), ``jaeger_url`` (None), ``reservoir_size`` (10000 raw values per
 metric), ``min_samples`` (10), ``service_name`` (the configured pipeline's,
 else ``OTEL_SERVICE_NAME``, else ``heritage-recommender``), the drift
 thresholds ``psi_warning`` (0.1), ``psi_critical`` (0.2), ``ks_alpha``
-(0.05) and ``ks_min_statistic`` (0.1), and ``system_metrics`` (False: True
-adds CPU, memory and thread metrics through
-``opentelemetry-instrumentation-system-metrics``).
+(0.05) and ``ks_min_statistic`` (0.1), and ``system_metrics`` (True: the
+process's CPU, memory and thread metrics through
+``opentelemetry-instrumentation-system-metrics``, on the monitor's own
+provider; ``get_dashboard_data()["resources"]``).
 
 If the recommender is also auto-instrumented (``RecommenderInstrumentor``),
 calling ``record_query`` as well counts each query twice: use one or the other.
@@ -122,7 +123,7 @@ DEFAULTS: dict[str, Any] = {
     "reservoir_size": 10_000,
     "min_samples": 10,
     "service_name": None,
-    "system_metrics": False,
+    "system_metrics": True,
     **{key: getattr(AnalyzerConfig, key) for key in _DRIFT_KEYS},
 }
 
@@ -557,7 +558,20 @@ class Monitor:
             "gauges": self.metrics.gauges(),
             "indicators": self.analyzer.latest_indicators(),
             "components": components,
+            "resources": self.resource_usage(),
         }
+
+    def resource_usage(self) -> dict[str, float]:
+        """Latest value of each ``process.*`` series (CPU, memory, threads), keyed ``name`` or ``name{k=v}``."""
+        out: dict[str, float] = {}
+        horizon = self.analyzer.last_time - 3 * float(self.config["check_interval_seconds"])
+        for key in self.analyzer.series():
+            if key.metric.startswith("process."):
+                values = self.analyzer.recent_values(key, horizon)
+                if values.size:
+                    labels = ",".join(f"{k}={v}" for k, v in key.attributes)
+                    out[f"{key.metric}{{{labels}}}" if labels else key.metric] = float(values[-1])
+        return out
 
     # --- lifecycle -----------------------------------------------------------
     def shutdown(self, timeout_s: float = 10.0) -> bool:

@@ -410,3 +410,22 @@ def test_a_facade_script_exits_quietly_and_imports_no_scipy_stats(tmp_path) -> N
                          text=True, timeout=120, check=True)
     assert out.stderr == ""
     assert out.stdout.strip() == "[]"
+
+
+def test_resource_usage_comes_from_the_system_metrics_instrumentation() -> None:
+    """CPU, memory and threads of this process, read through OpenTelemetry's system-metrics instrumentation."""
+    import os
+
+    import psutil
+
+    monitor = initialize_monitoring(start_background=False)
+    monitor.record_query("q", latency_ms=10, num_results=3)
+    monitor.flush()
+    resources = monitor.get_dashboard_data()["resources"]
+    memory = psutil.Process(os.getpid()).memory_info().rss
+    assert 0.5 * memory < resources["process.memory.usage"] < 2 * memory
+    assert resources["process.thread.count"] >= 1
+    assert "process.cpu.utilization" in resources
+    quiet = initialize_monitoring(config={"system_metrics": False}, start_background=False)
+    quiet.flush()
+    assert quiet.get_dashboard_data()["resources"] == {}
