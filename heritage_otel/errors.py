@@ -169,6 +169,10 @@ def severity_of(exc: BaseException) -> Severity:
     return Severity.HIGH
 
 
+#: Attribute set on an exception once ``heritage.errors`` counted it.
+_COUNTED = "_heritage_otel_counted"
+
+
 def record_error(
     span: Span,
     exc: BaseException,
@@ -177,9 +181,13 @@ def record_error(
     meter_provider: MeterProvider | None = None,
     escaped: bool = False,
 ) -> Severity:
-    """Record ``exc`` on ``span`` and count it in ``heritage.errors``.
+    """Record ``exc`` on ``span`` and count it in ``heritage.errors``, once per exception object.
 
-    Never raises: telemetry must not break the caller. Returns the severity.
+    The first call counts it (under the component that raised it); later
+    calls for the same exception, as it travels up through a fallback
+    attempt, an error handler or the request span, record it on their span
+    without counting it again. Never raises: telemetry must not break the
+    caller. Returns the severity.
     """
     severity = severity_of(exc)
     component = component or getattr(exc, "component", None) or "unknown"
@@ -195,14 +203,19 @@ def record_error(
             )
             if severity >= Severity.HIGH:
                 span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"[:256]))
-        instruments_for(meter_provider).errors.add(
-            1,
-            {
-                semconv.ERROR_SEVERITY_NAME: severity.name.lower(),
-                semconv.COMPONENT: component,
-                semconv.ERROR_TYPE: type(exc).__qualname__,
-            },
-        )
+        if not getattr(exc, _COUNTED, False):
+            instruments_for(meter_provider).errors.add(
+                1,
+                {
+                    semconv.ERROR_SEVERITY_NAME: severity.name.lower(),
+                    semconv.COMPONENT: component,
+                    semconv.ERROR_TYPE: type(exc).__qualname__,
+                },
+            )
+            try:
+                setattr(exc, _COUNTED, True)
+            except (AttributeError, TypeError):  # an exception type without __dict__: it may count again
+                pass
     except Exception:  # noqa: BLE001 - telemetry never breaks the caller
         _logger.exception("could not record %s on span", type(exc).__name__)
     return severity

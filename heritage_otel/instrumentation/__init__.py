@@ -37,9 +37,10 @@ What each ``recommend(query, top_k)`` call produces
   (``heritage.fallback_chain`` and one ``heritage.fallback.attempt`` per
   strategy tried), and inside each attempt one ``heritage.component`` span per
   ranking component called and a ``heritage.ensemble`` span (RERANKER);
-- exceptions recorded with their severity (:func:`heritage_otel.errors.record_error`);
-  an error is counted once in ``heritage.errors`` (a component failure inside
-  the chain is counted by the attempt it fails);
+- exceptions recorded with their severity (:func:`heritage_otel.errors.record_error`)
+  on every span they pass through, and counted once in ``heritage.errors``,
+  under the component that raised them (a component failure is not counted
+  again by the fallback attempt it fails or by ``heritage.recommend``);
 - the metrics of :mod:`heritage_otel.instruments` (query duration, queries,
   results, empty results, quality, component duration, cache requests,
   fallbacks), recorded inside the span so histogram exemplars carry its trace id;

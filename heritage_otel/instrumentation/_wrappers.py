@@ -20,11 +20,11 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry._logs import LoggerProvider
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
-from opentelemetry.metrics import MeterProvider, NoOpMeterProvider
+from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import Span, TracerProvider
 
 from heritage_otel import semconv
-from heritage_otel.errors import FallbackExhaustedError, record_error
+from heritage_otel.errors import record_error
 from heritage_otel.fallback import FallbackChain
 from heritage_otel.instrumentation.custom_types import Evaluator, RequestHook, ResponseHook
 from heritage_otel.instruments import QUALITY_KEYS, instruments_for, record_query
@@ -34,8 +34,6 @@ from heritage_otel.version import __version__
 
 _logger = logging.getLogger(__name__)
 
-#: Component errors inside a fallback chain are counted once, by the chain's attempt span.
-_UNCOUNTED = NoOpMeterProvider()
 _QUALITY_ATTRS = {
     "ndcg_at_10": semconv.QUALITY_NDCG_AT_10,
     "precision_at_5": semconv.QUALITY_PRECISION_AT_5,
@@ -49,10 +47,7 @@ class CallState:
 
     cache_hit: bool | None = None
     strategy_used: str | None = None
-    in_chain: bool = False
-    chain_exhausted: bool = False
     components_used: list[str] = field(default_factory=list)
-    counted: BaseException | None = None  # the exception a component already counted in heritage.errors
 
 
 _current_call: contextvars.ContextVar[CallState | None] = contextvars.ContextVar("heritage_recommend_call", default=None)
@@ -143,9 +138,8 @@ class Wrappers:
                     results = wrapped(*args, **kwargs)
                 except Exception as exc:
                     duration = time.perf_counter() - start
-                    counted = (state.chain_exhausted and isinstance(exc, FallbackExhaustedError)) or state.counted is exc
-                    record_error(span, exc, component="recommender", escaped=True,
-                                 meter_provider=_UNCOUNTED if counted else self.meter_provider)
+                    # counted once: where it was raised (a component, the chain), else here
+                    record_error(span, exc, component="recommender", escaped=True, meter_provider=self.meter_provider)
                     self._finish(span, instance, query, None, duration, state, error=exc)
                     raise
                 duration = time.perf_counter() - start
@@ -249,11 +243,8 @@ class Wrappers:
                 try:
                     result = wrapped(*args, **kwargs)
                 except Exception as exc:
-                    counted_by_chain = state is not None and state.in_chain
-                    record_error(span, exc, component=name, escaped=True,
-                                 meter_provider=_UNCOUNTED if counted_by_chain else self.meter_provider)
-                    if state is not None and not counted_by_chain:
-                        state.counted = exc  # escaping recommend too, it is still one error
+                    # counted here, under the component; the fallback attempt and the root span only record it
+                    record_error(span, exc, component=name, escaped=True, meter_provider=self.meter_provider)
                     self._record_component(name, time.perf_counter() - start, success=False)
                     raise
                 self._record_component(name, time.perf_counter() - start, success=True)
@@ -293,17 +284,7 @@ class Wrappers:
         for name, func, priority in strategies:
             chain.add_strategy(name, func, priority)
         state = _current_call.get()
-        if state is not None:
-            state.in_chain = True
-        try:
-            result, used = chain.execute(*rest, **kwargs)
-        except FallbackExhaustedError:
-            if state is not None:
-                state.chain_exhausted = True
-            raise
-        finally:
-            if state is not None:
-                state.in_chain = False
+        result, used = chain.execute(*rest, **kwargs)
         if state is not None:
             state.strategy_used = used
         return result, used

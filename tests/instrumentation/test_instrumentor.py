@@ -483,3 +483,14 @@ def test_an_exception_escaping_a_component_and_recommend_counts_once(telemetry, 
     root = telemetry.span(semconv.SPAN_RECOMMEND)
     component = telemetry.span(semconv.SPAN_COMPONENT)
     assert root.status.status_code is StatusCode.ERROR and component.status.status_code is StatusCode.ERROR
+
+
+def test_a_failing_component_is_counted_under_its_own_name_once(telemetry, instrumented, rec) -> None:
+    """simrank failing inside the primary strategy: heritage.errors counts it once under simrank (not under
+    primary_simrank), so the components table shows one row for one failure."""
+    rec.faults.fail("simrank")
+    for query in rec.corpus.queries[:3]:  # three different queries: no cache hit
+        rec.recommend(query.text, top_k=5)
+    points = telemetry.metric_points(semconv.METRIC_ERRORS)
+    assert {p.attributes[semconv.COMPONENT]: p.value for p in points} == {"simrank": 3}
+    assert telemetry.metric_sum(semconv.METRIC_FALLBACKS, **{semconv.FALLBACK_STRATEGY: "fallback_horn"}) == 3
