@@ -427,7 +427,8 @@ class Monitor:
         self.alerts = AlertManager(cooldown_s=float(cfg["cooldown_minutes"]) * 60, jaeger_url=cfg["jaeger_url"])
         if cfg["alert_log_path"]:
             self.alerts.add_sink(JsonlFileSink(cfg["alert_log_path"]), "alerts.jsonl")
-        self.exporter = AnalyzingMetricExporter(self.analyzer, self.alerts)
+        self.exporter = AnalyzingMetricExporter(self.analyzer, self.alerts, on_evaluation=self._after_evaluation)
+        self._dashboard: Any = None
         self.background = bool(start_background)
         self._reader = PeriodicExportingMetricReader(
             self.exporter, export_interval_millis=interval_s * 1000 if self.background else math.inf)
@@ -482,6 +483,8 @@ class Monitor:
             if components_used:
                 with self._components_lock:
                     self.components.update(components_used)
+            if self._dashboard is not None:
+                self._log_query_on_dashboard(query_id, latency_ms, num_results, components_used, success)
         except Exception:  # noqa: BLE001 - monitoring never breaks the caller
             _log.exception("record_query(%r) failed; not recorded", query_id)
 
@@ -573,9 +576,53 @@ class Monitor:
                     out[f"{key.metric}{{{labels}}}" if labels else key.metric] = float(values[-1])
         return out
 
+    def serve_dashboard(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Serve the operational dashboard from this process, on this monitor's Analyzer; returns its URL.
+
+        Loopback by default (``port=0`` picks a free port); the same pages as
+        the Analyzer service (overview, metrics, trends, alerts, alert history,
+        components, query log, trace pages read from Jaeger when ``jaeger_url``
+        is set, else from this process's span store). Stopped by
+        :meth:`shutdown`. Calling it again returns the running dashboard's URL.
+        """
+        if self._dashboard is not None:
+            return str(self._dashboard.url)
+        from heritage_otel.service.config import ServiceConfig
+        from heritage_otel.service.server import AnalyzerServer
+
+        interval = float(self.config["check_interval_seconds"])
+        config = ServiceConfig(host=host, port=port, jaeger_url=self.config["jaeger_url"],
+                               refresh_seconds=max(5, min(300, round(interval))))
+        server = AnalyzerServer(config, analyzer=self.analyzer, alert_manager=self.alerts, start_background=False)
+        self._dashboard = server.start()
+        return str(server.url)
+
+    def _after_evaluation(self, evaluation: Any) -> None:
+        """Each export: the dashboard's component table takes the interval's samples."""
+        server = self._dashboard
+        if server is not None:
+            server.service.components.add(self.exporter.last_samples)
+            server.service.counters["metric_requests"] += 1
+            server.service.last_evaluation_s = evaluation.time_s
+
+    def _log_query_on_dashboard(self, query_id: str, latency_ms: float, num_results: int,
+                                components_used: Sequence[str] | None, success: bool) -> None:
+        from opentelemetry import trace
+
+        from heritage_otel.service.queries import QueryRecord
+
+        context = trace.get_current_span().get_span_context()
+        self._dashboard.service.queries.add(QueryRecord(
+            query_id=str(query_id), time_s=time.time(), results=int(num_results), latency_ms=float(latency_ms),
+            components=tuple(components_used or ()), success=bool(success),
+            trace_id=f"{context.trace_id:032x}" if context.is_valid else None,
+            span_id=f"{context.span_id:016x}" if context.is_valid else None,
+            service=str(self.resource.attributes.get("service.name", "")) or None))
+
     # --- lifecycle -----------------------------------------------------------
     def shutdown(self, timeout_s: float = 10.0) -> bool:
-        """Stop listening, export and evaluate a last time, and stop every alert sink thread. Idempotent."""
+        """Stop listening, export and evaluate a last time, stop the dashboard and every alert sink thread.
+        Idempotent."""
         if self._closed:
             return True
         self._closed = True
@@ -589,6 +636,9 @@ class Monitor:
             self.meter_provider.shutdown(timeout_millis=timeout_s * 1000)
         except Exception:  # noqa: BLE001
             _log.exception("monitoring meter provider shutdown failed")
+        dashboard, self._dashboard = self._dashboard, None
+        if dashboard is not None:
+            dashboard.close()
         return self.alerts.shutdown(timeout_s)
 
 

@@ -395,12 +395,12 @@ monitor = initialize_monitoring(config={'retention_minutes': 60}, start_backgrou
 for i in range(20):
     get_monitor().record_query(query_id=f"q_{i}", latency_ms=120.0, num_results=10, ndcg=0.75,
                                components_used=['simrank', 'horn_index'])
-print(sorted(m for m in sys.modules if m.startswith('scipy.stats')))
+print(sorted(m for m in sys.modules if m.split('.')[0] == 'scipy'))
 """
 
 
-def test_a_facade_script_exits_quietly_and_imports_no_scipy_stats(tmp_path) -> None:
-    """A seed-style script: nothing on stderr at exit (no 'shutdown can only be called once'), no scipy.stats."""
+def test_a_facade_script_exits_quietly_and_imports_no_scipy(tmp_path) -> None:
+    """A seed-style script: nothing on stderr at exit (no 'shutdown can only be called once'), no scipy imported."""
     import os
     import subprocess
     import sys
@@ -429,3 +429,39 @@ def test_resource_usage_comes_from_the_system_metrics_instrumentation() -> None:
     quiet = initialize_monitoring(config={"system_metrics": False}, start_background=False)
     quiet.flush()
     assert quiet.get_dashboard_data()["resources"] == {}
+
+
+def test_serve_dashboard_from_the_process_reads_the_facades_analyzer() -> None:
+    """serve_dashboard() -> a loopback URL whose API shows this monitor's health, alerts, components,
+    query log and, from the embedded span store, the trace of a logged query."""
+    import requests
+    from opentelemetry import trace
+
+    import heritage_otel
+
+    telemetry_pipeline = heritage_otel.configure(service_name="facade-dashboard", simple_processors=True)
+    try:
+        monitor = initialize_monitoring(start_background=False)
+        url = monitor.serve_dashboard()
+        assert url.startswith("http://127.0.0.1:") and monitor.serve_dashboard() == url
+        tracer = trace.get_tracer("app")
+        for i in range(20):
+            with tracer.start_as_current_span("app.query"):
+                monitor.record_query(f"q{i}", latency_ms=2500, num_results=10, ndcg=0.8,
+                                     components_used=["simrank", "horn_index"])
+        monitor.check_thresholds()
+        health = requests.get(url + "/api/health", timeout=5).json()
+        assert health["score"] < 100 and health["active_alerts"]["WARNING"] == 1 and health["receiving"]
+        alerts = requests.get(url + "/api/alerts/active", timeout=5).json()["alerts"]
+        assert [a["metric"] for a in alerts] == ["query_latency_p95"]
+        queries = requests.get(url + "/api/queries", timeout=5).json()["queries"]
+        assert len(queries) == 20 and queries[0]["query_id"] == "q19" and queries[0]["components"] == ["simrank", "horn_index"]
+        found = requests.get(url + "/api/traces/" + queries[0]["trace_id"], timeout=5).json()
+        assert found["source"] == "span_store" and found["trace"]["root"] == "app.query"
+        assert requests.get(url + "/api/traces/" + "0" * 32, timeout=5).status_code == 404
+        assert "Trends" in requests.get(url + "/", timeout=5).text
+        monitor.shutdown()
+        with pytest.raises(requests.ConnectionError):
+            requests.get(url + "/api/health", timeout=5)
+    finally:
+        telemetry_pipeline.shutdown()

@@ -145,6 +145,12 @@ def ks(reference: ArrayLike, current: ArrayLike) -> KSResult:
     return KSResult(float(result.statistic), float(result.pvalue))
 
 
+def warm_up() -> None:
+    """Import the scipy parts the drift statistics use now, for long-running services whose first
+    evaluation should not pay for it (in-process users import them on first use)."""
+    from scipy import special, stats  # noqa: F401
+
+
 def ks_counts(reference: ArrayLike, current: ArrayLike) -> KSResult:
     """Approximate KS from bucket counts (see the module docstring); 2-D input works row-wise.
 
@@ -162,7 +168,7 @@ def ks_counts(reference: ArrayLike, current: ArrayLike) -> KSResult:
         cdf_cur = np.cumsum(cur, axis=-1) / m[..., None] if cur.ndim > 1 else np.cumsum(cur) / m
         d = np.abs(cdf_ref - cdf_cur).max(axis=-1)
         en = n * m / (n + m)
-        from scipy import special  # imported where used (memory)
+        from scipy import special  # imported where used: scipy.special ~26 MiB, scipy.stats ~75 MiB
 
         p = special.kolmogorov(d * np.sqrt(en))
     bad = (n <= 0) | (m <= 0)

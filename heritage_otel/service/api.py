@@ -152,6 +152,12 @@ def route(service: AnalyzerService, path: str, query: Mapping[str, str]) -> tupl
     try:
         if handler is not None:
             return 200, handler(service, query)
+        if path.startswith("/api/traces/"):
+            try:
+                found = service.traces.find(path.removeprefix("/api/traces/"))
+            except ValueError as exc:
+                return 400, {"error": str(exc)}
+            return (200 if found["trace"] is not None else 404), found
         if path.startswith("/api/series/"):
             sid = path.removeprefix("/api/series/")
             found = service.points(sid, _number(query, "minutes", 60, 0.1, _MAX_MINUTES))

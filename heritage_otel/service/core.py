@@ -35,6 +35,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportM
 
 from heritage_otel import semconv
 from heritage_otel.analysis import Alert, AlertLevel, AlertManager, Analyzer, AnalyzerConfig, compute_health
+from heritage_otel.analysis import drift
 from heritage_otel.analysis.indicators import INDICATORS
 from heritage_otel.analysis.samples import SeriesKey
 from heritage_otel.service.components import ComponentTable
@@ -42,6 +43,7 @@ from heritage_otel.service.config import ServiceConfig
 from heritage_otel.service.convert import RESOURCE_KEYS, ConversionResult, MetricConverter
 from heritage_otel.service.fleet import FleetAggregator
 from heritage_otel.service.queries import RecentQueryStore, query_records
+from heritage_otel.traces.lookup import TraceLookup
 
 __all__ = ["AnalyzerService", "series_id", "KEY_METRICS"]
 
@@ -89,13 +91,18 @@ class AnalyzerService:
         *,
         analyzer_config: AnalyzerConfig | None = None,
         alert_manager: AlertManager | None = None,
+        analyzer: Analyzer | None = None,
         clock: Callable[[], float] = time.time,
         start_background: bool = True,
     ) -> None:
         self.config = config or ServiceConfig()
-        base = analyzer_config or AnalyzerConfig()
-        self.analyzer = Analyzer(replace(
+        base = analyzer.config if analyzer is not None else analyzer_config or AnalyzerConfig()
+        # ``analyzer``: one fed in process (the monitoring facade's), served as it is
+        self.analyzer = analyzer if analyzer is not None else Analyzer(replace(
             base, resource_label_keys=RESOURCE_KEYS, max_series=2 * self.config.max_series + _INDICATOR_HEADROOM))
+        self.traces = TraceLookup(self.config.jaeger_url)
+        if analyzer is None:
+            drift.warm_up()  # a long-running service: its first evaluation does not pay scipy's import
         self.alerts = alert_manager or AlertManager(jaeger_url=self.config.jaeger_url, clock=clock)
         self.clock = clock
         self.converter = MetricConverter(self.config.max_series, clock=lambda: int(clock() * 1e9))

@@ -38,7 +38,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceResponse,
 )
 
-from heritage_otel.analysis import AlertManager, AnalyzerConfig
+from heritage_otel.analysis import AlertManager, Analyzer, AnalyzerConfig
 from heritage_otel.service import api
 from heritage_otel.service.config import ServiceConfig
 from heritage_otel.service.core import AnalyzerService
@@ -298,11 +298,12 @@ class AnalyzerServer:
         *,
         analyzer_config: AnalyzerConfig | None = None,
         alert_manager: AlertManager | None = None,
+        analyzer: Analyzer | None = None,
         start_background: bool = True,
     ) -> None:
         self.config = config or ServiceConfig()
         self.service = AnalyzerService(self.config, analyzer_config=analyzer_config, alert_manager=alert_manager,
-                                       start_background=start_background)
+                                       analyzer=analyzer, start_background=start_background)
         try:
             self.httpd = _Server((self.config.host, self.config.port), _Handler)
         except OSError as exc:

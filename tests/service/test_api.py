@@ -174,5 +174,34 @@ def test_openapi_document_covers_every_endpoint():
 
     doc = yaml.safe_load((REPO_ROOT / "docs" / "analyzer-openapi.yaml").read_text(encoding="utf-8"))
     assert doc["openapi"].startswith("3.")
-    expected = set(api._ROUTES) | {"/v1/metrics", "/v1/logs", "/healthz", "/api/series/{id}"}
+    expected = set(api._ROUTES) | {"/v1/metrics", "/v1/logs", "/healthz", "/api/series/{id}", "/api/traces/{trace_id}"}
     assert expected == set(doc["paths"])
+
+
+def test_trace_endpoint_reads_the_span_store_and_rejects_bad_ids():
+    """/api/traces/{id}: 200 with the spans from the embedded span store, 404 when no source has it, 400 for a bad id."""
+    from opentelemetry import trace
+
+    import heritage_otel
+
+    pipeline = heritage_otel.configure(service_name="trace-api", simple_processors=True)
+    try:
+        tracer = trace.get_tracer("t")
+        with tracer.start_as_current_span("heritage.recommend") as root:
+            with tracer.start_as_current_span("heritage.component", attributes={"heritage.component": "simrank"}) as child:
+                child.record_exception(ValueError("index offline"))
+        trace_id = f"{root.get_span_context().trace_id:032x}"
+        with running_server() as server:
+            found = get(server, "/api/traces/" + trace_id)
+            assert found.status_code == 200
+            body = found.json()
+            assert body["source"] == "span_store" and body["jaeger_ui"] is None
+            names = [s["name"] for s in body["trace"]["spans"]]
+            assert names == ["heritage.recommend", "heritage.component"]
+            (event,) = body["trace"]["spans"][1]["events"]
+            assert event["name"] == "exception" and event["attributes"]["exception.message"] == "index offline"
+            assert get(server, "/api/traces/" + "f" * 32).status_code == 404
+            bad = get(server, "/api/traces/xyz")
+            assert bad.status_code == 400 and "32 (or 16) hexadecimal digits" in bad.json()["error"]
+    finally:
+        pipeline.shutdown()

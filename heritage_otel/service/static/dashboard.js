@@ -1,4 +1,4 @@
-/* heritage-otel Analyzer dashboard: plain DOM + uPlot (vendored), data from the JSON API.
+/* heritage-otel Analyzer dashboard: plain DOM + uPlot, data from the JSON API.
  * Every value from telemetry is inserted as text (never as HTML). */
 (function () {
   "use strict";
@@ -88,16 +88,18 @@
     return tr;
   }
 
+  // A link to the dashboard's own trace page (it reads Jaeger's API or the in-process span store).
+  function traceLink(id, chars) {
+    const a = el("a", id.slice(0, chars || 8), "trace-link");
+    a.href = "#trace/" + encodeURIComponent(id); a.title = id;
+    return a;
+  }
+
   function traceLinks(alert) {
     const span = document.createElement("span");
-    const links = alert.jaeger_links || [];
     const ids = alert.exemplar_trace_ids || [];
     if (!ids.length) { span.textContent = "–"; return span; }
-    ids.slice(0, 3).forEach((id, i) => {
-      const node = links[i] ? el("a", id.slice(0, 8)) : el("code", id.slice(0, 8));
-      if (links[i]) { node.href = links[i]; node.target = "_blank"; node.rel = "noopener"; node.className = "trace-link"; }
-      span.appendChild(node); span.appendChild(document.createTextNode(" "));
-    });
+    ids.slice(0, 3).forEach((id) => { span.appendChild(traceLink(id)); span.appendChild(document.createTextNode(" ")); });
     return span;
   }
 
@@ -225,8 +227,7 @@
   async function loadAlerts() {
     const level = $("alert-level").value;
     const q = level ? "?level=" + level : "";
-    const [active, history, stats] = await Promise.all([api("/api/alerts/active" + q),
-      api("/api/alerts/history?hours=24" + (level ? "&level=" + level : "")), api("/api/stats")]);
+    const [active, stats] = await Promise.all([api("/api/alerts/active" + q), api("/api/stats")]);
     const a = stats.alerts;
     $("dedup").textContent = "Deduplication: " + a.suppressed + " suppressed within the cooldown, " + a.repeated +
       " repeated, " + a.escalated + " escalated, " + a.resolved + " resolved since start.";
@@ -248,9 +249,23 @@
       ["CRITICAL", "WARNING", "INFO"].filter((l) => g[l]).forEach((l) => chip.appendChild(badge(g[l] + " " + l.toLowerCase(), l)));
       chips.appendChild(chip);
     });
+  }
+
+  // --- alert history (the seed's page 6) ---------------------------------------------
+  async function loadHistory() {
+    const level = $("history-level").value;
+    const history = await api("/api/alerts/history?hours=24" + (level ? "&level=" + level : ""));
     const hrows = history.alerts.slice(0, 200).map((a) => row([fmtTime(a.time), badge(a.event, a.event === "resolved" ? "resolved" : a.level),
-      badge(a.level), metricCell(a), instanceOf(a), a.detector, { text: fmtNum(a.current_value), cls: "num" }, { text: a.message, cls: "msg" }]));
-    fillTable("alerts-history", hrows, 8, "No alert in the last 24 hours");
+      badge(a.level), metricCell(a), instanceOf(a), a.detector, { text: fmtNum(a.current_value), cls: "num" }, { text: a.message, cls: "msg" },
+      traceLinks(a)]));
+    fillTable("alerts-history", hrows, 9, "No alert in the last 24 hours");
+    const fired = history.alerts.filter((a) => a.event !== "resolved");
+    const box = $("history-by-level"); box.replaceChildren();
+    ["CRITICAL", "WARNING", "INFO"].forEach((l) => {
+      const c = el("div", null, "count " + l.toLowerCase());
+      c.appendChild(el("b", fired.filter((a) => a.level === l).length)); c.appendChild(el("span", l.toLowerCase() + " events"));
+      box.appendChild(c);
+    });
     drawTimeline(history.alerts);
   }
 
@@ -266,12 +281,12 @@
     const box = $("alert-timeline");
     if (state.timeline) { state.timeline.destroy(); state.timeline = null; }
     box.replaceChildren();
-    // Stacked bars: each series is drawn as the running total up to its level, the most severe on top;
-    // the legend shows each level's own count.
+    // Stacked bars: each level's bar is the running total up to it (info, + warning, + critical), drawn
+    // tallest first so every shorter total paints over it: only the critical share of a bar stays red.
+    // The legend shows each level's own count.
     const bars = uPlot.paths && uPlot.paths.bars ? uPlot.paths.bars({ size: [0.6, 40] }) : undefined;
-    const levels = [["info", "#3b7dd8", per.INFO], ["warning", "#d98b00", per.WARNING], ["critical", "#d63c3c", per.CRITICAL]];
-    let running = xs.map(() => 0);
-    const stacked = levels.map(([, , counts]) => (running = running.map((v, i) => v + counts[i])));
+    const levels = stackLevels(per);
+    const stacked = levels.map(([, , , total]) => total);
     const mk = ([label, color, counts]) => ({ label, stroke: color, fill: color + "cc", paths: bars, points: { show: false },
       value: (u, v, si, idx) => (idx === null || idx === undefined ? "–" : String(counts[idx])) });
     state.timeline = new uPlot({
@@ -281,6 +296,18 @@
       axes: [{}, { label: "alert events", size: 60 }],
     }, [xs, ...stacked], box);
   }
+
+  // [label, color, own counts, stacked total] per level, the most severe (the tallest total) first.
+  function stackLevels(per) {
+    const order = [["info", "#3b7dd8", per.INFO], ["warning", "#d98b00", per.WARNING], ["critical", "#d63c3c", per.CRITICAL]];
+    let running = per.INFO.map(() => 0);
+    const withTotals = order.map(([label, color, counts]) => {
+      running = running.map((v, i) => v + counts[i]);
+      return [label, color, counts, running];
+    });
+    return withTotals.reverse();
+  }
+  window.heritageDashboard = Object.assign(window.heritageDashboard || {}, { stackLevels });
 
   // --- components ----------------------------------------------------------------
   async function loadComponents() {
@@ -322,11 +349,7 @@
       return (x > y ? 1 : -1) * dir;
     });
     const rows = items.map((q) => {
-      let trace;
-      if (q.trace_id && q.trace_url) {
-        trace = el("a", q.trace_id.slice(0, 16), "trace-link"); trace.href = q.trace_url; trace.target = "_blank"; trace.rel = "noopener";
-        trace.title = q.trace_id;
-      } else { trace = el("code", q.trace_id ? q.trace_id.slice(0, 16) : "–"); }
+      const trace = q.trace_id ? traceLink(q.trace_id, 16) : el("code", "–");
       const tr = row([fmtTime(q.time_s), q.query_id, q.instance || q.service || "–", { text: fmtNum(q.results, 0), cls: "num" },
         { text: q.latency_ms === null ? "–" : fmtNum(q.latency_ms, 1) + " ms", cls: "num " + latencyClass(q.latency_ms) },
         (q.components || []).join(", "),
@@ -341,8 +364,164 @@
     });
   }
 
+  // --- trends: a metric over time against its baseline band and threshold lines -----------
+  // The band is the window's mean ± sensitivity × standard deviation: the baseline the z-score
+  // detector judges each point against. The lines are the threshold rule's levels.
+  function trendBand(values, sensitivity) {
+    const v = values.filter((x) => x !== null && Number.isFinite(x));
+    if (v.length < 2) return null;
+    const mean = v.reduce((a, b) => a + b, 0) / v.length;
+    const sd = Math.sqrt(v.reduce((a, b) => a + (b - mean) * (b - mean), 0) / (v.length - 1));
+    return { mean, lo: mean - sensitivity * sd, hi: mean + sensitivity * sd };
+  }
+
+  function ruleLines(rule) {
+    if (!rule) return [];
+    const upper = "max" in rule;
+    const lines = [[upper ? "max" : "min", upper ? rule.max : rule.min, "#d98b00"]];
+    if (rule.warning !== undefined && rule.warning !== (upper ? rule.max : rule.min)) lines.push(["warning", rule.warning, "#e6b400"]);
+    if (rule.critical !== undefined) lines.push(["critical", rule.critical, "#d63c3c"]);
+    return lines;
+  }
+  window.heritageDashboard = Object.assign(window.heritageDashboard || {}, { trendBand, ruleLines });
+
+  async function loadTrends() {
+    const names = await api("/api/metrics");
+    const select = $("trend-select");
+    const current = state.trend || select.value;
+    select.replaceChildren();
+    names.metrics.forEach((m) => { const o = el("option", (METRIC_LABELS[m.metric] || [m.metric])[0]); o.value = m.metric; select.appendChild(o); });
+    const first = names.metrics.find((m) => m.metric === "query_latency_p95") || names.metrics[0];
+    state.trend = names.metrics.some((m) => m.metric === current) ? current : first && first.metric;
+    const box = $("trend-chart");
+    if (state.trendChart) { state.trendChart.destroy(); state.trendChart = null; }
+    box.replaceChildren();
+    if (!state.trend) { box.appendChild(el("p", "No metrics received yet.", "muted")); return; }
+    select.value = state.trend;
+    const data = await api("/api/points?metric=" + encodeURIComponent(state.trend) + "&minutes=" + $("trend-range").value + "&limit=200");
+    // the fleet (or only) series without attributes: the one a threshold rule judges
+    const series = data.series.find((s) => !s.instance && !Object.keys(s.attributes || {}).length) || data.series[0];
+    if (!series || !series.times.length) { box.appendChild(el("p", "No points for " + state.trend + " in this time range.", "muted")); return; }
+    const sensitivity = (state.config && state.config.sensitivity) || 3;
+    const band = trendBand(series.values, sensitivity);
+    const rule = ((state.config && state.config.thresholds) || {})[state.trend];
+    const xs = series.times;
+    const columns = [xs, series.values];
+    const defs = [{}, { label: seriesLabel(series), stroke: "#16202c", width: 2, value: (u, v) => fmtNum(v) }];
+    if (band) {
+      columns.push(xs.map(() => band.hi), xs.map(() => band.mean), xs.map(() => band.lo));
+      defs.push({ label: "baseline +" + sensitivity + "σ", stroke: "#3b7dd866", dash: [4, 4] },
+                { label: "baseline mean", stroke: "#3b7dd8" }, { label: "baseline −" + sensitivity + "σ", stroke: "#3b7dd866", dash: [4, 4] });
+    }
+    ruleLines(rule).forEach(([label, value, color]) => { columns.push(xs.map(() => value)); defs.push({ label, stroke: color, width: 1.5, dash: [8, 4] }); });
+    $("trend-note").textContent = (band ? "Band: the window's mean ± " + sensitivity + " standard deviations (the z-score baseline). " : "") +
+      (rule ? "Dashed: the threshold rule's levels." : "No threshold rule for this metric.");
+    const unit = (METRIC_LABELS[state.trend] || ["", ""])[1];
+    state.trendChart = new uPlot({
+      width: Math.max(400, box.clientWidth - 10), height: 340, series: defs, scales: { x: { time: true } },
+      axes: [{}, { label: state.trend + (unit && unit !== "%" ? " (" + unit + ")" : ""), size: 70 }],
+    }, columns, box);
+    box.dataset.series = String(defs.length - 1);
+  }
+
+  // --- trace page: a waterfall of one trace ----------------------------------------------
+  function depthOf(spans) {
+    const byId = new Map(spans.map((s) => [s.span_id, s]));
+    const depth = new Map();
+    const walk = (s) => {
+      if (depth.has(s.span_id)) return depth.get(s.span_id);
+      const parent = s.parent_span_id && byId.get(s.parent_span_id);
+      const d = parent && parent !== s ? walk(parent) + 1 : 0;
+      depth.set(s.span_id, d); return d;
+    };
+    spans.forEach(walk);
+    return depth;
+  }
+
+  // Spans in tree order (parent, then its children by start time).
+  function treeOrder(spans) {
+    const ids = new Set(spans.map((s) => s.span_id));
+    const kids = new Map();
+    spans.forEach((s) => { const p = s.parent_span_id && ids.has(s.parent_span_id) ? s.parent_span_id : ""; (kids.get(p) || kids.set(p, []).get(p)).push(s); });
+    kids.forEach((list) => list.sort((a, b) => a.start_unix_nano - b.start_unix_nano));
+    const out = [];
+    const visit = (s) => { out.push(s); (kids.get(s.span_id) || []).forEach(visit); };
+    (kids.get("") || []).forEach(visit);
+    return out;
+  }
+
+  function kvTable(obj) {
+    const table = document.createElement("table");
+    Object.keys(obj).sort().forEach((k) => {
+      const tr = document.createElement("tr"); tr.appendChild(el("td", k));
+      const v = obj[k]; tr.appendChild(el("td", typeof v === "string" ? v : JSON.stringify(v))); table.appendChild(tr);
+    });
+    return table;
+  }
+
+  function renderTrace(trace) {
+    const box = $("trace-waterfall"); box.replaceChildren();
+    const start = Math.min(...trace.spans.map((s) => s.start_unix_nano));
+    const total = Math.max(1, Math.max(...trace.spans.map((s) => s.end_unix_nano)) - start);
+    const depth = depthOf(trace.spans);
+    const head = el("div", null, "wf-head");
+    head.append(el("div", "span"), el("div", "timeline (" + fmtNum(total / 1e6, 2) + " ms)"), el("div", "duration"));
+    box.appendChild(head);
+    treeOrder(trace.spans).forEach((s) => {
+      const error = s.status && s.status.code === "ERROR";
+      const row = el("details", null, "wf-row" + (error ? " error" : ""));
+      row.dataset.span = s.name;
+      const sum = document.createElement("summary");
+      const name = el("div", null, "wf-name"); name.style.paddingLeft = (depth.get(s.span_id) * 16) + "px";
+      name.textContent = s.name + (error ? "  ✖" : "");
+      const track = el("div", null, "wf-track"); const bar = el("div", null, "wf-bar");
+      bar.style.left = (100 * (s.start_unix_nano - start) / total) + "%";
+      bar.style.width = (100 * Math.max(0, s.end_unix_nano - s.start_unix_nano) / total) + "%";
+      track.appendChild(bar);
+      sum.append(name, track, el("div", fmtNum(s.duration_ms, 2) + " ms", "wf-dur"));
+      row.appendChild(sum);
+      const detail = el("div", null, "wf-detail");
+      detail.appendChild(kvTable(Object.assign({ "span.kind": s.kind, "service.name": s.service_name, status: s.status.code +
+        (s.status.message ? ": " + s.status.message : "") }, s.attributes || {})));
+      (s.events || []).forEach((e) => {
+        const ev = el("div", null, "wf-event" + (e.name === "exception" ? " exception" : ""));
+        ev.appendChild(el("b", e.name + " +" + fmtNum((e.time_unix_nano - s.start_unix_nano) / 1e6, 2) + " ms"));
+        const attrs = Object.assign({}, e.attributes || {});
+        const stack = attrs["exception.stacktrace"]; delete attrs["exception.stacktrace"];
+        ev.appendChild(kvTable(attrs));
+        if (stack) ev.appendChild(el("pre", stack));
+        detail.appendChild(ev);
+      });
+      row.appendChild(detail);
+      if (error) row.open = true;
+      box.appendChild(row);
+    });
+  }
+
+  async function loadTrace() {
+    const id = state.arg || $("trace-input").value.trim();
+    $("trace-input").value = id;
+    const link = $("trace-jaeger"); link.hidden = true;
+    const summary = $("trace-summary");
+    $("trace-waterfall").replaceChildren();
+    if (!id) { summary.textContent = "Follow a trace link from an alert or the query log, or paste a trace id."; return; }
+    const headers = state.token ? { Authorization: "Bearer " + state.token } : {};
+    const resp = await fetch("/api/traces/" + encodeURIComponent(id), { headers, cache: "no-store" });
+    const data = await resp.json();
+    if (!data.trace) {
+      summary.textContent = data.error || ("Trace " + id + " was not found" + (data.errors && data.errors.length ? ": " + data.errors.join("; ") : " (not in Jaeger, nor in this process's span store)."));
+      return;
+    }
+    const t = data.trace;
+    summary.textContent = t.root + " · " + t.spans.length + " spans · " + fmtNum(t.duration_ms, 2) + " ms · " + t.services.join(", ") +
+      (t.error ? " · ERROR" : " · ok") + " · from " + (data.source === "jaeger" ? "Jaeger" : "the in-process span store");
+    if (data.jaeger_ui) { link.href = data.jaeger_ui; link.hidden = false; }
+    renderTrace(t);
+  }
+
   // --- navigation and refresh ------------------------------------------------------
-  const LOADERS = { overview: loadOverview, metrics: loadMetrics, alerts: loadAlerts, components: loadComponents, queries: loadQueries };
+  const LOADERS = { overview: loadOverview, metrics: loadMetrics, trends: loadTrends, alerts: loadAlerts, history: loadHistory,
+    components: loadComponents, queries: loadQueries, trace: loadTrace };
 
   async function refresh() {
     try {
@@ -358,7 +537,9 @@
     }
   }
 
-  function show(page) {
+  function show(hash) {
+    const [page, arg] = hash.split("/", 2);
+    state.arg = arg ? decodeURIComponent(arg) : "";
     state.page = LOADERS[page] ? page : "overview";
     document.body.dataset.loaded = "";
     document.querySelectorAll(".page").forEach((p) => { p.hidden = p.id !== "page-" + state.page; });
@@ -377,6 +558,10 @@
   $("metric-select").addEventListener("change", (e) => { state.metric = e.target.value; refresh(); });
   $("range-select").addEventListener("change", refresh);
   $("alert-level").addEventListener("change", refresh);
+  $("history-level").addEventListener("change", refresh);
+  $("trend-select").addEventListener("change", (e) => { state.trend = e.target.value; refresh(); });
+  $("trend-range").addEventListener("change", refresh);
+  $("trace-form").addEventListener("submit", (e) => { e.preventDefault(); location.hash = "#trace/" + encodeURIComponent($("trace-input").value.trim()); });
   $("query-filter").addEventListener("input", renderQueries);
   document.querySelectorAll("#queries-table th").forEach((th) => th.addEventListener("click", () => {
     state.sortDir = state.sortKey === th.dataset.key ? -state.sortDir : 1; state.sortKey = th.dataset.key; renderQueries();

@@ -1,0 +1,123 @@
+"""Find one trace by id for the dashboard's trace page: Jaeger's HTTP API, else the in-process span store.
+
+Jaeger built from its Go module serves its HTTP API but only a placeholder
+page instead of the UI, so a link to Jaeger is offered only when the real UI
+answers (checked once per minute).
+
+>>> from opentelemetry.sdk.trace import TracerProvider
+>>> from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+>>> from heritage_otel.exporters.span_store import SpanStore
+>>> store = SpanStore()
+>>> provider = TracerProvider()
+>>> provider.add_span_processor(SimpleSpanProcessor(store))
+>>> with provider.get_tracer("doc").start_as_current_span("heritage.recommend") as span:
+...     trace_id = f"{span.get_span_context().trace_id:032x}"
+>>> found = TraceLookup(span_store=lambda: store).find(trace_id)
+>>> found["source"], found["trace"]["root"], found["jaeger_ui"]
+('span_store', 'heritage.recommend', None)
+>>> TraceLookup().find("not-a-trace-id")
+Traceback (most recent call last):
+...
+ValueError: trace_id = 'not-a-trace-id' is not valid; expected 32 (or 16) hexadecimal digits
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Final
+
+from heritage_otel.traces.model import Trace, group_traces
+from heritage_otel.traces.otlp_json import spans_from_otlp_json
+
+__all__ = ["TraceLookup", "trace_from_span_store"]
+
+_logger = logging.getLogger(__name__)
+_TRACE_ID: Final = re.compile(r"[0-9a-fA-F]{32}|[0-9a-fA-F]{16}")
+#: What Jaeger built without its UI assets serves at ``/``.
+JAEGER_PLACEHOLDER: Final = "This is not the Jaeger UI you are looking for"
+_UI_CHECK_EVERY_S: Final = 60.0
+
+
+def trace_from_span_store(store: Any, trace_id: str) -> Trace | None:
+    """The spans of ``trace_id`` kept by a :class:`~heritage_otel.exporters.SpanStore`, as a Trace."""
+    wanted = int(trace_id, 16)
+    spans = [s for s in store.spans() if s.context is not None and s.context.trace_id == wanted]
+    if not spans:
+        return None
+    from heritage_otel.exporters.otlp_json import spans_to_otlp_json  # the SDK layer, only when used
+
+    traces = group_traces(spans_from_otlp_json(spans_to_otlp_json(spans)))
+    return traces[0] if traces else None
+
+
+def _active_span_store() -> Any:
+    from heritage_otel.telemetry import current
+
+    active = current()
+    return active.span_store if active is not None else None
+
+
+class TraceLookup:
+    """Looks a trace up in Jaeger (when ``jaeger_url`` is set), then in the span store ``span_store()`` returns.
+
+    ``span_store`` defaults to the store of the active ``configure()``
+    pipeline (the embedded default), if any.
+    """
+
+    def __init__(self, jaeger_url: str | None = None, span_store: Callable[[], Any] | None = None,
+                 *, timeout_s: float = 5.0) -> None:
+        self.jaeger_url = jaeger_url.rstrip("/") if jaeger_url else None
+        self._span_store = span_store or _active_span_store
+        self.timeout_s = timeout_s
+        self._ui: tuple[float, bool] = (-float("inf"), False)
+        self._lock = threading.Lock()
+
+    def jaeger_ui_answers(self) -> bool:
+        """True when Jaeger's real UI (not the placeholder page) answers at ``jaeger_url``."""
+        if not self.jaeger_url:
+            return False
+        with self._lock:
+            checked_at, answers = self._ui
+            if time.monotonic() - checked_at < _UI_CHECK_EVERY_S:
+                return answers
+        try:
+            import requests
+
+            response = requests.get(self.jaeger_url + "/", timeout=self.timeout_s)
+            answers = response.status_code == 200 and JAEGER_PLACEHOLDER not in response.text
+        except Exception:  # noqa: BLE001 - a missing UI is not an error
+            answers = False
+        with self._lock:
+            self._ui = (time.monotonic(), answers)
+        return answers
+
+    def find(self, trace_id: str) -> dict[str, Any]:
+        """``{"trace": Trace dict or None, "source": "jaeger" | "span_store" | None, "jaeger_ui": URL or None,
+        "errors": [...]}``; ValueError for a malformed id."""
+        if not isinstance(trace_id, str) or not _TRACE_ID.fullmatch(trace_id):
+            msg = f"trace_id = {trace_id!r} is not valid; expected 32 (or 16) hexadecimal digits"
+            raise ValueError(msg)
+        trace_id = trace_id.lower().rjust(32, "0")
+        errors: list[str] = []
+        found: Trace | None = None
+        source = None
+        if self.jaeger_url:
+            from heritage_otel.traces.jaeger import JaegerClient, JaegerError
+
+            try:
+                found = JaegerClient(self.jaeger_url, timeout_s=self.timeout_s).get_trace(trace_id)
+                source = "jaeger" if found is not None else None
+            except JaegerError as exc:
+                errors.append(str(exc))
+        if found is None:
+            store = self._span_store()
+            if store is not None:
+                found = trace_from_span_store(store, trace_id)
+                source = "span_store" if found is not None else None
+        ui = f"{self.jaeger_url}/trace/{trace_id}" if found is not None and self.jaeger_ui_answers() else None
+        return {"trace_id": trace_id, "trace": found.to_dict() if found is not None else None, "source": source,
+                "jaeger_ui": ui, "errors": errors}
