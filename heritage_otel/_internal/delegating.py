@@ -325,6 +325,32 @@ def remove_meter_listener(provider: MeterProvider) -> None:
             TARGET.set_listeners(tuple(p for p in TARGET.listeners if p is not provider))
 
 
+def _api_global_unset() -> bool:
+    from opentelemetry._logs._internal import ProxyLoggerProvider
+    from opentelemetry.metrics._internal import _ProxyMeterProvider
+
+    return (isinstance(trace.get_tracer_provider(), (trace.ProxyTracerProvider, NoOpTracerProvider))
+            and isinstance(metrics.get_meter_provider(), (_ProxyMeterProvider, NoOpMeterProvider))
+            and isinstance(_logs.get_logger_provider(), (ProxyLoggerProvider, NoOpLoggerProvider)))
+
+
+_disabled_cache: list[Any] = [-1, False]
+
+
+def telemetry_off() -> bool:
+    """True when what the globals reach records nothing: no-op providers for every signal and no listener
+    (``configure(disabled=True)``, ``OTEL_SDK_DISABLED``, or no SDK at all). Cached per pipeline switch."""
+    if not _installed:
+        return _api_global_unset()
+    generation = TARGET.generation
+    if _disabled_cache[0] != generation:
+        off = (isinstance(TARGET.tracer_provider, NoOpTracerProvider)
+               and isinstance(TARGET.meter_provider, NoOpMeterProvider)
+               and isinstance(TARGET.logger_provider, NoOpLoggerProvider) and not TARGET.listeners)
+        _disabled_cache[:] = [generation, off]
+    return bool(_disabled_cache[1])
+
+
 def active() -> Sequence[Any]:
     """The (tracer, meter, logger) providers the globals currently reach."""
     return (TARGET.tracer_provider, TARGET.meter_provider, TARGET.logger_provider)

@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry._logs import LoggerProvider
+from opentelemetry._logs import LoggerProvider, NoOpLoggerProvider
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
-from opentelemetry.metrics import MeterProvider
-from opentelemetry.trace import Span, TracerProvider
+from opentelemetry.metrics import MeterProvider, NoOpMeterProvider
+from opentelemetry.trace import NoOpTracerProvider, Span, TracerProvider
 
 from heritage_otel import semconv
+from heritage_otel._internal import delegating
 from heritage_otel.errors import record_error
 from heritage_otel.fallback import FallbackChain
 from heritage_otel.instrumentation.custom_types import Evaluator, RequestHook, ResponseHook
@@ -47,6 +48,7 @@ class CallState:
 
     cache_hit: bool | None = None
     strategy_used: str | None = None
+    query_hash: str | None = None  # computed once: the root span's attribute and the query log record
     components_used: list[str] = field(default_factory=list)
 
 
@@ -56,6 +58,17 @@ _current_call: contextvars.ContextVar[CallState | None] = contextvars.ContextVar
 def _default_evaluator(instance: Any, query: str, results: Sequence[Mapping[str, Any]]) -> Mapping[str, float] | None:
     evaluate = getattr(instance, "evaluate", None)
     return evaluate(query, results) if callable(evaluate) else None
+
+
+def _off_check(tracer_provider: Any, meter_provider: Any, logger_provider: Any) -> Callable[[], bool]:
+    """A check run on every call: True when the providers record nothing (telemetry disabled), so the
+    wrappers call straight through (no evaluation, hashing, attributes or no-op instruments)."""
+    given = (tracer_provider, meter_provider, logger_provider)
+    if all(p is None for p in given):
+        return delegating.telemetry_off
+    no_op = (isinstance(tracer_provider, NoOpTracerProvider) and isinstance(meter_provider, NoOpMeterProvider)
+             and isinstance(logger_provider, NoOpLoggerProvider))
+    return (lambda: True) if no_op else (lambda: False)
 
 
 def _query_and_top_k(
@@ -96,6 +109,7 @@ class Wrappers:
         self.max_documents = max_documents
         self.chain_name = chain_name
         self.entry_parameters = entry_parameters
+        self.off = _off_check(tracer_provider, meter_provider, logger_provider)
 
     # --- helpers ------------------------------------------------------------------
     def _call_hook(self, hook: Callable[..., Any] | None, *args: Any) -> None:
@@ -114,15 +128,16 @@ class Wrappers:
             return {}
         return {k: float(scores[k]) for k in QUALITY_KEYS if scores and scores.get(k) is not None}
 
-    def _query_attribute(self, query: str) -> tuple[str, str]:
+    def _query_attribute(self, query: str, state: CallState) -> tuple[str, str]:
         if self.capture_query_text:
             return semconv.QUERY_TEXT, query
-        return semconv.QUERY_HASH, hash_query_text(query)
+        state.query_hash = hash_query_text(query)
+        return semconv.QUERY_HASH, state.query_hash
 
     # --- heritage.recommend ---------------------------------------------------------
     def recommend(self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Root span, metrics, quality and the query event around the entry point."""
-        if not is_instrumentation_enabled():
+        if not is_instrumentation_enabled() or self.off():
             return wrapped(*args, **kwargs)
         query, top_k = _query_and_top_k(args, kwargs, self.entry_parameters)
         state = CallState()
@@ -131,7 +146,7 @@ class Wrappers:
             with self.tracer.start_as_current_span(
                 semconv.SPAN_RECOMMEND, record_exception=False, set_status_on_exception=False
             ) as span:
-                self._start_attributes(span, query, top_k)
+                self._start_attributes(span, query, top_k, state)
                 self._call_hook(self.request_hook, span, instance, query, top_k)
                 start = time.perf_counter()
                 try:
@@ -149,14 +164,14 @@ class Wrappers:
         finally:
             _current_call.reset(token)
 
-    def _start_attributes(self, span: Span, query: Any, top_k: Any) -> None:
+    def _start_attributes(self, span: Span, query: Any, top_k: Any, state: CallState) -> None:
         if not span.is_recording():
             return
         attributes: dict[str, Any] = {semconv.OPENINFERENCE_SPAN_KIND: semconv.OPENINFERENCE_RETRIEVER}
         if isinstance(top_k, int):
             attributes[semconv.QUERY_TOP_K] = top_k
         if isinstance(query, str):
-            key, value = self._query_attribute(query)
+            key, value = self._query_attribute(query, state)
             attributes[key] = value
             attributes[semconv.QUERY_LENGTH] = len(query)
             if self.capture_query_text:
@@ -223,6 +238,7 @@ class Wrappers:
             dict.fromkeys(state.components_used),
             success=error is None,
             error=error,
+            query_hash=state.query_hash,
         )
 
     # --- components, ensemble, chain, cache -------------------------------------------
@@ -230,7 +246,7 @@ class Wrappers:
         """The wrapper of one ranking component: a ``heritage.component`` span and its duration."""
 
         def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-            if not is_instrumentation_enabled():
+            if not is_instrumentation_enabled() or self.off():
                 return wrapped(*args, **kwargs)
             state = _current_call.get()
             with self.tracer.start_as_current_span(
@@ -263,7 +279,7 @@ class Wrappers:
 
     def ensemble(self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """A ``heritage.ensemble`` span (OpenInference RERANKER) around the merge step."""
-        if not is_instrumentation_enabled():
+        if not is_instrumentation_enabled() or self.off():
             return wrapped(*args, **kwargs)
         with self.tracer.start_as_current_span(semconv.SPAN_ENSEMBLE) as span:
             rankings = args[0] if args else kwargs.get("rankings")
@@ -277,7 +293,7 @@ class Wrappers:
 
     def chain(self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Runs the strategies as a :class:`~heritage_otel.fallback.FallbackChain` (its spans and counter)."""
-        if not is_instrumentation_enabled():
+        if not is_instrumentation_enabled() or self.off():
             return wrapped(*args, **kwargs)
         strategies, rest = (args[0], args[1:]) if args else (kwargs.pop("strategies"), ())
         chain = FallbackChain(self.chain_name, tracer_provider=self.tracer_provider, meter_provider=self.meter_provider)
@@ -292,7 +308,7 @@ class Wrappers:
     def cache(self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Counts cache look-ups (hit: a non-None answer) and tells the current call."""
         value = wrapped(*args, **kwargs)
-        if not is_instrumentation_enabled():
+        if not is_instrumentation_enabled() or self.off():
             return value
         hit = value is not None
         state = _current_call.get()

@@ -146,11 +146,14 @@ class Emitter:
         self._reported: set[str] = set()
 
     @property
+    def writes_file(self) -> bool:
+        """True when an entry emitted now also goes to the JSON-lines file."""
+        return self.file.active and not (self._default_dir and sdk_logging_configured())
+
+    @property
     def file_path(self) -> Path | None:
         """The JSON-lines file written now, or None."""
-        if not self.file.active or (self._default_dir and sdk_logging_configured()):
-            return None
-        return self.file.path
+        return self.file.path if self.writes_file else None
 
     def _report_once(self, what: str) -> None:
         if what not in self._reported:
@@ -164,7 +167,7 @@ class Emitter:
         message: str,
         severity: SeverityNumber,
         attributes: Mapping[str, Any],
-        file_fields: Mapping[str, Any],
+        file_fields: Mapping[str, Any] | None,
         exception: BaseException | None = None,
         span: trace.Span | None = None,
     ) -> None:
@@ -189,7 +192,7 @@ class Emitter:
             )
         except Exception:  # noqa: BLE001
             self._report_once("a log record")
-        if self.file.active and not (self._default_dir and sdk_logging_configured()):
+        if file_fields is not None and self.writes_file:
             try:
                 span_context = (span if span is not None else trace.get_current_span()).get_span_context()
                 entry = log_entry(

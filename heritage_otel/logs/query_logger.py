@@ -102,10 +102,16 @@ class QueryLogger:
         components_used: Iterable[str],
         success: bool = True,
         error: BaseException | str | None = None,
+        *,
+        query_hash: str | None = None,
     ) -> None:
-        """Record one query. Never raises (a failure is logged once and dropped)."""
+        """Record one query. Never raises (a failure is logged once and dropped).
+
+        ``query_hash``: the digest of ``query_text`` when the caller already
+        computed it with :func:`~heritage_otel.logs.hash_query_text`.
+        """
         try:
-            self._log_query(query_id, query_text, results, latency_ms, components_used, success, error)
+            self._log_query(query_id, query_text, results, latency_ms, components_used, success, error, query_hash)
         except Exception:  # noqa: BLE001 - logging never raises into the caller
             _logger.warning("QueryLogger could not log query %r; dropped", query_id, exc_info=True)
 
@@ -118,10 +124,12 @@ class QueryLogger:
         components_used: Iterable[str],
         success: bool,
         error: BaseException | str | None,
+        query_hash: str | None,
     ) -> None:
         text = None if query_text is None else str(query_text)
         capture = capture_query_text_enabled(self.capture_query_text)
-        query_hash = hash_query_text(text) if text is not None else None
+        if query_hash is None and text is not None:
+            query_hash = hash_query_text(text)
         raw_text = text if capture else None
         count = len(results) if results is not None and hasattr(results, "__len__") else 0
         ids = _result_ids(results, self.id_field, self.max_result_ids)
@@ -146,7 +154,7 @@ class QueryLogger:
             semconv.ERROR_TYPE: error_type,
             semconv.EXCEPTION_MESSAGE: error_message,
         }
-        file_fields = {
+        file_fields = None if not self._emitter.writes_file else {
             "query_id": str(query_id),
             "query_hash": query_hash,
             "query_text": raw_text,

@@ -494,3 +494,28 @@ def test_a_failing_component_is_counted_under_its_own_name_once(telemetry, instr
     points = telemetry.metric_points(semconv.METRIC_ERRORS)
     assert {p.attributes[semconv.COMPONENT]: p.value for p in points} == {"simrank": 3}
     assert telemetry.metric_sum(semconv.METRIC_FALLBACKS, **{semconv.FALLBACK_STRATEGY: "fallback_horn"}) == 3
+
+
+def test_disabled_telemetry_calls_straight_through(instrumentor, rec) -> None:
+    """configure(disabled=True): the wrappers run nothing of their own (no evaluator, no hook, no span)."""
+    import heritage_otel
+
+    calls = []
+    telemetry = heritage_otel.configure(disabled=True)
+    try:
+        instrumentor.instrument(evaluator=lambda *a: calls.append("evaluator") or {},
+                                request_hook=lambda *a: calls.append("hook"))
+        results = rec.recommend(_judged(rec), top_k=5)
+        assert len(results) == 5 and calls == []
+    finally:
+        instrumentor.uninstrument()
+        telemetry.shutdown()
+    from heritage_otel.testing import capture_telemetry
+
+    with capture_telemetry() as captured:  # enabled again: the same wrappers record
+        instrumentor.instrument(evaluator=lambda *a: calls.append("evaluator") or {})
+        try:
+            rec.recommend(_judged(rec, 1), top_k=5)
+        finally:
+            instrumentor.uninstrument()
+        assert calls == ["evaluator"] and captured.span(semconv.SPAN_RECOMMEND)
