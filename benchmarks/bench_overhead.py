@@ -159,7 +159,7 @@ class HandInstrumented:
         self.cache_requests = c(semconv.METRIC_CACHE_REQUESTS, unit="{request}")
 
     def _component(self, name: str, func: Callable[..., Any], *args: Any) -> Any:
-        with self.tracer.start_as_current_span(semconv.SPAN_COMPONENT, record_exception=False,
+        with self.tracer.start_as_current_span(semconv.component_span_name("rank", name), record_exception=False,
                                                set_status_on_exception=False) as span:
             if span.is_recording():
                 span.set_attributes({semconv.COMPONENT: name,

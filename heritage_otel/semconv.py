@@ -33,11 +33,23 @@ CODE_FUNCTION: Final = "code.function.name"
 
 # --- Span names --------------------------------------------------------------
 SPAN_RECOMMEND: Final = "heritage.recommend"
-SPAN_COMPONENT: Final = "heritage.component"
 SPAN_ENSEMBLE: Final = "heritage.ensemble"
 SPAN_FALLBACK_CHAIN: Final = "heritage.fallback_chain"
 SPAN_FALLBACK_ATTEMPT: Final = "heritage.fallback.attempt"
 SPAN_OPERATION: Final = "heritage.operation"
+
+
+def component_span_name(operation: str, component: str) -> str:
+    """The span name of one ranking component call: what it does, then which component.
+
+    Low cardinality: the operation is the wrapped method's name and the
+    component one of the configured names; select every component span by the
+    ``heritage.component`` attribute.
+
+    >>> component_span_name("rank", "simrank")
+    'rank simrank'
+    """
+    return f"{operation} {component}"
 
 # --- Errors ------------------------------------------------------------------
 ERROR_SEVERITY: Final = "heritage.error.severity"

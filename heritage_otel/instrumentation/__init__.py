@@ -35,8 +35,10 @@ What each ``recommend(query, top_k)`` call produces
   ``max_documents`` results);
 - below it, the fallback chain of :mod:`heritage_otel.fallback`
   (``heritage.fallback_chain`` and one ``heritage.fallback.attempt`` per
-  strategy tried), and inside each attempt one ``heritage.component`` span per
-  ranking component called and a ``heritage.ensemble`` span (RERANKER);
+  strategy tried), and inside each attempt one span per ranking component
+  called, named by what it does (``rank simrank``: the method, then the
+  component; attribute ``heritage.component``), and a ``heritage.ensemble``
+  span (RERANKER);
 - exceptions recorded with their severity (:func:`heritage_otel.errors.record_error`)
   on every span they pass through, and counted once in ``heritage.errors``,
   under the component that raised them (a component failure is not counted
@@ -168,7 +170,7 @@ class RecommenderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         plan: list[tuple[str, Any]] = []
         if targets.entry_point is not None:
             plan.append((targets.entry_point, wrappers.recommend))
-        plan += [(target, wrappers.component(name)) for name, target in targets.components.items()]
+        plan += [(target, wrappers.component(name, parse_target(target)[2])) for name, target in targets.components.items()]
         plan += [(t, w) for t, w in ((targets.ensemble, wrappers.ensemble), (targets.chain, wrappers.chain),
                                      (targets.cache, wrappers.cache)) if t is not None]
         self._wrapped = []

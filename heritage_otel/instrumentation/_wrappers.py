@@ -242,15 +242,16 @@ class Wrappers:
         )
 
     # --- components, ensemble, chain, cache -------------------------------------------
-    def component(self, name: str) -> Callable[..., Any]:
-        """The wrapper of one ranking component: a ``heritage.component`` span and its duration."""
+    def component(self, name: str, operation: str) -> Callable[..., Any]:
+        """The wrapper of one ranking component: a span named ``"{operation} {name}"`` and its duration."""
+        span_name = semconv.component_span_name(operation, name)
 
         def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             if not is_instrumentation_enabled() or self.off():
                 return wrapped(*args, **kwargs)
             state = _current_call.get()
             with self.tracer.start_as_current_span(
-                semconv.SPAN_COMPONENT, record_exception=False, set_status_on_exception=False
+                span_name, record_exception=False, set_status_on_exception=False
             ) as span:
                 if span.is_recording():
                     span.set_attributes({semconv.COMPONENT: name,

@@ -99,11 +99,10 @@ def test_recommender_traces_in_jaeger_after_tail_sampling(start_stack) -> None:
     assert "injected failure in simrank" in exception.attributes[semconv.EXCEPTION_MESSAGE]
     assert semconv.EXCEPTION_STACKTRACE in exception.attributes
     assert primary.span.attributes[semconv.ERROR_SEVERITY_NAME] == "high"
-    failed_component = [c for c in _children(primary, semconv.SPAN_COMPONENT)
-                        if c.span.attributes[semconv.COMPONENT] == "simrank"]
+    failed_component = _children(primary, "rank simrank")
     assert failed_component and failed_component[0].span.status_code == "ERROR"
-    assert sorted(c.span.name for c in horn.children) == [semconv.SPAN_COMPONENT, semconv.SPAN_ENSEMBLE]
-    assert _children(horn, semconv.SPAN_COMPONENT)[0].span.attributes[semconv.COMPONENT] == "horn_index"
+    assert sorted(c.span.name for c in horn.children) == [semconv.SPAN_ENSEMBLE, "rank horn_index"]
+    assert _children(horn, "rank horn_index")[0].span.attributes[semconv.COMPONENT] == "horn_index"
 
     # --- a failing trace: every strategy fails, the chain is exhausted ------------------------------------
     failing_ids = [tid for tid in keep if sent[tid].find(semconv.SPAN_RECOMMEND)[0].is_error]

@@ -70,7 +70,7 @@ def test_opentelemetry_instrument_finds_the_span_tree(tmp_path: Path) -> None:
         primary = {c["attributes"].get(semconv.COMPONENT) for c in children[attempts[0]["context"]["span_id"]]}
         assert primary == {"horn_index", "embedding", "simrank"}
         fallback = [c["name"] for c in children[attempts[1]["context"]["span_id"]]]
-        assert fallback == [semconv.SPAN_COMPONENT, semconv.SPAN_ENSEMBLE]
+        assert fallback == ["rank horn_index", semconv.SPAN_ENSEMBLE]
         trace_ids = {s["context"]["trace_id"] for s in spans if _root_of(s, by_id) is root}
         assert len(trace_ids) == 1
     failed = [s for s in spans if s["attributes"].get(semconv.COMPONENT) == "simrank"]
@@ -121,8 +121,8 @@ def test_malformed_target_variables_are_logged_and_the_valid_targets_instrumente
     assert "HERITAGE_OTEL_RECOMMENDER_CACHE" in proc.stderr and "'junk'" in proc.stderr
     assert "shop_app:KeywordScorer.scroe" in proc.stderr and "no method 'scroe'" in proc.stderr
     spans = _console_spans(proc.stdout)
-    assert sorted(s["name"] for s in spans) == sorted([semconv.SPAN_RECOMMEND, semconv.SPAN_COMPONENT])
-    (component,) = [s for s in spans if s["name"] == semconv.SPAN_COMPONENT]
+    assert sorted(s["name"] for s in spans) == sorted([semconv.SPAN_RECOMMEND, "score keywords"])
+    (component,) = [s for s in spans if s["name"] == "score keywords"]
     assert component["attributes"][semconv.COMPONENT] == "keywords"
 
 
