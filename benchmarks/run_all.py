@@ -31,6 +31,7 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "throughput": ("bench_throughput.py", [], ["--rates", "2000,8000,max", "--seconds", "2"]),
     "instrumentation": ("bench_instrumentation.py", [], ["--rounds", "3", "--queries", "300"]),
     "analysis": ("bench_analysis.py", [], ["--series", "2000", "--repeat", "3", "--exports", "4"]),
+    "facade": ("bench_facade_memory.py", [], []),
 }
 
 

@@ -158,15 +158,36 @@ def test_overview_shows_the_degraded_health_score(browser, fleet):
 
 
 def test_alerts_page_lists_the_replica_alert(browser, fleet):
-    """The alerts page has a CRITICAL query_latency_p95 row for replica-a, and a timeline chart."""
+    """The alerts page has a CRITICAL query_latency_p95 row for replica-a."""
     _open(browser, fleet["server"].url, "alerts")
     rows = _css(browser, "#alerts-active tbody tr[data-instance='replica-a']")
     texts = [r.text for r in rows]
     assert any("query_latency_p95" in t and "CRITICAL" in t for t in texts), texts
     assert not any("query_latency" in r.text for r in _css(browser, "#alerts-active tbody tr[data-instance='replica-b']"))
-    assert _css(browser, "#alert-timeline .uplot")
-    assert _css(browser, "#alerts-history tbody tr")
     _shot(browser, "alerts")
+
+
+def test_alert_history_is_its_own_view_with_a_severity_timeline(browser, fleet):
+    """The alert history page: the timeline chart, counts by severity and the event table."""
+    _open(browser, fleet["server"].url, "history")
+    assert _css(browser, "#alert-timeline .uplot")
+    assert _css(browser, "#alerts-history tbody tr:not(.empty)")
+    counts = {c.text.split("\n")[1]: int(c.text.split("\n")[0]) for c in _css(browser, "#history-by-level .count")}
+    assert counts["critical events"] >= 1
+    _shot(browser, "alert-history")
+
+
+def test_severity_timeline_draws_two_warnings_as_a_warning_bar(browser, fleet):
+    """Stacked severity bars: the tallest total is drawn first, so an hour with 2 WARNING events shows a
+    warning-coloured bar of height 2 on top (the critical series, drawn underneath, is covered)."""
+    _open(browser, fleet["server"].url, "history")
+    levels = browser.execute_script(
+        "return window.heritageDashboard.stackLevels({INFO: [0, 1], WARNING: [2, 1], CRITICAL: [0, 1]})")
+    assert [(label, total) for label, _, _, total in levels] == [("critical", [2, 3]), ("warning", [2, 2]),
+                                                                  ("info", [0, 1])]
+    # the series drawn last at the bar's full height decides its visible top colour
+    top_of_first_hour = [label for label, _, _, total in levels if total[0] == 2][-1]
+    assert top_of_first_hour == "warning"
 
 
 def test_components_page_shows_the_failing_component(browser, fleet):
@@ -180,16 +201,19 @@ def test_components_page_shows_the_failing_component(browser, fleet):
     _shot(browser, "components")
 
 
-def test_query_log_rows_link_to_their_trace_in_jaeger(browser, fleet):
-    """The query log lists the last 50 queries; a row's trace link points at Jaeger and that trace is there;
-    sorting by latency and filtering by replica work."""
+def test_query_log_rows_link_to_the_trace_page(browser, fleet):
+    """The query log lists the last 50 queries; a row's trace link opens the dashboard's trace page, which
+    draws that trace from Jaeger's API as a waterfall (no link to Jaeger's placeholder page); sorting by
+    latency and filtering by replica work."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
     server, stack = fleet["server"], fleet["stack"]
     _open(browser, server.url, "queries")
     rows = _css(browser, "#queries-table tbody tr")
     assert 1 <= len(rows) <= 50
     link = rows[-1].find_element("css selector", "a.trace-link")
     trace_id = link.get_attribute("title")
-    assert link.get_attribute("href") == f"{stack.ports.jaeger_url}/trace/{trace_id}"
+    assert link.get_attribute("href") == f"{server.url}/#trace/{trace_id}"
     assert trace_id in fleet["a"].trace_ids() | fleet["b"].trace_ids()
     client = JaegerClient(stack.ports.jaeger_url)
     deadline = time.monotonic() + 30
@@ -199,6 +223,18 @@ def test_query_log_rows_link_to_their_trace_in_jaeger(browser, fleet):
         found = client.get_trace(trace_id)
     assert found is not None, f"trace {trace_id} linked from the query log is not in Jaeger"
     _shot(browser, "queries")
+
+    link.click()
+    WebDriverWait(browser, 20).until(lambda d: d.find_element("tag name", "body").get_attribute("data-loaded") == "trace")
+    names = [r.get_attribute("data-span") for r in _css(browser, "#trace-waterfall .wf-row")]
+    assert names[0] == "heritage.recommend" and len(names) == len(found.spans)
+    assert "from Jaeger" in _css(browser, "#trace-summary")[0].text
+    assert not _css(browser, "#trace-jaeger")[0].is_displayed()  # Jaeger from its Go module: no real UI
+    bar = _css(browser, "#trace-waterfall .wf-row .wf-bar")[0]
+    assert bar.get_attribute("style").startswith("left: 0%")
+    _shot(browser, "trace")
+    browser.back()
+    _open(browser, server.url, "queries")
 
     _css(browser, "#queries-table th[data-key='latency_ms']")[0].click()
     latencies = [float(r.find_elements("tag name", "td")[4].text.split()[0].replace(",", ""))
@@ -225,10 +261,24 @@ def test_metrics_page_charts_the_selected_metric(browser, fleet):
     _shot(browser, "metrics")
 
 
+def test_trends_page_draws_the_baseline_band_and_threshold_lines(browser, fleet):
+    """Trends: query_latency_p95 over time with the band (mean ± sensitivity σ) and the rule's levels."""
+    from selenium.webdriver.support.ui import Select
+
+    _open(browser, fleet["server"].url, "trends")
+    Select(_css(browser, "#trend-select")[0]).select_by_value("query_latency_p95")
+    time.sleep(1.0)
+    assert _css(browser, "#trend-chart .uplot canvas")
+    legend = [e.text for e in _css(browser, "#trend-chart .u-legend .u-series")]
+    assert any("baseline mean" in t for t in legend) and any("critical" in t for t in legend), legend
+    assert "threshold rule" in _css(browser, "#trend-note")[0].text
+    _shot(browser, "trends")
+
+
 def test_no_page_logs_a_browser_error(browser, fleet):
     """Loading every page produces no error in the browser console (script errors, CSP violations, 404s)."""
     browser.get_log("browser")  # drop what earlier tests left
-    for page in ("overview", "metrics", "alerts", "components", "queries"):
+    for page in ("overview", "metrics", "trends", "alerts", "history", "components", "queries", "trace"):
         _open(browser, fleet["server"].url, page)
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert errors == []
@@ -248,3 +298,40 @@ def test_page_asks_for_the_token_when_the_api_requires_one(browser):
         assert _css(browser, "#health-status")[0].text.lower() == "healthy"
         assert not _css(browser, "#auth")[0].is_displayed()
         browser.execute_script("sessionStorage.clear()")
+
+
+def test_facade_dashboard_trace_page_from_the_span_store(browser):
+    """monitor.serve_dashboard() in a process with no Jaeger: an instrumented recommender's trace is drawn
+    from the embedded span store, the failing component's row in red with its exception."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    import heritage_otel
+    from heritage_otel import semconv
+    from heritage_otel.examples.recommender import HeritageRecommender
+    from heritage_otel.instrumentation import RecommenderInstrumentor
+    from heritage_otel.monitoring import initialize_monitoring, shutdown_monitoring
+
+    telemetry = heritage_otel.configure(service_name="facade-browser", simple_processors=True)
+    instrumentor = RecommenderInstrumentor()
+    try:
+        instrumentor.instrument()
+        rec = HeritageRecommender(n_docs=300)
+        rec.faults.fail("simrank")
+        rec.recommend(rec.corpus.queries[0].text, 5)
+        (root,) = [s for s in telemetry.span_store.spans() if s.name == semconv.SPAN_RECOMMEND]
+        trace_id = f"{root.context.trace_id:032x}"
+        url = initialize_monitoring(config={"alert_log_path": None}, start_background=False).serve_dashboard()
+        browser.get(f"{url}/#trace/{trace_id}")
+        WebDriverWait(browser, 20).until(lambda d: d.find_element("tag name", "body").get_attribute("data-loaded") == "trace")
+        rows = {r.get_attribute("data-span"): r for r in _css(browser, "#trace-waterfall .wf-row")}
+        assert {"heritage.recommend", "heritage.fallback_chain", "rank simrank", "rank horn_index",
+                "heritage.ensemble"} <= set(rows)
+        failed = rows["rank simrank"]
+        assert "error" in failed.get_attribute("class").split() and failed.get_attribute("open") == "true"
+        assert "injected failure in simrank" in failed.text and "exception" in failed.text
+        assert "in-process span store" in _css(browser, "#trace-summary")[0].text
+        _shot(browser, "facade-trace")
+    finally:
+        instrumentor.uninstrument()
+        shutdown_monitoring()
+        telemetry.shutdown()

@@ -404,16 +404,19 @@
     if (!series || !series.times.length) { box.appendChild(el("p", "No points for " + state.trend + " in this time range.", "muted")); return; }
     const sensitivity = (state.config && state.config.sensitivity) || 3;
     const band = trendBand(series.values, sensitivity);
+    const line = { show: false };
     const rule = ((state.config && state.config.thresholds) || {})[state.trend];
-    const xs = series.times;
-    const columns = [xs, series.values];
+    const pairs = series.times.map((t, i) => [t, series.values[i]]).sort((a, b) => a[0] - b[0]);  // uPlot needs sorted x
+    const xs = pairs.map((p) => p[0]);
+    const columns = [xs, pairs.map((p) => p[1])];
     const defs = [{}, { label: seriesLabel(series), stroke: "#16202c", width: 2, value: (u, v) => fmtNum(v) }];
     if (band) {
       columns.push(xs.map(() => band.hi), xs.map(() => band.mean), xs.map(() => band.lo));
-      defs.push({ label: "baseline +" + sensitivity + "σ", stroke: "#3b7dd866", dash: [4, 4] },
-                { label: "baseline mean", stroke: "#3b7dd8" }, { label: "baseline −" + sensitivity + "σ", stroke: "#3b7dd866", dash: [4, 4] });
+      defs.push({ label: "baseline +" + sensitivity + "σ", stroke: "#3b7dd888", dash: [4, 4], points: line },
+                { label: "baseline mean", stroke: "#3b7dd8", points: line },
+                { label: "baseline −" + sensitivity + "σ", stroke: "#3b7dd888", dash: [4, 4], points: line });
     }
-    ruleLines(rule).forEach(([label, value, color]) => { columns.push(xs.map(() => value)); defs.push({ label, stroke: color, width: 1.5, dash: [8, 4] }); });
+    ruleLines(rule).forEach(([label, value, color]) => { columns.push(xs.map(() => value)); defs.push({ label, stroke: color, width: 1.5, dash: [8, 4], points: line }); });
     $("trend-note").textContent = (band ? "Band: the window's mean ± " + sensitivity + " standard deviations (the z-score baseline). " : "") +
       (rule ? "Dashed: the threshold rule's levels." : "No threshold rule for this metric.");
     const unit = (METRIC_LABELS[state.trend] || ["", ""])[1];
