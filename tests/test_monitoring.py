@@ -465,3 +465,128 @@ def test_serve_dashboard_from_the_process_reads_the_facades_analyzer() -> None:
             requests.get(url + "/api/health", timeout=5)
     finally:
         telemetry_pipeline.shutdown()
+
+
+_INTEGRATION_GUIDE = '''
+# --- Steps 1-4 of the seed's integration guide, as written (import paths changed) -------------------
+from heritage_otel.monitoring import initialize_monitoring
+
+monitor = initialize_monitoring(config={
+    'retention_minutes': 60,
+    'anomaly_sensitivity': 3.0,
+    'thresholds': {
+        'query_latency_p95': {'max': 2000, 'warning': 1800, 'critical': 3000},
+        'ndcg_at_10': {'min': 0.6, 'warning': 0.65, 'critical': 0.5}
+    }
+}, start_background=True)
+
+from heritage_otel.logs import QueryLogger, SystemLogger, PerformanceLogger
+
+query_logger = QueryLogger()
+system_logger = SystemLogger()
+perf_logger = PerformanceLogger()
+
+from heritage_otel.handler import ErrorHandler
+from heritage_otel.validation import InputValidator, OutputValidator
+from heritage_otel.fallback import FallbackChain
+
+error_handler = ErrorHandler()
+input_validator = InputValidator()
+output_validator = OutputValidator()
+
+# the user's own pieces the guide leaves to them
+import itertools
+_ids = itertools.count()
+def generate_query_id():
+    return f"q_{next(_ids):05d}"
+def compute_recommendations(query_text, top_k):
+    if "broken" in query_text:
+        raise RuntimeError("index offline")
+    return [{"doc_id": f"d{i}", "score": 1.0 - i / 100} for i in range(top_k)]
+def evaluate_ndcg(results):
+    return 0.75
+
+from heritage_otel.monitoring import get_monitor
+from heritage_otel.logs import QueryLogger, PerformanceLogger
+from heritage_otel.handler import ErrorHandler
+
+monitor = get_monitor()
+query_logger = QueryLogger()
+perf_logger = PerformanceLogger()
+error_handler = ErrorHandler()
+
+@error_handler.handle_errors("recommender", fallback_value=[])
+def get_recommendations(query_text, top_k=10):
+    # Validate input
+    input_validator.validate_query_text(query_text)
+    input_validator.validate_top_k(top_k)
+
+    query_id = generate_query_id()
+
+    # Time the operation
+    with perf_logger.time_operation("full_recommendation"):
+        # Your recommendation logic
+        results = compute_recommendations(query_text, top_k)
+
+        # Validate output
+        output_validator.validate_recommendations(results)
+
+    # Record metrics
+    latency_ms = perf_logger.get_last_duration()
+    ndcg = evaluate_ndcg(results)
+
+    monitor.record_query(
+        query_id=query_id,
+        latency_ms=latency_ms,
+        num_results=len(results),
+        ndcg=ndcg,
+        components_used=['simrank', 'horn_index', 'embedding']
+    )
+
+    # Log query
+    query_logger.log_query(
+        query_id=query_id,
+        query_text=query_text,
+        results=results,
+        latency_ms=latency_ms,
+        components_used=['simrank', 'horn_index', 'embedding']
+    )
+
+    return results
+
+# --- a short run: 30 good queries, 3 failing, 1 invalid -------------------------------------------
+import json
+for i in range(30):
+    assert len(get_recommendations(f"temple architecture {i}", top_k=5)) == 5
+for i in range(3):
+    assert get_recommendations(f"broken query {i}") == []
+assert get_recommendations("", top_k=5) == []   # invalid input: handled, logged, counted
+monitor.flush()
+print(json.dumps({"stats": monitor.metrics.get_stats("query_latency"),
+                  "indicators": monitor.get_dashboard_data()["indicators"],
+                  "percentiles": perf_logger.get_percentiles("full_recommendation")}))
+'''
+
+
+def test_integration_guide_steps_1_to_4_run_as_written(tmp_path) -> None:
+    """The guide's steps in a fresh process with no configure(): queries recorded, the seed's log files
+    written under ./logs, and the handled errors visible to the monitor."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "HERITAGE_OTEL_"))}
+    out = subprocess.run([sys.executable, "-c", _INTEGRATION_GUIDE], cwd=tmp_path, env=env, capture_output=True,
+                         text=True, timeout=120, check=False)
+    assert out.returncode == 0, out.stderr
+    assert "shutdown can only be called once" not in out.stderr
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["stats"]["count"] == 30
+    assert set(result["percentiles"]) == {"p50", "p95", "p99"}
+    assert result["indicators"]["component_error_rate"] == pytest.approx(4 / 30)  # 3 failures + 1 invalid input
+    queries = [json.loads(x) for x in (tmp_path / "logs" / "queries.log").read_text().splitlines()]
+    assert len(queries) == 30 and queries[0]["query_id"] == "q_00000"
+    assert "temple architecture" not in (tmp_path / "logs" / "queries.log").read_text()
+    perf = [json.loads(x) for x in (tmp_path / "logs" / "performance.log").read_text().splitlines()]
+    assert sum(p["operation"] == "full_recommendation" for p in perf) == 33
+    assert (tmp_path / "logs" / "alerts.jsonl").parent.is_dir()

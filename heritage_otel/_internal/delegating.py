@@ -39,6 +39,7 @@ class _Target:
         self.meter_provider: MeterProvider = NoOpMeterProvider()
         self.logger_provider: LoggerProvider = NoOpLoggerProvider()
         self.listeners: tuple[MeterProvider, ...] = ()
+        self.ever_configured = False  # a pipeline (configure(), the pytest plugin) was switched in once
         self._observables: list[_ObservableForwarder] = []
 
     def switch(
@@ -48,6 +49,8 @@ class _Target:
         logger_provider: LoggerProvider | None,
     ) -> None:
         with self.lock:
+            if tracer_provider is not None or meter_provider is not None or logger_provider is not None:
+                self.ever_configured = True
             self.tracer_provider = tracer_provider or NoOpTracerProvider()
             self.meter_provider = meter_provider or NoOpMeterProvider()
             self.logger_provider = logger_provider or NoOpLoggerProvider()

@@ -41,12 +41,13 @@ _SEVERITY_TEXT: Final = {
 
 
 def sdk_logging_configured() -> bool:
-    """True once an OpenTelemetry SDK pipeline receives log records (``configure()`` or another SDK).
+    """True once ``configure()`` built a pipeline in this process (even if shut down since), or another
+    OpenTelemetry SDK owns the global logger provider.
 
     Until then the loggers keep the seed's JSON-lines files under ``./logs``.
     """
-    if delegating.globals_installed():
-        return True
+    if delegating.globals_installed():  # the forwarding globals: the monitor installs them without a pipeline
+        return delegating.TARGET.ever_configured
     return not isinstance(_logs.get_logger_provider(), (ProxyLoggerProvider, NoOpLoggerProvider))
 
 

@@ -10,10 +10,12 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def _no_query_text_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Start every test from the defaults: no opt-in, no salt, no log directory."""
+def _no_query_text_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Start every test from the defaults: no opt-in, no salt, no log directory; run in a fresh directory
+    (without an SDK the loggers write the seed's ./logs)."""
     for name in ("HERITAGE_OTEL_CAPTURE_QUERY_TEXT", "HERITAGE_OTEL_QUERY_HASH_SALT", "HERITAGE_OTEL_LOG_DIR"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
 
 
 def read_json_lines(path: Path) -> list[dict[str, Any]]:
