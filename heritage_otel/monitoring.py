@@ -89,6 +89,7 @@ from heritage_otel.analysis import (
     ks,
     psi,
 )
+from heritage_otel.analysis.drift import ks_drifted, psi_drifted
 from heritage_otel.analysis.findings import Finding, anomaly_finding, ks_finding, psi_finding
 from heritage_otel.analysis.sinks import JsonlFileSink
 from heritage_otel.instruments import DURATION_BUCKETS_S, Instruments, instruments_for, record_query
@@ -356,8 +357,8 @@ class DriftResult:
 class DriftDetector:
     """Reference distributions per seed metric name; checks with :func:`psi` or :func:`ks` on raw values.
 
-    Drifted means the finding rule of the Analyzer fires (``psi_warning``,
-    ``ks_alpha`` and ``ks_min_statistic`` of its config). A reference for a
+    Drifted means the Analyzer's own rule fires (:func:`~heritage_otel.analysis.drift.psi_drifted`,
+    :func:`~heritage_otel.analysis.drift.ks_drifted` with its config's thresholds). A reference for a
     metric with an OpenTelemetry histogram (``query_latency`` in ms,
     ``ndcg_at_10``, ...) is also given to the Analyzer, so the pipeline's
     bucket-count drift uses it too.
@@ -393,10 +394,10 @@ class DriftDetector:
         if method == "psi":
             value = psi(ref, cur)
             finding = (psi_finding(name, (), value, warning=cfg.psi_warning, critical=cfg.psi_critical)
-                       if value >= cfg.psi_warning else None)
+                       if psi_drifted(value, cfg.psi_warning) else None)
             return DriftResult(finding is not None, "psi", value, finding=finding)
         result = ks(ref, cur)
-        drifted = bool(result.pvalue < cfg.ks_alpha and result.statistic >= cfg.ks_min_statistic)
+        drifted = ks_drifted(result.statistic, result.pvalue, cfg.ks_alpha, cfg.ks_min_statistic)
         finding = (ks_finding(name, (), result.statistic, result.pvalue, alpha=cfg.ks_alpha,
                               min_statistic=cfg.ks_min_statistic, approximate=False) if drifted else None)
         return DriftResult(drifted, "ks", result.statistic, result.pvalue, finding)

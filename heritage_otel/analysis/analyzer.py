@@ -44,7 +44,7 @@ from numpy.typing import NDArray
 
 from heritage_otel.analysis.config import AnalyzerConfig
 from heritage_otel.analysis.detectors import rows_mad_score, rows_zscore
-from heritage_otel.analysis.drift import ks_counts, psi_counts
+from heritage_otel.analysis.drift import ks_counts, ks_drifted, psi_counts, psi_drifted
 from heritage_otel.analysis.findings import (
     AlertLevel,
     Evaluation,
@@ -336,9 +336,8 @@ class Analyzer:
         ks_result = ks_counts(reference[rows], current[rows])
         d = np.asarray(ks_result.statistic)
         p = np.asarray(ks_result.pvalue)
-        with np.errstate(invalid="ignore"):
-            psi_hit = psi_values >= cfg.psi_warning
-            ks_hit = (p < cfg.ks_alpha) & (d >= cfg.ks_min_statistic)
+        psi_hit = psi_drifted(psi_values, cfg.psi_warning)
+        ks_hit = ks_drifted(d, p, cfg.ks_alpha, cfg.ks_min_statistic)
         for i in np.flatnonzero(psi_hit).tolist():
             key: SeriesKey = group.keys[int(rows[i])]  # type: ignore[assignment]
             findings.append(psi_finding(key.metric, self._labels(key), float(psi_values[i]), warning=cfg.psi_warning,

@@ -40,7 +40,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -143,6 +143,27 @@ def ks(reference: ArrayLike, current: ArrayLike) -> KSResult:
 
     result = stats.ks_2samp(ref, cur)
     return KSResult(float(result.statistic), float(result.pvalue))
+
+
+def psi_drifted(value: Any, warning: float) -> Any:
+    """The drift rule for PSI, on a value or an array: at or above the WARNING level.
+
+    >>> psi_drifted(0.25, 0.1), psi_drifted(np.array([0.05, 0.1]), 0.1).tolist()
+    (True, [False, True])
+    """
+    with np.errstate(invalid="ignore"):
+        return np.asarray(value) >= warning if np.ndim(value) else bool(value >= warning)
+
+
+def ks_drifted(statistic: Any, pvalue: Any, alpha: float, min_statistic: float) -> Any:
+    """The drift rule for KS, on values or arrays: significant (p < ``alpha``) and large (D >= ``min_statistic``).
+
+    >>> ks_drifted(0.3, 0.001, 0.05, 0.1), ks_drifted(0.05, 0.001, 0.05, 0.1)
+    (True, False)
+    """
+    with np.errstate(invalid="ignore"):
+        hit = (np.asarray(pvalue) < alpha) & (np.asarray(statistic) >= min_statistic)
+    return hit if np.ndim(hit) else bool(hit)
 
 
 def warm_up() -> None:
