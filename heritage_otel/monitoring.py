@@ -62,7 +62,7 @@ import math
 import threading
 import time
 from collections import Counter as _Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -92,7 +92,7 @@ from heritage_otel.analysis import (
 from heritage_otel.analysis.drift import ks_drifted, psi_drifted
 from heritage_otel.analysis.findings import Finding, anomaly_finding, ks_finding, psi_finding
 from heritage_otel.analysis.sinks import JsonlFileSink
-from heritage_otel.instruments import DURATION_BUCKETS_S, Instruments, instruments_for, record_query
+from heritage_otel.instruments import Instruments, instruments_for, record_query
 from heritage_otel.settings import resolve_settings
 from heritage_otel.version import __version__
 
