@@ -271,8 +271,8 @@ class MetricsStore:
         """Set gauge ``name`` to ``value``. Never raises."""
         self._record(name, value, timestamp, _GAUGE, attributes)
 
-    def _keep_seed(self, name: str, value: float, timestamp: float | None) -> None:
-        """Keep the raw point of a seed metric whose instrument the caller records itself."""
+    def keep_raw(self, name: str, value: float, timestamp: float | None) -> None:
+        """Keep only the raw point of ``name`` (a histogram): for callers that record its instrument themselves."""
         if math.isfinite(value):
             self._keep(name, value, timestamp, _HISTOGRAM)
 
@@ -477,10 +477,10 @@ class Monitor:
             for inst in self._instrument_sets:
                 record_query(inst, float(latency_ms) / 1000.0, success=bool(success), num_results=int(num_results),
                              quality=quality)
-            self.metrics._keep_seed("query_latency", float(latency_ms), None)
-            self.metrics._keep_seed("num_results", float(num_results), None)
+            self.metrics.keep_raw("query_latency", float(latency_ms), None)
+            self.metrics.keep_raw("num_results", float(num_results), None)
             for name, value in quality.items():
-                self.metrics._keep_seed(name, value, None)
+                self.metrics.keep_raw(name, value, None)
             if components_used:
                 with self._components_lock:
                     self.components.update(components_used)
