@@ -51,6 +51,12 @@ provider; ``get_dashboard_data()["resources"]``).
 
 If the recommender is also auto-instrumented (``RecommenderInstrumentor``),
 calling ``record_query`` as well counts each query twice: use one or the other.
+
+To listen, ``initialize_monitoring()`` installs heritage-otel's forwarding
+global providers when no one has set global providers yet (``configure()``,
+before or after, plugs its pipeline into them). A process that sets its own
+SDK providers should do so first: the monitor then sees only what it records
+itself, and says so in a warning.
 """
 
 from __future__ import annotations
