@@ -590,3 +590,38 @@ def test_integration_guide_steps_1_to_4_run_as_written(tmp_path) -> None:
     perf = [json.loads(x) for x in (tmp_path / "logs" / "performance.log").read_text().splitlines()]
     assert sum(p["operation"] == "full_recommendation" for p in perf) == 33
     assert (tmp_path / "logs" / "alerts.jsonl").parent.is_dir()
+
+
+_FOREIGN_SDK = """
+import json, logging
+from opentelemetry import metrics, trace
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import TracerProvider
+reader = InMemoryMetricReader()
+trace.set_tracer_provider(TracerProvider())
+metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+logging.basicConfig(level=logging.WARNING)
+from heritage_otel.monitoring import initialize_monitoring
+monitor = initialize_monitoring(config={"alert_log_path": None}, start_background=False)
+for i in range(5):
+    monitor.record_query(f"q{i}", latency_ms=100, num_results=10)
+monitor.flush()
+names = {m.name for rm in reader.get_metrics_data().resource_metrics for sm in rm.scope_metrics for m in sm.metrics}
+print(json.dumps({"listening": monitor.listening, "theirs": "heritage.queries" in names,
+                  "ours": monitor.get_dashboard_data()["indicators"].get("throughput_qps", 0) > 0}))
+"""
+
+
+def test_with_a_foreign_sdk_the_monitor_records_on_both_and_warns(tmp_path) -> None:
+    """Global providers set by someone else first: record_query reaches their pipeline and the monitor's
+    Analyzer, and a warning says what the monitor cannot see."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "HERITAGE_OTEL_"))}
+    out = subprocess.run([sys.executable, "-c", _FOREIGN_SDK], cwd=tmp_path, env=env, capture_output=True,
+                         text=True, timeout=120, check=True)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == {"listening": False, "theirs": True, "ours": True}
+    assert "another OpenTelemetry SDK owns the global providers" in out.stderr
