@@ -134,17 +134,14 @@ DEFAULTS: dict[str, Any] = {
     **{key: getattr(AnalyzerConfig, key) for key in _DRIFT_KEYS},
 }
 
-#: Seed metric name -> (OpenTelemetry histogram, factor from the seed's unit to the instrument's).
-SEED_TO_OTEL: dict[str, tuple[str, float]] = {
-    "query_latency": (semconv.METRIC_QUERY_DURATION, 0.001),
-    "num_results": (semconv.METRIC_RESULTS, 1.0),
-    "ndcg_at_10": (semconv.METRIC_NDCG_AT_10, 1.0),
-    "precision_at_5": (semconv.METRIC_PRECISION_AT_5, 1.0),
-    "diversity": (semconv.METRIC_DIVERSITY, 1.0),
+#: Seed metric name -> (OpenTelemetry histogram, the Instruments field recording it, factor from the seed's unit).
+SEED_METRICS: Final[dict[str, tuple[str, str, float]]] = {
+    "query_latency": (semconv.METRIC_QUERY_DURATION, "query_duration", 0.001),
+    "num_results": (semconv.METRIC_RESULTS, "results", 1.0),
+    "ndcg_at_10": (semconv.METRIC_NDCG_AT_10, "ndcg_at_10", 1.0),
+    "precision_at_5": (semconv.METRIC_PRECISION_AT_5, "precision_at_5", 1.0),
+    "diversity": (semconv.METRIC_DIVERSITY, "diversity", 1.0),
 }
-#: Seed metric name -> the field of :class:`~heritage_otel.instruments.Instruments` recording it.
-_SEED_INSTRUMENT: Final = {"query_latency": "query_duration", "num_results": "results", "ndcg_at_10": "ndcg_at_10",
-                           "precision_at_5": "precision_at_5", "diversity": "diversity"}
 
 
 def _settings(config: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -244,10 +241,10 @@ class MetricsStore:
             value = float(value)
             if not math.isfinite(value) or not self._keep(name, value, timestamp, kind):
                 return
-            if name in _SEED_INSTRUMENT and kind == _HISTOGRAM:
-                factor = SEED_TO_OTEL[name][1]
+            if name in SEED_METRICS and kind == _HISTOGRAM:
+                _, field, factor = SEED_METRICS[name]
                 for seed in self._seed_sets:
-                    getattr(seed, _SEED_INSTRUMENT[name]).record(value * factor, attributes)
+                    getattr(seed, field).record(value * factor, attributes)
                 return
             for instrument in self._instrument(name, kind):
                 if kind == _HISTOGRAM:
@@ -382,7 +379,7 @@ class DriftDetector:
             msg = f"reference for {name!r} is empty; expected at least one finite value"
             raise ValueError(msg)
         self._references[name] = ref
-        metric, factor = SEED_TO_OTEL.get(name, (name, 1.0))
+        metric, _, factor = SEED_METRICS.get(name, (name, "", 1.0))
         self.analyzer.set_reference(metric, ref * factor)
 
     def has_reference(self, name: str) -> bool:

@@ -625,3 +625,12 @@ def test_with_a_foreign_sdk_the_monitor_records_on_both_and_warns(tmp_path) -> N
                          text=True, timeout=120, check=True)
     assert json.loads(out.stdout.strip().splitlines()[-1]) == {"listening": False, "theirs": True, "ours": True}
     assert "another OpenTelemetry SDK owns the global providers" in out.stderr
+
+
+def test_record_metric_of_a_seed_name_records_our_instrument(telemetry) -> None:
+    """metrics.record_metric('query_latency', ms) keeps the raw ms and records heritage.query.duration in s."""
+    monitor = initialize_monitoring(start_background=False)
+    monitor.metrics.record_metric("query_latency", 250.0)
+    assert monitor.metrics.get_recent_values("query_latency") == [250.0]
+    (point,) = telemetry.metric_points(semconv.METRIC_QUERY_DURATION)
+    assert point.count == 1 and point.sum == pytest.approx(0.25)
