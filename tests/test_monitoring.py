@@ -247,7 +247,10 @@ def test_get_stats_match_numpy() -> None:
     ("config", "needle"),
     [({"retention": 60}, "key 'retention' is not valid; valid keys"),
      ({"check_interval_seconds": 0}, "'check_interval_seconds' = 0"),
-     ({"thresholds": {"error_rate": {"max": "x"}}}, "threshold rule 'error_rate': key 'max' = 'x'")],
+     ({"thresholds": {"error_rate": {"max": "x"}}}, "threshold rule 'error_rate': key 'max' = 'x'"),
+     ({"thresholds": {"error_rte": {"max": 0.1}}}, "did you mean the indicator 'error_rate'"),
+     ({"replace_thresholds": "yes"}, "'replace_thresholds' = 'yes' is not valid; expected True or False"),
+     ({"service_name": ""}, "'service_name' = '' is not valid")],
 )
 def test_bad_config_fails_fast(config, needle) -> None:
     """Unknown keys and bad values fail at initialisation with the key, value and what is valid."""

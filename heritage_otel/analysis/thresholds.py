@@ -26,6 +26,7 @@ ValueError: threshold rule 'error_rate': key 'max' = 'high' is not valid; expect
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from collections.abc import Mapping
@@ -78,6 +79,10 @@ def _parse(name: Any, spec: Any) -> ThresholdRule:
     if not isinstance(name, str) or not (name in INDICATORS or _METRIC_NAME.fullmatch(name)):
         msg = (f"threshold rule {name!r} is not valid; expected an indicator ({', '.join(sorted(INDICATORS))}) "
                "or a metric name (a letter, then up to 254 letters, digits, '_', '.', '-', '/')")
+        raise ValueError(msg)
+    near = [] if name in INDICATORS else difflib.get_close_matches(name, INDICATORS, n=1, cutoff=0.9)
+    if near:  # a typo of an indicator would otherwise be a metric that is never recorded
+        msg = f"threshold rule {name!r} is not valid; did you mean the indicator {near[0]!r}?"
         raise ValueError(msg)
     if not isinstance(spec, Mapping):
         msg = f"threshold rule {name!r} = {spec!r} is not valid; expected a dict with 'max' or 'min' and optional 'warning', 'critical'"
