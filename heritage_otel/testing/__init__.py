@@ -1,7 +1,8 @@
 """Test helpers for code instrumented with heritage-otel (or plain OpenTelemetry).
 
-Installed as a pytest plugin (entry point ``pytest11``), so a test suite gets
-these fixtures with no conftest:
+Installed as a pytest plugin (entry point ``pytest11``; pytest comes with
+the ``testing`` extra: ``pip install 'heritage-otel[testing]'``), so a test
+suite gets these fixtures with no conftest:
 
 ``telemetry``
     A :class:`TelemetryCapture`: a fresh ``configure()`` pipeline whose spans,
@@ -21,6 +22,9 @@ context manager:
 >>> print(captured.render_tree())
 parent
   child
+
+Metric helpers fail loudly on a name that was never recorded and is not one
+of heritage-otel's (listing the names that were), so a typo never reads as 0.
 
 What it does not handle: metrics are read by collecting the in-memory reader
 (cumulative temporality), so ``metric_points`` reflects everything recorded
