@@ -106,18 +106,21 @@ class TraceLookup:
         found: Trace | None = None
         source = None
         if self.jaeger_url:
-            from heritage_otel.traces.jaeger import JaegerClient, JaegerError
+            from heritage_otel.traces.jaeger import JaegerClient
 
             try:
                 found = JaegerClient(self.jaeger_url, timeout_s=self.timeout_s).get_trace(trace_id)
                 source = "jaeger" if found is not None else None
-            except JaegerError as exc:
+            except Exception as exc:  # noqa: BLE001 - an unreadable answer is reported, the store still asked
                 errors.append(str(exc))
         if found is None:
-            store = self._span_store()
-            if store is not None:
-                found = trace_from_span_store(store, trace_id)
-                source = "span_store" if found is not None else None
+            try:
+                store = self._span_store()
+                found = trace_from_span_store(store, trace_id) if store is not None else None
+            except Exception as exc:  # noqa: BLE001
+                _logger.exception("reading trace %s from the span store failed", trace_id)
+                errors.append(f"span store: {exc}")
+            source = "span_store" if found is not None else None
         ui = f"{self.jaeger_url}/trace/{trace_id}" if found is not None and self.jaeger_ui_answers() else None
         return {"trace_id": trace_id, "trace": found.to_dict() if found is not None else None, "source": source,
                 "jaeger_ui": ui, "errors": errors}
