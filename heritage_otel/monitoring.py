@@ -657,6 +657,10 @@ def _start_system_metrics(meter_provider: MeterProvider) -> Any:
     config = {"process.cpu.utilization": None, "process.memory.usage": None, "process.thread.count": None,
               "process.cpu.time": ["user", "system"], "process.memory.virtual": None}
     instrumentor = SystemMetricsInstrumentor(config=config)
+    if instrumentor.is_instrumented_by_opentelemetry:  # the application's own: left as it is
+        _log.warning("system metrics are already instrumented by the application; the monitor's dashboard "
+                     "shows no process resources")
+        return None
     instrumentor.instrument(meter_provider=meter_provider)
     return instrumentor
 
