@@ -73,3 +73,46 @@ def test_core_dependencies_leave_the_heavy_packages_to_extras() -> None:
     extras = project["optional-dependencies"]
     assert extras["all"] == ["heritage-otel[grpc,analysis,service,testing]"]
     assert "heritage-otel[all]" in extras["dev"] and any(d.startswith("pytest>=") for d in extras["testing"])
+
+
+def _setup_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("heritage_setup", REPO_ROOT / "setup.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # setup() itself runs only as __main__
+    return module
+
+
+def test_the_dashboards_third_party_code_comes_from_the_install_not_the_repository() -> None:
+    """uPlot is installed with the package (pinned SHA-256) and not tracked by git."""
+    import hashlib
+    import importlib.resources
+
+    vendor = importlib.resources.files("heritage_otel") / "service" / "static" / "vendor"
+    for name, digest in _setup_module().UPLOT_FILES.values():
+        assert hashlib.sha256((vendor / name).read_bytes()).hexdigest() == digest, name
+    tracked = subprocess.run(["git", "ls-files", "heritage_otel/service/static/vendor"], cwd=REPO_ROOT,
+                             capture_output=True, text=True, check=True).stdout.split()
+    assert tracked == ["heritage_otel/service/static/vendor/README.md"]
+
+
+def test_a_tarball_that_does_not_match_the_registry_integrity_is_refused(tmp_path, monkeypatch) -> None:
+    """The build hook checks the registry's SHA-512 before extracting anything."""
+    import io
+    import tarfile
+
+    fake = io.BytesIO()
+    with tarfile.open(fileobj=fake, mode="w:gz") as archive:
+        data = b"alert('not uPlot')"
+        info = tarfile.TarInfo("package/dist/uPlot.iife.min.js")
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+    tarball = tmp_path / "uplot-1.6.32.tgz"
+    tarball.write_bytes(fake.getvalue())
+    monkeypatch.setenv("HERITAGE_OTEL_UPLOT_TARBALL", str(tarball))
+    import pytest
+
+    with pytest.raises(SystemExit, match="does not match the registry's integrity"):
+        _setup_module().fetch_uplot(tmp_path / "vendor")
+    assert not (tmp_path / "vendor").exists()
