@@ -575,6 +575,12 @@
   });
 
   (async function start() {
+    if (typeof uPlot === "undefined") {  // installed without network: see static/vendor/README.md
+      const note = el("div", "Charts unavailable: uPlot was not installed (heritage_otel/service/static/vendor/README.md " +
+        "says how: install again with network, or with HERITAGE_OTEL_UPLOT_TARBALL).", "banner error");
+      note.id = "no-charts";
+      document.body.insertBefore(note, document.querySelector("main"));
+    }
     try { state.config = await api("/api/config"); } catch (e) { /* shown by refresh */ }
     const every = state.config ? state.config.refresh_seconds : 30;
     const select = $("refresh-every");
