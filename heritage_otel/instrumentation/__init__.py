@@ -73,7 +73,9 @@ keyword                      meaning
 ``max_documents``            how many results get ``retrieval.documents.*`` attributes (20)
 ===========================  ==========================================================
 
-Hook and evaluator exceptions are logged and dropped; the recommender's own
+With telemetry disabled the wrappers call straight through; when the
+providers passed to ``instrument()`` are the API's no-op ones, nothing is
+wrapped at all. Hook and evaluator exceptions are logged and dropped; the recommender's own
 exceptions propagate unchanged. Inside ``suppress_instrumentation()`` nothing
 is recorded. ``instrument()`` twice is a no-op; ``uninstrument()`` restores
 the original methods.
@@ -139,7 +141,7 @@ class RecommenderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _instrument(self, **kwargs: Any) -> None:
         from heritage_otel.instrumentation._otlp_json import attach_otlp_json_file
-        from heritage_otel.instrumentation._wrappers import Wrappers
+        from heritage_otel.instrumentation._wrappers import Wrappers, never_records
 
         explicit = kwargs.get("targets") is not None
         targets = kwargs["targets"] if explicit else RecommenderTargets.from_env(strict=False)
@@ -166,6 +168,11 @@ class RecommenderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             chain_name=targets.chain_name,
             entry_parameters=("query", "top_k", None),
         )
+        self._wrapped = []
+        if never_records(kwargs.get("tracer_provider"), kwargs.get("meter_provider"), kwargs.get("logger_provider")):
+            _logger.info("heritage recommender instrumentation: the providers given are no-op; nothing wrapped")
+            self._active = None
+            return
         attach_otlp_json_file(kwargs.get("tracer_provider"))
         plan: list[tuple[str, Any]] = []
         if targets.entry_point is not None:
@@ -173,7 +180,6 @@ class RecommenderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         plan += [(target, wrappers.component(name, parse_target(target)[2])) for name, target in targets.components.items()]
         plan += [(t, w) for t, w in ((targets.ensemble, wrappers.ensemble), (targets.chain, wrappers.chain),
                                      (targets.cache, wrappers.cache)) if t is not None]
-        self._wrapped = []
         self._generation = getattr(self, "_generation", 0) + 1
         self._active = self._generation
         pending: dict[str, list[tuple[str, Any]]] = {}

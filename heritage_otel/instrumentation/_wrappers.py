@@ -60,15 +60,20 @@ def _default_evaluator(instance: Any, query: str, results: Sequence[Mapping[str,
     return evaluate(query, results) if callable(evaluate) else None
 
 
+def never_records(tracer_provider: Any, meter_provider: Any, logger_provider: Any) -> bool:
+    """True when the providers given to ``instrument()`` are all the API's no-op ones: nothing can ever be
+    recorded through them, so nothing needs wrapping."""
+    return (isinstance(tracer_provider, NoOpTracerProvider) and isinstance(meter_provider, NoOpMeterProvider)
+            and isinstance(logger_provider, NoOpLoggerProvider))
+
+
 def _off_check(tracer_provider: Any, meter_provider: Any, logger_provider: Any) -> Callable[[], bool]:
     """A check run on every call: True when the providers record nothing (telemetry disabled), so the
     wrappers call straight through (no evaluation, hashing, attributes or no-op instruments)."""
     given = (tracer_provider, meter_provider, logger_provider)
     if all(p is None for p in given):
         return delegating.telemetry_off
-    no_op = (isinstance(tracer_provider, NoOpTracerProvider) and isinstance(meter_provider, NoOpMeterProvider)
-             and isinstance(logger_provider, NoOpLoggerProvider))
-    return (lambda: True) if no_op else (lambda: False)
+    return (lambda: True) if never_records(*given) else (lambda: False)
 
 
 def _query_and_top_k(

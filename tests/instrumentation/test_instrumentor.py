@@ -521,3 +521,15 @@ def test_disabled_telemetry_calls_straight_through(instrumentor, rec) -> None:
         finally:
             instrumentor.uninstrument()
         assert calls == ["evaluator"] and captured.span(semconv.SPAN_RECOMMEND)
+
+
+def test_no_op_providers_given_to_instrument_wrap_nothing(instrumentor, rec) -> None:
+    """Explicit no-op providers can never record anything: instrument() wraps no method at all."""
+    from opentelemetry._logs import NoOpLoggerProvider
+    from opentelemetry.metrics import NoOpMeterProvider
+
+    instrumentor.instrument(tracer_provider=NoOpTracerProvider(), meter_provider=NoOpMeterProvider(),
+                            logger_provider=NoOpLoggerProvider())
+    assert not isinstance(RecClass.__dict__["recommend"], wrapt.FunctionWrapper)
+    assert len(rec.recommend(_judged(rec), 5)) == 5
+    instrumentor.uninstrument()
