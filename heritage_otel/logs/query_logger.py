@@ -45,12 +45,13 @@ FILE_NAME = "queries.log"
 
 def _result_ids(results: Any, id_field: str, limit: int) -> list[str]:
     ids: list[str] = []
-    if not isinstance(results, Iterable) or isinstance(results, (str, bytes, Mapping)):
+    if not isinstance(results, (list, tuple)) and (  # lists first: the ABC checks cost more than the loop
+            not isinstance(results, Iterable) or isinstance(results, (str, bytes, Mapping))):
         return ids
     for item in results:
         if len(ids) >= limit:
             break
-        if isinstance(item, Mapping):
+        if type(item) is dict or isinstance(item, Mapping):
             if id_field in item:
                 ids.append(str(item[id_field]))
         elif isinstance(item, (tuple, list)) and item:  # (doc_id, score) pairs
