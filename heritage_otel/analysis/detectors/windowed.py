@@ -7,10 +7,18 @@ Formulas (``x`` the value judged, the baseline a set of earlier values):
   0.6745 is the 0.75 quantile of the standard normal, so for Gaussian data the
   robust z is on the same scale as the ordinary one.
 
-A point is flagged when ``|z| > sensitivity`` (default 3.0). With fewer than
-``min_samples`` baseline values the detector does not judge (score NaN, no flag).
-A zero spread is floored at ``1e-12 * max(1, |centre|)`` so a constant baseline
-scores unchanged values 0 and any departure as a (very large) anomaly.
+A point is flagged when its score passes ``sensitivity`` (default 3.0) on the
+detector's ``direction`` (``both``: ``|z|``; ``up``: ``z``; ``down``: ``-z``).
+With fewer than ``min_samples`` baseline values the detector does not judge
+(score NaN, no flag). The spread is floored by
+:func:`~heritage_otel.analysis.detectors.base.scale_floor`: 1 when every
+baseline value is an integer (counts), else 0.01 % of the centre, so a
+constant counter going ``0 -> 1`` scores 1 (not 10^11) and a constant
+latency still scores a real departure as large.
+
+These are the textbook detectors, kept for comparison and for series that
+are known to be stationary and Gaussian: they flag every point of an episode
+and know nothing of trends or seasonality (the ``adaptive`` detector does).
 
 False-alarm rate: on stationary Gaussian noise, ``P(|Z| > 3) = 0.27 %`` for a
 perfectly known baseline; with a learned baseline of tens of points it is a
@@ -35,17 +43,16 @@ against the rest of that row, all rows at once (the Analyzer's hot path).
 from __future__ import annotations
 
 import math
-from abc import ABC, abstractmethod
-from collections import deque
-from dataclasses import dataclass
+from abc import abstractmethod
 from typing import Final
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from heritage_otel.analysis.detectors.base import Detector, RowScores, State, check_int, scale_floor
+
 __all__ = [
     "MAD_SCALE",
-    "DetectorResult",
     "ZScoreDetector",
     "MADDetector",
     "rows_zscore",
@@ -54,46 +61,16 @@ __all__ = [
 ]
 
 MAD_SCALE: Final = 0.6745
-DIRECTIONS: Final = ("both", "up", "down")
-_FLOOR: Final = 1e-12
 
 
-@dataclass(frozen=True)
-class DetectorResult:
-    """Outcome of judging one value: the score (NaN when not judged) and whether it is anomalous."""
-
-    score: float
-    flagged: bool
-    center: float = math.nan
-    scale: float = math.nan
+def _floor(scale: NDArray[np.float64], center: NDArray[np.float64], integer: NDArray[np.bool_] | bool) -> NDArray[np.float64]:
+    return np.maximum(scale, scale_floor(np.where(integer, 1.0, 0.0), center))
 
 
-def _check(sensitivity: float, min_samples: int, window: int, direction: str) -> None:
-    if not (isinstance(sensitivity, (int, float)) and math.isfinite(sensitivity) and sensitivity > 0):
-        msg = f"sensitivity = {sensitivity!r} is not valid; expected a finite number > 0 (default 3.0)"
-        raise ValueError(msg)
-    if not isinstance(min_samples, int) or isinstance(min_samples, bool) or min_samples < 2:
-        msg = f"min_samples = {min_samples!r} is not valid; expected an integer >= 2"
-        raise ValueError(msg)
-    if not isinstance(window, int) or isinstance(window, bool) or window < min_samples:
-        msg = f"window = {window!r} is not valid; expected an integer >= min_samples ({min_samples})"
-        raise ValueError(msg)
-    if direction not in DIRECTIONS:
-        msg = f"direction = {direction!r} is not valid; valid values: {', '.join(DIRECTIONS)}"
-        raise ValueError(msg)
-
-
-def _flags(scores: NDArray[np.float64], sensitivity: float, direction: str) -> NDArray[np.bool_]:
+def _integer_rows(baseline: NDArray[np.float64], valid: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """Rows whose valid baseline values are all integers (counts): their resolution is 1."""
     with np.errstate(invalid="ignore"):
-        if direction == "up":
-            return np.nan_to_num(scores, nan=0.0) > sensitivity
-        if direction == "down":
-            return np.nan_to_num(scores, nan=0.0) < -sensitivity
-        return np.abs(np.nan_to_num(scores, nan=0.0)) > sensitivity
-
-
-def _floor(scale: NDArray[np.float64], center: NDArray[np.float64]) -> NDArray[np.float64]:
-    return np.maximum(scale, _FLOOR * np.maximum(1.0, np.abs(center)))
+        return np.all(~valid | (baseline == np.round(baseline)), axis=1)
 
 
 def rows_median(values: NDArray[np.float64], counts: NDArray[np.intp]) -> NDArray[np.float64]:
@@ -146,7 +123,7 @@ def rows_zscore(
         mean_y = s1 / n
         var = np.maximum(s2 - s1 * mean_y, 0.0) / (n - 1)
         mean = mean_y + shift
-        scale = _floor(np.sqrt(var), mean)
+        scale = _floor(np.sqrt(var), mean, _integer_rows(baseline, valid))
         scores = (latest - mean) / scale
     scores[n < 2] = np.nan
     return scores, n, mean, scale
@@ -162,32 +139,31 @@ def rows_mad_score(
     if valid is None:
         valid = np.isfinite(baseline)
     n = valid.sum(axis=1)
+    integer = _integer_rows(baseline, valid)
     filled = np.where(valid, baseline, np.inf)
     med = rows_median(filled, n)
     np.subtract(filled, med[:, None], out=filled)
     np.abs(filled, out=filled)  # invalid cells stay +inf
     mad = rows_median(filled, n)
     with np.errstate(invalid="ignore"):
-        scale = _floor(mad, med) / MAD_SCALE
+        scale = _floor(mad / MAD_SCALE, med, integer)
         scores = (latest - med) / scale
     scores[n < 1] = np.nan
     return scores, n, med, scale
 
 
-class _Detector(ABC):
-    """Shared streaming/batch behaviour; subclasses choose the row scorer."""
+class _WindowDetector(Detector):
+    """Shared behaviour of the windowed detectors: the baseline is the last ``window`` values."""
 
+    default_sensitivity = 3.0
     _rows = staticmethod(rows_zscore)
 
     def __init__(
-        self, sensitivity: float = 3.0, min_samples: int = 10, window: int = 240, direction: str = "both"
+        self, sensitivity: float | None = None, min_samples: int = 10, window: int = 240, direction: str = "both"
     ) -> None:
-        _check(sensitivity, min_samples, window, direction)
-        self.sensitivity = float(sensitivity)
-        self.min_samples = min_samples
-        self.window = window
-        self.direction = direction
-        self._baseline: deque[float] = deque(maxlen=window)
+        self.min_samples = check_int("min_samples", min_samples, 2, "baseline values needed before judging")
+        check_int("window", window, min_samples, f"baseline values kept, >= min_samples ({min_samples})")
+        super().__init__(sensitivity, direction=direction, window=window)
 
     @property
     def baseline(self) -> tuple[float, ...]:
@@ -200,17 +176,19 @@ class _Detector(ABC):
             if math.isfinite(v):
                 self._baseline.append(float(v))
 
-    def update(self, value: float) -> DetectorResult:
-        """Judge ``value`` against the baseline learned so far, then add it to the baseline."""
-        value = float(value)
-        result = DetectorResult(math.nan, False)
-        if len(self._baseline) >= self.min_samples and math.isfinite(value):
-            base = np.asarray(self._baseline, dtype=float)[None, :]
-            score = float(self._rows(base, np.array([value]))[0][0])
-            result = DetectorResult(score, bool(_flags(np.array([score]), self.sensitivity, self.direction)[0]))
-        if math.isfinite(value):
-            self._baseline.append(value)
-        return result
+    def score_rows(
+        self, latest: NDArray[np.float64], state: State, baseline: NDArray[np.float64] | None = None,
+        valid: NDArray[np.bool_] | None = None,
+    ) -> RowScores:
+        """Judge ``latest[i]`` against the finite cells of ``baseline[i]`` (no state)."""
+        x = np.asarray(latest, dtype=float)
+        if baseline is None or baseline.shape[1] == 0:
+            nan = np.full(x.shape, np.nan)
+            return RowScores(nan, np.zeros(x.shape, dtype=bool), np.zeros(x.shape, dtype=bool), nan, nan)
+        scores, counts, centers, scales = self._rows(baseline, x, valid)
+        judged = (counts >= self.min_samples) & np.isfinite(x)
+        scores = np.where(judged, scores, np.nan)
+        return RowScores(scores, judged & self.flags(scores), judged, centers, scales)
 
     def score(
         self, values: ArrayLike, baseline: ArrayLike | None = None
@@ -227,30 +205,34 @@ class _Detector(ABC):
         if len(base) < self.min_samples:
             return np.full(x.shape, np.nan), np.zeros(x.shape, dtype=bool)
         scores = self._score_many(base, x)
-        return scores, _flags(scores, self.sensitivity, self.direction)
+        return scores, self.flags(scores)
 
     @abstractmethod
     def _score_many(self, base: NDArray[np.float64], x: NDArray[np.float64]) -> NDArray[np.float64]:
         """Scores of ``x`` against the finite ``base`` values."""
 
 
-class ZScoreDetector(_Detector):
-    """z-score detector: ``(x - mean) / std`` of the baseline (ddof=1)."""
+class ZScoreDetector(_WindowDetector):
+    """z-score detector: ``(x - mean) / std`` of the last ``window`` values (ddof=1)."""
 
+    name = "zscore"
+    score_name = "z-score"
     _rows = staticmethod(rows_zscore)
 
     def _score_many(self, base: NDArray[np.float64], x: NDArray[np.float64]) -> NDArray[np.float64]:
         mean = base.mean()
         std = base.std(ddof=1)
-        return (x - mean) / _floor(np.asarray(std), np.asarray(mean))
+        return (x - mean) / _floor(np.asarray(std), np.asarray(mean), bool(np.all(base == np.round(base))))
 
 
-class MADDetector(_Detector):
-    """Robust detector: ``0.6745 * (x - median) / MAD`` of the baseline."""
+class MADDetector(_WindowDetector):
+    """Robust detector: ``0.6745 * (x - median) / MAD`` of the last ``window`` values."""
 
+    name = "mad"
+    score_name = "robust z-score (MAD)"
     _rows = staticmethod(rows_mad_score)
 
     def _score_many(self, base: NDArray[np.float64], x: NDArray[np.float64]) -> NDArray[np.float64]:
         med = np.median(base)
         mad = np.median(np.abs(base - med))
-        return MAD_SCALE * (x - med) / _floor(np.asarray(mad), np.asarray(med))
+        return (x - med) / _floor(np.asarray(mad / MAD_SCALE), np.asarray(med), bool(np.all(base == np.round(base))))

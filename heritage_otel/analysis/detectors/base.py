@@ -1,0 +1,158 @@
+"""The detector interface: one stream through :meth:`Detector.update`, many rows through :meth:`Detector.score_rows`.
+
+Every detector takes ``sensitivity`` (higher means fewer flags; ``None`` for
+its own default) and ``direction`` (``both``, ``up`` or ``down``: which side of
+the baseline counts), plus its own settings. ``update(value)`` judges one
+value of one stream and learns it; ``score_rows`` judges the latest value of
+many series at once (the Analyzer's path), given per-row state from
+:meth:`Detector.new_state` and, for detectors with ``window > 0``, each row's
+baseline window. ``update`` is ``score_rows`` on one row, so the two paths
+cannot disagree.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, ClassVar, Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["DIRECTIONS", "Detector", "DetectorResult", "RowScores", "State", "directional", "scale_floor"]
+
+DIRECTIONS: Final = ("both", "up", "down")
+_TINY: Final = 1e-12
+#: Relative part of the scale floor: a change below 0.01 % of the series' magnitude is never an anomaly.
+_RELATIVE_FLOOR: Final = 1e-4
+
+State = dict[str, NDArray[Any]]
+
+
+@dataclass(frozen=True)
+class DetectorResult:
+    """Outcome of judging one value: the score (NaN when not judged) and whether it is anomalous."""
+
+    score: float
+    flagged: bool
+    center: float = math.nan
+    scale: float = math.nan
+
+
+@dataclass(frozen=True)
+class RowScores:
+    """Outcome of judging the latest value of many rows: per-row score, flag, judged, baseline centre and scale.
+
+    ``center + score * scale`` is the judged value; ``judged`` is False where the
+    detector did not have enough data (score NaN, no flag).
+    """
+
+    scores: NDArray[np.float64]
+    flagged: NDArray[np.bool_]
+    judged: NDArray[np.bool_]
+    centers: NDArray[np.float64]
+    scales: NDArray[np.float64]
+
+
+def directional(scores: NDArray[np.float64], direction: str) -> NDArray[np.float64]:
+    """Scores seen from ``direction``: positive where the departure counts, NaN as 0."""
+    s = np.nan_to_num(scores, nan=0.0, posinf=np.inf, neginf=-np.inf)
+    if direction == "up":
+        return s
+    if direction == "down":
+        return -s
+    return np.abs(s)
+
+
+def scale_floor(quantum: NDArray[np.float64], magnitude: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Smallest scale a detector may divide by: the series' resolution, 0.01 % of its magnitude, or 1e-12.
+
+    ``quantum`` is the resolution of the data (1 for integer counts, the
+    smallest step seen otherwise; 0 when unknown), ``magnitude`` a typical
+    absolute value. So ``0 -> 1`` on a counter is a one-unit change (score 1),
+    not a 1e12-sigma event.
+
+    >>> scale_floor(np.array([1.0, 0.0]), np.array([0.0, 250.0])).tolist()
+    [1.0, 0.025]
+    """
+    return np.maximum(np.maximum(np.nan_to_num(quantum), _RELATIVE_FLOOR * np.abs(np.nan_to_num(magnitude))), _TINY)
+
+
+def _check_sensitivity(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        msg = f"sensitivity = {value!r} is not valid; expected a finite number > 0 (higher means fewer flags)"
+        raise ValueError(msg)
+    return float(value)
+
+
+def check_int(name: str, value: Any, minimum: int, what: str) -> int:
+    """``value`` as an int >= ``minimum``, or ValueError naming the setting."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        msg = f"{name} = {value!r} is not valid; expected an integer >= {minimum} ({what})"
+        raise ValueError(msg)
+    return value
+
+
+def check_float(name: str, value: Any, low: float, high: float, what: str) -> float:
+    """``value`` as a float in ``(low, high]``, or ValueError naming the setting."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or not low < value <= high:
+        msg = f"{name} = {value!r} is not valid; expected a number in ({low:g}, {high:g}] ({what})"
+        raise ValueError(msg)
+    return float(value)
+
+
+class Detector(ABC):
+    """Base of every detector: settings, the streaming :meth:`update` and the row-wise :meth:`score_rows`."""
+
+    #: Registry name, as it appears in findings and alerts.
+    name: ClassVar[str]
+    #: Sensitivity used when none is given.
+    default_sensitivity: ClassVar[float]
+    #: What the score is, for messages ("z-score", ...).
+    score_name: ClassVar[str] = "score"
+
+    def __init__(self, sensitivity: float | None = None, *, direction: str = "both", window: int = 0) -> None:
+        self.sensitivity = _check_sensitivity(self.default_sensitivity if sensitivity is None else sensitivity)
+        if direction not in DIRECTIONS:
+            msg = f"direction = {direction!r} is not valid; valid values: {', '.join(DIRECTIONS)}"
+            raise ValueError(msg)
+        self.direction = direction
+        #: Baseline points ``score_rows`` needs per row (0: the detector keeps everything in its state).
+        self.window = window
+        self._state = self.new_state(1)
+        self._baseline: deque[float] = deque(maxlen=max(window, 1))
+
+    def new_state(self, rows: int) -> State:
+        """Fresh per-row state arrays for ``rows`` series (empty for stateless detectors)."""
+        return {}
+
+    @abstractmethod
+    def score_rows(
+        self, latest: NDArray[np.float64], state: State, baseline: NDArray[np.float64] | None = None,
+        valid: NDArray[np.bool_] | None = None,
+    ) -> RowScores:
+        """Judge ``latest[i]`` for every row and advance ``state`` (rows of ``baseline``: earlier values)."""
+
+    def update(self, value: float) -> DetectorResult:
+        """Judge one value of the stream, then learn it. NaN/inf are not judged (score NaN, no flag)."""
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            value = math.nan
+        base = np.asarray(self._baseline, dtype=float)[None, :] if self.window else None
+        out = self.score_rows(np.array([value]), self._state, base, None if base is None else np.isfinite(base))
+        if self.window and math.isfinite(value):
+            self._baseline.append(value)
+        score = float(out.scores[0])
+        return DetectorResult(score, bool(out.flagged[0]), float(out.centers[0]), float(out.scales[0]))
+
+    def flags(self, scores: NDArray[np.float64]) -> NDArray[np.bool_]:
+        """Scores beyond the sensitivity on this detector's side."""
+        with np.errstate(invalid="ignore"):
+            return directional(scores, self.direction) > self.sensitivity
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(sensitivity={self.sensitivity:g}, direction={self.direction!r})"
