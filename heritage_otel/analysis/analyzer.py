@@ -10,8 +10,12 @@ per metric export) and call :meth:`Analyzer.evaluate`:
   ``error_rate``, ...; see :mod:`~heritage_otel.analysis.indicators`) are
   series too;
 * **threshold** rules (the seed's format) judge the latest indicator values;
-* **zscore** and **mad** judge each series' latest value against the rest of
-  its window (the learned baseline), once ``min_samples`` points exist;
+* the **anomaly detectors** of the registry
+  (:data:`~heritage_otel.analysis.detectors.DETECTORS`; ``adaptive`` by
+  default, chosen per metric with ``metric_detectors``) judge each series'
+  latest value: windowed ones (``zscore``, ``mad``) against the rest of its
+  window once ``min_samples`` points exist, streaming ones (``adaptive``)
+  against per-series state the Analyzer keeps, fed each new point once;
 * **psi** and **ks** compare each histogram series' bucket counts over the
   last ``drift_window_points`` intervals with a reference: the first
   ``drift_baseline_points`` intervals, or one set with :meth:`set_reference`.
@@ -43,7 +47,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from heritage_otel.analysis.config import AnalyzerConfig
-from heritage_otel.analysis.detectors import rows_mad_score, rows_zscore
+from heritage_otel.analysis.detectors import Detector, State
 from heritage_otel.analysis.drift import ks_counts, ks_drifted, psi_counts, psi_drifted
 from heritage_otel.analysis.findings import (
     AlertLevel,
@@ -90,6 +94,7 @@ class Analyzer:
         self._bucket_of: dict[SeriesKey, BucketWindows] = {}
         self._rule_of_row = np.full(0, -1, dtype=np.intp)
         self._pending_refs: list[tuple[str, Labels, NDArray[np.float64], bool]] = []
+        self._anomaly = _AnomalyDetectors(config)
         self._lock = threading.RLock()
         self._last_time = -math.inf
         self.samples_ingested = 0
@@ -283,21 +288,26 @@ class Analyzer:
                 rule = self.rules.rules[int(rule_idx[row])]
                 findings.append(self._threshold_finding(row, rule, float(latest[row]), float(crossed[i]), int(levels[i])))
 
-        if not cfg.anomaly_detectors:
-            return
         valid = times >= now - cfg.retention_s
         valid[rows, slots] = False
         valid &= np.isfinite(values)
-        for name in cfg.anomaly_detectors:
-            scorer = rows_zscore if name == "zscore" else rows_mad_score
-            scores, counts, centers, scales = scorer(values, latest, valid)
-            ok = fresh & (counts >= cfg.min_samples)
-            judged[name] = ok
-            with np.errstate(invalid="ignore"):
-                flagged = ok & (np.abs(scores) > cfg.sensitivity)
-            for row in np.flatnonzero(flagged).tolist():
-                findings.append(self._anomaly_finding(row, name, float(latest[row]), float(scores[row]),
-                                                      float(centers[row]), float(scales[row])))
+        latest_t = times[rows, slots]
+        for det, members in self._anomaly.members(self.windows.keys, n):
+            rows_d = np.flatnonzero(members & fresh)
+            judged.setdefault(det.name, np.zeros(n, dtype=bool))
+            if not len(rows_d):
+                continue
+            if det.window:
+                whole = len(rows_d) == n
+                out = det.score_rows(latest[rows_d], {}, values if whole else values[rows_d],
+                                     valid if whole else valid[rows_d])
+            else:  # streaming: feed each series' new point once
+                rows_d, out = self._anomaly.step(det, rows_d, latest, latest_t)
+            judged[det.name][rows_d[out.judged]] |= True
+            for i in np.flatnonzero(out.flagged).tolist():
+                row = int(rows_d[i])
+                findings.append(self._anomaly_finding(row, det, float(latest[row]), float(out.scores[i]),
+                                                      float(out.centers[i]), float(out.scales[i])))
 
     def _labels(self, key: SeriesKey) -> Labels:
         return tuple(sorted(key.labels(self.config.resource_label_keys).items()))
@@ -312,11 +322,11 @@ class Analyzer:
         return Finding(key.metric, "threshold", self._labels(key), alert_level, value, crossed, message,
                        self.windows.exemplars[row], math.nan, key)
 
-    def _anomaly_finding(self, row: int, detector: str, value: float, score: float, center: float, scale: float) -> Finding:
+    def _anomaly_finding(self, row: int, det: Detector, value: float, score: float, center: float, scale: float) -> Finding:
         key: SeriesKey = self.windows.keys[row]  # type: ignore[assignment]
-        return anomaly_finding(key.metric, detector, self._labels(key), value, score, center, scale,
-                               sensitivity=self.config.sensitivity, critical_factor=self.config.critical_factor,
-                               exemplars=self.windows.exemplars[row], series=key)
+        return anomaly_finding(key.metric, det.name, self._labels(key), value, score, center, scale,
+                               sensitivity=det.sensitivity, critical_factor=self.config.critical_factor,
+                               exemplars=self.windows.exemplars[row], series=key, score_name=det.score_name)
 
     def _evaluate_drift(
         self, group: BucketWindows, now: float, findings: list[Finding]
@@ -393,3 +403,87 @@ class Analyzer:
             nbytes = self.windows.nbytes() + sum(g.nbytes() for g in self._buckets.values())
             return {"series": len(self.windows), "histogram_series": sum(len(g) for g in self._buckets.values()),
                     "dropped_series": dropped, "samples_ingested": self.samples_ingested, "bytes": nbytes}
+
+
+class _AnomalyDetectors:
+    """The configured detectors, which rows each judges, and the per-row state of the streaming ones.
+
+    Each distinct detector spec (name + settings) is built once; a row's
+    detectors come from its metric (``metric_detectors``, else
+    ``anomaly_detectors``), looked up once per row. Streaming detectors keep
+    state arrays with one entry per row and the time of the last point fed.
+    """
+
+    def __init__(self, config: AnalyzerConfig) -> None:
+        self.config = config
+        self.specs: list[Any] = []
+        self.detectors: list[Detector] = []
+        self._profiles: dict[tuple[Any, ...], int] = {}
+        self._profile_members: list[NDArray[np.bool_]] = []  # profile -> bool per detector
+        self._profile_of_row = np.full(0, -1, dtype=np.intp)
+        self._states: dict[int, State] = {}
+        self._fed_t: dict[int, NDArray[np.float64]] = {}
+
+    def _detector_index(self, spec: Any) -> int:
+        if spec not in self.specs:
+            self.specs.append(spec)
+            self.detectors.append(self.config.build_detectors((spec,))[0])
+            for k, m in enumerate(self._profile_members):
+                self._profile_members[k] = np.r_[m, False]
+        return self.specs.index(spec)
+
+    def _profile(self, metric: str) -> int:
+        specs = self.config.detectors_for(metric)
+        p = self._profiles.get(specs)
+        if p is None:
+            idx = [self._detector_index(spec) for spec in specs]
+            members = np.zeros(len(self.specs), dtype=bool)
+            members[idx] = True
+            p = self._profiles[specs] = len(self._profile_members)
+            self._profile_members.append(members)
+        return p
+
+    def members(self, keys: Sequence[Any], n: int) -> list[tuple[Detector, NDArray[np.bool_]]]:
+        """Per detector, the rows (of the first ``n``) it judges."""
+        if len(self._profile_of_row) < n:
+            grown = np.full(max(n, 2 * len(self._profile_of_row), 64), -1, dtype=np.intp)
+            grown[: len(self._profile_of_row)] = self._profile_of_row
+            self._profile_of_row = grown
+        for row in np.flatnonzero(self._profile_of_row[:n] < 0).tolist():
+            key = keys[row]
+            self._profile_of_row[row] = self._profile(getattr(key, "metric", str(key)))
+        if not self._profile_members:
+            return []
+        table = np.array([np.r_[m, np.zeros(len(self.specs) - len(m), dtype=bool)] for m in self._profile_members])
+        by_row = table[self._profile_of_row[:n]]
+        return [(det, by_row[:, d]) for d, det in enumerate(self.detectors) if by_row[:, d].any()]
+
+    def step(
+        self, det: Detector, rows: NDArray[np.intp], latest: NDArray[np.float64], latest_t: NDArray[np.float64]
+    ) -> tuple[NDArray[np.intp], Any]:
+        """Feed the rows whose latest point is newer than the last one fed; returns (rows fed, their RowScores)."""
+        d = self.detectors.index(det)
+        need = int(rows.max()) + 1
+        state = self._states.get(d)
+        fed = self._fed_t.get(d)
+        if state is None or len(fed) < need:  # type: ignore[arg-type]
+            size = max(need, 64, 2 * (0 if fed is None else len(fed)))
+            fresh_state = det.new_state(size)
+            if state is not None and fed is not None:
+                for k, arr in state.items():
+                    fresh_state[k][: len(arr)] = arr
+                grown = np.full(size, -np.inf)
+                grown[: len(fed)] = fed
+                fed = grown
+            else:
+                fed = np.full(size, -np.inf)
+            state = fresh_state
+            self._states[d], self._fed_t[d] = state, fed
+        assert fed is not None
+        rows = rows[latest_t[rows] > fed[rows]]
+        sub = {k: v[rows] for k, v in state.items()}
+        out = det.score_rows(latest[rows], sub)
+        for k, v in sub.items():
+            state[k][rows] = v
+        fed[rows] = latest_t[rows]
+        return rows, out

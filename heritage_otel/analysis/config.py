@@ -1,8 +1,21 @@
 """Analyzer configuration: one frozen dataclass, defaults named once, validated at construction.
 
 >>> cfg = AnalyzerConfig()
->>> cfg.points, cfg.sensitivity
-(60, 3.0)
+>>> cfg.points, cfg.sensitivity, cfg.anomaly_detectors
+(60, None, ('adaptive',))
+
+Anomaly detectors are chosen by registry name, for every series
+(``anomaly_detectors``) or per metric (``metric_detectors``); an entry is a
+name or a mapping with ``name`` and the detector's settings (as YAML/JSON
+give them):
+
+>>> cfg = AnalyzerConfig(metric_detectors={"query_latency_p95": [{"name": "adaptive", "direction": "up"}, "mad"]})
+>>> [(d.name, d.direction) for d in cfg.build_detectors(cfg.detectors_for("query_latency_p95"))]
+[('adaptive', 'up'), ('mad', 'both')]
+>>> AnalyzerConfig(anomaly_detectors=[{"name": "adaptive", "hold": -1}])
+Traceback (most recent call last):
+...
+ValueError: anomaly_detectors: hold = -1 is not valid; expected an integer >= 0 (values after a flag before another)
 >>> AnalyzerConfig(retention_minutes=0)
 Traceback (most recent call last):
 ...
@@ -11,18 +24,49 @@ ValueError: retention_minutes = 0 is not valid; expected a number > 0 (minutes o
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from heritage_otel.analysis.detectors import DEFAULT_DETECTOR, DETECTORS as _ANOMALY, Detector, create
 from heritage_otel.analysis.thresholds import DEFAULT_THRESHOLDS, ThresholdRules
 
-__all__ = ["AnalyzerConfig", "DETECTORS", "ANOMALY_DETECTORS"]
+__all__ = ["AnalyzerConfig", "DETECTORS", "ANOMALY_DETECTORS", "DetectorSpec"]
 
+#: Anomaly detector names (the registry's).
+ANOMALY_DETECTORS = tuple(_ANOMALY)
 #: Detector names as they appear in findings and alerts.
-DETECTORS = ("threshold", "zscore", "mad", "psi", "ks")
-ANOMALY_DETECTORS = ("zscore", "mad")
+DETECTORS = ("threshold", *ANOMALY_DETECTORS, "psi", "ks")
+
+#: One configured detector: its registry name and its settings (sorted ``(key, value)`` pairs).
+DetectorSpec = tuple[str, tuple[tuple[str, Any], ...]]
+
+
+def _specs(setting: str, value: Any) -> tuple[DetectorSpec, ...]:
+    """Normalise a list of detector names / ``{"name": ..., setting: value}`` mappings; raise naming the problem."""
+    if isinstance(value, (str, Mapping)) or not isinstance(value, (list, tuple)):
+        msg = (f"{setting} = {value!r} is not valid; expected a list of detector names or mappings with 'name' "
+               f"and settings; valid detectors: {', '.join(ANOMALY_DETECTORS)}")
+        raise ValueError(msg)
+    out: list[DetectorSpec] = []
+    for item in value:
+        if isinstance(item, str):
+            name, settings = item, {}
+        elif isinstance(item, Mapping) and isinstance(item.get("name"), str):
+            name, settings = item["name"], {k: v for k, v in item.items() if k != "name"}
+        else:
+            msg = f"{setting}: entry {item!r} is not valid; expected a detector name or a mapping with 'name'"
+            raise ValueError(msg)
+        try:
+            create(name, **settings)
+        except ValueError as exc:
+            raise ValueError(f"{setting}: {exc}") from None
+        spec = (name, tuple(sorted(settings.items())))
+        if spec not in out:
+            out.append(spec)
+    return tuple(out)
 
 
 def _number(name: str, value: Any, minimum: float, what: str, *, strict: bool = True) -> None:
@@ -48,10 +92,11 @@ class AnalyzerConfig:
     retention_minutes: float = 60.0
     interval_seconds: float = 60.0
     window_points: int | None = None
-    sensitivity: float = 3.0
+    sensitivity: float | None = None
     critical_factor: float = 2.0
     min_samples: int = 10
-    anomaly_detectors: tuple[str, ...] = ANOMALY_DETECTORS
+    anomaly_detectors: tuple[Any, ...] = (DEFAULT_DETECTOR,)
+    metric_detectors: Mapping[str, Any] = field(default_factory=dict)
     thresholds: Mapping[str, Mapping[str, float]] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
     psi_warning: float = 0.1
     psi_critical: float = 0.2
@@ -69,13 +114,16 @@ class AnalyzerConfig:
         _number("interval_seconds", self.interval_seconds, 0, "the metric export interval")
         if self.window_points is not None:
             _integer("window_points", self.window_points, 3, "points per series window; None derives it")
-        _number("sensitivity", self.sensitivity, 0, "|score| above which a point is anomalous")
+        if self.sensitivity is not None:
+            _number("sensitivity", self.sensitivity, 0, "every detector's sensitivity; None: each its own default")
         _number("critical_factor", self.critical_factor, 1, "CRITICAL when |score| > factor x sensitivity", strict=False)
         _integer("min_samples", self.min_samples, 2, "baseline points needed before judging")
-        bad = [d for d in self.anomaly_detectors if d not in ANOMALY_DETECTORS]
-        if bad or isinstance(self.anomaly_detectors, str):
-            msg = f"anomaly_detectors = {self.anomaly_detectors!r} is not valid; expected a tuple of {ANOMALY_DETECTORS}"
+        _specs("anomaly_detectors", self.anomaly_detectors)
+        if not isinstance(self.metric_detectors, Mapping):
+            msg = f"metric_detectors = {self.metric_detectors!r} is not valid; expected a mapping metric -> detectors"
             raise ValueError(msg)
+        for metric, value in self.metric_detectors.items():
+            _specs(f"metric_detectors[{metric!r}]", value)
         ThresholdRules(self.thresholds)  # raises with the rule, key and value
         _number("psi_warning", self.psi_warning, 0, "PSI at which drift is a WARNING")
         _number("psi_critical", self.psi_critical, self.psi_warning, "PSI for CRITICAL, >= psi_warning", strict=False)
@@ -100,6 +148,24 @@ class AnalyzerConfig:
             return self.window_points
         derived = math.ceil(self.retention_minutes * 60.0 / self.interval_seconds)
         return max(derived, self.min_samples + 1)
+
+    def detectors_for(self, metric: str) -> tuple[DetectorSpec, ...]:
+        """The detectors that judge ``metric``: its ``metric_detectors`` entry, else ``anomaly_detectors``."""
+        value = self.metric_detectors.get(metric)
+        return _specs("anomaly_detectors" if value is None else f"metric_detectors[{metric!r}]",
+                      self.anomaly_detectors if value is None else value)
+
+    def build_detectors(self, specs: tuple[DetectorSpec, ...]) -> list[Detector]:
+        """Detectors for ``specs``; ``sensitivity`` and ``min_samples`` apply where a spec does not set them."""
+        out = []
+        for name, pairs in specs:
+            settings = dict(pairs)
+            if self.sensitivity is not None:
+                settings.setdefault("sensitivity", self.sensitivity)
+            if "min_samples" in inspect.signature(_ANOMALY[name]).parameters:
+                settings.setdefault("min_samples", self.min_samples)
+            out.append(create(name, **settings))
+        return out
 
     @property
     def retention_s(self) -> float:

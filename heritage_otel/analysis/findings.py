@@ -75,16 +75,16 @@ def _fmt(value: float) -> str:
 def anomaly_finding(
     metric: str, detector: str, labels: Labels, value: float, score: float, center: float, scale: float, *,
     sensitivity: float, critical_factor: float, exemplars: tuple[tuple[str, str, float], ...] = (),
-    series: SeriesKey | None = None,
+    series: SeriesKey | None = None, score_name: str | None = None,
 ) -> Finding:
-    """The finding for a flagged z-score/MAD score (one wording and level rule for every caller).
+    """The finding for a flagged anomaly score (one wording and level rule for every caller).
 
     WARNING above ``sensitivity``, CRITICAL above ``critical_factor * sensitivity``;
     ``threshold`` is the value at which the point would have been flagged.
     """
     level = AlertLevel.CRITICAL if abs(score) > critical_factor * sensitivity else AlertLevel.WARNING
     bound = center + math.copysign(sensitivity, score) * scale
-    what = "z-score" if detector == "zscore" else "robust z-score (MAD)"
+    what = score_name or ("z-score" if detector == "zscore" else "robust z-score (MAD)")
     message = (f"Anomaly in {metric}: value {_fmt(value)} has {what} {score:+.2f} "
                f"(baseline {_fmt(center)}, sensitivity {sensitivity:g})")
     return Finding(metric, detector, labels, level, value, bound, message, exemplars, score, series)

@@ -64,7 +64,7 @@ def test_anomaly_scores_equal_single_series_detectors_for_every_row() -> None:
     spiky = rng.choice(n_series, 30, replace=False)
     data[spiky, -1] += rng.choice([-1, 1], 30) * 80
     keys = [SeriesKey.of("m", {"i": i}) for i in range(n_series)]
-    analyzer = Analyzer(interval_seconds=1, window_points=points, thresholds={})
+    analyzer = Analyzer(interval_seconds=1, window_points=points, thresholds={}, anomaly_detectors=("zscore", "mad"))
     for t in range(points):
         analyzer.ingest_values(keys, data[:, t], float(t))
     found = {(f.detector, dict(f.labels)["i"]) for f in analyzer.evaluate().findings}
@@ -77,7 +77,7 @@ def test_anomaly_scores_equal_single_series_detectors_for_every_row() -> None:
 def test_no_judgement_before_min_samples_and_for_stale_series() -> None:
     """Fewer than min_samples points, or a latest point older than stale_after, are not judged."""
     key = SeriesKey.of("m")
-    analyzer = Analyzer(interval_seconds=1, window_points=30, min_samples=10, thresholds={})
+    analyzer = Analyzer(interval_seconds=1, window_points=30, min_samples=10, thresholds={}, anomaly_detectors=("zscore",))
     for t in range(9):
         analyzer.ingest_values([key], np.array([1.0 + 0.01 * t]), float(t))
     analyzer.ingest_values([key], np.array([50.0]), 9.0)

@@ -61,12 +61,27 @@ def test_streaming_waits_for_min_samples() -> None:
     assert len(det.baseline) == 6
 
 
-def test_constant_baseline_flags_any_departure_and_not_repeats() -> None:
-    """A zero spread is floored: the same value scores 0, a different one is an anomaly."""
-    det = MADDetector(min_samples=3)
-    det.learn([5.0] * 10)
-    assert det.update(5.0).score == 0.0
-    assert det.update(5.5).flagged
+@pytest.mark.parametrize("cls", [ZScoreDetector, MADDetector], ids=["zscore", "mad"])
+def test_constant_baseline_is_floored_by_resolution_and_magnitude(cls) -> None:
+    """A zero spread is floored: a constant counter moving by one unit scores 1, a constant float 1 % of itself."""
+    counter = cls(min_samples=3)
+    counter.learn([0.0] * 50)
+    assert counter.update(0.0).score == 0.0
+    one = counter.update(1.0)
+    assert one.score == pytest.approx(1.0) and not one.flagged
+    latency = cls(min_samples=3)
+    latency.learn([250.0] * 50)
+    assert latency.update(300.0).score == pytest.approx(20.0)  # 50 / (1 % of 250)
+
+
+@pytest.mark.parametrize("cls", [ZScoreDetector, MADDetector], ids=["zscore", "mad"])
+def test_quantised_series_floor_is_its_step(cls) -> None:
+    """A mostly-constant series that moves in steps of 0.5 has its resolution as the floor."""
+    base = [2.0] * 40 + [2.5, 2.0] + [2.0] * 40
+    det = cls(min_samples=3)
+    det.learn(base)
+    center = np.mean(base) if cls is ZScoreDetector else 2.0
+    assert det.update(2.5).score == pytest.approx((2.5 - center) / (0.5 * 0.5))  # half the median step
 
 
 def test_direction_up_ignores_drops() -> None:

@@ -29,7 +29,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from heritage_otel.analysis.detectors.adaptive import AdaptiveDetector
-from heritage_otel.analysis.detectors.base import DIRECTIONS, Detector, DetectorResult, RowScores, scale_floor
+from heritage_otel.analysis.detectors.base import DIRECTIONS, Detector, DetectorResult, RowScores, State, scale_floor
 from heritage_otel.analysis.detectors.windowed import (
     MAD_SCALE,
     MADDetector,
@@ -49,6 +49,7 @@ __all__ = [
     "DetectorResult",
     "MADDetector",
     "RowScores",
+    "State",
     "ZScoreDetector",
     "create",
     "rows_mad_score",

@@ -148,8 +148,9 @@ class AdaptiveDetector(Detector):
     def _step(self, x: NDArray[np.float64], g: dict[str, Any], judged: NDArray[np.bool_]) -> None:
         n, hold = g["n"], g["hold"]
         level, slow, scale1, scale2 = g["level"], g["slow"], g["scale1"], g["scale2"]
+        # it judges one-step innovations, so its resolution is a whole typical step (not STEP_FRACTION of one)
         quantum = np.maximum(np.where(g["integer"] > 0.9, 1.0, 0.0), np.nan_to_num(g["step"]))
-        floor = scale_floor(quantum, level)
+        floor = scale_floor(quantum, level, np.isfinite(g["step"]))
         s1 = np.maximum(scale1, floor)
         s2 = np.maximum(scale2, floor * self._level_resolution)
         r1 = x - level

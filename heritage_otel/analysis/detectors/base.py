@@ -21,12 +21,16 @@ from typing import Any, ClassVar, Final
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["DIRECTIONS", "Detector", "DetectorResult", "RowScores", "State", "directional", "scale_floor"]
+__all__ = ["STEP_FRACTION", "DIRECTIONS", "Detector", "DetectorResult", "RowScores", "State", "directional", "scale_floor"]
 
 DIRECTIONS: Final = ("both", "up", "down")
 _TINY: Final = 1e-12
-#: Relative part of the scale floor: a change below 0.01 % of the series' magnitude is never an anomaly.
-_RELATIVE_FLOOR: Final = 1e-4
+#: Relative scale floors: for a series that moved, and for a constant one.
+_MOVED_FLOOR: Final = 1e-12
+_CONSTANT_FLOOR: Final = 1e-2
+#: A non-integer series' resolution, as a fraction of its median non-zero step (for Gaussian noise the
+#: median step is 0.95 standard deviations, so the floor stays well below a real spread).
+STEP_FRACTION: Final = 0.5
 
 State = dict[str, NDArray[Any]]
 
@@ -66,18 +70,23 @@ def directional(scores: NDArray[np.float64], direction: str) -> NDArray[np.float
     return np.abs(s)
 
 
-def scale_floor(quantum: NDArray[np.float64], magnitude: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Smallest scale a detector may divide by: the series' resolution, 0.01 % of its magnitude, or 1e-12.
+def scale_floor(
+    quantum: NDArray[np.float64], magnitude: NDArray[np.float64], moved: NDArray[np.bool_] | bool = True
+) -> NDArray[np.float64]:
+    """Smallest scale a detector may divide by, from the series' own resolution and magnitude.
 
     ``quantum`` is the resolution of the data (1 for integer counts, the
-    smallest step seen otherwise; 0 when unknown), ``magnitude`` a typical
-    absolute value. So ``0 -> 1`` on a counter is a one-unit change (score 1),
-    not a 1e12-sigma event.
+    ``STEP_FRACTION`` of the median non-zero step otherwise; 0 when unknown) and ``magnitude`` a
+    typical absolute value. A series that never ``moved`` (a constant
+    baseline) gets 1 % of its magnitude; one that moved, ``1e-12`` of it (a
+    numerical guard). So ``0 -> 1`` on a counter is a one-unit change (score 1,
+    not 10^12) and a latency stuck at 250 ms that moves to 300 ms scores 20.
 
-    >>> scale_floor(np.array([1.0, 0.0]), np.array([0.0, 250.0])).tolist()
-    [1.0, 0.025]
+    >>> scale_floor(np.array([1.0, 0.0]), np.array([0.0, 250.0]), np.array([True, False])).tolist()
+    [1.0, 2.5]
     """
-    return np.maximum(np.maximum(np.nan_to_num(quantum), _RELATIVE_FLOOR * np.abs(np.nan_to_num(magnitude))), _TINY)
+    rel = np.where(moved, _MOVED_FLOOR, _CONSTANT_FLOOR)
+    return np.maximum(np.maximum(np.nan_to_num(quantum), rel * np.abs(np.nan_to_num(magnitude))), _TINY)
 
 
 def _check_sensitivity(value: Any) -> float:

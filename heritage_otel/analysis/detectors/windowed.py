@@ -49,7 +49,7 @@ from typing import Final
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from heritage_otel.analysis.detectors.base import Detector, RowScores, State, check_int, scale_floor
+from heritage_otel.analysis.detectors.base import STEP_FRACTION, Detector, RowScores, State, check_int, scale_floor
 
 __all__ = [
     "MAD_SCALE",
@@ -63,14 +63,33 @@ __all__ = [
 MAD_SCALE: Final = 0.6745
 
 
-def _floor(scale: NDArray[np.float64], center: NDArray[np.float64], integer: NDArray[np.bool_] | bool) -> NDArray[np.float64]:
-    return np.maximum(scale, scale_floor(np.where(integer, 1.0, 0.0), center))
+def _floored(
+    scale: NDArray[np.float64], center: NDArray[np.float64], baseline: NDArray[np.float64], valid: NDArray[np.bool_]
+) -> NDArray[np.float64]:
+    """``scale`` raised to the floor from each row's resolution where it is below ``max(1, 1 % of the centre)``.
 
-
-def _integer_rows(baseline: NDArray[np.float64], valid: NDArray[np.bool_]) -> NDArray[np.bool_]:
-    """Rows whose valid baseline values are all integers (counts): their resolution is 1."""
+    The resolution is 1 for a window of integers, else ``STEP_FRACTION`` of
+    the median non-zero step between neighbouring cells (the ring's one wrap-around pair included);
+    a window that never moved floors at 1 % of its centre
+    (:func:`~heritage_otel.analysis.detectors.base.scale_floor`). Only rows
+    with a small spread pay for this (few in practice).
+    """
     with np.errstate(invalid="ignore"):
-        return np.all(~valid | (baseline == np.round(baseline)), axis=1)
+        low = ~(scale > np.maximum(1.0, 1e-2 * np.abs(center)))
+    if not low.any():
+        return scale
+    rows = np.flatnonzero(low)
+    b, v = baseline[rows], valid[rows]
+    with np.errstate(invalid="ignore"):
+        integer = np.all(~v | (b == np.round(b)), axis=1)
+        d = np.abs(np.diff(b, axis=1))
+        ok = v[:, 1:] & v[:, :-1] & (d > 0)
+    steps = ok.sum(axis=1)
+    step = rows_median(np.where(ok, d, np.inf), steps)
+    quantum = np.maximum(np.where(integer, 1.0, 0.0), STEP_FRACTION * np.nan_to_num(step))
+    out = scale.copy()
+    out[rows] = np.fmax(scale[rows], scale_floor(quantum, center[rows], steps > 0))
+    return out
 
 
 def rows_median(values: NDArray[np.float64], counts: NDArray[np.intp]) -> NDArray[np.float64]:
@@ -123,7 +142,7 @@ def rows_zscore(
         mean_y = s1 / n
         var = np.maximum(s2 - s1 * mean_y, 0.0) / (n - 1)
         mean = mean_y + shift
-        scale = _floor(np.sqrt(var), mean, _integer_rows(baseline, valid))
+        scale = _floored(np.sqrt(var), mean, baseline, valid)
         scores = (latest - mean) / scale
     scores[n < 2] = np.nan
     return scores, n, mean, scale
@@ -139,14 +158,13 @@ def rows_mad_score(
     if valid is None:
         valid = np.isfinite(baseline)
     n = valid.sum(axis=1)
-    integer = _integer_rows(baseline, valid)
     filled = np.where(valid, baseline, np.inf)
     med = rows_median(filled, n)
     np.subtract(filled, med[:, None], out=filled)
     np.abs(filled, out=filled)  # invalid cells stay +inf
     mad = rows_median(filled, n)
     with np.errstate(invalid="ignore"):
-        scale = _floor(mad / MAD_SCALE, med, integer)
+        scale = _floored(mad / MAD_SCALE, med, baseline, valid)
         scores = (latest - med) / scale
     scores[n < 1] = np.nan
     return scores, n, med, scale
@@ -222,7 +240,8 @@ class ZScoreDetector(_WindowDetector):
     def _score_many(self, base: NDArray[np.float64], x: NDArray[np.float64]) -> NDArray[np.float64]:
         mean = base.mean()
         std = base.std(ddof=1)
-        return (x - mean) / _floor(np.asarray(std), np.asarray(mean), bool(np.all(base == np.round(base))))
+        scale = _floored(np.array([std]), np.array([mean]), base[None, :], np.ones((1, len(base)), dtype=bool))
+        return (x - mean) / scale[0]
 
 
 class MADDetector(_WindowDetector):
@@ -235,4 +254,5 @@ class MADDetector(_WindowDetector):
     def _score_many(self, base: NDArray[np.float64], x: NDArray[np.float64]) -> NDArray[np.float64]:
         med = np.median(base)
         mad = np.median(np.abs(base - med))
-        return (x - med) / _floor(np.asarray(mad / MAD_SCALE), np.asarray(med), bool(np.all(base == np.round(base))))
+        scale = _floored(np.array([mad / MAD_SCALE]), np.array([med]), base[None, :], np.ones((1, len(base)), dtype=bool))
+        return (x - med) / scale[0]
