@@ -2,10 +2,15 @@
 
 Run: ``.venv/bin/python benchmarks/bench_analysis.py`` (options: ``--series``, ``--points``, ``--repeat``).
 
-1. Evaluation of every detector (threshold, z-score, MAD, PSI, KS) over
-   ``--series`` series with ``--points``-point windows (and 27-bucket drift
-   windows), by ``Analyzer.evaluate`` and by a naive per-series Python/scipy
-   loop over the same data, in the same run; both must flag the same series.
+1. Evaluation of every detector (threshold, z-score, MAD, the streaming
+   adaptive detector, PSI, KS) over ``--series`` series with
+   ``--points``-point windows (and 27-bucket drift windows), by
+   ``Analyzer.evaluate`` and by a naive per-series Python/scipy loop over the
+   same data, in the same run; both must flag the same series. The adaptive
+   detector's state is fed one interval at a time (an evaluation per ingest)
+   before the timed pass, and each timed pass judges a new point (its state is
+   rewound to before the last point between passes, untimed); the naive
+   loop calls ``update()`` on one detector per series holding the same state.
 2. Per-export cost of ``AnalyzingMetricExporter`` (samples + ingest +
    evaluation) for a real SDK pipeline at several series counts.
 3. Memory per series (numpy arrays and the Python objects around them).
@@ -21,6 +26,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
+import copy  # noqa: E402
 import gc  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
@@ -31,6 +37,7 @@ import numpy as np  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from heritage_otel.analysis import Analyzer, AnalyzingMetricExporter, SeriesKey  # noqa: E402
+from heritage_otel.analysis.detectors import DETECTORS, AdaptiveDetector  # noqa: E402
 from heritage_otel.analysis.drift import ks_counts, psi_counts  # noqa: E402
 from heritage_otel.instruments import DURATION_BUCKETS_S, instruments_for  # noqa: E402
 
@@ -39,13 +46,14 @@ DRIFT_POINTS = 15
 BASELINE_POINTS = 30
 
 
-def _timed(fn, repeat: int) -> tuple[float, object]:
+def _timed(fn, repeat: int, setup=None) -> tuple[float, object]:
     result = None
     times = []
     for _ in range(repeat):
+        arg = () if setup is None else (setup(),)
         gc.collect()
         t0 = time.perf_counter()
-        result = fn()
+        result = fn(*arg)
         times.append(time.perf_counter() - t0)
     return statistics.median(times), result
 
@@ -68,10 +76,13 @@ def make_data(n: int, points: int, seed: int = 7):
 def build_analyzer(values, reference, current) -> tuple[Analyzer, list[SeriesKey]]:
     n, points = values.shape
     analyzer = Analyzer(window_points=points, interval_seconds=INTERVAL_S, retention_minutes=points * INTERVAL_S / 60,
-                        drift_window_points=DRIFT_POINTS, drift_baseline_points=BASELINE_POINTS, max_series=n * 2)
+                        drift_window_points=DRIFT_POINTS, drift_baseline_points=BASELINE_POINTS, max_series=n * 2,
+                        anomaly_detectors=tuple(DETECTORS))
     keys = [SeriesKey.of("query_latency_p95", {"series": i}) for i in range(n)]
     for t in range(points):
         analyzer.ingest_values(keys, values[:, t], t * INTERVAL_S)
+        if t < points - 1:
+            analyzer.evaluate()  # streaming detectors learn each interval as it comes
     t0 = (points - BASELINE_POINTS - DRIFT_POINTS) * INTERVAL_S
     for k in range(BASELINE_POINTS):
         analyzer.ingest_buckets(keys, DURATION_BUCKETS_S, reference[:, k], t0 + k * INTERVAL_S)
@@ -81,8 +92,23 @@ def build_analyzer(values, reference, current) -> tuple[Analyzer, list[SeriesKey
     return analyzer, keys
 
 
-def naive_evaluate(values, reference, current, analyzer: Analyzer) -> set[tuple[str, int]]:
+def per_series_adaptive(values) -> list[AdaptiveDetector]:
+    """One adaptive detector per series, holding the state learned from all but the last point."""
+    shared = AdaptiveDetector()
+    state = shared.new_state(values.shape[0])
+    for t in range(values.shape[1] - 1):
+        shared.score_rows(values[:, t], state)
+    out = []
+    for i in range(values.shape[0]):
+        det = AdaptiveDetector()
+        det._state = {k: v[i : i + 1].copy() for k, v in state.items()}  # noqa: SLF001 - benchmark set-up
+        out.append(det)
+    return out
+
+
+def naive_evaluate(values, reference, current, analyzer: Analyzer, adaptive: list[AdaptiveDetector]) -> set[tuple[str, int]]:
     """The same detectors, one series at a time, with numpy/scipy calls per series."""
+    sensitivity = {name: cls.default_sensitivity for name, cls in DETECTORS.items()}
     cfg = analyzer.config
     rule = analyzer.rules.get("query_latency_p95")
     ref_sum = reference.sum(axis=1)
@@ -93,12 +119,14 @@ def naive_evaluate(values, reference, current, analyzer: Analyzer) -> set[tuple[
         if x > rule.warning_at:
             found.add(("threshold", i))
         z = (x - base.mean()) / base.std(ddof=1)
-        if abs(z) > cfg.sensitivity:
+        if abs(z) > sensitivity["zscore"]:
             found.add(("zscore", i))
         med = np.median(base)
         mad = stats.median_abs_deviation(base)
-        if abs(0.6745 * (x - med) / mad) > cfg.sensitivity:
+        if abs(0.6745 * (x - med) / mad) > sensitivity["mad"]:
             found.add(("mad", i))
+        if adaptive[i].update(x).flagged:
+            found.add(("adaptive", i))
         if psi_counts(ref_sum[i], cur_sum[i]) >= cfg.psi_warning:
             found.add(("psi", i))
         ks_result = ks_counts(ref_sum[i], cur_sum[i])
@@ -110,10 +138,18 @@ def naive_evaluate(values, reference, current, analyzer: Analyzer) -> set[tuple[
 def bench_evaluation(n: int, points: int, repeat: int) -> dict[str, float]:
     values, reference, current = make_data(n, points)
     analyzer, _ = build_analyzer(values, reference, current)
-    analyzer.evaluate()  # warm-up (first touch of the arrays)
-    vec_s, evaluation = _timed(analyzer.evaluate, repeat)
+    streaming = analyzer._anomaly  # noqa: SLF001 - the benchmark rewinds the streaming state between passes
+    saved = copy.deepcopy((streaming._states, streaming._fed_t))  # noqa: SLF001
+
+    def rewind() -> Analyzer:
+        streaming._states, streaming._fed_t = copy.deepcopy(saved)  # noqa: SLF001
+        return analyzer
+
+    rewind().evaluate()  # warm-up (first touch of the arrays)
+    vec_s, evaluation = _timed(lambda a: a.evaluate(), repeat, setup=rewind)
     vec_found = {(f.detector, int(dict(f.labels)["series"])) for f in evaluation.findings}
-    naive_s, naive_found = _timed(lambda: naive_evaluate(values, reference, current, analyzer), 1)
+    adaptive = per_series_adaptive(values)
+    naive_s, naive_found = _timed(lambda: naive_evaluate(values, reference, current, analyzer, adaptive), 1)
     if vec_found != naive_found:
         msg = f"vectorised and naive evaluations disagree on {len(vec_found ^ naive_found)} findings"
         raise SystemExit(msg)
@@ -177,14 +213,14 @@ def main() -> None:
     export_rows = bench_export([10, 100, 1000], args.exports)
     mem = bench_memory(args.series, args.points)
 
-    goal_ratio = "yes" if ev["ratio"] >= 30 else "NO"
+    goal_ratio = "yes" if ev["ratio"] >= 50 else "NO"
     goal_ms = "yes" if ev["vectorised_ms"] < 100 else "NO"
     lines = [
         ("measure", "value", "goal met"),
         (f"Analyzer.evaluate, {args.series:,} series x {args.points} points, all detectors",
          f"{ev['vectorised_ms']:.1f} ms", f"{goal_ms} (< 100 ms)"),
         ("naive per-series numpy/scipy loop, same data", f"{ev['naive_ms']:.0f} ms", ""),
-        ("speed-up (same run)", f"{ev['ratio']:.0f}x", f"{goal_ratio} (>= 30x)"),
+        ("speed-up (same run)", f"{ev['ratio']:.0f}x", f"{goal_ratio} (>= 50x)"),
         ("findings (identical in both)", f"{ev['findings']}", ""),
     ]
     for series, export_ms, flush_ms in export_rows:
