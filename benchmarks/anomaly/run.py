@@ -71,11 +71,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=20261129)
     parser.add_argument("--streams", type=int, default=48)
+    parser.add_argument("--max-points", type=int, default=20000, help="cap on stream length (quick runs)")
     parser.add_argument("--detectors", default=",".join(DETECTORS))
     parser.add_argument("--sensitivities", default=None, help="comma-separated; default: a sweep per detector")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
-    streams = generate(args.seed, args.streams)
+    streams = generate(args.seed, args.streams, args.max_points)
     names = [n.strip() for n in args.detectors.split(",") if n.strip()]
     unknown = [n for n in names if n not in DETECTORS]
     if unknown:

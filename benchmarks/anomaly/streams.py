@@ -209,10 +209,10 @@ _KINDS_FOR = {
 _INTEGER = ("requests", "errors", "cpu_percent", "memory_mb")
 
 
-def _one(rng: _Rng, index: int) -> Stream:
+def _one(rng: _Rng, index: int, max_points: int) -> Stream:
     shape = list(SHAPES)[index % len(SHAPES)]
     interval = int(rng.choice([1, 5, 5, 60]))
-    n = int(rng.integers(2000, 20001 if interval < 60 else 8001))
+    n = int(rng.integers(2000, min(max_points, 20000 if interval < 60 else 8000) + 1))
     x = SHAPES[shape](n, interval, rng)
     episodes: list[Episode] = []
     count = int(rng.choice([0, 1, 1, 2, 2, 3])) if index % 8 else 0  # every 8th stream is all normal
@@ -229,7 +229,13 @@ def _one(rng: _Rng, index: int) -> Stream:
     return Stream(f"{index:02d}-{shape}", shape, interval, x, tuple(episodes))
 
 
-def generate(seed: int = 20261129, count: int = 48) -> list[Stream]:
-    """``count`` labelled streams from ``seed`` (the same arguments give the same streams)."""
+def generate(seed: int = 20261129, count: int = 48, max_points: int = 20000) -> list[Stream]:
+    """``count`` labelled streams from ``seed`` (the same arguments give the same streams).
+
+    ``max_points`` (>= 2000) caps stream lengths, for quick runs.
+    """
+    if max_points < 2000:
+        msg = f"max_points = {max_points!r} is not valid; expected an integer >= 2000"
+        raise ValueError(msg)
     root = np.random.default_rng(seed)
-    return [_one(np.random.default_rng(root.integers(2**63)), i) for i in range(count)]
+    return [_one(np.random.default_rng(root.integers(2**63)), i, max_points) for i in range(count)]

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import math
+import re
+
 import numpy as np
 import pytest
 from scipy import stats
 
-from heritage_otel.analysis.detectors import MAD_SCALE, MADDetector, ZScoreDetector, rows_mad_score, rows_zscore
+from heritage_otel.analysis.detectors import (
+    DEFAULT_DETECTOR,
+    DETECTORS,
+    MAD_SCALE,
+    AdaptiveDetector,
+    DetectorResult,
+    MADDetector,
+    ZScoreDetector,
+    create,
+    rows_mad_score,
+    rows_zscore,
+)
 
 RNG_SEED = 20240611
 
@@ -127,3 +141,155 @@ def test_rows_zscore_is_stable_with_a_large_offset_and_a_huge_spike() -> None:
     for i in range(3):
         expected = (latest[i] - base[i].mean()) / base[i].std(ddof=1)
         assert z[i] == pytest.approx(expected, rel=1e-6)
+
+
+# --- the registry and the common interface ---------------------------------------------------------------
+def test_registry_names_every_detector_and_the_default() -> None:
+    """DETECTORS maps names to classes (whose name attribute agrees); DEFAULT_DETECTOR is one of them."""
+    assert set(DETECTORS) == {"adaptive", "zscore", "mad"}
+    assert DEFAULT_DETECTOR in DETECTORS
+    assert all(cls.name == name for name, cls in DETECTORS.items())
+
+
+@pytest.mark.parametrize("name", sorted(DETECTORS))
+def test_every_detector_has_the_common_interface(name) -> None:
+    """Built with no arguments or sensitivity=; update() returns DetectorResult; direction is an attribute."""
+    det = DETECTORS[name]()
+    assert det.sensitivity == DETECTORS[name].default_sensitivity and det.direction == "both"
+    assert DETECTORS[name](sensitivity=7.5).sensitivity == 7.5
+    result = det.update(1.0)
+    assert isinstance(result, DetectorResult) and not result.flagged
+    for bad in (math.nan, math.inf, -math.inf, None, "x"):
+        r = det.update(bad)
+        assert math.isnan(r.score) and not r.flagged
+
+
+@pytest.mark.parametrize(
+    ("name", "settings", "needle"),
+    [("adaptive", {"sensitivity": 0}, "sensitivity = 0"), ("adaptive", {"hold": -1}, "hold = -1"),
+     ("adaptive", {"fast_rate": 2.0}, "fast_rate = 2.0"), ("mad", {"direction": "left"}, "direction = 'left'"),
+     ("adaptive", {"bogus": 1}, "bogus"), ("nope", {}, "valid detectors: adaptive, mad, zscore")],
+)
+def test_create_fails_fast_naming_the_setting(name, settings, needle) -> None:
+    """create() raises ValueError naming the bad name, setting or value."""
+    with pytest.raises(ValueError, match=re.escape(needle)):
+        create(name, **settings)
+
+
+# --- the adaptive detector ------------------------------------------------------------------------------------
+def _flags_of(det, values) -> list[int]:
+    return [i for i, v in enumerate(values) if det.update(v).flagged]
+
+
+def test_adaptive_false_positive_rate_on_gaussian_noise_is_below_one_per_ten_thousand() -> None:
+    """30,000 points of white noise at the default sensitivity: at most 2 flags."""
+    values = np.random.default_rng(RNG_SEED).normal(50.0, 3.0, 30_000)
+    assert len(_flags_of(AdaptiveDetector(), values)) <= 2
+
+
+def test_adaptive_heavy_tails_trend_and_seasonality_are_normal() -> None:
+    """Heavy tails (Student-t 3 and 4, lognormal) on a trend and a daily cycle: fewer than 3 flags per 10k points.
+
+    (Measured: about 1.9 per 10k over these shapes; the z-score detector at its default flags about 60 per 10k.)
+    """
+    t = np.arange(288 * 40)
+    flags = 0
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        for values in (200 + 0.01 * t + 40 * np.sin(2 * np.pi * t / 288) + 5 * rng.standard_t(3, len(t)),
+                       200 + 40 * np.sin(2 * np.pi * t / 288) + 5 * rng.standard_t(4, len(t)),
+                       rng.lognormal(5, 0.5, len(t))):
+            flags += len(_flags_of(AdaptiveDetector(), values))
+    assert flags / (9 * len(t)) * 10_000 < 3
+
+
+def test_adaptive_flags_the_onset_of_a_level_shift_once_then_adopts_it() -> None:
+    """A lasting shift of 10 sigma is flagged at its first point only; the new level becomes normal."""
+    rng = np.random.default_rng(6)
+    values = np.r_[rng.normal(100, 2, 1000), rng.normal(120, 2, 3000)]
+    assert _flags_of(AdaptiveDetector(), values) == [1000]
+
+
+def test_adaptive_single_huge_outlier_is_flagged_and_does_not_poison_the_baseline() -> None:
+    """One 1e6 outlier is flagged; the following normal values are not; a later, smaller spike still is."""
+    rng = np.random.default_rng(8)
+    values = rng.normal(10, 1, 2000)
+    values[500], values[1500] = 1e6, 20.0
+    assert _flags_of(AdaptiveDetector(), values) == [500, 1500]
+
+
+def test_adaptive_flags_a_spike_on_a_seasonal_series() -> None:
+    """A spike at the quiet phase of a daily cycle is found; the cycle itself is not flagged."""
+    rng = np.random.default_rng(9)
+    t = np.arange(288 * 10)
+    values = 100 + 50 * np.sin(2 * np.pi * t / 288) + rng.normal(0, 2, len(t))
+    values[288 * 6 + 216] += 40  # the trough
+    assert _flags_of(AdaptiveDetector(), values) == [288 * 6 + 216]
+
+
+def test_adaptive_integer_counts_with_long_runs_of_zeros() -> None:
+    """Error counts mostly 0 with rare 1-2s: no flags; a burst of 25 is one flag, not 1e11 sigma."""
+    rng = np.random.default_rng(10)
+    values = rng.poisson(0.05, 5000).astype(float)
+    values[3000:3020] = 25.0
+    det = AdaptiveDetector()
+    results = [det.update(v) for v in values]
+    flagged = [i for i, r in enumerate(results) if r.flagged]
+    assert flagged == [3000]
+    assert results[3000].score < 100
+
+
+def test_adaptive_constant_series_then_a_change() -> None:
+    """A constant baseline scores an unchanged value 0 and a departure finitely; 0 -> 1 on a counter is not flagged."""
+    det = AdaptiveDetector()
+    for _ in range(500):
+        det.update(0.0)
+    one = det.update(1.0)
+    assert not one.flagged and 0 < one.score <= 1.0
+    latency = AdaptiveDetector()
+    for _ in range(500):
+        latency.update(250.0)
+    jump = latency.update(300.0)
+    assert jump.flagged and jump.score == pytest.approx(20.0)  # 50 / (1 % of 250)
+
+
+def test_adaptive_gaps_are_skipped() -> None:
+    """NaN and inf are not judged or learned: a gap of 100 NaNs in noise causes no flag."""
+    rng = np.random.default_rng(12)
+    values = rng.normal(5, 1, 3000)
+    values[1000:1100] = np.nan
+    values[2000] = np.inf
+    assert _flags_of(AdaptiveDetector(), values) == []
+
+
+def test_adaptive_warm_up_and_direction() -> None:
+    """No flag during the warm-up; direction='up' ignores a drop that 'both' flags."""
+    rng = np.random.default_rng(13)
+    early = np.r_[rng.normal(0, 1, 50), 30.0, rng.normal(0, 1, 400)]
+    assert _flags_of(AdaptiveDetector(), early) == []
+    values = np.r_[rng.normal(100, 1, 400), 60.0, rng.normal(100, 1, 100), 140.0, rng.normal(100, 1, 50)]
+    assert _flags_of(AdaptiveDetector(), values) == [400, 501]
+    assert _flags_of(AdaptiveDetector(direction="up"), values) == [501]
+    assert _flags_of(AdaptiveDetector(direction="down"), values) == [400]
+
+
+def test_adaptive_flatline_of_a_noisy_series_is_flagged() -> None:
+    """A noisy series that suddenly repeats one value is flagged once."""
+    rng = np.random.default_rng(14)
+    values = np.round(rng.normal(100, 5, 2000), 1)
+    values[1200:1400] = values[1199]
+    assert len(_flags_of(AdaptiveDetector(), values)) == 1
+
+
+def test_adaptive_score_rows_equals_update_per_row() -> None:
+    """The row-wise path on many rows gives the scores update() gives one stream at a time."""
+    rng = np.random.default_rng(15)
+    data = rng.normal(10, 2, (20, 400))
+    data[::4, 300] += 30
+    data[1, 100:150] = np.nan
+    det = AdaptiveDetector()
+    state = det.new_state(20)
+    rows = np.array([det.score_rows(data[:, t], state).scores for t in range(400)]).T
+    for i in range(20):
+        one = AdaptiveDetector()
+        np.testing.assert_allclose(rows[i], [one.update(v).score for v in data[i]], equal_nan=True)

@@ -62,6 +62,9 @@ __all__ = ["AdaptiveDetector"]
 _SIGMA_PER_MEAN_ABS: Final = 1.2533  # sqrt(pi / 2): mean |N(0, s)| * this = s
 _GAUSS_TAIL: Final = 2.576  # 99th percentile of |N(0, 1)|
 _TAIL_P: Final = 0.01
+#: The tail ratio at the 99th percentile to a power of about 2 approximates it at the 99.99th for Student-t and
+#: Laplace noise; 2.5 leans to fewer false alarms on heavy tails.
+_TAIL_POWER: Final = 2.5
 _STEP_RATE: Final = 0.05
 _INT_RATE: Final = 0.01
 _MIN_P0: Final = 1e-3
@@ -84,7 +87,7 @@ class AdaptiveDetector(Detector):
     def __init__(
         self, sensitivity: float | None = None, *, direction: str = "both", warmup: int = 150, hold: int = 30,
         fast_rate: float = 0.2, slow_rate: float = 0.01, scale_rate: float = 1 / 64, clip: float = 4.0,
-        tail_rate: float = 0.05,
+        tail_rate: float = 0.02,
     ) -> None:
         self.warmup = check_int("warmup", warmup, 2, "values learned before the first flag")
         self.hold = check_int("hold", hold, 0, "values after a flag before another")
@@ -113,7 +116,7 @@ class AdaptiveDetector(Detector):
         valid: NDArray[np.bool_] | None = None,
     ) -> RowScores:
         """Judge and learn one value per row (``baseline`` is not used: the state is the baseline)."""
-        x = np.asarray(latest, dtype=float)
+        x = np.array(latest, dtype=float)  # a copy: the state keeps it (as the previous value)
         st = state
         rows = len(x)
         scores = np.full(rows, np.nan)
@@ -158,23 +161,25 @@ class AdaptiveDetector(Detector):
         new_level = level + self.fast_rate * np.clip(r1, -self.clip * s1, self.clip * s1)
         r2 = new_level - slow
         z2 = r2 / s2
-        t1 = z1 / np.maximum(1.0, g["tail1"] / _GAUSS_TAIL)
-        t2 = z2 / np.maximum(1.0, g["tail2"] / _GAUSS_TAIL)
+        heavy1 = np.maximum(1.0, g["tail1"] / _GAUSS_TAIL) ** _TAIL_POWER
+        heavy2 = np.maximum(1.0, g["tail2"] / _GAUSS_TAIL) ** _TAIL_POWER
+        t1 = z1 / heavy1
+        t2 = z2 / heavy2
         use1 = np.abs(t1) >= np.abs(t2)
         score = np.where(use1, t1, t2)
         # a flatline: r unchanged non-zero values in a row where unchanged steps have frequency p0
         same = (x == g["prev"]) & (x != 0)
-        run = np.where(same, g["run"] + 1, 0)
-        flat = np.sqrt(2.0 * run * -np.log(np.clip(g["zero"], _MIN_P0, 1.0)))
+        run = np.where(same, g["run"] + 1, 0.0)
+        flat = np.sqrt(2.0 * np.maximum(run, 0.0) * -np.log(np.clip(g["zero"], _MIN_P0, 1.0)))
         use3 = flat > np.abs(score)
         score = np.where(use3, -flat, score)
         idle = hold == 0
         with np.errstate(invalid="ignore"):
             beyond = (directional(score, self.direction) > self.sensitivity) | (use3 & (flat > self.sensitivity))
         flagged = judged & idle & beyond
+        run = np.where(flagged & use3, -np.inf, run)  # one flag per flatline: counting restarts after a change
         center = np.where(use1, level, slow)
-        scale = np.where(use1, s1, s2) * np.where(use1, np.maximum(1.0, g["tail1"] / _GAUSS_TAIL),
-                                                 np.maximum(1.0, g["tail2"] / _GAUSS_TAIL))
+        scale = np.where(use1, s1 * heavy1, s2 * heavy2)
 
         # learning: scales and tails only outside holds (an episode must not teach them)
         rate = np.maximum(1.0 / (n + 1.0), self.scale_rate)
