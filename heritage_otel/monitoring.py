@@ -425,8 +425,10 @@ class Monitor:
         self.config = cfg
         interval_s = float(cfg["check_interval_seconds"])
         self.resource = _resource(cfg["service_name"])
+        # the pipeline's detectors keep their own default sensitivity unless the seed config sets one
+        sensitivity = cfg["anomaly_sensitivity"] if config and "anomaly_sensitivity" in config else None
         self.analyzer = Analyzer(retention_minutes=cfg["retention_minutes"], interval_seconds=interval_s,
-                                 sensitivity=cfg["anomaly_sensitivity"], thresholds=cfg["thresholds"],
+                                 sensitivity=sensitivity, thresholds=cfg["thresholds"],
                                  min_samples=cfg["min_samples"], **{k: cfg[k] for k in _DRIFT_KEYS})
         self.alerts = AlertManager(cooldown_s=float(cfg["cooldown_minutes"]) * 60, jaeger_url=cfg["jaeger_url"])
         if cfg["alert_log_path"]:

@@ -169,3 +169,65 @@ def test_thresholds_still_judged_after_many_new_plain_series() -> None:
     analyzer.ingest([IntervalSample(SeriesKey.of("other", {"i": i}), KIND_SUM, 0, 11 * NS, 1.0, 1.0)
                      for i in range(200)])
     assert [f.metric for f in analyzer.evaluate().findings if f.detector == "threshold"] == ["error_rate"]
+
+
+def _feed(analyzer: Analyzer, keys: list, data: np.ndarray, evaluate_each: bool = True) -> list:
+    evaluations = []
+    for t in range(data.shape[1]):
+        analyzer.ingest_values(keys, data[:, t], float(t))
+        if evaluate_each:
+            evaluations.append(analyzer.evaluate())
+    return evaluations
+
+
+def test_default_detector_runs_through_the_registry_and_flags_onsets_once() -> None:
+    """With no configuration the Analyzer runs DEFAULT_DETECTOR; a lasting shift is one finding, at its onset."""
+    from heritage_otel.analysis.detectors import DEFAULT_DETECTOR
+
+    rng = np.random.default_rng(31)
+    data = rng.normal(100, 3, (3, 400))
+    data[1, 300:] += 60  # row 1 shifts for good at t = 300
+    keys = [SeriesKey.of("m", {"i": i}) for i in range(3)]
+    analyzer = Analyzer(interval_seconds=1, thresholds={})
+    evaluations = _feed(analyzer, keys, data)
+    found = [(t, f.detector, dict(f.labels)["i"]) for t, e in enumerate(evaluations) for f in e.findings]
+    assert found == [(300, DEFAULT_DETECTOR, "1")]
+    assert "adaptive score" in evaluations[300].findings[0].message
+    assert evaluations[300].judged(DEFAULT_DETECTOR, keys[0])
+
+
+def test_streaming_state_is_fed_each_point_once() -> None:
+    """Evaluating twice without new data does not feed the point again (and judges nothing the second time)."""
+    rng = np.random.default_rng(32)
+    key = SeriesKey.of("m")
+    analyzer = Analyzer(interval_seconds=1, thresholds={})
+    _feed(analyzer, [key], rng.normal(10, 1, (1, 300)))
+    analyzer.ingest_values([key], np.array([40.0]), 300.0)
+    first = analyzer.evaluate()
+    second = analyzer.evaluate()
+    assert [f.detector for f in first.findings] == ["adaptive"]
+    assert second.findings == () and not second.judged("adaptive", key)
+
+
+def test_metric_detectors_choose_detectors_and_direction_per_metric() -> None:
+    """metric_detectors picks detectors per metric; direction 'up' ignores a drop that 'both' flags."""
+    rng = np.random.default_rng(33)
+    data = rng.normal(500, 10, (3, 300))
+    data[:, -1] = 300.0  # every series drops
+    keys = [SeriesKey.of("latency"), SeriesKey.of("quality"), SeriesKey.of("other")]
+    analyzer = Analyzer(interval_seconds=1, thresholds={}, metric_detectors={
+        "latency": [{"name": "adaptive", "direction": "up"}], "quality": ["mad", {"name": "adaptive"}]})
+    evaluations = _feed(analyzer, keys, data)
+    found = {(f.metric, f.detector) for f in evaluations[-1].findings}
+    assert found == {("quality", "mad"), ("quality", "adaptive"), ("other", "adaptive")}
+    assert not evaluations[-1].judged("mad", keys[2])
+
+
+def test_bad_detector_configuration_fails_at_start_naming_the_setting() -> None:
+    """An unknown detector or setting in anomaly_detectors/metric_detectors raises ValueError at construction."""
+    with pytest.raises(ValueError, match="metric_detectors\\['latency'\\].*valid detectors"):
+        Analyzer(metric_detectors={"latency": ["iforest"]})
+    with pytest.raises(ValueError, match="anomaly_detectors.*warmup = 0"):
+        Analyzer(anomaly_detectors=[{"name": "adaptive", "warmup": 0}])
+    with pytest.raises(ValueError, match="sensitivity = -1"):
+        Analyzer(sensitivity=-1)
