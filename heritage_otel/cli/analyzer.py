@@ -75,7 +75,7 @@ def analyzer() -> None:
 @click.option("--interval-seconds", type=float, default=None,
               help="Expected metric export interval of the replicas (default 60, or from --config).")
 @click.option("--retention-minutes", type=float, default=None, help="History kept per series (default 60).")
-@click.option("--sensitivity", type=float, default=None, help="Anomaly |score| threshold (default 3.0).")
+@click.option("--sensitivity", type=float, default=None, help="Every anomaly detector's sensitivity (default: each detector's own).")
 @click.option("--cooldown-seconds", type=float, default=900.0, show_default=True,
               help="Alert dedup/repeat period.")
 @click.option("--refresh-seconds", type=int, default=30, show_default=True, help="Dashboard auto-refresh period.")

@@ -152,7 +152,7 @@ class AdaptiveDetector(Detector):
         n, hold = g["n"], g["hold"]
         level, slow, scale1, scale2 = g["level"], g["slow"], g["scale1"], g["scale2"]
         # it judges one-step innovations, so its resolution is a whole typical step (not STEP_FRACTION of one)
-        quantum = np.maximum(np.where(g["integer"] > 0.9, 1.0, 0.0), np.nan_to_num(g["step"]))
+        quantum = np.fmax(np.where(g["integer"] > 0.9, 1.0, 0.0), g["step"])  # fmax: an unknown (NaN) step is 0
         floor = scale_floor(quantum, level, np.isfinite(g["step"]))
         s1 = np.maximum(scale1, floor)
         s2 = np.maximum(scale2, floor * self._level_resolution)

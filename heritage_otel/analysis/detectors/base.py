@@ -62,7 +62,7 @@ class RowScores:
 
 def directional(scores: NDArray[np.float64], direction: str) -> NDArray[np.float64]:
     """Scores seen from ``direction``: positive where the departure counts, NaN as 0."""
-    s = np.nan_to_num(scores, nan=0.0, posinf=np.inf, neginf=-np.inf)
+    s = np.where(np.isnan(scores), 0.0, scores)
     if direction == "up":
         return s
     if direction == "down":
@@ -86,7 +86,7 @@ def scale_floor(
     [1.0, 2.5]
     """
     rel = np.where(moved, _MOVED_FLOOR, _CONSTANT_FLOOR)
-    return np.maximum(np.maximum(np.nan_to_num(quantum), rel * np.abs(np.nan_to_num(magnitude))), _TINY)
+    return np.fmax(np.fmax(quantum, rel * np.abs(magnitude)), _TINY)  # fmax ignores NaN
 
 
 def _check_sensitivity(value: Any) -> float:
