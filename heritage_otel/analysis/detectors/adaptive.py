@@ -111,7 +111,7 @@ class AdaptiveDetector(Detector):
             "run": np.zeros(rows), "zero": np.full(rows, 0.5),
         }
 
-    def score_rows(
+    def _score_rows(
         self, latest: NDArray[np.float64], state: State, baseline: NDArray[np.float64] | None = None,
         valid: NDArray[np.bool_] | None = None,
     ) -> RowScores:

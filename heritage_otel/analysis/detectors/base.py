@@ -138,12 +138,23 @@ class Detector(ABC):
         """Fresh per-row state arrays for ``rows`` series (empty for stateless detectors)."""
         return {}
 
-    @abstractmethod
     def score_rows(
         self, latest: NDArray[np.float64], state: State, baseline: NDArray[np.float64] | None = None,
         valid: NDArray[np.bool_] | None = None,
     ) -> RowScores:
-        """Judge ``latest[i]`` for every row and advance ``state`` (rows of ``baseline``: earlier values)."""
+        """Judge ``latest[i]`` for every row and advance ``state`` (rows of ``baseline``: earlier values).
+
+        Floating-point overflow on extreme values (1e308) gives inf scores, never a warning or an exception.
+        """
+        with np.errstate(all="ignore"):
+            return self._score_rows(np.asarray(latest, dtype=float), state, baseline, valid)
+
+    @abstractmethod
+    def _score_rows(
+        self, latest: NDArray[np.float64], state: State, baseline: NDArray[np.float64] | None,
+        valid: NDArray[np.bool_] | None,
+    ) -> RowScores:
+        """The detector's computation behind :meth:`score_rows`."""
 
     def update(self, value: float) -> DetectorResult:
         """Judge one value of the stream, then learn it. NaN/inf are not judged (score NaN, no flag)."""

@@ -194,7 +194,7 @@ class _WindowDetector(Detector):
             if math.isfinite(v):
                 self._baseline.append(float(v))
 
-    def score_rows(
+    def _score_rows(
         self, latest: NDArray[np.float64], state: State, baseline: NDArray[np.float64] | None = None,
         valid: NDArray[np.bool_] | None = None,
     ) -> RowScores:
