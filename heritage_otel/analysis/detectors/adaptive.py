@@ -18,7 +18,7 @@ Per series it keeps a handful of numbers (no window), updated with every value:
   the distribution of recent scores, as anomaly likelihood does) relative to
   the Gaussian 2.576, never below 1. Seasonal, trending or heavy-tailed series
   thus earn wider scales and tails instead of alerts;
-* a **hold** after each flag (``hold`` points without flags, scales and tails
+* a **hold** after each flag (``hold`` points without flags, tail trackers
   frozen so the episode does not teach them), at whose end the slow level
   adopts the fast one: a level shift that persists becomes the new normal;
 * a **warm-up** of ``warmup`` finite values without flags.
@@ -181,16 +181,15 @@ class AdaptiveDetector(Detector):
         center = np.where(use1, level, slow)
         scale = np.where(use1, s1 * heavy1, s2 * heavy2)
 
-        # learning: scales and tails only outside holds (an episode must not teach them)
+        # learning: the scales always (clipped, so one value moves them a little), the tails only outside
+        # holds (an episode must not teach them)
         rate = np.maximum(1.0 / (n + 1.0), self.scale_rate)
         early = n < 10
         cap1 = np.where(early, np.inf, self.clip * s1)
         cap2 = np.where(early, np.inf, self.clip * s2)
         learn = idle & ~flagged
-        new_scale1 = np.where(True, scale1 + rate * (np.minimum(np.abs(r1), cap1) * _SIGMA_PER_MEAN_ABS - scale1),
-                              scale1)
-        new_scale2 = np.where(True, scale2 + rate * (np.minimum(np.abs(r2), cap2) * _SIGMA_PER_MEAN_ABS - scale2),
-                              scale2)
+        new_scale1 = scale1 + rate * (np.minimum(np.abs(r1), cap1) * _SIGMA_PER_MEAN_ABS - scale1)
+        new_scale2 = scale2 + rate * (np.minimum(np.abs(r2), cap2) * _SIGMA_PER_MEAN_ABS - scale2)
         up = self.tail_rate * (1 - _TAIL_P)
         down = -self.tail_rate * _TAIL_P
         tail_learn = learn & ~early
