@@ -75,7 +75,7 @@ class AdaptiveDetector(Detector):
 
     Settings (all keyword): ``sensitivity`` (default 5.0, in tail-adjusted
     standard deviations), ``direction``, ``warmup`` (150 values before the first
-    flag), ``hold`` (30 values after a flag without another), ``fast_rate``
+    flag), ``hold`` (60 values after a flag without another), ``fast_rate``
     (0.2), ``slow_rate`` (0.01), ``scale_rate`` (1/64, how fast scales adapt),
     ``clip`` (4.0 scales: the most one value moves a level or a scale).
     """
@@ -85,7 +85,7 @@ class AdaptiveDetector(Detector):
     score_name = "adaptive score"
 
     def __init__(
-        self, sensitivity: float | None = None, *, direction: str = "both", warmup: int = 150, hold: int = 30,
+        self, sensitivity: float | None = None, *, direction: str = "both", warmup: int = 150, hold: int = 60,
         fast_rate: float = 0.2, slow_rate: float = 0.01, scale_rate: float = 1 / 64, clip: float = 4.0,
         tail_rate: float = 0.02,
     ) -> None:
