@@ -21,15 +21,24 @@ Usage sketch (in-process; the demo and the seed-compatible facade do the same)::
     health = compute_health(alerts.get_active_alerts(), analyzer.latest_indicators(), analyzer.rules)
     alerts.shutdown()
 
-The detectors also work alone on numpy arrays: :class:`ZScoreDetector`,
-:class:`MADDetector`, :func:`psi`, :func:`psi_counts`, :func:`ks`, :func:`ks_counts`.
+The anomaly detectors also work alone, one value at a time
+(``DETECTORS[name]().update(value)``; :class:`AdaptiveDetector` is the
+default, :class:`ZScoreDetector` and :class:`MADDetector` the textbook ones),
+and so do :func:`psi`, :func:`psi_counts`, :func:`ks`, :func:`ks_counts`.
 See docs/analysis.md for formulas, approximations and configuration.
 """
 
 from heritage_otel.analysis.alerts import Alert, AlertManager
 from heritage_otel.analysis.analyzer import Analyzer
 from heritage_otel.analysis.config import AnalyzerConfig
-from heritage_otel.analysis.detectors import DetectorResult, MADDetector, ZScoreDetector
+from heritage_otel.analysis.detectors import (
+    DEFAULT_DETECTOR,
+    DETECTORS,
+    AdaptiveDetector,
+    DetectorResult,
+    MADDetector,
+    ZScoreDetector,
+)
 from heritage_otel.analysis.drift import KSResult, ks, ks_counts, psi, psi_counts
 from heritage_otel.analysis.exporter import AnalyzingMetricExporter
 from heritage_otel.analysis.findings import AlertLevel, Evaluation, Finding
@@ -39,8 +48,11 @@ from heritage_otel.analysis.samples import IntervalSample, SeriesKey
 from heritage_otel.analysis.thresholds import DEFAULT_THRESHOLDS, ThresholdRules
 
 __all__ = [
+    "DEFAULT_DETECTOR",
+    "DETECTORS",
     "DEFAULT_THRESHOLDS",
     "INDICATORS",
+    "AdaptiveDetector",
     "Alert",
     "AlertLevel",
     "AlertManager",

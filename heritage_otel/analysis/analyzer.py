@@ -47,7 +47,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from heritage_otel.analysis.config import AnalyzerConfig
-from heritage_otel.analysis.detectors import Detector, State
+from heritage_otel.analysis.detectors import Detector
+from heritage_otel.analysis.detectors.rows import DetectorRows
 from heritage_otel.analysis.drift import ks_counts, ks_drifted, psi_counts, psi_drifted
 from heritage_otel.analysis.findings import (
     AlertLevel,
@@ -94,7 +95,7 @@ class Analyzer:
         self._bucket_of: dict[SeriesKey, BucketWindows] = {}
         self._rule_of_row = np.full(0, -1, dtype=np.intp)
         self._pending_refs: list[tuple[str, Labels, NDArray[np.float64], bool]] = []
-        self._anomaly = _AnomalyDetectors(config)
+        self._anomaly = DetectorRows(config)
         self._lock = threading.RLock()
         self._last_time = -math.inf
         self.samples_ingested = 0
@@ -404,86 +405,3 @@ class Analyzer:
             return {"series": len(self.windows), "histogram_series": sum(len(g) for g in self._buckets.values()),
                     "dropped_series": dropped, "samples_ingested": self.samples_ingested, "bytes": nbytes}
 
-
-class _AnomalyDetectors:
-    """The configured detectors, which rows each judges, and the per-row state of the streaming ones.
-
-    Each distinct detector spec (name + settings) is built once; a row's
-    detectors come from its metric (``metric_detectors``, else
-    ``anomaly_detectors``), looked up once per row. Streaming detectors keep
-    state arrays with one entry per row and the time of the last point fed.
-    """
-
-    def __init__(self, config: AnalyzerConfig) -> None:
-        self.config = config
-        self.specs: list[Any] = []
-        self.detectors: list[Detector] = []
-        self._profiles: dict[tuple[Any, ...], int] = {}
-        self._profile_members: list[NDArray[np.bool_]] = []  # profile -> bool per detector
-        self._profile_of_row = np.full(0, -1, dtype=np.intp)
-        self._states: dict[int, State] = {}
-        self._fed_t: dict[int, NDArray[np.float64]] = {}
-
-    def _detector_index(self, spec: Any) -> int:
-        if spec not in self.specs:
-            self.specs.append(spec)
-            self.detectors.append(self.config.build_detectors((spec,))[0])
-            for k, m in enumerate(self._profile_members):
-                self._profile_members[k] = np.r_[m, False]
-        return self.specs.index(spec)
-
-    def _profile(self, metric: str) -> int:
-        specs = self.config.detectors_for(metric)
-        p = self._profiles.get(specs)
-        if p is None:
-            idx = [self._detector_index(spec) for spec in specs]
-            members = np.zeros(len(self.specs), dtype=bool)
-            members[idx] = True
-            p = self._profiles[specs] = len(self._profile_members)
-            self._profile_members.append(members)
-        return p
-
-    def members(self, keys: Sequence[Any], n: int) -> list[tuple[Detector, NDArray[np.bool_]]]:
-        """Per detector, the rows (of the first ``n``) it judges."""
-        if len(self._profile_of_row) < n:
-            grown = np.full(max(n, 2 * len(self._profile_of_row), 64), -1, dtype=np.intp)
-            grown[: len(self._profile_of_row)] = self._profile_of_row
-            self._profile_of_row = grown
-        for row in np.flatnonzero(self._profile_of_row[:n] < 0).tolist():
-            key = keys[row]
-            self._profile_of_row[row] = self._profile(getattr(key, "metric", str(key)))
-        if not self._profile_members:
-            return []
-        table = np.array([np.r_[m, np.zeros(len(self.specs) - len(m), dtype=bool)] for m in self._profile_members])
-        by_row = table[self._profile_of_row[:n]]
-        return [(det, by_row[:, d]) for d, det in enumerate(self.detectors) if by_row[:, d].any()]
-
-    def step(
-        self, det: Detector, rows: NDArray[np.intp], latest: NDArray[np.float64], latest_t: NDArray[np.float64]
-    ) -> tuple[NDArray[np.intp], Any]:
-        """Feed the rows whose latest point is newer than the last one fed; returns (rows fed, their RowScores)."""
-        d = self.detectors.index(det)
-        need = int(rows.max()) + 1
-        state = self._states.get(d)
-        fed = self._fed_t.get(d)
-        if state is None or len(fed) < need:  # type: ignore[arg-type]
-            size = max(need, 64, 2 * (0 if fed is None else len(fed)))
-            fresh_state = det.new_state(size)
-            if state is not None and fed is not None:
-                for k, arr in state.items():
-                    fresh_state[k][: len(arr)] = arr
-                grown = np.full(size, -np.inf)
-                grown[: len(fed)] = fed
-                fed = grown
-            else:
-                fed = np.full(size, -np.inf)
-            state = fresh_state
-            self._states[d], self._fed_t[d] = state, fed
-        assert fed is not None
-        rows = rows[latest_t[rows] > fed[rows]]
-        sub = {k: v[rows] for k, v in state.items()}
-        out = det.score_rows(latest[rows], sub)
-        for k, v in sub.items():
-            state[k][rows] = v
-        fed[rows] = latest_t[rows]
-        return rows, out
