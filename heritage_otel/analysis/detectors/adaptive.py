@@ -206,10 +206,12 @@ class AdaptiveDetector(Detector):
         with np.errstate(divide="ignore", invalid="ignore"):
             moved = np.where(d > g["step"], _STEP_RATE, -_STEP_RATE)
             step = np.where(d > 0, np.where(np.isnan(g["step"]), d, g["step"] * np.exp(moved)), g["step"])
-        integer = g["integer"] + _INT_RATE * ((x == np.round(x)) - g["integer"])
+        # frequencies (integer values, repeated values): exact means at first, then exponentially weighted
+        frequency_rate = np.maximum(1.0 / (n + 1.0), _INT_RATE)
+        integer = g["integer"] + frequency_rate * ((x == np.round(x)) - g["integer"])
         g["_state"] = {
             "n": n + 1, "hold": new_hold, "level": new_level, "slow": new_slow, "scale1": new_scale1,
             "scale2": new_scale2, "prev": x, "step": step, "integer": integer,
-            "tail1": tail1, "tail2": tail2, "run": run, "zero": g["zero"] + _INT_RATE * (same - g["zero"]),
+            "tail1": tail1, "tail2": tail2, "run": run, "zero": g["zero"] + frequency_rate * (same - g["zero"]),
         }
         g["_out"] = (np.where(judged, score, np.nan), flagged, center, scale)
