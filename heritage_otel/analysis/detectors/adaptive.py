@@ -9,23 +9,29 @@ Per series it keeps a handful of numbers (no window), updated with every value:
   the gap ``fast level - slow level`` (exponentially weighted mean absolute
   values with outliers clipped, in standard-deviation units), each floored by
   :func:`~heritage_otel.analysis.detectors.base.scale_floor` from the series'
-  own resolution (1 for integer counts) and magnitude;
-* two scores: the **point score** ``(x - fast level) / scale`` finds spikes,
+  own resolution (1 for integer counts, else the running median of its
+  non-zero steps) and magnitude;
+* three scores: the **point score** ``(x - fast level) / scale`` finds spikes,
   dips and the first point of a level shift; the **drift score**
   ``(fast level - slow level) / scale`` finds gradual degradation and small
-  sustained shifts. Each is divided by how heavy its own tail has been: a
-  tracker of the 99th percentile of its absolute value (the idea of judging
-  the distribution of recent scores, as anomaly likelihood does) relative to
-  the Gaussian 2.576, never below 1. Seasonal, trending or heavy-tailed series
-  thus earn wider scales and tails instead of alerts;
+  sustained shifts; the **flatline score** ``sqrt(-2 r ln p0)`` finds ``r``
+  repeats of a non-zero value where repeats have had frequency ``p0`` (one
+  flag per flatline). The point and drift scores are divided by how heavy
+  their own tail has been: a tracker of the 99th percentile of the absolute
+  score (the idea of judging the distribution of recent scores, as anomaly
+  likelihood does) relative to the Gaussian 2.576, to the power 2.5, never
+  below 1. Seasonal, trending or heavy-tailed series thus earn wider scales
+  and tails instead of alerts;
 * a **hold** after each flag (``hold`` points without flags, tail trackers
   frozen so the episode does not teach them), at whose end the slow level
   adopts the fast one: a level shift that persists becomes the new normal;
 * a **warm-up** of ``warmup`` finite values without flags.
 
-The reported score is the larger of the two (signed); the point is flagged
-when it exceeds ``sensitivity`` on the configured ``direction``. NaN and inf
-are skipped (not judged, not learned).
+The reported score is the largest of the three (signed; a flatline counts as
+a drop); the point is flagged when it exceeds ``sensitivity`` on the
+configured ``direction`` (a flatline on any direction). NaN and inf are
+skipped (not judged, not learned). The score is in standard deviations of the
+series' own recent behaviour, so one sensitivity suits every kind of series.
 
 >>> import numpy as np
 >>> det = AdaptiveDetector()
@@ -77,7 +83,9 @@ class AdaptiveDetector(Detector):
     standard deviations), ``direction``, ``warmup`` (150 values before the first
     flag), ``hold`` (60 values after a flag without another), ``fast_rate``
     (0.2), ``slow_rate`` (0.01), ``scale_rate`` (1/64, how fast scales adapt),
-    ``clip`` (4.0 scales: the most one value moves a level or a scale).
+    ``clip`` (4.0 scales: the most one value moves a level or a scale),
+    ``tail_rate`` (0.02, the step of the tail trackers). Defaults were chosen on
+    the seeded benchmark in ``benchmarks/anomaly`` (docs/analysis.md).
     """
 
     name = "adaptive"
