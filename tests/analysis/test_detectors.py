@@ -292,3 +292,13 @@ def test_adaptive_score_rows_equals_update_per_row() -> None:
     for i in range(20):
         one = AdaptiveDetector()
         np.testing.assert_allclose(rows[i], [one.update(v).score for v in data[i]], equal_nan=True)
+
+
+def test_adaptive_recurring_spikes_stop_flagging() -> None:
+    """An hourly batch job's spike (every 60 values) is flagged a few times, then learned as normal."""
+    rng = np.random.default_rng(16)
+    values = rng.normal(100, 3, 8000)
+    values[::60] += 40
+    flags = _flags_of(AdaptiveDetector(), values)
+    assert 0 < len(flags) <= 15
+    assert max(flags) < 4000

@@ -25,6 +25,10 @@ Per series it keeps a handful of numbers (no window), updated with every value:
 * a **hold** after each flag (``hold`` points without flags, tail trackers
   frozen so the episode does not teach them), at whose end the slow level
   adopts the fast one: a level shift that persists becomes the new normal;
+* a **calibration** per series: each flag raises the bar by 10 %, each value
+  without a flag lowers it slightly (back to 1 after about 3,000 quiet values
+  per flag): a recurring pattern (an hourly batch job's spike) stops flagging
+  after a few occurrences, while rare anomalies keep the bar near 1;
 * a **warm-up** of ``warmup`` finite values without flags.
 
 The reported score is the largest of the three (signed; a flatline counts as
@@ -74,6 +78,10 @@ _TAIL_POWER: Final = 2.5
 _STEP_RATE: Final = 0.05
 _INT_RATE: Final = 0.01
 _MIN_P0: Final = 1e-3
+#: Calibration: each flag raises the series' bar by 10 %; each judged value without a flag lowers it so that
+#: the bar is stable at about 3 flags per 10,000 values (a recurring pattern stops flagging after a few times).
+_CALIB_STEP: Final = 0.1
+_FLAG_RATE: Final = 3e-4
 
 
 class AdaptiveDetector(Detector):
@@ -115,7 +123,7 @@ class AdaptiveDetector(Detector):
             "n": np.zeros(rows, dtype=np.int64), "hold": np.zeros(rows, dtype=np.int64),
             "level": z.copy(), "slow": z.copy(), "scale1": z.copy(), "scale2": z.copy(), "prev": z.copy(),
             "step": np.full(rows, np.nan), "integer": np.ones(rows),
-            "tail1": np.full(rows, _GAUSS_TAIL), "tail2": np.full(rows, _GAUSS_TAIL),
+            "tail1": np.full(rows, _GAUSS_TAIL), "tail2": np.full(rows, _GAUSS_TAIL), "calib": np.ones(rows),
             "run": np.zeros(rows), "zero": np.full(rows, 0.5),
         }
 
@@ -181,6 +189,10 @@ class AdaptiveDetector(Detector):
         flat = np.sqrt(2.0 * np.maximum(run, 0.0) * -np.log(np.clip(g["zero"], _MIN_P0, 1.0)))
         use3 = flat > np.abs(score)
         score = np.where(use3, -flat, score)
+        # calibration: flags far more frequent than _FLAG_RATE (a recurring pattern, e.g. an hourly batch job's
+        # spike) raise this series' bar; it decays back when flags stay rare
+        score = score / g["calib"]
+        flat = flat / g["calib"]
         idle = hold == 0
         with np.errstate(invalid="ignore"):
             beyond = (directional(score, self.direction) > self.sensitivity) | (use3 & (flat > self.sensitivity))
@@ -220,6 +232,7 @@ class AdaptiveDetector(Detector):
         g["_state"] = {
             "n": n + 1, "hold": new_hold, "level": new_level, "slow": new_slow, "scale1": new_scale1,
             "scale2": new_scale2, "prev": x, "step": step, "integer": integer,
-            "tail1": tail1, "tail2": tail2, "run": run, "zero": g["zero"] + frequency_rate * (same - g["zero"]),
+            "tail1": tail1, "tail2": tail2, "run": run,
+            "calib": np.maximum(1.0, g["calib"] * np.exp(np.where(flagged, _CALIB_STEP, np.where(judged, -_CALIB_STEP * _FLAG_RATE, 0.0)))), "zero": g["zero"] + frequency_rate * (same - g["zero"]),
         }
         g["_out"] = (np.where(judged, score, np.nan), flagged, center, scale)
