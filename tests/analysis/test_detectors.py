@@ -190,7 +190,7 @@ def test_adaptive_false_positive_rate_on_gaussian_noise_is_below_one_per_ten_tho
 def test_adaptive_heavy_tails_trend_and_seasonality_are_normal() -> None:
     """Heavy tails (Student-t 3 and 4, lognormal) on a trend and a daily cycle: fewer than 3 flags per 10k points.
 
-    (Measured: about 1.9 per 10k over these shapes; the z-score detector at its default flags about 60 per 10k.)
+    (Measured: about 1.3 per 10k over these shapes; the z-score detector at its default flags about 60 per 10k.)
     """
     t = np.arange(288 * 40)
     flags = 0
