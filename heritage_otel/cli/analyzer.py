@@ -48,7 +48,7 @@ def _load_config(path: Path | None) -> dict[str, Any]:
     if not isinstance(data, dict):
         msg = f"--config {path}: expected a mapping of AnalyzerConfig fields, got {type(data).__name__}"
         raise click.BadParameter(msg)
-    unknown = sorted(set(data) - _ANALYZER_FIELDS)
+    unknown = sorted(str(k) for k in set(data) - _ANALYZER_FIELDS)  # YAML keys may be null or numbers
     if unknown:
         msg = f"--config {path}: unknown setting(s) {', '.join(unknown)}; valid: {', '.join(sorted(_ANALYZER_FIELDS))}"
         raise click.BadParameter(msg)
