@@ -231,3 +231,18 @@ def test_bad_detector_configuration_fails_at_start_naming_the_setting() -> None:
         Analyzer(anomaly_detectors=[{"name": "adaptive", "warmup": 0}])
     with pytest.raises(ValueError, match="sensitivity = -1"):
         Analyzer(sensitivity=-1)
+
+
+def test_adaptive_episode_is_not_rejudged_while_it_lasts() -> None:
+    """After an onset flag, the series is not judged while still beyond the sensitivity (the alert stays up),
+    and is judged again once the shift is the new normal."""
+    rng = np.random.default_rng(34)
+    key = SeriesKey.of("m")
+    data = rng.normal(100, 2, (1, 500))
+    data[0, 300:] += 40
+    analyzer = Analyzer(interval_seconds=1, thresholds={})
+    evaluations = _feed(analyzer, [key], data)
+    assert [t for t, e in enumerate(evaluations) if e.findings] == [300]
+    judged = [e.judged("adaptive", key) for e in evaluations]
+    assert not judged[301]  # the shift is still beyond the sensitivity
+    assert all(judged[380:])  # adopted as the new normal after the hold

@@ -31,6 +31,11 @@ Per series it keeps a handful of numbers (no window), updated with every value:
   after a few occurrences, while rare anomalies keep the bar near 1;
 * a **warm-up** of ``warmup`` finite values without flags.
 
+During a hold, a value still beyond the sensitivity is reported as not
+judged (``RowScores.judged`` False): the episode goes on, so an alert raised
+at its onset stays active until the series is back within the sensitivity
+or the hold ends.
+
 The reported score is the largest of the three (signed; a flatline counts as
 a drop); the point is flagged when it exceeds ``sensitivity`` on the
 configured ``direction`` (a flatline on any direction). NaN and inf are
@@ -156,13 +161,16 @@ class AdaptiveDetector(Detector):
         self._step(xv, g, judged if idx is None else judged[idx])
         if idx is None:
             st.update(g["_state"])
-            scores, flagged, centers, scales = g["_out"]
+            scores, flagged, centers, scales, ongoing = g["_out"]
         else:
             for k, v in g["_state"].items():
                 st[k][idx] = v
-            s, f, c, sc = g["_out"]
+            s, f, c, sc, ong = g["_out"]
             scores[idx], flagged[idx], centers[idx], scales[idx] = s, f, c, sc
-        return RowScores(scores, flagged, judged, centers, scales)
+            ongoing = np.zeros(rows, dtype=bool)
+            ongoing[idx] = ong
+        # an episode still beyond the sensitivity during its hold is not judged again (its alert stays up)
+        return RowScores(scores, flagged, judged & ~ongoing, centers, scales)
 
     def _step(self, x: NDArray[np.float64], g: dict[str, Any], judged: NDArray[np.bool_]) -> None:
         n, hold = g["n"], g["hold"]
@@ -235,4 +243,4 @@ class AdaptiveDetector(Detector):
             "tail1": tail1, "tail2": tail2, "run": run,
             "calib": np.maximum(1.0, g["calib"] * np.exp(np.where(flagged, _CALIB_STEP, np.where(judged, -_CALIB_STEP * _FLAG_RATE, 0.0)))), "zero": g["zero"] + frequency_rate * (same - g["zero"]),
         }
-        g["_out"] = (np.where(judged, score, np.nan), flagged, center, scale)
+        g["_out"] = (np.where(judged, score, np.nan), flagged, center, scale, ~idle & beyond)
