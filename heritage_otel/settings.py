@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from heritage_otel.secrets import MASK, is_secret_key, mask_text
+
 __all__ = ["ConfigurationError", "Settings", "SignalSettings", "resolve_settings", "DEFAULT_SERVICE_NAME"]
 
 DEFAULT_SERVICE_NAME = "heritage-recommender"
@@ -49,7 +51,8 @@ class ConfigurationError(ValueError):
 
 
 def _bad(setting: str, value: Any, valid: str) -> ConfigurationError:
-    return ConfigurationError(f"{setting} = {value!r} is not valid; {valid}")
+    shown = MASK if is_secret_key(setting) else mask_text(repr(value))
+    return ConfigurationError(f"{setting} = {shown} is not valid; {valid}")
 
 
 @dataclass(frozen=True)
@@ -172,7 +175,8 @@ def _pick(arg: Any, arg_name: str, env_name: str, environ: Mapping[str, str]) ->
 
 
 def _int_setting(
-    arg: Any, arg_name: str, env_name: str, environ: Mapping[str, str], default: int, minimum: int
+    arg: Any, arg_name: str, env_name: str, environ: Mapping[str, str], default: int, minimum: int,
+    maximum: int | None = None,
 ) -> int:
     value, name = _pick(arg, arg_name, env_name, environ)
     if value is None:
@@ -185,6 +189,8 @@ def _int_setting(
         raise _bad(name, value, f"expected an integer >= {minimum}") from None
     if number < minimum:
         raise _bad(name, value, f"expected an integer >= {minimum}")
+    if maximum is not None and number > maximum:
+        raise _bad(name, value, f"expected an integer >= {minimum} and <= {maximum}")
     return number
 
 
@@ -252,8 +258,10 @@ def resolve_settings(
         raw_disabled = env.get("OTEL_SDK_DISABLED")
         disabled = _parse_bool("OTEL_SDK_DISABLED", raw_disabled) if raw_disabled else False
 
-    interval = _int_setting(metric_export_interval_millis, "metric_export_interval_millis", "OTEL_METRIC_EXPORT_INTERVAL", env, 60_000, 1)
-    store = _int_setting(span_store_size, "span_store_size", "HERITAGE_OTEL_SPAN_STORE_SIZE", env, 10_000, 0)
+    interval = _int_setting(metric_export_interval_millis, "metric_export_interval_millis", "OTEL_METRIC_EXPORT_INTERVAL", env, 60_000, 1,
+                            86_400_000)
+    store = _int_setting(span_store_size, "span_store_size", "HERITAGE_OTEL_SPAN_STORE_SIZE", env, 10_000, 0,
+                         100_000_000)
 
     json_path, _ = _pick(otlp_json_path, "otlp_json_path", ENV_OTLP_JSON_PATH, env)
 

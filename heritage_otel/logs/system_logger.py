@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -34,6 +33,7 @@ from opentelemetry._logs import LoggerProvider, SeverityNumber
 from heritage_otel import semconv
 from heritage_otel.errors import Severity, severity_of
 from heritage_otel.logs._emit import Emitter
+from heritage_otel.secrets import MASK, is_secret_key, mask_secrets
 
 __all__ = ["MASK", "SystemLogger", "is_secret_key", "mask_secrets"]
 
@@ -41,16 +41,6 @@ _logger = logging.getLogger(__name__)
 
 LOGGER_NAME: Final = f"{semconv.INSTRUMENTATION_SCOPE}.system"
 FILE_NAME: Final = "system.log"
-#: What a secret value is replaced by.
-MASK: Final = "***"
-
-_SECRET_WORDS: Final = (
-    "token", "key", "apikey", "password", "passwd", "pwd", "secret", "credential", "credentials",
-    "auth", "authorization", "header", "headers", "cookie", "private", "salt", "dsn",
-)
-_WORD_SPLIT: Final = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
-_URL_USERINFO: Final = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<userinfo>[^/@\s?#]+)@")
-
 _KIND_START: Final = "component_start"
 _KIND_STOP: Final = "component_stop"
 _KIND_ERROR: Final = "error"
@@ -63,34 +53,6 @@ _SEVERITY_BY_ERROR: Final = {
     Severity.HIGH: SeverityNumber.ERROR,
     Severity.CRITICAL: SeverityNumber.FATAL,
 }
-
-
-def is_secret_key(key: str) -> bool:
-    """True when a setting named ``key`` should be masked (by its words, any case).
-
-    >>> [is_secret_key(k) for k in ("OTEL_EXPORTER_OTLP_HEADERS", "apiKey", "db.password", "keyword_weight")]
-    [True, True, True, False]
-    """
-    words = [w for w in _WORD_SPLIT.split(str(key)) if w]
-    return any(word.lower() in _SECRET_WORDS for word in words)
-
-
-def _mask_value(value: Any) -> Any:
-    if isinstance(value, str):
-        return _URL_USERINFO.sub(lambda m: f"{m.group('scheme')}{MASK}@", value)
-    if isinstance(value, Mapping):
-        return mask_secrets(value)
-    if isinstance(value, (list, tuple)):
-        return type(value)(_mask_value(v) for v in value)
-    return value
-
-
-def mask_secrets(values: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of ``values`` with secret-looking keys masked and URL credentials removed (recursively)."""
-    return {
-        str(key): (MASK if is_secret_key(str(key)) and value is not None else _mask_value(value))
-        for key, value in values.items()
-    }
 
 
 class SystemLogger:

@@ -1,8 +1,12 @@
 """Settings of the Analyzer service: one frozen dataclass, defaults named once, validated at construction.
 
-The bearer token comes from the argument or the ``HERITAGE_OTEL_ANALYZER_TOKEN``
-environment variable (see :meth:`ServiceConfig.resolve_token`); it is kept
-out of ``repr`` so it never reaches a log line.
+Every limit on what a request can make the service hold is a field declared
+with :func:`_limit` (default, valid range, one line of help); the CLI turns
+each into a ``--flag`` and ``/api/stats`` shows them, so a limit is defined
+here once. The bearer token comes from the argument or the
+``HERITAGE_OTEL_ANALYZER_TOKEN`` environment variable (see
+:meth:`ServiceConfig.resolve_token`); a blank or unusable one from either
+source refuses to start, and it is kept out of ``repr``.
 
 >>> cfg = ServiceConfig()
 >>> cfg.host, cfg.port, cfg.max_request_bytes
@@ -11,16 +15,27 @@ out of ``repr`` so it never reaches a log line.
 Traceback (most recent call last):
 ...
 ValueError: port = 70000 is not valid; expected an integer in 0..65535 (0 picks a free port)
+>>> ServiceConfig(max_histogram_buckets=10**9)
+Traceback (most recent call last):
+...
+ValueError: max_histogram_buckets = 1000000000 is not valid; expected an integer in 1..10000 (buckets per histogram point; points with more are dropped)
 """
 
 from __future__ import annotations
 
+import dataclasses
+import ipaddress
+import math
 import os
+import socket
 from dataclasses import dataclass, field
 from typing import Any, Final
-from urllib.parse import urlparse
+from urllib.parse import urlsplit
 
-__all__ = ["ServiceConfig", "ENV_TOKEN", "DEFAULT_PORT", "DEFAULT_MAX_REQUEST_BYTES"]
+__all__ = [
+    "ServiceConfig", "ENV_TOKEN", "DEFAULT_PORT", "DEFAULT_MAX_REQUEST_BYTES", "LIMIT_FIELDS", "check_token",
+    "check_http_url",
+]
 
 #: Environment variable holding the optional bearer token.
 ENV_TOKEN: Final = "HERITAGE_OTEL_ANALYZER_TOKEN"
@@ -28,71 +43,173 @@ ENV_TOKEN: Final = "HERITAGE_OTEL_ANALYZER_TOKEN"
 DEFAULT_PORT: Final = 4328
 #: 20 MiB, the OTLP specification's recommended request limit (after decompression too).
 DEFAULT_MAX_REQUEST_BYTES: Final = 20 * 1024 * 1024
+_LOOPBACK_NAMES: Final = ("localhost", "127.0.0.1", "::1")
 
 
-def _int(name: str, value: Any, lo: int, hi: int | None, what: str) -> None:
-    ok = isinstance(value, int) and not isinstance(value, bool) and value >= lo and (hi is None or value <= hi)
+def _limit(default: int | float, lo: int | float, hi: int | float, help: str) -> Any:  # noqa: A002 - click's word
+    """A limit field: its default, its valid range (ints stay ints) and one line of help (CLI, docs, errors)."""
+    return field(default=default, metadata={"limit": True, "lo": lo, "hi": hi, "help": help})
+
+
+def _check_range(name: str, value: Any, lo: int | float, hi: int | float, what: str) -> None:
+    integer = isinstance(lo, int) and isinstance(hi, int)
+    kind_ok = isinstance(value, int) if integer else isinstance(value, (int, float))
+    ok = kind_ok and not isinstance(value, bool) and math.isfinite(value) and lo <= value <= hi
     if not ok:
-        rng = f"in {lo}..{hi}" if hi is not None else f">= {lo}"
-        msg = f"{name} = {value!r} is not valid; expected an integer {rng} ({what})"
+        kind = "an integer" if integer else "a number"
+        msg = f"{name} = {value!r} is not valid; expected {kind} in {lo:g}..{hi:g} ({what})"
         raise ValueError(msg)
 
 
-def _positive(name: str, value: Any, what: str) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 and value == value
-    if not ok:
-        msg = f"{name} = {value!r} is not valid; expected a number > 0 ({what})"
-        raise ValueError(msg)
+def check_token(token: Any, source: str) -> str:
+    """A usable bearer token (printable ASCII, no spaces, not blank) or ValueError naming ``source``.
+
+    The value is never shown. HTTP clients send header values as ASCII, so a
+    token outside it could never match and would leave the service unusable.
+
+    >>> check_token("s3cret", "--token")
+    's3cret'
+    >>> check_token("   ", "HERITAGE_OTEL_ANALYZER_TOKEN")
+    Traceback (most recent call last):
+    ...
+    ValueError: HERITAGE_OTEL_ANALYZER_TOKEN is not a usable token (the value is not shown): it is blank; expected printable ASCII without spaces, or leave it unset for no authentication
+    """
+    if not isinstance(token, str) or not token.strip():
+        why = "it is blank"
+    elif not all(0x21 <= ord(c) <= 0x7E for c in token):
+        why = "it holds spaces, control or non-ASCII characters"
+    else:
+        return token
+    msg = (f"{source} is not a usable token (the value is not shown): {why}; "
+           "expected printable ASCII without spaces, or leave it unset for no authentication")
+    raise ValueError(msg)
+
+
+def check_http_url(name: str, value: Any, example: str) -> str:
+    """An http(s) URL with a host and a valid port, or ValueError naming ``name`` (credentials never shown).
+
+    >>> check_http_url("jaeger_url", "http://127.0.0.1:99999", "http://127.0.0.1:16686")
+    Traceback (most recent call last):
+    ...
+    ValueError: jaeger_url = 'http://127.0.0.1:99999' is not valid (port out of range 0-65535); expected an http(s) URL such as http://127.0.0.1:16686
+    """
+    from heritage_otel.secrets import mask_url
+
+    problem = None
+    try:
+        parts = urlsplit(str(value))
+        port = parts.port
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            problem = "not an http(s) URL with a host"
+        elif port == 0:
+            problem = "port 0"
+    except ValueError as exc:
+        problem = str(exc).lower()
+    if problem is None:
+        return str(value)
+    msg = f"{name} = {mask_url(str(value))!r} is not valid ({problem}); expected an http(s) URL such as {example}"
+    raise ValueError(msg)
 
 
 @dataclass(frozen=True)
 class ServiceConfig:
     """Network, limits and presentation settings (the detectors are configured by ``AnalyzerConfig``).
 
-    ``max_series`` caps the distinct per-replica series the receiver admits
-    (new series beyond it are rejected and counted); fleet aggregates and
-    indicators are capped by the Analyzer's own ``max_series``.
+    ``host`` is the interface to bind; requests must name it (or ``localhost``
+    for a loopback bind, or one of ``allowed_hosts``) in their ``Host`` header,
+    which stops DNS rebinding against a dashboard on loopback.
     """
 
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
-    max_series: int = 20_000
-    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     token: str | None = field(default=None, repr=False)
+    allowed_hosts: tuple[str, ...] = ()
     jaeger_url: str | None = None
-    query_store_size: int = 1000
     alert_history_hours: float = 24.0
     evaluate_every_s: float = 1.0
     fleet_aggregates: bool = True
     refresh_seconds: int = 30
+    # --- limits: what one request (or all of them) can make the service hold ---------------------
+    max_request_bytes: int = _limit(DEFAULT_MAX_REQUEST_BYTES, 1024, 256 << 20,
+                                    "largest request body in bytes, on the wire and after gzip (413 beyond)")
+    max_connections: int = _limit(256, 1, 10_000, "open connections; further ones are closed at once")
+    max_concurrent_requests: int = _limit(64, 1, 10_000, "requests in progress; further ones get 503")
+    max_concurrent_ingest: int = _limit(4, 1, 256, "OTLP bodies read and decoded at once; others wait")
+    max_header_bytes: int = _limit(16384, 1024, 1 << 20, "request line and headers in bytes (400 beyond)")
+    header_timeout_s: float = _limit(10.0, 0.1, 600.0, "seconds for a request's headers to arrive")
+    request_timeout_s: float = _limit(30.0, 0.1, 3600.0, "seconds for a whole request body to arrive (408)")
+    keep_alive_timeout_s: float = _limit(5.0, 0.1, 3600.0, "seconds an idle keep-alive connection stays open")
+    max_histogram_buckets: int = _limit(
+        320, 1, 10_000, "buckets per histogram point; points with more are dropped")
+    max_bucket_layouts: int = _limit(
+        256, 1, 100_000, "distinct histogram bound sets held; points with a new one beyond it are dropped")
+    max_attributes_per_point: int = _limit(
+        128, 1, 10_000, "attributes per data point or log record; ones with more are dropped")
+    max_attribute_value_length: int = _limit(
+        1024, 16, 1 << 20, "characters of an attribute key or value (array: elements); longer ones are cut")
+    max_series: int = _limit(20_000, 1, 10_000_000, "distinct per-replica series admitted; new ones beyond are dropped")
+    max_series_per_service: int = _limit(
+        10_000, 1, 10_000_000, "distinct series of one service.name; new ones beyond are dropped")
+    max_series_per_replica: int = _limit(
+        2_000, 1, 10_000_000, "distinct series of one replica (service.instance.id); new ones beyond are dropped")
+    query_store_size: int = _limit(1000, 1, 1_000_000, "recent query records kept")
+    query_store_bytes: int = _limit(8 << 20, 1024, 1 << 30, "bytes of recent query records kept (oldest evicted)")
+    max_future_s: float = _limit(300.0, 0.0, 86_400.0, "seconds a point's time may lie ahead of this clock")
+    max_age_s: float = _limit(86_400.0, 1.0, 30 * 86_400.0, "seconds a point's time may lie behind this clock")
 
     def __post_init__(self) -> None:
         if not isinstance(self.host, str) or not self.host.strip():
             msg = f"host = {self.host!r} is not valid; expected an interface address such as 127.0.0.1"
             raise ValueError(msg)
-        _int("port", self.port, 0, 65535, "0 picks a free port")
-        _int("max_series", self.max_series, 1, None, "distinct series admitted; new ones beyond it are dropped")
-        _int("max_request_bytes", self.max_request_bytes, 1024, None, "largest request body, after decompression")
-        _int("query_store_size", self.query_store_size, 1, None, "recent queries kept")
-        _int("refresh_seconds", self.refresh_seconds, 1, 3600, "dashboard auto-refresh period")
-        _positive("alert_history_hours", self.alert_history_hours, "hours of alert history served")
-        _positive("evaluate_every_s", self.evaluate_every_s, "seconds between detector evaluations")
-        if self.token is not None and (not isinstance(self.token, str) or not self.token.strip()):
-            msg = "token is not valid; expected a non-empty string or None (the value is not shown)"
+        _check_range("port", self.port, 0, 65535, "0 picks a free port")
+        _check_range("refresh_seconds", self.refresh_seconds, 1, 3600, "dashboard auto-refresh period")
+        _check_range("alert_history_hours", self.alert_history_hours, 0.001, 24.0 * 365, "hours of alert history")
+        _check_range("evaluate_every_s", self.evaluate_every_s, 0.01, 3600.0, "seconds between evaluations")
+        for f in LIMIT_FIELDS:
+            _check_range(f.name, getattr(self, f.name), f.metadata["lo"], f.metadata["hi"], f.metadata["help"])
+        if self.token is not None:
+            check_token(self.token, "token")
+        if not isinstance(self.allowed_hosts, tuple) or not all(
+                isinstance(h, str) and h.strip() and "/" not in h for h in self.allowed_hosts):
+            msg = f"allowed_hosts = {self.allowed_hosts!r} is not valid; expected a tuple of host names such as ('analyzer.internal',)"
             raise ValueError(msg)
         if self.jaeger_url is not None:
-            parsed = urlparse(str(self.jaeger_url))
-            if parsed.scheme not in ("http", "https") or not parsed.netloc:
-                msg = f"jaeger_url = {self.jaeger_url!r} is not valid; expected an http(s) URL such as http://127.0.0.1:16686"
-                raise ValueError(msg)
+            check_http_url("jaeger_url", self.jaeger_url, "http://127.0.0.1:16686")
 
     @classmethod
     def resolve_token(cls, token: str | None) -> str | None:
-        """The argument, else ``HERITAGE_OTEL_ANALYZER_TOKEN``, else None (no authentication)."""
-        if token:
-            return token
-        from_env = os.environ.get(ENV_TOKEN, "").strip()
-        return from_env or None
+        """The argument, else ``HERITAGE_OTEL_ANALYZER_TOKEN``, else None (no authentication).
+
+        A token given but blank or unusable, from either source, is a ValueError (fail closed).
+        """
+        if token is not None:
+            return check_token(token, "--token")
+        from_env = os.environ.get(ENV_TOKEN)
+        if from_env is None:
+            return None
+        return check_token(from_env, ENV_TOKEN)
+
+    def host_names(self) -> frozenset[str]:
+        """Lower-case names a request's ``Host`` header may carry (without port).
+
+        >>> sorted(ServiceConfig(allowed_hosts=("Analyzer.internal",)).host_names())
+        ['127.0.0.1', '::1', 'analyzer.internal', 'localhost']
+        """
+        names = {self.host.strip().lower().strip("[]"), *(h.strip().lower() for h in self.allowed_hosts)}
+        try:
+            address = ipaddress.ip_address(self.host.strip("[]"))
+        except ValueError:
+            address = None
+        if address is not None and (address.is_loopback or address.is_unspecified):
+            names.update(_LOOPBACK_NAMES)
+        if address is not None and address.is_unspecified:
+            names.discard(self.host.strip().lower().strip("[]"))
+            names.add(socket.gethostname().lower())
+        return frozenset(names)
+
+    def limits(self) -> dict[str, int | float]:
+        """Every limit setting and its value (served by ``/api/stats``)."""
+        return {f.name: getattr(self, f.name) for f in LIMIT_FIELDS}
 
     def trace_url(self, trace_id: str) -> str | None:
         """Link to one trace in Jaeger's UI, or None without a Jaeger URL.
@@ -103,3 +220,7 @@ class ServiceConfig:
         if not self.jaeger_url or not trace_id:
             return None
         return f"{self.jaeger_url.rstrip('/')}/trace/{trace_id}"
+
+
+#: The limit fields of :class:`ServiceConfig`, in declaration order.
+LIMIT_FIELDS: Final = tuple(f for f in dataclasses.fields(ServiceConfig) if f.metadata.get("limit"))

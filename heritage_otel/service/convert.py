@@ -23,8 +23,13 @@ The first CUMULATIVE point of a series is used as a delta only when its start
 time is after the converter started (the whole count happened while we were
 listening); otherwise it only becomes the baseline for the next point.
 
-Points of new series beyond ``max_series`` are rejected and counted; the
-cumulative state is kept for admitted series only, so memory is bounded.
+Points of new series beyond ``max_series`` (or their service's or replica's
+cap) are rejected and counted; the cumulative state is kept for admitted
+series only, so memory is bounded. The other limits of
+:mod:`heritage_otel.service.limits` apply before a point reaches that state:
+attributes per point and value length, buckets per histogram and distinct
+bucket layouts, and a plausible time window (a point stamped far in the
+future or past is rejected, so it cannot poison what follows).
 
 >>> from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 >>> req = ExportMetricsServiceRequest()
@@ -33,7 +38,7 @@ cumulative state is kept for admitted series only, so memory is bounded.
 >>> m = rm.scope_metrics.add().metrics.add(); m.name = "heritage.queries"
 >>> m.sum.aggregation_temporality = 1; m.sum.is_monotonic = True
 >>> p = m.sum.data_points.add(); p.start_time_unix_nano = 0; p.time_unix_nano = 10**10; p.as_int = 7
->>> result = MetricConverter(max_series=10).convert(req)
+>>> result = MetricConverter(max_series=10, clock=lambda: 10**10).convert(req)
 >>> [(s.series.metric, s.count, s.series.resource) for batch in result.batches for s in batch]
 [('heritage.queries', 7.0, (('service.name', 'recommender'),))]
 """
@@ -52,6 +57,14 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportM
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 from heritage_otel import semconv
+from heritage_otel.service.config import ServiceConfig
+from heritage_otel.service.limits import (
+    DropCounters,
+    HistogramLayouts,
+    SeriesAdmission,
+    bounded_attributes,
+    plausible_time_ns,
+)
 from heritage_otel.analysis.samples import (
     KIND_GAUGE,
     KIND_HISTOGRAM,
@@ -130,8 +143,8 @@ def _exemplars(points: Iterable[Any]) -> list[tuple[str, str, float]]:
     return out
 
 
-def _resource_labels(resource: Mapping[str, Any]) -> Labels:
-    return tuple(sorted((k, str(resource[k])) for k in RESOURCE_KEYS if k in resource))
+def _resource_labels(resource: Mapping[str, Any], max_length: int) -> Labels:
+    return tuple(sorted((k, str(resource[k])[:max_length]) for k in RESOURCE_KEYS if k in resource))
 
 
 def _exponential_to_explicit(point: Any) -> tuple[tuple[float, ...], tuple[int, ...]]:
@@ -147,31 +160,69 @@ def _exponential_to_explicit(point: Any) -> tuple[tuple[float, ...], tuple[int, 
 
 
 class MetricConverter:
-    """Stateful converter (cumulative -> delta, series admission). Thread-safe."""
+    """Stateful converter (limits, series admission, cumulative -> delta). Thread-safe.
 
-    def __init__(self, max_series: int, clock: Any = time.time_ns) -> None:
-        self.max_series = max_series
+    ``limits`` (default: ``ServiceConfig()``) holds the limit settings;
+    ``max_series`` overrides its ``max_series``. Drops are counted in ``drops``.
+    """
+
+    def __init__(
+        self, max_series: int | None = None, clock: Any = time.time_ns, *, limits: ServiceConfig | None = None,
+        drops: DropCounters | None = None,
+    ) -> None:
+        cfg = limits or ServiceConfig()
+        self.limits = cfg
+        self.max_series = cfg.max_series if max_series is None else max_series
+        self.drops = drops or DropCounters()
         self._clock = clock
         self._started_ns = int(clock())
-        self._admitted: set[SeriesKey] = set()
+        self._admission = SeriesAdmission(max_series=self.max_series, per_service=cfg.max_series_per_service,
+                                          per_replica=cfg.max_series_per_replica, counters=self.drops)
+        self._layouts = HistogramLayouts(max_buckets=cfg.max_histogram_buckets, max_layouts=cfg.max_bucket_layouts,
+                                         counters=self.drops)
         self._cumulative: dict[tuple[SeriesKey, str], _Cumulative] = {}
         self._lock = threading.Lock()
-        self.dropped_series_points = 0
 
     @property
     def series_count(self) -> int:
         """Distinct series admitted so far."""
-        return len(self._admitted)
+        return len(self._admission)
+
+    @property
+    def bucket_layouts(self) -> int:
+        """Distinct histogram bound sets held."""
+        return len(self._layouts)
+
+    @property
+    def dropped_series_points(self) -> int:
+        """Points refused by any series cap."""
+        counts = self.drops.snapshot()
+        return counts["series"] + counts["series_per_service"] + counts["series_per_replica"]
 
     def _admit(self, key: SeriesKey, result: ConversionResult) -> bool:
-        if key in self._admitted:
+        refused = self._admission.admit(key, key.resource)
+        if refused is not None:
+            cap = {"series": self.max_series, "series_per_service": self.limits.max_series_per_service,
+                   "series_per_replica": self.limits.max_series_per_replica}[refused]
+            result.reject(f"{refused.replace('_', ' ')} limit of {cap} reached (new series are dropped)")
+        return refused is None
+
+    def _point_attributes(self, point: Any, result: ConversionResult) -> dict[str, Any] | None:
+        cfg = self.limits
+        if len(point.attributes) > cfg.max_attributes_per_point:  # before decoding 200k of them
+            self.drops.add("attributes_per_point")
+            result.reject(f"more than {cfg.max_attributes_per_point} attributes on a point")
+            return None
+        return bounded_attributes(attributes_of(point.attributes), max_count=cfg.max_attributes_per_point,
+                                  max_value_length=cfg.max_attribute_value_length, counters=self.drops)
+
+    def _plausible(self, time_ns: int, now_ns: int, result: ConversionResult) -> bool:
+        cfg = self.limits
+        if plausible_time_ns(time_ns, now_ns=now_ns, max_future_s=cfg.max_future_s, max_age_s=cfg.max_age_s):
             return True
-        if len(self._admitted) >= self.max_series:
-            self.dropped_series_points += 1
-            result.reject(f"series limit of {self.max_series} reached (new series are dropped)")
-            return False
-        self._admitted.add(key)
-        return True
+        self.drops.add("timestamps")
+        result.reject(f"time_unix_nano outside [now - {cfg.max_age_s:g} s, now + {cfg.max_future_s:g} s]")
+        return False
 
     def convert(self, request: ExportMetricsServiceRequest) -> ConversionResult:
         """Convert one request; never raises on odd data (odd points are rejected and counted)."""
@@ -180,7 +231,8 @@ class MetricConverter:
         now_ns = int(self._clock())
         with self._lock:
             for rm in request.resource_metrics:
-                resource = _resource_labels(attributes_of(rm.resource.attributes))
+                resource = _resource_labels(attributes_of(rm.resource.attributes),
+                                            self.limits.max_attribute_value_length)
                 for sm in rm.scope_metrics:
                     for metric in sm.metrics:
                         for sample in self._metric(metric, resource, now_ns, result):
@@ -210,11 +262,14 @@ class MetricConverter:
         for point in data.data_points:
             if point.flags & _NO_RECORDED_VALUE:
                 continue
-            key = SeriesKey.of(name, attributes_of(point.attributes))
+            end_ns = int(point.time_unix_nano) or now_ns
+            attributes = self._point_attributes(point, result)
+            if attributes is None or not self._plausible(end_ns, now_ns, result):
+                continue
+            key = SeriesKey.of(name[: self.limits.max_attribute_value_length], attributes)
             key = SeriesKey(key.metric, key.attributes, resource)
             if not self._admit(key, result):
                 continue
-            end_ns = int(point.time_unix_nano) or now_ns
             start_ns = int(point.start_time_unix_nano)
             try:
                 if which == "gauge":
@@ -271,6 +326,9 @@ class MetricConverter:
         result: ConversionResult,
     ) -> IntervalSample | None:
         if which == "exponential_histogram":
+            if self._layouts.too_many_buckets(len(point.positive.bucket_counts) + 2):
+                result.reject(f"histogram with more than {self._layouts.max_buckets} buckets")
+                return None
             bounds, counts = _exponential_to_explicit(point)
         else:
             bounds = tuple(float(b) for b in point.explicit_bounds)
@@ -282,6 +340,11 @@ class MetricConverter:
                 return None
         if any(not math.isfinite(b) for b in bounds) or list(bounds) != sorted(bounds):
             result.reject("histogram bounds not finite and increasing")
+            return None
+        refused = self._layouts.refuse(bounds)
+        if refused is not None:
+            result.reject(f"histogram over the {refused.replace('_', ' ')} limit "
+                          f"({self._layouts.max_buckets} buckets, {self._layouts.max_layouts} layouts)")
             return None
         total = float(point.sum) if point.HasField("sum") else math.nan
         minimum = float(point.min) if point.HasField("min") else math.nan

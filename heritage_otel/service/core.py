@@ -42,6 +42,7 @@ from heritage_otel.service.components import ComponentTable
 from heritage_otel.service.config import ServiceConfig
 from heritage_otel.service.convert import RESOURCE_KEYS, ConversionResult, MetricConverter
 from heritage_otel.service.fleet import FleetAggregator
+from heritage_otel.service.limits import DropCounters
 from heritage_otel.service.queries import RecentQueryStore, query_records
 from heritage_otel.traces.lookup import TraceLookup
 
@@ -105,10 +106,12 @@ class AnalyzerService:
             drift.warm_up()  # a long-running service: its first evaluation does not pay scipy's import
         self.alerts = alert_manager or AlertManager(jaeger_url=self.config.jaeger_url, clock=clock)
         self.clock = clock
-        self.converter = MetricConverter(self.config.max_series, clock=lambda: int(clock() * 1e9))
-        self.fleet = FleetAggregator(base.interval_seconds, self.config.max_series) if self.config.fleet_aggregates else None
+        self.drops = DropCounters()
+        self.converter = MetricConverter(clock=lambda: int(clock() * 1e9), limits=self.config, drops=self.drops)
+        self.fleet = (FleetAggregator(base.interval_seconds, self.config.max_series, clock=clock, limits=self.config)
+                      if self.config.fleet_aggregates else None)
         self.components = ComponentTable(window_s=base.retention_s)
-        self.queries = RecentQueryStore(self.config.query_store_size)
+        self.queries = RecentQueryStore(self.config.query_store_size, self.config.query_store_bytes, self.drops)
         self.started_at = clock()
         self.counters: dict[str, int] = {
             "metric_requests": 0, "log_requests": 0, "data_points_accepted": 0, "data_points_rejected": 0,
@@ -152,14 +155,16 @@ class AnalyzerService:
 
     def ingest_logs(self, request: ExportLogsServiceRequest) -> tuple[int, int, str]:
         """Keep the query-log records of one OTLP logs request; returns (seen, rejected, message)."""
-        records, seen, malformed = query_records(request)
+        records, seen, malformed = query_records(request, limits=self.config, drops=self.drops,
+                                                 now_ns=int(self.clock() * 1e9))
         self.queries.extend(records)
         with self._lock:
             self.counters["log_requests"] += 1
             self.counters["log_records"] += seen
             self.counters["query_records"] += len(records)
             self.counters["log_records_rejected"] += malformed
-        message = f"{malformed} {semconv.EVENT_QUERY} record(s) without {semconv.QUERY_ID} rejected" if malformed else ""
+        message = (f"{malformed} {semconv.EVENT_QUERY} record(s) rejected (no {semconv.QUERY_ID}, too many "
+                   "attributes, or a time outside the plausible window)") if malformed else ""
         return seen, malformed, message
 
     # --- evaluation ------------------------------------------------------------
@@ -387,7 +392,11 @@ class AnalyzerService:
         if self.fleet is not None:
             out["fleet_late_samples"] = self.fleet.late_samples
             out["fleet_dropped_samples"] = self.fleet.dropped_samples
+            out["fleet_implausible_samples"] = self.fleet.implausible_samples
         out["queries_stored"] = len(self.queries)
+        out["queries_stored_bytes"] = self.queries.bytes
+        out["limits"] = {"settings": self.config.limits(), "dropped": self.drops.snapshot(),
+                         "bucket_layouts": self.converter.bucket_layouts}
         out["alerts"] = self.alerts.stats()
         out["uptime_s"] = round(self.clock() - self.started_at, 3)
         out["last_evaluation_ms"] = self.last_evaluation_ms

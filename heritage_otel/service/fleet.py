@@ -16,10 +16,14 @@ Approximation: a replica whose export happens to fall twice into one bucket
 and not into the next makes those two buckets uneven; the rate over the two
 is still right. A sample that arrives after its bucket closed goes into the
 next open bucket of its service (counted in ``late_samples``), so counts and
-sums are never lost, only moved by one interval.
+sums are never lost, only moved by one interval. A sample whose end time lies
+outside the plausible window around the clock (``max_future_s`` ahead,
+``max_age_s`` behind; the receiver's limits) is dropped and counted in
+``implausible_samples``: one point stamped in the year 2554 must not close
+every bucket before it and make all later samples "late".
 
 >>> from heritage_otel.analysis.samples import IntervalSample, SeriesKey, KIND_SUM
->>> agg = FleetAggregator(interval_seconds=10, max_series=100)
+>>> agg = FleetAggregator(interval_seconds=10, max_series=100, clock=lambda: 20.0)
 >>> def queries(instance, n):
 ...     res = {"service.name": "rec", "service.instance.id": instance}
 ...     return IntervalSample(SeriesKey.of("heritage.queries", {}, res), KIND_SUM, 0, 15 * 10**9, n, n)
@@ -32,12 +36,16 @@ from __future__ import annotations
 
 import math
 import threading
+import time
+from collections.abc import Callable
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from heritage_otel import semconv
 from heritage_otel.analysis.samples import KIND_GAUGE, KIND_HISTOGRAM, KIND_SUM, IntervalSample, Labels, SeriesKey
+from heritage_otel.service.config import ServiceConfig
+from heritage_otel.service.limits import plausible_time_ns
 
 __all__ = ["FleetAggregator"]
 
@@ -67,7 +75,12 @@ class FleetAggregator:
 
     def __init__(
         self, interval_seconds: float, max_series: int, grace_s: float | None = None, active_intervals: float = 3.0,
+        *, clock: Callable[[], float] = time.time, limits: ServiceConfig | None = None,
     ) -> None:
+        limits = limits or ServiceConfig()
+        self._clock = clock
+        self._max_future_s, self._max_age_s = limits.max_future_s, limits.max_age_s
+        self.implausible_samples = 0
         self.interval_s = float(interval_seconds)
         self.grace_s = self.interval_s if grace_s is None else float(grace_s)
         self.active_s = active_intervals * self.interval_s
@@ -83,8 +96,13 @@ class FleetAggregator:
 
     def add(self, samples: Iterable[IntervalSample]) -> None:
         """Pool per-replica samples (ones without ``service.instance.id`` are ignored)."""
+        now_ns = int(self._clock() * 1e9)
         with self._lock:
             for s in samples:
+                if not plausible_time_ns(s.end_ns, now_ns=now_ns, max_future_s=self._max_future_s,
+                                         max_age_s=self._max_age_s):
+                    self.implausible_samples += 1
+                    continue
                 resource = dict(s.series.resource)
                 instance = resource.get(semconv.SERVICE_INSTANCE_ID)
                 if instance is None or semconv.SERVICE_NAME not in resource:

@@ -32,6 +32,7 @@ __all__ = [
     "JSON",
     "PayloadError",
     "media_type",
+    "GzipStream",
     "gunzip_limited",
     "decode",
     "encode_message",
@@ -68,26 +69,74 @@ def media_type(content_type: str | None) -> str | None:
     return base if base in (PROTOBUF, JSON) else None
 
 
+class GzipStream:
+    """Incremental gzip decompression with a ceiling on the output; every member of a multi-member body.
+
+    Feed the body chunk by chunk as it arrives (:meth:`feed`), then call
+    :meth:`finish`. Output beyond ``max_bytes`` is a 413 as soon as it would
+    be produced (a bomb is never inflated past the limit); a truncated body or
+    trailing garbage is a 400.
+
+    >>> import gzip
+    >>> stream = GzipStream(max_bytes=100)
+    >>> stream.feed(gzip.compress(b"ab") + gzip.compress(b"cd")) + stream.finish()
+    b'abcd'
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.produced = 0
+        self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        self._started = False
+
+    def _take(self, out: bytes) -> bytes:
+        self.produced += len(out)
+        if self.produced > self.max_bytes:
+            raise PayloadError(413, f"the decompressed body exceeds the limit of {self.max_bytes} bytes")
+        return out
+
+    def feed(self, data: bytes) -> bytes:
+        """Decompress one chunk of the body; returns what it inflated to."""
+        out = bytearray()
+        try:
+            while data:
+                self._started = True
+                budget = self.max_bytes + 1 - self.produced
+                out += self._take(self._inflater.decompress(data, budget))
+                data = self._inflater.unconsumed_tail
+                if self._inflater.eof:  # one member ended: the rest is the next member (or nothing)
+                    data = self._inflater.unused_data + data
+                    self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                    self._started = bool(data)
+                    if data and not data.startswith(b"\x1f\x8b"):
+                        raise PayloadError(400, "the gzip body has trailing data that is not a gzip member")
+        except zlib.error as exc:
+            raise PayloadError(400, f"the body is not valid gzip: {exc}") from None
+        return bytes(out)
+
+    def finish(self) -> bytes:
+        """The end of the body: the last member must be complete."""
+        if self._started:
+            raise PayloadError(400, "the gzip body is truncated")
+        return b""
+
+
 def gunzip_limited(data: bytes, max_bytes: int) -> bytes:
-    """Decompress a gzip body, refusing (413) once the output exceeds ``max_bytes``."""
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    """Decompress a whole gzip body (all members), refusing (413) once the output exceeds ``max_bytes``.
+
+    >>> import gzip
+    >>> try:
+    ...     gunzip_limited(gzip.compress(b"x" * 10), max_bytes=5)
+    ... except PayloadError as exc:
+    ...     print(exc.status, exc.message)
+    413 the decompressed body exceeds the limit of 5 bytes
+    """
+    stream = GzipStream(max_bytes)
     out = bytearray()
-    try:
-        view = memoryview(data)
-        for start in range(0, len(view), _CHUNK):
-            out += inflater.decompress(view[start : start + _CHUNK], max_bytes + 1 - len(out))
-            if len(out) > max_bytes:
-                break
-            while inflater.unconsumed_tail and len(out) <= max_bytes:
-                out += inflater.decompress(inflater.unconsumed_tail, max_bytes + 1 - len(out))
-        if len(out) <= max_bytes:
-            out += inflater.flush()
-    except zlib.error as exc:
-        raise PayloadError(400, f"the body is not valid gzip: {exc}") from None
-    if len(out) > max_bytes:
-        raise PayloadError(413, f"the decompressed body exceeds the limit of {max_bytes} bytes")
-    if not inflater.eof:
-        raise PayloadError(400, "the gzip body is truncated")
+    view = memoryview(data)
+    for start in range(0, len(view), _CHUNK):
+        out += stream.feed(bytes(view[start : start + _CHUNK]))
+    out += stream.finish()
     return bytes(out)
 
 

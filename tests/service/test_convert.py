@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+import time
 
 from heritage_otel import semconv
 from heritage_otel.analysis.samples import KIND_GAUGE, KIND_HISTOGRAM, KIND_SUM
 from heritage_otel.service.convert import MetricConverter
 from tests.service.payloads import CUMULATIVE, add_histogram, add_sum, metrics_request, resource
 
-T0 = 1_000 * 10**9  # the converter "starts" at t = 1000 s
+T0 = (time.time_ns() // 10**9) * 10**9  # the converter "starts" now (points must lie near its clock)
 
 
 def _converter(max_series: int = 100) -> MetricConverter:

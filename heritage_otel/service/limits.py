@@ -1,0 +1,192 @@
+"""What one request may make the Analyzer service hold: the checks, and the counters of what they dropped.
+
+The limit *values* are settings of :class:`~heritage_otel.service.config.ServiceConfig`;
+this module applies them to decoded OTLP data and counts every drop under a
+name from :data:`DROP_COUNTERS` (all of them are served by ``/api/stats``
+under ``limits.dropped``, zeros included, so an operator sees what exists).
+
+>>> counters = DropCounters()
+>>> kvs = bounded_attributes({"a": "x" * 10, "b": 1}, max_count=8, max_value_length=4, counters=counters)
+>>> kvs, counters.snapshot()["attribute_values_truncated"]
+({'a': 'xxxx', 'b': 1}, 1)
+>>> bounded_attributes({"a": 1, "b": 2}, max_count=1, max_value_length=4, counters=counters) is None
+True
+>>> plausible_time_ns(2**64 - 1, now_ns=10**18, max_future_s=300, max_age_s=3600)
+False
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Hashable, Mapping
+from typing import Any, Final
+
+from heritage_otel import semconv
+
+__all__ = [
+    "DROP_COUNTERS", "DropCounters", "HistogramLayouts", "SeriesAdmission", "bounded_attributes", "plausible_time_ns",
+]
+
+#: Every drop counter, with what it counts (the runbook's "limits" table says the same).
+DROP_COUNTERS: Final = {
+    "body_too_large": "requests refused (413) because the body on the wire was over max_request_bytes",
+    "decompressed_too_large": "requests refused (413) because the body grew past max_request_bytes when decompressed",
+    "request_timeouts": "requests refused (408) because the body did not arrive within request_timeout_s",
+    "header_timeouts": "connections closed because a request's headers did not arrive within header_timeout_s",
+    "connections_refused": "connections closed at once because max_connections were open",
+    "hosts_refused": "requests refused (400) because their Host header is not one this service answers to",
+    "framing_refused": "requests refused (400) with both Content-Length and Transfer-Encoding (smuggling)",
+    "attributes_per_point": "data points / log records dropped for carrying more than max_attributes_per_point",
+    "attribute_values_truncated": "attribute values cut to max_attribute_value_length characters",
+    "histogram_buckets": "histogram points dropped for more than max_histogram_buckets buckets",
+    "bucket_layouts": "histogram points dropped because max_bucket_layouts distinct bound sets are held",
+    "series": "points of new series dropped because max_series series are held",
+    "series_per_service": "points of new series dropped because their service holds max_series_per_service",
+    "series_per_replica": "points of new series dropped because their replica holds max_series_per_replica",
+    "timestamps": "points and query records dropped for a time outside [now - max_age_s, now + max_future_s]",
+    "query_store_evictions": "stored query records evicted early to keep the store under query_store_bytes",
+}
+
+
+class DropCounters:
+    """Thread-safe counts of what the limits dropped, one per name of :data:`DROP_COUNTERS`."""
+
+    def __init__(self) -> None:
+        self._counts = dict.fromkeys(DROP_COUNTERS, 0)
+        self._lock = threading.Lock()
+
+    def add(self, name: str, n: int = 1) -> None:
+        """Count ``n`` drops under ``name`` (a key of :data:`DROP_COUNTERS`)."""
+        if name not in self._counts:
+            msg = f"unknown drop counter {name!r}; expected one of {', '.join(DROP_COUNTERS)}"
+            raise KeyError(msg)
+        with self._lock:
+            self._counts[name] += n
+
+    def snapshot(self) -> dict[str, int]:
+        """A copy of every counter."""
+        with self._lock:
+            return dict(self._counts)
+
+
+def _cut(value: Any, max_len: int) -> tuple[Any, bool]:
+    if isinstance(value, str):
+        return (value[:max_len], True) if len(value) > max_len else (value, False)
+    if isinstance(value, list):
+        cut = len(value) > max_len
+        items = [_cut(v, max_len) for v in value[:max_len]]
+        return [v for v, _ in items], cut or any(c for _, c in items)
+    return value, False
+
+
+def bounded_attributes(
+    attributes: Mapping[str, Any], *, max_count: int, max_value_length: int, counters: DropCounters,
+) -> dict[str, Any] | None:
+    """``attributes`` with long values cut (counted), or None when there are more than ``max_count`` (counted).
+
+    Strings are cut to ``max_value_length`` characters, arrays to that many
+    elements (and their strings likewise), keys too; the caller drops the record on None.
+    """
+    if len(attributes) > max_count:
+        counters.add("attributes_per_point")
+        return None
+    out: dict[str, Any] = {}
+    truncated = 0
+    for key, value in attributes.items():
+        new_key, key_cut = _cut(key, max_value_length)
+        new_value, value_cut = _cut(value, max_value_length)
+        truncated += key_cut or value_cut
+        out[new_key] = new_value
+    if truncated:
+        counters.add("attribute_values_truncated", truncated)
+    return out
+
+
+def plausible_time_ns(time_ns: int, *, now_ns: int, max_future_s: float, max_age_s: float) -> bool:
+    """Whether a timestamp lies in ``[now - max_age_s, now + max_future_s]`` (a clock that is merely skewed)."""
+    return now_ns - max_age_s * 1e9 <= time_ns <= now_ns + max_future_s * 1e9
+
+
+class SeriesAdmission:
+    """Admits new series while the total, their service's and their replica's counts are under the caps.
+
+    A series is identified by any hashable key; its service and replica come
+    from the ``resource`` labels (``service.name``, ``service.instance.id``).
+    Admitted series stay admitted (memory: one entry per admitted series).
+
+    >>> admission = SeriesAdmission(max_series=10, per_service=10, per_replica=1, counters=DropCounters())
+    >>> res = (("service.instance.id", "a"), ("service.name", "rec"))
+    >>> admission.admit("m1", res), admission.admit("m1", res), admission.admit("m2", res)
+    (None, None, 'series_per_replica')
+    """
+
+    def __init__(self, *, max_series: int, per_service: int, per_replica: int, counters: DropCounters) -> None:
+        self.max_series, self.per_service, self.per_replica = max_series, per_service, per_replica
+        self.counters = counters
+        self._admitted: set[Hashable] = set()
+        self._services: Counter[Any] = Counter()
+        self._replicas: Counter[Any] = Counter()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._admitted)
+
+    def admit(self, key: Hashable, resource: tuple[tuple[str, str], ...]) -> str | None:
+        """None when ``key`` is (now) admitted, else the name of the cap that refused it (counted)."""
+        with self._lock:
+            if key in self._admitted:
+                return None
+            labels = dict(resource)
+            service = labels.get(semconv.SERVICE_NAME)
+            replica = (service, labels.get(semconv.SERVICE_INSTANCE_ID))
+            if len(self._admitted) >= self.max_series:
+                refused = "series"
+            elif self._services[service] >= self.per_service:
+                refused = "series_per_service"
+            elif self._replicas[replica] >= self.per_replica:
+                refused = "series_per_replica"
+            else:
+                self._admitted.add(key)
+                self._services[service] += 1
+                self._replicas[replica] += 1
+                return None
+        self.counters.add(refused)
+        return refused
+
+
+class HistogramLayouts:
+    """Bucket-count and distinct-layout caps for histogram points.
+
+    >>> layouts = HistogramLayouts(max_buckets=4, max_layouts=1, counters=DropCounters())
+    >>> layouts.refuse((1.0, 2.0)), layouts.refuse((1.0, 2.0)), layouts.refuse((5.0,)), layouts.refuse(tuple(range(9)))
+    (None, None, 'bucket_layouts', 'histogram_buckets')
+    """
+
+    def __init__(self, *, max_buckets: int, max_layouts: int, counters: DropCounters) -> None:
+        self.max_buckets, self.max_layouts, self.counters = max_buckets, max_layouts, counters
+        self._layouts: set[tuple[float, ...]] = set()
+        self._lock = threading.Lock()
+
+    def too_many_buckets(self, buckets: int) -> bool:
+        """True (counted) when a point with ``buckets`` buckets is over the cap; check before building bounds."""
+        if buckets > self.max_buckets:
+            self.counters.add("histogram_buckets")
+            return True
+        return False
+
+    def refuse(self, bounds: tuple[float, ...]) -> str | None:
+        """None when a point with these explicit bounds may be kept, else the cap that refused it (counted)."""
+        if self.too_many_buckets(len(bounds) + 1):
+            return "histogram_buckets"
+        with self._lock:
+            if bounds in self._layouts:
+                return None
+            if len(self._layouts) < self.max_layouts:
+                self._layouts.add(bounds)
+                return None
+        self.counters.add("bucket_layouts")
+        return "bucket_layouts"
+
+    def __len__(self) -> int:
+        return len(self._layouts)
