@@ -123,7 +123,7 @@ def _config(service: AnalyzerService, query: Mapping[str, str]) -> dict[str, Any
     cfg = service.config
     acfg = service.analyzer.config
     return {
-        "version": __version__, "jaeger_url": cfg.jaeger_url, "refresh_seconds": cfg.refresh_seconds,
+        "version": __version__, "jaeger_url": cfg.public_jaeger_url, "refresh_seconds": cfg.refresh_seconds,
         "interval_seconds": acfg.interval_seconds, "retention_minutes": acfg.retention_minutes,
         "sensitivity": acfg.sensitivity, "thresholds": {k: dict(v) for k, v in acfg.thresholds.items()},
         "max_series": cfg.max_series, "max_request_bytes": cfg.max_request_bytes,

@@ -30,7 +30,9 @@ import os
 import socket
 from dataclasses import dataclass, field
 from typing import Any, Final
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
+
+from heritage_otel.secrets import mask_text
 
 __all__ = [
     "ServiceConfig", "ENV_TOKEN", "DEFAULT_PORT", "DEFAULT_MAX_REQUEST_BYTES", "LIMIT_FIELDS", "check_token",
@@ -93,8 +95,6 @@ def check_http_url(name: str, value: Any, example: str) -> str:
     ...
     ValueError: jaeger_url = 'http://127.0.0.1:99999' is not valid (port out of range 0-65535); expected an http(s) URL such as http://127.0.0.1:16686
     """
-    from heritage_otel.secrets import mask_url
-
     problem = None
     try:
         parts = urlsplit(str(value))
@@ -107,7 +107,7 @@ def check_http_url(name: str, value: Any, example: str) -> str:
         problem = str(exc).lower()
     if problem is None:
         return str(value)
-    msg = f"{name} = {mask_url(str(value))!r} is not valid ({problem}); expected an http(s) URL such as {example}"
+    msg = f"{name} = {mask_text(str(value))!r} is not valid ({problem}); expected an http(s) URL such as {example}"
     raise ValueError(msg)
 
 
@@ -211,15 +211,29 @@ class ServiceConfig:
         """Every limit setting and its value (served by ``/api/stats``)."""
         return {f.name: getattr(self, f.name) for f in LIMIT_FIELDS}
 
+    @property
+    def public_jaeger_url(self) -> str | None:
+        """``jaeger_url`` as it may be shown or linked: without ``user:password@`` and with secrets masked.
+
+        >>> ServiceConfig(jaeger_url="https://ops:pw@jaeger.example/?token=x").public_jaeger_url
+        'https://jaeger.example/?token=***'
+        """
+        if not self.jaeger_url:
+            return None
+        parts = urlsplit(self.jaeger_url)
+        netloc = parts.netloc.rpartition("@")[2]
+        return mask_text(urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)))
+
     def trace_url(self, trace_id: str) -> str | None:
-        """Link to one trace in Jaeger's UI, or None without a Jaeger URL.
+        """Link to one trace in Jaeger's UI (credentials never included), or None without a Jaeger URL.
 
         >>> ServiceConfig(jaeger_url="http://127.0.0.1:16686/").trace_url("ab" * 16)
         'http://127.0.0.1:16686/trace/abababababababababababababababab'
         """
-        if not self.jaeger_url or not trace_id:
+        base = self.public_jaeger_url
+        if not base or not trace_id:
             return None
-        return f"{self.jaeger_url.rstrip('/')}/trace/{trace_id}"
+        return f"{base.rstrip('/')}/trace/{trace_id}"
 
 
 #: The limit fields of :class:`ServiceConfig`, in declaration order.

@@ -127,6 +127,23 @@ class _ClientGone(Exception):
     """The client disconnected mid-request."""
 
 
+class _Receiver:
+    """The ASGI ``receive`` of one request, remembering whether the body has all been read."""
+
+    def __init__(self, receive: Receive) -> None:
+        self._receive = receive
+        self.done = False
+
+    async def __call__(self) -> dict[str, Any]:
+        if self.done:
+            msg = "the body was already read"
+            raise RuntimeError(msg)
+        message = await self._receive()
+        if message["type"] == "http.disconnect" or not message.get("more_body"):
+            self.done = True
+        return message
+
+
 def _host_name(host_header: str) -> str:
     """The name part of a ``Host`` header (``[::1]:4328`` -> ``::1``), lower case."""
     host = host_header.strip().lower()
@@ -153,16 +170,17 @@ class AnalyzerApp:
         deadline = asyncio.get_running_loop().time() + self.config.request_timeout_s
         headers = Headers(scope=scope)
         kind = media_type(headers.get("content-type")) or PROTOBUF
+        reader = _Receiver(receive)
         try:
             self._check_envelope(scope, headers)
             if scope["method"] == "POST":
-                await self._post(scope, receive, send, headers, kind, deadline)
+                await self._post(scope, reader, send, headers, kind, deadline)
             elif scope["method"] in ("GET", "HEAD"):
                 await self._get(scope, send, headers)
             else:
                 raise _Refused(405, f"method {scope['method']} not allowed")
         except _Refused as exc:
-            await self._refuse(scope, receive, send, exc, kind, deadline)
+            await self._refuse(scope, reader, send, exc, kind, deadline)
         except _ClientGone:
             return
         except Exception:  # noqa: BLE001 - one bad request never stops the server
@@ -201,7 +219,7 @@ class AnalyzerApp:
         body = json.dumps(payload, separators=(",", ":"), default=_jsonable, allow_nan=False).encode("utf-8")
         await self._respond(send, status, body, "application/json", headers)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send, exc: _Refused, kind: str,
+    async def _refuse(self, scope: Scope, receive: _Receiver, send: Send, exc: _Refused, kind: str,
                       deadline: float) -> None:
         if exc.counter:
             self.service.drops.add(exc.counter)
@@ -212,8 +230,10 @@ class AnalyzerApp:
             body, ctype = json.dumps({"error": exc.message}).encode(), "application/json"
         await self._respond(send, exc.status, body, ctype, exc.headers, close=not drained)
 
-    async def _discard_body(self, scope: Scope, receive: Receive, deadline: float) -> bool:
+    async def _discard_body(self, scope: Scope, receive: _Receiver, deadline: float) -> bool:
         """Read and drop a refused request's body (bounded) so the client sees the answer; True when it all came."""
+        if receive.done:
+            return True
         headers = Headers(scope=scope)
         if scope["method"] not in ("POST", "PUT", "PATCH") and "content-length" not in headers \
                 and "transfer-encoding" not in headers:

@@ -155,7 +155,7 @@ def test_analyzer_rejects_bodies_over_its_limit_and_keeps_serving() -> None:
         assert inflated.status_code == 413
         # a Content-Length over the limit is refused before any body is read
         with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
-            sock.sendall(f"POST /v1/logs HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
+            sock.sendall(f"POST /v1/logs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-protobuf\r\n"
                          f"Content-Length: {limit * 100}\r\n\r\nx".encode())
             assert sock.recv(64).startswith(b"HTTP/1.1 413")
         assert requests.post(server.url + "/v1/metrics", data=b"", headers=headers, timeout=5).status_code == 200
