@@ -158,6 +158,10 @@ def _settings(config: Mapping[str, Any] | None) -> dict[str, Any]:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
             msg = f"monitoring config {key!r} = {value!r} is not valid; expected a number > 0"
             raise ValueError(msg)
+    size = out["reservoir_size"]
+    if not isinstance(size, int) or not 1 <= size <= 10_000_000:
+        msg = f"monitoring config 'reservoir_size' = {size!r} is not valid; expected an integer in 1..10000000"
+        raise ValueError(msg)
     for key in ("replace_thresholds", "system_metrics"):
         if not isinstance(out[key], bool):
             msg = f"monitoring config {key!r} = {out[key]!r} is not valid; expected True or False"

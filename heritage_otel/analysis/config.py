@@ -79,6 +79,19 @@ def _number(name: str, value: Any, minimum: float, what: str, *, strict: bool = 
         raise ValueError(msg)
 
 
+#: Most points a series window may hold (memory is points x series x buckets), and most seconds an interval may be.
+MAX_POINTS = 100_000
+MAX_DRIFT_POINTS = 10_000
+MAX_INTERVAL_S = 86_400.0
+MAX_RETENTION_MINUTES = 30 * 24 * 60.0
+
+
+def _at_most(name: str, value: Any, maximum: float, what: str) -> None:
+    if value > maximum:
+        msg = f"{name} = {value!r} is not valid; expected at most {maximum:g} ({what})"
+        raise ValueError(msg)
+
+
 def _integer(name: str, value: Any, minimum: int, what: str) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
         msg = f"{name} = {value!r} is not valid; expected an integer >= {minimum} ({what})"
@@ -137,6 +150,23 @@ class AnalyzerConfig:
         _integer("drift_min_count", self.drift_min_count, 1, "observations needed on each side for drift")
         _number("stale_after_intervals", self.stale_after_intervals, 0, "a series older than this is not judged")
         _integer("max_series", self.max_series, 1, "cardinality limit; new series beyond it are dropped")
+        for name, maximum, what in (
+            ("interval_seconds", MAX_INTERVAL_S, "the metric export interval, seconds"),
+            ("retention_minutes", MAX_RETENTION_MINUTES, "minutes of history kept per series"),
+            ("min_samples", MAX_POINTS, "baseline points needed before judging"),
+            ("drift_baseline_points", MAX_DRIFT_POINTS, "intervals learned as the drift reference"),
+            ("drift_window_points", MAX_DRIFT_POINTS, "intervals in the current drift window"),
+            ("max_series", 10_000_000, "cardinality limit"),
+        ):
+            _at_most(name, getattr(self, name), maximum, what)
+        if self.interval_seconds < 0.001:
+            msg = f"interval_seconds = {self.interval_seconds!r} is not valid; expected at least 0.001 (seconds)"
+            raise ValueError(msg)
+        if self.points > MAX_POINTS:
+            source = "window_points" if self.window_points is not None else "retention_minutes / interval_seconds"
+            msg = (f"{source} = {self.points} points per series is not valid; expected at most {MAX_POINTS} "
+                   f"(raise interval_seconds or lower retention_minutes)")
+            raise ValueError(msg)
         if self.window_points is not None and self.window_points <= self.min_samples:
             msg = f"window_points = {self.window_points!r} is not valid; expected > min_samples ({self.min_samples})"
             raise ValueError(msg)

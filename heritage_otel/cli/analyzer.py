@@ -11,7 +11,11 @@ open the printed URL. Detector settings come from a YAML/JSON file
       query_latency_p95: {max: 2000, warning: 1800, critical: 3000}
       error_rate: {max: 0.01, warning: 0.005, critical: 0.05}
 
-Command-line options win over the file.
+Command-line options win over the file. Every limit of the service
+(``ServiceConfig``'s limit fields: body size, connections, timeouts, buckets,
+attributes, series, query store, time window) is a ``--flag`` of its own, with
+its default and valid range shown in ``--help``; every setting is checked at
+start-up (a clear error naming the setting, the value and what is valid).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import json
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +33,31 @@ import click
 import yaml
 
 from heritage_otel.analysis import AlertManager, AnalyzerConfig
-from heritage_otel.service.config import DEFAULT_MAX_REQUEST_BYTES, DEFAULT_PORT, ENV_TOKEN, ServiceConfig
+from heritage_otel.service.config import (
+    DEFAULT_PORT,
+    ENV_TOKEN,
+    LIMIT_FIELDS,
+    ServiceConfig,
+    check_range,
+    check_writable_file,
+    range_text,
+)
 
 _ANALYZER_FIELDS = {f.name for f in dataclasses.fields(AnalyzerConfig)}
+#: Longest alert dedup/repeat period accepted (a week).
+_MAX_COOLDOWN_S = 7 * 24 * 3600.0
+
+
+def _limit_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """One ``--flag`` per limit field of ServiceConfig (name, type, default, range and help from the field)."""
+    for f in reversed(LIMIT_FIELDS):
+        lo, hi = f.metadata["lo"], f.metadata["hi"]
+        kind = int if isinstance(lo, int) and isinstance(hi, int) else float
+        command = click.option(
+            "--" + f.name.replace("_", "-"), f.name, type=kind, default=f.default, show_default=True,
+            help=f"{f.metadata['help'][0].upper()}{f.metadata['help'][1:]} [{range_text(lo, hi)}].",
+        )(command)
+    return command
 
 
 def _load_config(path: Path | None) -> dict[str, Any]:
@@ -57,6 +84,27 @@ def _load_config(path: Path | None) -> dict[str, Any]:
     return data
 
 
+def _alert_manager(
+    cooldown_s: float, config: ServiceConfig, alerts_file: Path | None, alertmanager_url: str | None,
+) -> AlertManager:
+    """The AlertManager with its sinks; a bad sink setting is a ValueError (nothing left running)."""
+    from heritage_otel.analysis.sinks import AlertmanagerSink, JsonlFileSink
+
+    sinks = []
+    if alerts_file is not None:
+        sinks.append(JsonlFileSink(alerts_file))
+    if alertmanager_url is not None:
+        try:
+            sinks.append(AlertmanagerSink(alertmanager_url))
+        except ValueError as exc:
+            msg = f"--alertmanager-url: {exc}"
+            raise ValueError(msg) from None
+    alerts = AlertManager(cooldown_s=cooldown_s, jaeger_url=config.public_jaeger_url)
+    for sink in sinks:
+        alerts.add_sink(sink)
+    return alerts
+
+
 @click.group()
 def analyzer() -> None:
     """The Analyzer service: OTLP/HTTP receiver, alerts, JSON API and dashboard."""
@@ -67,11 +115,10 @@ def analyzer() -> None:
 @click.option("--port", default=DEFAULT_PORT, show_default=True, type=int, help="Port for OTLP, API and dashboard.")
 @click.option("--jaeger-url", envvar="HERITAGE_OTEL_JAEGER_URL", default=None,
               help="Jaeger UI base URL for trace links, e.g. http://127.0.0.1:16686 [env HERITAGE_OTEL_JAEGER_URL].")
-@click.option("--token", default=None, help=f"Bearer token required by the receiver and the API [env {ENV_TOKEN}].")
-@click.option("--max-series", default=ServiceConfig.max_series, show_default=True, type=int,
-              help="Distinct per-replica series admitted; new ones beyond it are dropped and counted.")
-@click.option("--max-request-bytes", default=DEFAULT_MAX_REQUEST_BYTES, show_default=True, type=int,
-              help="Largest request body, after gzip decompression too (413 beyond).")
+@click.option("--token", default=None,
+              help=f"Bearer token required by the receiver and the API [env {ENV_TOKEN}]; a blank one is refused.")
+@click.option("--allowed-host", "allowed_hosts", multiple=True,
+              help="A name requests may carry in their Host header besides the bind address (repeatable).")
 @click.option("--interval-seconds", type=float, default=None,
               help="Expected metric export interval of the replicas (default 60, or from --config).")
 @click.option("--retention-minutes", type=float, default=None, help="History kept per series (default 60).")
@@ -86,11 +133,12 @@ def analyzer() -> None:
               help="YAML or JSON file of AnalyzerConfig fields (thresholds, sensitivity, ...).")
 @click.option("--log-level", default="INFO", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+@_limit_options
 def serve(
-    host: str, port: int, jaeger_url: str | None, token: str | None, max_series: int, max_request_bytes: int,
+    host: str, port: int, jaeger_url: str | None, token: str | None, allowed_hosts: tuple[str, ...],
     interval_seconds: float | None, retention_minutes: float | None, sensitivity: float | None,
     cooldown_seconds: float, refresh_seconds: int, alerts_file: Path | None, alertmanager_url: str | None,
-    config_file: Path | None, log_level: str,
+    config_file: Path | None, log_level: str, **limits: Any,
 ) -> None:
     """Receive OTLP metrics and logs from the Collector, analyse them, serve the API and dashboard."""
     from heritage_otel.service import AnalyzerServer
@@ -105,19 +153,14 @@ def serve(
         analyzer_config = AnalyzerConfig(**fields)
         config = ServiceConfig(
             host=host, port=port, jaeger_url=jaeger_url, token=ServiceConfig.resolve_token(token),
-            max_series=max_series, max_request_bytes=max_request_bytes, refresh_seconds=refresh_seconds,
+            allowed_hosts=tuple(allowed_hosts), refresh_seconds=refresh_seconds, **limits,
         )
-        alerts = AlertManager(cooldown_s=cooldown_seconds, jaeger_url=config.jaeger_url)
+        check_range("--cooldown-seconds", cooldown_seconds, 0.0, _MAX_COOLDOWN_S, "alert dedup/repeat period")
+        if alerts_file is not None:
+            check_writable_file("--alerts-file", alerts_file)
+        alerts = _alert_manager(cooldown_seconds, config, alerts_file, alertmanager_url)
     except (TypeError, ValueError) as exc:
         raise click.BadParameter(str(exc)) from None
-    if alerts_file is not None:
-        from heritage_otel.analysis.sinks import JsonlFileSink
-
-        alerts.add_sink(JsonlFileSink(alerts_file))
-    if alertmanager_url:
-        from heritage_otel.analysis.sinks import AlertmanagerSink
-
-        alerts.add_sink(AlertmanagerSink(alertmanager_url))
     try:
         server = AnalyzerServer(config, analyzer_config=analyzer_config, alert_manager=alerts)
     except OSError as exc:
@@ -130,7 +173,10 @@ def serve(
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    server.start()
+    try:
+        server.start()
+    except OSError as exc:
+        raise click.ClickException(str(exc)) from None
     auth = "bearer token required" if config.token else "no authentication"
     click.echo(f"Analyzer listening on {server.url} (OTLP/HTTP: {server.url}/v1/metrics, /v1/logs; {auth})")
     click.echo(f"Dashboard: {server.url}/   API: {server.url}/api/health")

@@ -29,14 +29,17 @@ import math
 import os
 import socket
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
+from heritage_otel.analysis.sinks._http import check_url
 from heritage_otel.secrets import mask_text
 
 __all__ = [
+    "range_text",
     "ServiceConfig", "ENV_TOKEN", "DEFAULT_PORT", "DEFAULT_MAX_REQUEST_BYTES", "LIMIT_FIELDS", "check_token",
-    "check_http_url",
+    "check_range", "check_writable_file",
 ]
 
 #: Environment variable holding the optional bearer token.
@@ -53,13 +56,33 @@ def _limit(default: int | float, lo: int | float, hi: int | float, help: str) ->
     return field(default=default, metadata={"limit": True, "lo": lo, "hi": hi, "help": help})
 
 
-def _check_range(name: str, value: Any, lo: int | float, hi: int | float, what: str) -> None:
+def _shown(value: int | float) -> str:
+    return str(value) if isinstance(value, int) else f"{value:g}"
+
+
+def range_text(lo: int | float, hi: int | float) -> str:
+    """``lo..hi`` as shown in messages and ``--help``.
+
+    >>> range_text(1024, 256 << 20), range_text(0.1, 600.0)
+    ('1024..268435456', '0.1..600')
+    """
+    return f"{_shown(lo)}..{_shown(hi)}"
+
+
+def check_range(name: str, value: Any, lo: int | float, hi: int | float, what: str) -> None:
+    """ValueError naming ``name``, the value and the range unless ``lo <= value <= hi`` (integers when both are).
+
+    >>> check_range("cooldown_seconds", float("inf"), 0.0, 604800.0, "alert dedup period")
+    Traceback (most recent call last):
+    ...
+    ValueError: cooldown_seconds = inf is not valid; expected a number in 0..604800 (alert dedup period)
+    """
     integer = isinstance(lo, int) and isinstance(hi, int)
     kind_ok = isinstance(value, int) if integer else isinstance(value, (int, float))
     ok = kind_ok and not isinstance(value, bool) and math.isfinite(value) and lo <= value <= hi
     if not ok:
         kind = "an integer" if integer else "a number"
-        msg = f"{name} = {value!r} is not valid; expected {kind} in {lo:g}..{hi:g} ({what})"
+        msg = f"{name} = {value!r} is not valid; expected {kind} in {range_text(lo, hi)} ({what})"
         raise ValueError(msg)
 
 
@@ -87,28 +110,30 @@ def check_token(token: Any, source: str) -> str:
     raise ValueError(msg)
 
 
-def check_http_url(name: str, value: Any, example: str) -> str:
-    """An http(s) URL with a host and a valid port, or ValueError naming ``name`` (credentials never shown).
+def check_writable_file(name: str, path: str | os.PathLike[str]) -> Path:
+    """A file path the service may append to: not a symlink, not a directory, in an existing writable folder.
 
-    >>> check_http_url("jaeger_url", "http://127.0.0.1:99999", "http://127.0.0.1:16686")
+    >>> check_writable_file("--alerts-file", "/proc/no/such/dir/alerts.jsonl")
     Traceback (most recent call last):
     ...
-    ValueError: jaeger_url = 'http://127.0.0.1:99999' is not valid (port out of range 0-65535); expected an http(s) URL such as http://127.0.0.1:16686
+    ValueError: --alerts-file = '/proc/no/such/dir/alerts.jsonl' is not valid; its folder does not exist (expected a writable file path that is not a symlink)
     """
+    target = Path(path)
     problem = None
-    try:
-        parts = urlsplit(str(value))
-        port = parts.port
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            problem = "not an http(s) URL with a host"
-        elif port == 0:
-            problem = "port 0"
-    except ValueError as exc:
-        problem = str(exc).lower()
-    if problem is None:
-        return str(value)
-    msg = f"{name} = {mask_text(str(value))!r} is not valid ({problem}); expected an http(s) URL such as {example}"
-    raise ValueError(msg)
+    if target.is_symlink():
+        problem = "it is a symlink (refused: writes would go elsewhere)"
+    elif target.exists() and not target.is_file():
+        problem = "it exists and is not a regular file"
+    elif target.exists() and not os.access(target, os.W_OK):
+        problem = "it is not writable"
+    elif not target.parent.is_dir():
+        problem = "its folder does not exist"
+    elif not target.exists() and not os.access(target.parent, os.W_OK | os.X_OK):
+        problem = "its folder is not writable"
+    if problem is not None:
+        msg = f"{name} = {str(path)!r} is not valid; {problem} (expected a writable file path that is not a symlink)"
+        raise ValueError(msg)
+    return target
 
 
 @dataclass(frozen=True)
@@ -161,12 +186,12 @@ class ServiceConfig:
         if not isinstance(self.host, str) or not self.host.strip():
             msg = f"host = {self.host!r} is not valid; expected an interface address such as 127.0.0.1"
             raise ValueError(msg)
-        _check_range("port", self.port, 0, 65535, "0 picks a free port")
-        _check_range("refresh_seconds", self.refresh_seconds, 1, 3600, "dashboard auto-refresh period")
-        _check_range("alert_history_hours", self.alert_history_hours, 0.001, 24.0 * 365, "hours of alert history")
-        _check_range("evaluate_every_s", self.evaluate_every_s, 0.01, 3600.0, "seconds between evaluations")
+        check_range("port", self.port, 0, 65535, "0 picks a free port")
+        check_range("refresh_seconds", self.refresh_seconds, 1, 3600, "dashboard auto-refresh period")
+        check_range("alert_history_hours", self.alert_history_hours, 0.001, 24.0 * 365, "hours of alert history")
+        check_range("evaluate_every_s", self.evaluate_every_s, 0.01, 3600.0, "seconds between evaluations")
         for f in LIMIT_FIELDS:
-            _check_range(f.name, getattr(self, f.name), f.metadata["lo"], f.metadata["hi"], f.metadata["help"])
+            check_range(f.name, getattr(self, f.name), f.metadata["lo"], f.metadata["hi"], f.metadata["help"])
         if self.token is not None:
             check_token(self.token, "token")
         if not isinstance(self.allowed_hosts, tuple) or not all(
@@ -174,7 +199,7 @@ class ServiceConfig:
             msg = f"allowed_hosts = {self.allowed_hosts!r} is not valid; expected a tuple of host names such as ('analyzer.internal',)"
             raise ValueError(msg)
         if self.jaeger_url is not None:
-            check_http_url("jaeger_url", self.jaeger_url, "http://127.0.0.1:16686")
+            check_url("jaeger_url", self.jaeger_url)
 
     @classmethod
     def resolve_token(cls, token: str | None) -> str | None:

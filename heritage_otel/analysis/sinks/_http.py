@@ -21,14 +21,30 @@ class DeliveryError(RuntimeError):
 def redact(url: str) -> str:
     """Scheme, host and port only: URLs may carry secrets in the path or query (Slack webhooks do)."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname}{':' + str(parts.port) if parts.port else ''}/..."
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ":<invalid port>"
+    return f"{parts.scheme}://{parts.hostname}{port}/..."
+
+
+def _valid_url(url: Any) -> bool:
+    if not isinstance(url, str):
+        return False
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and port != 0
 
 
 def check_url(setting: str, url: Any) -> str:
-    """Validate an http(s) URL at construction; the message never shows more than :func:`redact` does."""
-    if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
-        shown = redact(url) if isinstance(url, str) and "://" in url else repr(url)
-        msg = f"{setting} = {shown} is not valid; expected an http:// or https:// URL"
+    """Validate an http(s) URL (host, port in 1..65535) at construction; the message never shows more than
+    :func:`redact` does."""
+    if not _valid_url(url):
+        shown = redact(url) if isinstance(url, str) and "://" in url else "<not shown>"
+        msg = f"{setting} = {shown} is not valid; expected an http:// or https:// URL with a host (port in 1..65535)"
         raise ValueError(msg)
     return url
 
