@@ -17,17 +17,27 @@ Low           1         200          handled gracefully
 ``error.type`` and ``heritage.error.severity``, and one increment of the
 ``heritage.errors`` counter by severity and component.
 
+An exception's message may hold the user's query (``raise KeyError(query)``),
+so unless query capture is on (``HERITAGE_OTEL_CAPTURE_QUERY_TEXT=true``) the
+message is replaced by its digest everywhere it is exported
+(:func:`exception_message_for_export`): ``exception.message``, the last
+line of ``exception.stacktrace`` (chained exceptions are left out) and the
+span status. The type is always kept.
+
 >>> from opentelemetry import trace
 >>> span = trace.INVALID_SPAN
 >>> record_error(span, HighSeverityError("simrank timed out"), component="simrank")
 <Severity.HIGH: 3>
 >>> severity_of(KeyError("x"))
 <Severity.HIGH: 3>
+>>> exception_message_for_export(KeyError("roman coins"), capture=False).startswith("<hidden sha256:")
+True
 """
 
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Mapping, Sequence
 from enum import IntEnum
 from typing import Any
@@ -41,6 +51,7 @@ from heritage_otel.instruments import instruments_for
 _logger = logging.getLogger(__name__)
 
 __all__ = [
+    "exception_message_for_export",
     "Severity",
     "HeritageError",
     "CriticalError",
@@ -173,6 +184,33 @@ def severity_of(exc: BaseException) -> Severity:
 _COUNTED = "_heritage_otel_counted"
 
 
+def exception_message_for_export(exc: BaseException | str, capture: bool | None = None) -> str:
+    """``str(exc)`` when query capture is on (``capture``, else the environment), else ``<hidden sha256:...>``
+    (an exception or error text may hold the query; the digest still tells equal messages apart)."""
+    from heritage_otel.logs.hashing import capture_query_text_enabled, hash_query_text
+
+    text = str(exc)
+    if capture_query_text_enabled(capture) or not text:
+        return text
+    return f"<hidden {hash_query_text(text)}>"
+
+
+def _record_exception(span: Span, exc: BaseException, escaped: bool) -> str:
+    """Add the ``exception`` event (message as :func:`exception_message_for_export` says); returns the message."""
+    message = exception_message_for_export(exc)
+    if message == str(exc):
+        span.record_exception(exc, escaped=escaped)
+        return message
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    span.add_event(semconv.EXCEPTION_EVENT, {
+        semconv.EXCEPTION_TYPE: type(exc).__qualname__,
+        semconv.EXCEPTION_MESSAGE: message,
+        semconv.EXCEPTION_STACKTRACE: f"Traceback (most recent call last):\n{frames}{type(exc).__qualname__}: {message}",
+        "exception.escaped": escaped,
+    })
+    return message
+
+
 def record_error(
     span: Span,
     exc: BaseException,
@@ -193,7 +231,7 @@ def record_error(
     component = component or getattr(exc, "component", None) or "unknown"
     try:
         if span.is_recording():
-            span.record_exception(exc, escaped=escaped)
+            message = _record_exception(span, exc, escaped)
             span.set_attributes(
                 {
                     semconv.ERROR_TYPE: type(exc).__qualname__,
@@ -202,7 +240,7 @@ def record_error(
                 }
             )
             if severity >= Severity.HIGH:
-                span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"[:256]))
+                span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {message}"[:256]))
         if not getattr(exc, _COUNTED, False):
             instruments_for(meter_provider).errors.add(
                 1,

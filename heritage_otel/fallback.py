@@ -210,14 +210,18 @@ class FallbackChain:
     @staticmethod
     async def _call_async(strategy: Strategy, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         timeout = strategy.timeout_s
+        deadline = asyncio.timeout(timeout)
         try:
-            if inspect.iscoroutinefunction(strategy.func):
-                return await asyncio.wait_for(strategy.func(*args, **kwargs), timeout)
-            if timeout is None:
-                result = strategy.func(*args, **kwargs)
-                return await result if inspect.isawaitable(result) else result
-            return await asyncio.wait_for(asyncio.wrap_future(_in_daemon_thread(strategy.func, args, kwargs)), timeout)
-        except asyncio.TimeoutError:
+            async with deadline:
+                if inspect.iscoroutinefunction(strategy.func):
+                    return await strategy.func(*args, **kwargs)
+                if timeout is None:
+                    result = strategy.func(*args, **kwargs)
+                    return await result if inspect.isawaitable(result) else result
+                return await asyncio.wrap_future(_in_daemon_thread(strategy.func, args, kwargs))
+        except TimeoutError:
+            if not deadline.expired():  # the strategy's own TimeoutError: an ordinary failure
+                raise
             msg = f"strategy {strategy.name!r} did not answer within {timeout} s"
             raise StrategyTimeoutError(msg, component=strategy.name) from None
 
@@ -240,7 +244,7 @@ class FallbackChain:
         if strategy.timeout_s is not None:
             attributes[semconv.FALLBACK_TIMEOUT_S] = strategy.timeout_s
         return self._tracer.start_as_current_span(
-            semconv.SPAN_FALLBACK_ATTEMPT, attributes=attributes, record_exception=True, set_status_on_exception=True
+            semconv.SPAN_FALLBACK_ATTEMPT, attributes=attributes, record_exception=False, set_status_on_exception=True
         )
 
     def _failed(self, span: Span, strategy: Strategy, exc: Exception) -> Exception:

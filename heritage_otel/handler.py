@@ -123,4 +123,7 @@ class ErrorHandler:
             self._counts[component] += 1
         if escaping:
             raise exc
-        return copy.copy(fallback_value)
+        try:
+            return copy.deepcopy(fallback_value)  # nested mutables too: no call sees another's changes
+        except Exception:  # noqa: BLE001 - an uncopyable value is returned as a shallow copy
+            return copy.copy(fallback_value)

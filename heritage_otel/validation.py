@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, TypeVar
 
@@ -93,6 +94,19 @@ def _is_real(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
+def _finite(value: Any) -> bool:
+    """A real number that is finite as a float (``10**400`` is not: it overflows)."""
+    try:
+        return _is_real(value) and math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def _blank(text: str) -> bool:
+    """Only whitespace and invisible characters (zero-width spaces, joiners, BOM, controls)."""
+    return all(c.isspace() or unicodedata.category(c) in ("Cf", "Cc", "Zs", "Zl", "Zp") for c in text)
+
+
 def _require_positive_int(setting: str, value: Any) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         msg = f"{setting} = {value!r} is not valid; expected an integer >= 1"
@@ -141,7 +155,7 @@ class InputValidator:
         expected = f"a non-blank string of 1 to {self.max_query_chars} characters"
         if not isinstance(query_text, str):
             raise _fail(field, describe_value(query_text), expected, f"{type(query_text).__name__} {describe_value(query_text)}")
-        if not query_text.strip() or len(query_text) > self.max_query_chars:
+        if _blank(query_text) or len(query_text) > self.max_query_chars:
             raise _fail(field, self._query_value(query_text), expected)
         return query_text
 
@@ -197,7 +211,7 @@ class OutputValidator:
         if score_range is not None:
             ok = (
                 len(score_range) == 2
-                and all(_is_real(v) and math.isfinite(v) for v in score_range)
+                and all(_finite(v) for v in score_range)
                 and score_range[0] <= score_range[1]
             )
             if not ok:
@@ -250,7 +264,7 @@ class OutputValidator:
 
     def _check_score(self, where: str, score: Any) -> float:
         expected = self._score_expected()
-        if not _is_real(score) or not math.isfinite(score):
+        if not _finite(score):
             raise _fail(where, describe_value(score), expected)
         if self.score_range is not None and not self.score_range[0] <= score <= self.score_range[1]:
             raise _fail(where, describe_value(score), expected)
@@ -275,7 +289,7 @@ class OutputValidator:
             if not isinstance(name, str) or not name:
                 raise _fail(f"{field} key", describe_value(name), "a non-empty component name")
             where = f"{field}[{name!r}]"
-            if not _is_real(score) or not math.isfinite(score):
+            if not _finite(score):
                 raise _fail(where, describe_value(score), "a finite number")
             validated[name] = float(score)
         return validated

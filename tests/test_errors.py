@@ -42,8 +42,9 @@ def test_high_severity_expects_a_fallback():
 
 
 @pytest.mark.parametrize(("cls", "severity", "_", "span_status"), TIERS)
-def test_record_error_follows_otel_conventions(telemetry, cls, severity, _, span_status):
+def test_record_error_follows_otel_conventions(telemetry, cls, severity, _, span_status, monkeypatch):
     """An exception event, error.type, severity, status ERROR only from High up."""
+    monkeypatch.setenv("HERITAGE_OTEL_CAPTURE_QUERY_TEXT", "true")  # messages shown as they are (opt-in)
     with trace.get_tracer("t").start_as_current_span("work") as span:
         record_error(span, cls("it broke"), component="embedding")
     recorded = telemetry.span("work")

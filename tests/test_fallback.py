@@ -48,8 +48,9 @@ def test_primary_answers_with_one_attempt(telemetry):
     assert not telemetry.events(chain_span, semconv.EVENT_FALLBACK_USED)
 
 
-def test_failure_falls_back_and_says_so(telemetry):
+def test_failure_falls_back_and_says_so(telemetry, monkeypatch):
     """A failing primary is an error attempt; the fallback's answer is marked degraded."""
+    monkeypatch.setenv("HERITAGE_OTEL_CAPTURE_QUERY_TEXT", "true")  # messages shown as they are (opt-in)
     chain = FallbackChain("ranking_chain")
     chain.add_strategy("primary_simrank", _fail("graph missing"), priority=3)
     chain.add_strategy("fallback_horn", lambda q: [q], priority=2)
@@ -194,8 +195,9 @@ async def test_async_timeout_cancels_the_coroutine(telemetry):
     assert attempts[0].attributes[semconv.FALLBACK_OUTCOME] == "timeout"
 
 
-def test_coroutine_strategy_in_sync_execute_is_an_error(telemetry):
+def test_coroutine_strategy_in_sync_execute_is_an_error(telemetry, monkeypatch):
     """A coroutine function in execute() fails that attempt with a clear message."""
+    monkeypatch.setenv("HERITAGE_OTEL_CAPTURE_QUERY_TEXT", "true")  # messages shown as they are (opt-in)
 
     async def coro():
         return 1

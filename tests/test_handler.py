@@ -89,8 +89,9 @@ def test_fallback_value_is_copied_per_call(telemetry):
     assert fail() == []
 
 
-async def test_async_functions_are_handled(telemetry):
+async def test_async_functions_are_handled(telemetry, monkeypatch):
     """Async functions get the same span and fallback behaviour."""
+    monkeypatch.setenv("HERITAGE_OTEL_CAPTURE_QUERY_TEXT", "true")  # messages shown as they are (opt-in)
     handler = ErrorHandler()
 
     @handler.handle_errors("embedding", fallback_value=[])

@@ -31,6 +31,7 @@ from typing import Any
 from opentelemetry._logs import LoggerProvider, SeverityNumber
 
 from heritage_otel import semconv
+from heritage_otel.errors import exception_message_for_export
 from heritage_otel.logs._emit import Emitter
 from heritage_otel.logs.hashing import capture_query_text_enabled, hash_query_text
 
@@ -140,7 +141,7 @@ class QueryLogger:
         error_type = error_message = None
         if error is not None:
             error_type = type(error).__qualname__ if isinstance(error, BaseException) else "_OTHER"
-            error_message = str(error)
+            error_message = exception_message_for_export(error, capture)
         attributes = {
             semconv.QUERY_ID: str(query_id),
             semconv.QUERY_HASH: query_hash,

@@ -80,7 +80,8 @@ def test_log_record_is_correlated(telemetry):
 
 def test_failed_query_is_an_error_record(telemetry):
     """An error makes the record ERROR with error.type and exception.* attributes."""
-    _log_in_span(QueryLogger(), results=[], success=False, error=TimeoutError("simrank took too long"))
+    _log_in_span(QueryLogger(capture_query_text=True), results=[], success=False,
+                 error=TimeoutError("simrank took too long"))
     record = telemetry.logs()[0].log_record
     assert record.severity_number == SeverityNumber.ERROR
     assert record.body == "query failed"
@@ -94,7 +95,7 @@ def test_failed_query_is_an_error_record(telemetry):
 
 def test_error_string_is_accepted(telemetry):
     """A plain error message works too (error.type _OTHER)."""
-    _log_in_span(QueryLogger(), success=False, error="backend unavailable")
+    _log_in_span(QueryLogger(capture_query_text=True), success=False, error="backend unavailable")
     attrs = telemetry.logs()[0].log_record.attributes
     assert attrs[semconv.ERROR_TYPE] == "_OTHER"
     assert attrs[semconv.EXCEPTION_MESSAGE] == "backend unavailable"
