@@ -117,10 +117,11 @@ class _Refused(Exception):
     """A request answered with an error before (or instead of) its body being used."""
 
     def __init__(self, status: int, message: str, *, counter: str | None = None, field: str | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | None = None, close: bool = False) -> None:
         super().__init__(message)
         self.status, self.message, self.counter, self.field = status, message, counter, field
         self.headers = headers or {}
+        self.close = close
 
 
 class _ClientGone(Exception):
@@ -162,6 +163,7 @@ class AnalyzerApp:
         self._hosts = self.config.host_names()
         self._token = self.config.token.encode("ascii") if self.config.token else None
         self._ingest_slots: asyncio.Semaphore | None = None
+        self._in_flight = 0  # requests being handled (event-loop only, no lock needed)
 
     # --- ASGI entry -----------------------------------------------------------------------------
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -171,7 +173,11 @@ class AnalyzerApp:
         headers = Headers(scope=scope)
         kind = media_type(headers.get("content-type")) or PROTOBUF
         reader = _Receiver(receive)
+        self._in_flight += 1
         try:
+            if self._in_flight > self.config.max_concurrent_requests:
+                raise _Refused(503, "too many requests in progress; retry later", counter="busy_refused",
+                               headers={"Retry-After": "1"}, close=True)
             self._check_envelope(scope, headers)
             if scope["method"] == "POST":
                 await self._post(scope, reader, send, headers, kind, deadline)
@@ -187,6 +193,8 @@ class AnalyzerApp:
             _log.exception("request %s %s failed", scope.get("method"), scope.get("path"))
             await self._respond(send, 500, status_body(500, "internal error; see the Analyzer's log", PROTOBUF),
                                 PROTOBUF, close=True)
+        finally:
+            self._in_flight -= 1
 
     def _check_envelope(self, scope: Scope, headers: Headers) -> None:
         if _host_name(headers.get("host", "")) not in self._hosts:
@@ -195,7 +203,7 @@ class AnalyzerApp:
         names = {name for name, _ in scope["headers"]}
         if b"content-length" in names and b"transfer-encoding" in names:
             raise _Refused(400, "a request may not carry both Content-Length and Transfer-Encoding",
-                           counter="framing_refused")
+                           counter="framing_refused", close=True)
 
     def _authorized(self, headers: Headers) -> bool:
         if self._token is None:
@@ -223,7 +231,7 @@ class AnalyzerApp:
                       deadline: float) -> None:
         if exc.counter:
             self.service.drops.add(exc.counter)
-        drained = await self._discard_body(scope, receive, deadline) if exc.status not in (408, 413) else False
+        drained = not exc.close and exc.status != 408 and await self._discard_body(scope, receive, deadline)
         if scope["path"] in _OTLP_PATHS and scope["method"] == "POST":
             body, ctype = status_body(exc.status, exc.message, kind, exc.field), kind
         else:
@@ -416,7 +424,7 @@ class AnalyzerServer:
             http=functools.partial(LimitedH11Protocol, limits=limits),  # type: ignore[arg-type]
             loop="asyncio", ws="none", lifespan="off", log_config=None, access_log=False,
             server_header=False, proxy_headers=False,
-            limit_concurrency=cfg.max_concurrent_requests,
+            # not uvicorn's limit_concurrency: it counts idle connections too (AnalyzerApp counts requests)
             timeout_keep_alive=cfg.keep_alive_timeout_s,  # type: ignore[arg-type] - used as a float
             h11_max_incomplete_event_size=cfg.max_header_bytes,
             timeout_graceful_shutdown=2,

@@ -1,0 +1,224 @@
+"""Issue #12's reproductions against a real ``analyzer serve --max-request-bytes 1048576 --token s3cret``.
+
+Each attack gets a 4xx (or its data is refused and counted), the service
+keeps answering, and its resident memory stays flat.
+"""
+
+from __future__ import annotations
+
+import gzip
+import socket
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceResponse
+
+from tests.service.attacks import (
+    AUTH,
+    LIMIT,
+    PROTOBUF_AUTH,
+    Served,
+    analyzer_serve,
+    both_framings,
+    chunked_minus_one,
+    exponential_histogram_million_buckets,
+    far_future_gauge,
+    good_metrics,
+    histograms_sharing_bounds,
+    huge_query_log,
+    many_attributes,
+    raw_exchange,
+    request_head,
+)
+
+HEADER_TIMEOUT_S = 2.0
+REQUEST_TIMEOUT_S = 3.0
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[Served]:
+    with analyzer_serve("--header-timeout-s", str(HEADER_TIMEOUT_S), "--request-timeout-s",
+                        str(REQUEST_TIMEOUT_S)) as srv:
+        yield srv
+
+
+def _post(srv: Served, body: bytes, path: str = "/v1/metrics", **headers: str) -> requests.Response:
+    return requests.post(srv.url + path, data=body, headers={**PROTOBUF_AUTH, **headers}, timeout=60)
+
+
+def _partial(resp: requests.Response) -> ExportMetricsServiceResponse:
+    assert resp.status_code == 200, resp.content[:200]
+    out = ExportMetricsServiceResponse()
+    out.ParseFromString(resp.content)
+    return out
+
+
+def _dropped(srv: Served) -> dict[str, int]:
+    return srv.stats()["limits"]["dropped"]
+
+
+def test_chunk_size_minus_one_is_400_on_every_path_and_memory_stays_flat(served):
+    """A chunk size of -1 (then megabytes of filler) is a 400, with or without token, on any path; RSS is flat."""
+    before = served.rss_mb()
+    for path in ("/v1/metrics", "/v1/logs", "/v1/nowhere") * 3:
+        reply = raw_exchange(served.port, chunked_minus_one(path))
+        assert reply.startswith(b"HTTP/1.1 400"), reply[:80]
+    assert served.alive()
+    assert served.rss_mb() - before < 50
+
+
+def test_exponential_histogram_with_a_million_buckets_is_refused_and_counted(served):
+    """Scale 20 with 1M positive buckets (~1 MB): the point is rejected (partial success) and nothing is reserved."""
+    body = exponential_histogram_million_buckets()
+    assert len(body) <= LIMIT
+    before = served.rss_mb()
+    result = _partial(_post(served, body))
+    assert result.partial_success.rejected_data_points == 1
+    assert "buckets" in result.partial_success.error_message
+    stats = served.stats()
+    assert stats["limits"]["dropped"]["histogram_buckets"] >= 1
+    assert stats["analyzer"].get("bytes", 0) < 64 * 2**20
+    assert served.rss_mb() - before < 64
+
+
+def test_histograms_sharing_ten_thousand_bounds_are_refused(served):
+    """65 series with 10,000 explicit bounds each (sent 5 per request): every point is refused and counted."""
+    refused = 0
+    for _ in range(13):
+        refused += _partial(_post(served, histograms_sharing_bounds(5, 10_000))).partial_success.rejected_data_points
+    assert refused == 65
+    assert _dropped(served)["histogram_buckets"] >= 65
+
+
+def test_distinct_bucket_layouts_are_capped():
+    """Past --max-bucket-layouts distinct bound sets, points with a new layout are refused and counted."""
+    with analyzer_serve("--max-bucket-layouts", "3") as srv:
+        rejected = [_partial(_post(srv, histograms_sharing_bounds(1, n, instance=f"r{n}"))).partial_success
+                    .rejected_data_points for n in (2, 3, 4, 5, 6)]
+        assert rejected == [0, 0, 0, 1, 1]
+        stats = srv.stats()
+        assert (stats["limits"]["dropped"]["bucket_layouts"], stats["limits"]["bucket_layouts"]) == (2, 3)
+        assert stats["limits"]["settings"]["max_bucket_layouts"] == 3
+
+
+def test_a_point_with_sixty_thousand_attributes_is_refused_and_series_stay_small(served):
+    """A point over max_attributes_per_point is refused; /api/series?limit=1 stays a small answer."""
+    result = _partial(_post(served, many_attributes(60_000)))
+    assert result.partial_success.rejected_data_points == 1
+    assert _dropped(served)["attributes_per_point"] >= 1
+    listed = requests.get(served.url + "/api/series", params={"limit": 1}, headers=AUTH, timeout=30)
+    assert listed.status_code == 200 and len(listed.content) < 4096
+
+
+def test_long_attribute_values_are_cut_and_the_query_store_is_bounded_in_bytes(served):
+    """Query logs with 600 kB values: values are cut, the store and /api/queries stay small and fast."""
+    for _ in range(10):
+        assert _post(served, huge_query_log(600_000), path="/v1/logs").status_code == 200
+    started = time.monotonic()
+    reply = requests.get(served.url + "/api/queries", params={"limit": 50}, headers=AUTH, timeout=30)
+    elapsed = time.monotonic() - started
+    assert reply.status_code == 200
+    assert len(reply.content) < 512 * 1024, len(reply.content)
+    assert elapsed < 10
+    stats = served.stats()
+    assert stats["limits"]["dropped"]["attribute_values_truncated"] >= 10
+    assert stats["queries_stored_bytes"] <= stats["limits"]["settings"]["query_store_bytes"]
+
+
+def test_a_point_stamped_at_the_end_of_time_cannot_poison_fleet_aggregates(served):
+    """time_unix_nano = 2**64 - 1 is refused (counted); later samples of that service are not 'late'."""
+    result = _partial(_post(served, far_future_gauge("replica-p")))
+    assert result.partial_success.rejected_data_points == 1
+    assert "time_unix_nano" in result.partial_success.error_message
+    for instance in ("replica-p", "replica-q"):
+        assert _post(served, good_metrics(instance).SerializeToString()).status_code == 200
+    stats = served.stats()
+    assert stats["limits"]["dropped"]["timestamps"] >= 1
+    assert stats["fleet_late_samples"] == 0
+
+
+def test_idle_connections_are_closed_after_the_header_timeout_and_threads_stay_bounded(served):
+    """100 idle connections add no thread each and are closed by the server after header_timeout_s."""
+    threads_before = served.process.num_threads()
+    socks = [socket.create_connection(("127.0.0.1", served.port), timeout=10) for _ in range(100)]
+    try:
+        assert served.process.num_threads() <= threads_before + 5
+        assert served.alive()
+        time.sleep(HEADER_TIMEOUT_S + 1.0)
+        closed = 0
+        for sock in socks:
+            sock.settimeout(5)
+            try:
+                closed += sock.recv(1) == b""
+            except OSError:
+                closed += 1
+        assert closed == 100
+    finally:
+        for sock in socks:
+            sock.close()
+    assert _dropped(served)["header_timeouts"] >= 100
+
+
+def test_headers_sent_one_byte_at_a_time_are_cut_off(served):
+    """A request line trickled byte by byte is closed once header_timeout_s has passed."""
+    head = request_head("GET", "/api/health", AUTH)
+    started = time.monotonic()
+    raw_exchange(served.port, head[:1], trickle=[bytes([b]) for b in head[1:40]], trickle_every_s=0.2, read_s=15)
+    assert time.monotonic() - started < HEADER_TIMEOUT_S + 8.5  # the trickle itself takes 7.8 s at most
+
+
+def test_a_slow_body_gets_408_at_the_request_deadline(served):
+    """A body at one byte per second is answered 408 once request_timeout_s has passed, not kept open."""
+    head = request_head("POST", "/v1/metrics", {**PROTOBUF_AUTH, "Content-Length": "100"})
+    started = time.monotonic()
+    reply = raw_exchange(served.port, head, trickle=[b"x"] * 6, trickle_every_s=1.0, read_s=15)
+    assert reply.startswith(b"HTTP/1.1 408"), reply[:80]
+    assert time.monotonic() - started < REQUEST_TIMEOUT_S + 8
+    assert _dropped(served)["request_timeouts"] >= 1
+
+
+def test_content_length_with_transfer_encoding_is_refused(served):
+    """Both framings at once (request smuggling) is a 400 and the connection is closed."""
+    reply = raw_exchange(served.port, both_framings())
+    assert reply.startswith(b"HTTP/1.1 400"), reply[:80]
+    assert b"connection: close" in reply.lower()
+    assert _dropped(served)["framing_refused"] >= 1
+
+
+def test_every_member_of_a_multi_member_gzip_body_is_used(served):
+    """Two gzip members (two protobuf messages, which concatenate into one request): both replicas' points land."""
+    body = gzip.compress(good_metrics("replica-m1", 3).SerializeToString()) + gzip.compress(
+        good_metrics("replica-m2", 4).SerializeToString())
+    assert _post(served, body, **{"Content-Encoding": "gzip"}).status_code == 200
+    series = requests.get(served.url + "/api/series", params={"metric": "heritage.queries", "limit": 1000},
+                          headers=AUTH, timeout=30).json()["series"]
+    assert {"replica-m1", "replica-m2"} <= {s["instance"] for s in series}
+
+
+def test_a_body_over_the_limit_after_decompression_is_413(served):
+    """A gzip bomb is refused once it inflates past the limit, and counted."""
+    bomb = gzip.compress(b"\0" * (LIMIT * 8))
+    assert _post(served, bomb, **{"Content-Encoding": "gzip"}).status_code == 413
+    assert _dropped(served)["decompressed_too_large"] >= 1
+
+
+def test_host_header_must_name_this_service(served):
+    """DNS rebinding: a Host that is not the bind address or localhost is a 400; localhost:port is fine."""
+    evil = requests.get(served.url + "/api/health", headers={**AUTH, "Host": "evil.example"}, timeout=10)
+    assert evil.status_code == 400
+    local = requests.get(served.url + "/api/health", headers={**AUTH, "Host": f"localhost:{served.port}"}, timeout=10)
+    assert local.status_code == 200
+    assert _dropped(served)["hosts_refused"] >= 1
+
+
+def test_stats_show_every_limit_and_every_drop_counter(served):
+    """/api/stats names each limit setting with its value and each drop counter."""
+    from heritage_otel.service.config import LIMIT_FIELDS
+    from heritage_otel.service.limits import DROP_COUNTERS
+
+    limits = served.stats()["limits"]
+    assert set(limits["settings"]) == {f.name for f in LIMIT_FIELDS}
+    assert limits["settings"]["max_request_bytes"] == LIMIT
+    assert set(DROP_COUNTERS) <= set(limits["dropped"])
