@@ -155,6 +155,7 @@ class QueryLogger:
             semconv.SUCCESS: succeeded,
             semconv.ERROR_TYPE: error_type,
             semconv.EXCEPTION_MESSAGE: error_message,
+            semconv.EXCEPTION_TYPE: error_type if isinstance(error, BaseException) else None,
         }
         file_fields = None if not self._emitter.writes_file else {
             "query_id": str(query_id),
@@ -175,7 +176,8 @@ class QueryLogger:
             severity=SeverityNumber.INFO if succeeded else SeverityNumber.ERROR,
             attributes=attributes,
             file_fields=file_fields,
-            exception=error if isinstance(error, BaseException) else None,
+            # the SDK would export the raw message and trace: only when query capture is on
+            exception=error if isinstance(error, BaseException) and capture else None,
         )
 
     def close(self) -> None:
