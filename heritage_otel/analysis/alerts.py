@@ -48,6 +48,7 @@ from typing import Any, Final
 from heritage_otel.analysis.findings import AlertLevel, Evaluation, Finding
 from heritage_otel.analysis.samples import Labels, SeriesKey
 from heritage_otel.analysis.sinks.worker import SinkWorker
+from heritage_otel.secrets import mask_text
 
 __all__ = ["Alert", "AlertLevel", "AlertManager", "STATE_FIRING", "STATE_RESOLVED", "DEFAULT_COOLDOWN_S"]
 
@@ -171,7 +172,7 @@ class AlertManager:
             msg = f"queue_size = {queue_size!r} is not valid; expected an integer >= 1"
             raise ValueError(msg)
         if jaeger_url is not None and not str(jaeger_url).startswith(("http://", "https://")):
-            msg = f"jaeger_url = {jaeger_url!r} is not valid; expected an http(s) URL such as 'http://127.0.0.1:16686'"
+            msg = f"jaeger_url = {mask_text(repr(jaeger_url))} is not valid; expected an http(s) URL such as 'http://127.0.0.1:16686'"
             raise ValueError(msg)
         self.cooldown_s = float(cooldown_s)
         self.clock = clock

@@ -57,14 +57,6 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportM
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 from heritage_otel import semconv
-from heritage_otel.service.config import ServiceConfig
-from heritage_otel.service.limits import (
-    DropCounters,
-    HistogramLayouts,
-    SeriesAdmission,
-    bounded_attributes,
-    plausible_time_ns,
-)
 from heritage_otel.analysis.samples import (
     KIND_GAUGE,
     KIND_HISTOGRAM,
@@ -72,6 +64,14 @@ from heritage_otel.analysis.samples import (
     IntervalSample,
     Labels,
     SeriesKey,
+)
+from heritage_otel.service.config import ServiceConfig
+from heritage_otel.service.limits import (
+    DropCounters,
+    HistogramLayouts,
+    SeriesAdmission,
+    bounded_attributes,
+    plausible_time_ns,
 )
 
 __all__ = ["RESOURCE_KEYS", "ConversionResult", "MetricConverter", "any_value", "attributes_of"]

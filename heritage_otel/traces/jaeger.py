@@ -18,6 +18,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from heritage_otel.secrets import mask_text
 from heritage_otel.traces.durations import go_duration, parse_duration_ns
 from heritage_otel.traces.model import STATUS_ERROR, STATUS_OK, STATUS_UNSET, Span, SpanEvent, Trace, group_traces
 
@@ -84,7 +85,7 @@ class JaegerClient:
 
     def __init__(self, base_url: str = DEFAULT_JAEGER_URL, *, timeout_s: float = 10.0) -> None:
         if not base_url.startswith(("http://", "https://")):
-            msg = f"jaeger_url = {base_url!r} is not valid; expected an http:// or https:// URL"
+            msg = f"jaeger_url = {mask_text(repr(base_url))} is not valid; expected an http:// or https:// URL"
             raise ValueError(msg)
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s

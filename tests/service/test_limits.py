@@ -222,3 +222,16 @@ def test_stats_show_every_limit_and_every_drop_counter(served):
     assert set(limits["settings"]) == {f.name for f in LIMIT_FIELDS}
     assert limits["settings"]["max_request_bytes"] == LIMIT
     assert set(DROP_COUNTERS) <= set(limits["dropped"])
+
+
+def test_the_runbook_names_every_limit_and_every_counter():
+    """docs/OPERATIONAL_RUNBOOK.md section 7.4 lists each limit flag and each drop counter (docs stay true)."""
+    from pathlib import Path
+
+    from heritage_otel.service.config import LIMIT_FIELDS
+    from heritage_otel.service.limits import DROP_COUNTERS
+
+    runbook = (Path(__file__).parents[2] / "docs" / "OPERATIONAL_RUNBOOK.md").read_text(encoding="utf-8")
+    section = runbook[runbook.index("### 7.4 Analyzer limits"):]
+    assert all(f"`--{f.name.replace('_', '-')}`" in section for f in LIMIT_FIELDS)
+    assert all(f"`{name}`" in section for name in DROP_COUNTERS)
