@@ -32,6 +32,7 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "instrumentation": ("bench_instrumentation.py", [], ["--rounds", "3", "--queries", "300"]),
     "analysis": ("bench_analysis.py", [], ["--series", "2000", "--repeat", "3", "--exports", "4"]),
     "facade": ("bench_facade_memory.py", [], []),
+    "service": ("bench_service.py", [], ["--requests", "100"]),
 }
 
 
