@@ -1,11 +1,12 @@
 """uvicorn's h11 protocol with the two connection limits uvicorn lacks: a header deadline and a connection cap.
 
 uvicorn already bounds the idle time between keep-alive requests
-(``timeout_keep_alive``), the size of a request line plus headers (h11's
-``max_incomplete_event_size``) and requests in progress
-(``limit_concurrency``, 503 beyond). It does not bound how long a client may
-take to send its headers, nor how many connections may be open, so a
-slow-loris client could hold sockets for ever. This subclass closes a
+(``timeout_keep_alive``) and the size of a request line plus headers (h11's
+``max_incomplete_event_size``). It does not bound how long a client may take
+to send its headers, nor how many connections may be open (its
+``limit_concurrency`` counts idle connections as load and answers 503 to
+everyone once enough of them are open, so the application caps requests in
+progress instead), so a slow-loris client could hold sockets for ever. This subclass closes a
 connection whose request headers have not all arrived ``header_timeout_s``
 after its first byte (or after it opened), and closes new connections at
 once while ``max_connections`` are open; both are counted.
