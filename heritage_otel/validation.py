@@ -103,8 +103,8 @@ def _finite(value: Any) -> bool:
 
 
 def _blank(text: str) -> bool:
-    """Only whitespace and invisible characters (zero-width spaces, joiners, BOM, controls)."""
-    return all(c.isspace() or unicodedata.category(c) in ("Cf", "Cc", "Zs", "Zl", "Zp") for c in text)
+    """Only whitespace and invisible format characters (zero-width spaces and joiners, BOM)."""
+    return all(c.isspace() or unicodedata.category(c) == "Cf" for c in text)
 
 
 def _require_positive_int(setting: str, value: Any) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import math
+import unicodedata
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -20,7 +21,8 @@ anything = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_na
 
 
 def _valid_query(value: Any) -> bool:
-    return isinstance(value, str) and bool(value.strip()) and len(value) <= 1000
+    visible = isinstance(value, str) and any(not (c.isspace() or unicodedata.category(c) == "Cf") for c in value)
+    return visible and len(value) <= 1000  # zero-width spaces, joiners and BOMs are blank too
 
 
 @SETTINGS

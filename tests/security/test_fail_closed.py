@@ -126,8 +126,9 @@ def test_secret_key_names_are_masked(key: str) -> None:
     assert mask_secrets({key: SECRET}) == {key: MASK}
 
 
-_secret_text = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.~", min_size=6,
-                       max_size=40)
+#: Secrets start with "zq9" (in none of the forms below) so a hit means the secret leaked, not the form's text.
+_secret_text = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.~", min_size=3,
+                       max_size=40).map(lambda tail: "zq9" + tail)
 
 
 @settings(max_examples=200, deadline=None)
