@@ -51,7 +51,8 @@ CUMULATIVE_REPLAY_BUG = (
 
 @pytest.mark.parametrize("temporality", [
     "delta",  # as the analysis path prefers: each replayed batch carries its own increments
-    pytest.param("cumulative", marks=pytest.mark.xfail(strict=True, reason=CUMULATIVE_REPLAY_BUG)),
+    # not strict: on the uvicorn server the replay sometimes lands in order and passes (timing-dependent)
+    pytest.param("cumulative", marks=pytest.mark.xfail(strict=False, reason=CUMULATIVE_REPLAY_BUG)),
 ])
 def test_analyzer_down_then_up_loses_no_metric_point(temporality, tmp_path, instrumentor, monkeypatch) -> None:
     require_binary(BIN_DIR / "otelcol-heritage", "bash scripts/deps/collector.sh")
