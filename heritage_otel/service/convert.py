@@ -111,10 +111,15 @@ class ConversionResult:
     accepted: int = 0
     rejected: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
+    #: Points refused for their own shape (too many attributes or buckets, implausible time), not for the
+    #: service's state (series caps): a request of nothing else is refused whole (400) by the receiver.
+    malformed: int = 0
 
-    def reject(self, reason: str, n: int = 1) -> None:
+    def reject(self, reason: str, n: int = 1, *, malformed: bool = False) -> None:
         self.rejected += n
         self.reasons[reason] += n
+        if malformed:
+            self.malformed += n
 
     def message(self) -> str:
         """A human-readable English summary of the rejections (empty when none)."""
@@ -211,7 +216,7 @@ class MetricConverter:
         cfg = self.limits
         if len(point.attributes) > cfg.max_attributes_per_point:  # before decoding 200k of them
             self.drops.add("attributes_per_point")
-            result.reject(f"more than {cfg.max_attributes_per_point} attributes on a point")
+            result.reject(f"more than {cfg.max_attributes_per_point} attributes on a point", malformed=True)
             return None
         return bounded_attributes(attributes_of(point.attributes), max_count=cfg.max_attributes_per_point,
                                   max_value_length=cfg.max_attribute_value_length, counters=self.drops)
@@ -221,7 +226,8 @@ class MetricConverter:
         if plausible_time_ns(time_ns, now_ns=now_ns, max_future_s=cfg.max_future_s, max_age_s=cfg.max_age_s):
             return True
         self.drops.add("timestamps")
-        result.reject(f"time_unix_nano outside [now - {cfg.max_age_s:g} s, now + {cfg.max_future_s:g} s]")
+        result.reject(f"time_unix_nano outside [now - {cfg.max_age_s:g} s, now + {cfg.max_future_s:g} s]",
+                      malformed=True)
         return False
 
     def convert(self, request: ExportMetricsServiceRequest) -> ConversionResult:
@@ -327,7 +333,7 @@ class MetricConverter:
     ) -> IntervalSample | None:
         if which == "exponential_histogram":
             if self._layouts.too_many_buckets(len(point.positive.bucket_counts) + 2):
-                result.reject(f"histogram with more than {self._layouts.max_buckets} buckets")
+                result.reject(f"histogram with more than {self._layouts.max_buckets} buckets", malformed=True)
                 return None
             bounds, counts = _exponential_to_explicit(point)
         else:
@@ -344,7 +350,8 @@ class MetricConverter:
         refused = self._layouts.refuse(bounds)
         if refused is not None:
             result.reject(f"histogram over the {refused.replace('_', ' ')} limit "
-                          f"({self._layouts.max_buckets} buckets, {self._layouts.max_layouts} layouts)")
+                          f"({self._layouts.max_buckets} buckets, {self._layouts.max_layouts} layouts)",
+                          malformed=refused == "histogram_buckets")
             return None
         total = float(point.sum) if point.HasField("sum") else math.nan
         minimum = float(point.min) if point.HasField("min") else math.nan

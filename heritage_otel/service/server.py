@@ -336,6 +336,9 @@ class AnalyzerApp:
             if path == "/v1/metrics":
                 request = decode(body, content_type, None, ExportMetricsServiceRequest, max_bytes=limit)
                 result = service.ingest_metrics(request)
+                if result.malformed and not result.accepted:  # nothing usable, and the sender's fault
+                    message = f"every data point was refused: {result.message()}"
+                    return 400, status_body(400, message, kind, "resource_metrics")
                 response: Any = ExportMetricsServiceResponse()
                 if result.rejected:
                     response.partial_success.CopyFrom(ExportMetricsPartialSuccess(

@@ -55,6 +55,16 @@ def _partial(resp: requests.Response) -> ExportMetricsServiceResponse:
     return out
 
 
+def _refused_whole(resp: requests.Response, why: str) -> None:
+    """A request whose every point broke a per-point limit is a 400 whose Status says which."""
+    from google.rpc import status_pb2
+
+    assert resp.status_code == 400, resp.content[:200]
+    status = status_pb2.Status()
+    status.ParseFromString(resp.content)
+    assert why in status.message, status.message
+
+
 def _dropped(srv: Served) -> dict[str, int]:
     return srv.stats()["limits"]["dropped"]
 
@@ -70,13 +80,11 @@ def test_chunk_size_minus_one_is_400_on_every_path_and_memory_stays_flat(served)
 
 
 def test_exponential_histogram_with_a_million_buckets_is_refused_and_counted(served):
-    """Scale 20 with 1M positive buckets (~1 MB): the point is rejected (partial success) and nothing is reserved."""
+    """Scale 20 with 1M positive buckets (~1 MB): a 400, counted, and nothing is reserved."""
     body = exponential_histogram_million_buckets()
     assert len(body) <= LIMIT
     before = served.rss_mb()
-    result = _partial(_post(served, body))
-    assert result.partial_success.rejected_data_points == 1
-    assert "buckets" in result.partial_success.error_message
+    _refused_whole(_post(served, body), "buckets")
     stats = served.stats()
     assert stats["limits"]["dropped"]["histogram_buckets"] >= 1
     assert stats["analyzer"].get("bytes", 0) < 64 * 2**20
@@ -84,12 +92,22 @@ def test_exponential_histogram_with_a_million_buckets_is_refused_and_counted(ser
 
 
 def test_histograms_sharing_ten_thousand_bounds_are_refused(served):
-    """65 series with 10,000 explicit bounds each (sent 5 per request): every point is refused and counted."""
-    refused = 0
+    """65 series with 10,000 explicit bounds each (sent 5 per request): every request is a 400, every point counted."""
+    before = _dropped(served)["histogram_buckets"]
     for _ in range(13):
-        refused += _partial(_post(served, histograms_sharing_bounds(5, 10_000))).partial_success.rejected_data_points
-    assert refused == 65
-    assert _dropped(served)["histogram_buckets"] >= 65
+        _refused_whole(_post(served, histograms_sharing_bounds(5, 10_000)), "buckets")
+    assert _dropped(served)["histogram_buckets"] - before == 65
+
+
+def test_a_refused_point_next_to_good_ones_is_a_partial_success(served):
+    """One point over a limit among good ones: 200, the good ones kept, the bad one in partial_success."""
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+
+    request = ExportMetricsServiceRequest()
+    request.ParseFromString(good_metrics("replica-mixed").SerializeToString() + far_future_gauge("replica-mixed"))
+    result = _partial(_post(served, request.SerializeToString()))
+    assert result.partial_success.rejected_data_points == 1
+    assert "time_unix_nano" in result.partial_success.error_message
 
 
 def test_distinct_bucket_layouts_are_capped():
@@ -105,8 +123,7 @@ def test_distinct_bucket_layouts_are_capped():
 
 def test_a_point_with_sixty_thousand_attributes_is_refused_and_series_stay_small(served):
     """A point over max_attributes_per_point is refused; /api/series?limit=1 stays a small answer."""
-    result = _partial(_post(served, many_attributes(60_000)))
-    assert result.partial_success.rejected_data_points == 1
+    _refused_whole(_post(served, many_attributes(60_000)), "attributes")
     assert _dropped(served)["attributes_per_point"] >= 1
     listed = requests.get(served.url + "/api/series", params={"limit": 1}, headers=AUTH, timeout=30)
     assert listed.status_code == 200 and len(listed.content) < 4096
@@ -128,10 +145,8 @@ def test_long_attribute_values_are_cut_and_the_query_store_is_bounded_in_bytes(s
 
 
 def test_a_point_stamped_at_the_end_of_time_cannot_poison_fleet_aggregates(served):
-    """time_unix_nano = 2**64 - 1 is refused (counted); later samples of that service are not 'late'."""
-    result = _partial(_post(served, far_future_gauge("replica-p")))
-    assert result.partial_success.rejected_data_points == 1
-    assert "time_unix_nano" in result.partial_success.error_message
+    """time_unix_nano = 2**64 - 1 is a 400 (counted); later samples of that service are not 'late'."""
+    _refused_whole(_post(served, far_future_gauge("replica-p")), "time_unix_nano")
     for instance in ("replica-p", "replica-q"):
         assert _post(served, good_metrics(instance).SerializeToString()).status_code == 200
     stats = served.stats()
