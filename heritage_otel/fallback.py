@@ -244,7 +244,7 @@ class FallbackChain:
         if strategy.timeout_s is not None:
             attributes[semconv.FALLBACK_TIMEOUT_S] = strategy.timeout_s
         return self._tracer.start_as_current_span(
-            semconv.SPAN_FALLBACK_ATTEMPT, attributes=attributes, record_exception=False, set_status_on_exception=True
+            semconv.SPAN_FALLBACK_ATTEMPT, attributes=attributes, record_exception=False, set_status_on_exception=False
         )
 
     def _failed(self, span: Span, strategy: Strategy, exc: Exception) -> Exception:

@@ -105,9 +105,10 @@ class ErrorHandler:
         return decorate
 
     def _span(self, component: str, attributes: dict[str, Any]) -> Any:
-        # Exceptions are recorded once, by _handled; the SDK only sets the
-        # status when something escapes (a re-raised or non-Exception error).
-        return self._tracer.start_as_current_span(component, attributes=attributes, record_exception=False)
+        # Exceptions are recorded once, by _handled (which sets the status, the message hidden unless query
+        # capture is on); the SDK would overwrite that status with the raw message of a re-raised error.
+        return self._tracer.start_as_current_span(component, attributes=attributes, record_exception=False,
+                                                  set_status_on_exception=False)
 
     def _handled(
         self,

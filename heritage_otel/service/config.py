@@ -162,7 +162,7 @@ class ServiceConfig:
     max_concurrent_ingest: int = _limit(4, 1, 256, "OTLP bodies read and decoded at once; others wait")
     max_header_bytes: int = _limit(16384, 1024, 1 << 20, "request line and headers in bytes (400 beyond)")
     header_timeout_s: float = _limit(10.0, 0.1, 600.0, "seconds for a request's headers to arrive")
-    request_timeout_s: float = _limit(30.0, 0.1, 3600.0, "seconds for a whole request body to arrive (408)")
+    request_timeout_s: float = _limit(20.0, 0.1, 3600.0, "seconds for a whole request body to arrive (408)")
     keep_alive_timeout_s: float = _limit(5.0, 0.1, 3600.0, "seconds an idle keep-alive connection stays open")
     max_histogram_buckets: int = _limit(
         320, 1, 10_000, "buckets per histogram point; points with more are dropped")

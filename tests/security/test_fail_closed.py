@@ -202,6 +202,23 @@ def test_the_error_handler_docstring_example_does_not_leak_the_query(telemetry, 
     assert QUERY not in _exception_text(telemetry, "recommender")
 
 
+def test_a_re_raised_critical_error_does_not_leak_the_query_in_the_status(telemetry, monkeypatch) -> None:
+    from heritage_otel.errors import CriticalError
+
+    monkeypatch.delenv("HERITAGE_OTEL_CAPTURE_QUERY_TEXT", raising=False)
+    handler = ErrorHandler(tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider)
+
+    @handler.handle_errors("recommender", fallback_value=[])
+    def get_recommendations(query: str) -> list[str]:
+        raise CriticalError(query)
+
+    with pytest.raises(CriticalError):
+        get_recommendations(QUERY)
+    span = telemetry.span("recommender")
+    assert span.status.status_code.name == "ERROR"
+    assert QUERY not in _exception_text(telemetry, "recommender")
+
+
 def test_the_query_log_hides_the_error_message(telemetry) -> None:
     QueryLogger(capture_query_text=False).log_query("q1", QUERY, results=[], latency_ms=3.0, components_used=[], success=False,
                                                     error=KeyError(QUERY))
