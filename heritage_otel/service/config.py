@@ -159,7 +159,9 @@ class ServiceConfig:
                                     "largest request body in bytes, on the wire and after gzip (413 beyond)")
     max_connections: int = _limit(256, 1, 10_000, "open connections; further ones are closed at once")
     max_concurrent_requests: int = _limit(64, 1, 10_000, "requests in progress; further ones get 503")
-    max_concurrent_ingest: int = _limit(4, 1, 256, "OTLP bodies read and decoded at once; others wait")
+    max_concurrent_ingest: int = _limit(4, 1, 256, "OTLP bodies decoded and ingested at once; others wait")
+    max_buffered_bytes: int = _limit(
+        96 << 20, 1024, 16 << 30, "request body bytes held by all requests together (503 beyond); >= max_request_bytes")
     max_header_bytes: int = _limit(16384, 1024, 1 << 20, "request line and headers in bytes (400 beyond)")
     header_timeout_s: float = _limit(10.0, 0.1, 600.0, "seconds for a request's headers to arrive")
     request_timeout_s: float = _limit(20.0, 0.1, 3600.0, "seconds for a whole request body to arrive (408)")
@@ -192,6 +194,10 @@ class ServiceConfig:
         check_range("evaluate_every_s", self.evaluate_every_s, 0.01, 3600.0, "seconds between evaluations")
         for f in LIMIT_FIELDS:
             check_range(f.name, getattr(self, f.name), f.metadata["lo"], f.metadata["hi"], f.metadata["help"])
+        if self.max_buffered_bytes < self.max_request_bytes:
+            msg = (f"max_buffered_bytes = {self.max_buffered_bytes} is not valid; expected >= max_request_bytes "
+                   f"({self.max_request_bytes}), or no request of the largest size could be held")
+            raise ValueError(msg)
         if self.token is not None:
             check_token(self.token, "token")
         if not isinstance(self.allowed_hosts, tuple) or not all(

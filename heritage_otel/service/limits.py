@@ -36,6 +36,7 @@ DROP_COUNTERS: Final = {
     "header_timeouts": "connections closed because a request's headers did not arrive within header_timeout_s",
     "connections_refused": "connections closed at once because max_connections were open",
     "busy_refused": "requests refused (503) because max_concurrent_requests were in progress",
+    "buffered_bytes_refused": "requests refused (503) because bodies held by all requests reached max_buffered_bytes",
     "hosts_refused": "requests refused (400) because their Host header is not one this service answers to",
     "framing_refused": "requests refused (400) with both Content-Length and Transfer-Encoding (smuggling)",
     "attributes_per_point": "data points / log records dropped for carrying more than max_attributes_per_point",

@@ -164,6 +164,7 @@ class AnalyzerApp:
         self._token = self.config.token.encode("ascii") if self.config.token else None
         self._ingest_slots: asyncio.Semaphore | None = None
         self._in_flight = 0  # requests being handled (event-loop only, no lock needed)
+        self._buffered = 0  # body bytes held by all requests (wire + decompressed; event-loop only)
 
     # --- ASGI entry -----------------------------------------------------------------------------
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -281,21 +282,35 @@ class AnalyzerApp:
         encoding = (headers.get("content-encoding") or "identity").strip().lower()
         if encoding not in ("gzip", "identity"):
             raise _Refused(415, f"unsupported Content-Encoding {encoding[:100]!r}; expected gzip or none")
-        body = await self._read_body(receive, headers, encoding == "gzip", deadline)
-        if self._ingest_slots is None:
-            self._ingest_slots = asyncio.Semaphore(self.config.max_concurrent_ingest)
+        held = [0]
         try:
-            async with asyncio.timeout_at(deadline):
-                await self._ingest_slots.acquire()
-        except TimeoutError:
-            raise _Refused(503, "the Analyzer is busy; retry later", headers={"Retry-After": "5"}) from None
-        try:
-            status, payload = await anyio.to_thread.run_sync(self._ingest, path, body, content_type, kind)
+            body = await self._read_body(receive, headers, encoding == "gzip", deadline, held)
+            if self._ingest_slots is None:
+                self._ingest_slots = asyncio.Semaphore(self.config.max_concurrent_ingest)
+            try:
+                async with asyncio.timeout_at(deadline):
+                    await self._ingest_slots.acquire()
+            except TimeoutError:
+                raise _Refused(503, "the Analyzer is busy; retry later", headers={"Retry-After": "5"}) from None
+            try:
+                status, payload = await anyio.to_thread.run_sync(self._ingest, path, body, content_type, kind)
+            finally:
+                self._ingest_slots.release()
         finally:
-            self._ingest_slots.release()
+            self._buffered -= held[0]
         await self._respond(send, status, payload, kind)
 
-    async def _read_body(self, receive: Receive, headers: Headers, gzipped: bool, deadline: float) -> bytes:
+    def _hold(self, n: int, held: list[int]) -> None:
+        """Count ``n`` more body bytes held; 503 when all requests together would hold over max_buffered_bytes."""
+        if self._buffered + n > self.config.max_buffered_bytes:
+            raise _Refused(503, "the Analyzer holds too many request bodies; retry later",
+                           counter="buffered_bytes_refused", headers={"Retry-After": "1"}, close=True)
+        self._buffered += n
+        held[0] += n
+
+    async def _read_body(
+        self, receive: Receive, headers: Headers, gzipped: bool, deadline: float, held: list[int],
+    ) -> bytes:
         """The (decompressed) body, streamed: 413 past the limit on the wire or after gzip, 408 past the deadline."""
         limit = self.config.max_request_bytes
         declared = headers.get("content-length")
@@ -316,6 +331,7 @@ class AnalyzerApp:
                     if received > limit:
                         raise _Refused(413, f"the body exceeds the limit of {limit} bytes", counter="body_too_large")
                     parts.append(inflater.feed(chunk) if inflater is not None else chunk)
+                    self._hold(len(chunk) + (len(parts[-1]) if inflater is not None else 0), held)
                     if not message.get("more_body"):
                         break
             if inflater is not None:

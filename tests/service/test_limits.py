@@ -248,5 +248,33 @@ def test_the_runbook_names_every_limit_and_every_counter():
 
     runbook = (Path(__file__).parents[2] / "docs" / "OPERATIONAL_RUNBOOK.md").read_text(encoding="utf-8")
     section = runbook[runbook.index("### 7.4 Analyzer limits"):]
-    assert all(f"`--{f.name.replace('_', '-')}`" in section for f in LIMIT_FIELDS)
+    assert all(f"| `--{f.name.replace('_', '-')}` | {f.default} |" in section for f in LIMIT_FIELDS)
     assert all(f"`{name}`" in section for name in DROP_COUNTERS)
+
+
+def test_bodies_held_by_all_requests_together_are_capped():
+    """With max_buffered_bytes = 1 MiB, a second large upload while one is held gets 503 (counted)."""
+    with analyzer_serve("--max-buffered-bytes", str(LIMIT)) as srv:
+        held = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+        try:
+            held.sendall(request_head("POST", "/v1/metrics", {**PROTOBUF_AUTH, "Content-Length": str(LIMIT)})
+                         + b"\0" * (700 * 1024))
+            deadline = time.monotonic() + 10
+            status = 0
+            while time.monotonic() < deadline:  # until the first body is being held
+                status = _post(srv, b"\0" * (700 * 1024)).status_code
+                if status == 503:
+                    break
+                time.sleep(0.2)
+            assert status == 503
+        finally:
+            held.close()
+        assert _dropped(srv)["buffered_bytes_refused"] >= 1
+        assert _post(srv, good_metrics("after").SerializeToString()).status_code == 200
+
+
+def test_max_buffered_bytes_below_max_request_bytes_is_refused_at_start_up():
+    from heritage_otel.service import ServiceConfig
+
+    with pytest.raises(ValueError, match="max_buffered_bytes = 2048 is not valid; expected >= max_request_bytes"):
+        ServiceConfig(max_buffered_bytes=2048, max_request_bytes=4096)
