@@ -38,6 +38,7 @@ DROP_COUNTERS: Final = {
     "busy_refused": "requests refused (503) because max_concurrent_requests were in progress",
     "buffered_bytes_refused": "requests refused (503) because bodies held by all requests reached max_buffered_bytes",
     "hosts_refused": "requests refused (400) because their Host header is not one this service answers to",
+    "malformed_http": "requests refused (400) by the HTTP parser: bad framing (a chunk size of -1, ...), headers too large",
     "framing_refused": "requests refused (400) with both Content-Length and Transfer-Encoding (smuggling)",
     "attributes_per_point": "data points / log records dropped for carrying more than max_attributes_per_point",
     "attribute_values_truncated": "attribute values cut to max_attribute_value_length characters",

@@ -9,7 +9,8 @@ everyone once enough of them are open, so the application caps requests in
 progress instead), so a slow-loris client could hold sockets for ever. This subclass closes a
 connection whose request headers have not all arrived ``header_timeout_s``
 after its first byte (or after it opened), and closes new connections at
-once while ``max_connections`` are open; both are counted.
+once while ``max_connections`` are open; both are counted, and so are the
+requests h11 refuses as malformed (uvicorn answers those 400 itself).
 """
 
 from __future__ import annotations
@@ -78,6 +79,11 @@ class LimitedH11Protocol(H11Protocol):
     def on_response_complete(self) -> None:
         super().on_response_complete()
         self._disarm()  # idle now: uvicorn's keep-alive timeout applies until the next byte
+
+    def send_400_response(self, msg: str) -> None:
+        """h11 refused the request (bad framing such as a chunk size of -1, headers over the size limit)."""
+        self._limits.counters.add("malformed_http")
+        super().send_400_response(msg)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()

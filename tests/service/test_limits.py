@@ -77,6 +77,7 @@ def test_chunk_size_minus_one_is_400_on_every_path_and_memory_stays_flat(served)
         assert reply.startswith(b"HTTP/1.1 400"), reply[:80]
     assert served.alive()
     assert served.rss_mb() - before < 50
+    assert _dropped(served)["malformed_http"] >= 9
 
 
 def test_exponential_histogram_with_a_million_buckets_is_refused_and_counted(served):
