@@ -169,9 +169,9 @@ def huge_query_log(value_chars: int) -> bytes:
     return query_logs_request([{"query_id": big}], res={semconv.SERVICE_NAME: big[: value_chars // 2]}).SerializeToString()
 
 
-def far_future_gauge(instance: str = "replica-p") -> bytes:
+def far_future_gauge(instance: str = "replica-p", service: str = "recommender") -> bytes:
     """A gauge point stamped at time_unix_nano = 2**64 - 1."""
-    req, sm = metrics_request(resource("recommender", instance))
+    req, sm = metrics_request(resource(service, instance))
     m = sm.metrics.add()
     m.name = "queue.depth"
     p = m.gauge.data_points.add()
@@ -180,8 +180,8 @@ def far_future_gauge(instance: str = "replica-p") -> bytes:
     return req.SerializeToString()
 
 
-def good_metrics(instance: str, value: float = 1.0) -> ExportMetricsServiceRequest:
+def good_metrics(instance: str, value: float = 1.0, service: str = "recommender") -> ExportMetricsServiceRequest:
     """A well-formed export from one replica."""
-    req, sm = metrics_request(resource("recommender", instance))
+    req, sm = metrics_request(resource(service, instance))
     add_sum(sm, semconv.METRIC_QUERIES, value)
     return req
