@@ -96,7 +96,8 @@ def test_recommender_traces_in_jaeger_after_tail_sampling(start_stack) -> None:
     assert primary.span.status_code == "ERROR"
     [exception] = [e for e in primary.span.events if e.name == semconv.EXCEPTION_EVENT]
     assert exception.attributes[semconv.EXCEPTION_TYPE].endswith("HighSeverityError")
-    assert "injected failure in simrank" in exception.attributes[semconv.EXCEPTION_MESSAGE]
+    # the message may hold the query: exported as its digest while query capture is off (#12)
+    assert exception.attributes[semconv.EXCEPTION_MESSAGE].startswith("<hidden sha256:")
     assert semconv.EXCEPTION_STACKTRACE in exception.attributes
     assert primary.span.attributes[semconv.ERROR_SEVERITY_NAME] == "high"
     failed_component = _children(primary, "rank simrank")
