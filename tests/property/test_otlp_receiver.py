@@ -5,6 +5,7 @@ query-log records sent in between are all stored (nothing lost or corrupted)."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -152,3 +153,40 @@ def test_every_valid_query_log_sent_between_bad_requests_was_stored(server) -> N
     stats = requests.get(server.url + "/api/stats", timeout=10).json()
     assert stats["query_records"] >= len(SENT)
     assert requests.get(server.url + "/healthz", timeout=5).status_code == 200
+
+
+@pytest.fixture(scope="module")
+def limited_server() -> Iterator[AnalyzerServer]:
+    with running_server(max_attributes_per_point=6, max_histogram_buckets=8, max_future_s=300.0,
+                        max_age_s=86_400.0, max_bucket_layouts=10_000) as srv:
+        yield srv
+
+
+#: Offsets from now (seconds), kept 60 s away from the window's edges so the test does not race the clock.
+_offsets = st.one_of(st.floats(-86_340, 240), st.floats(360, 10**9), st.floats(-10**9, -86_460))
+
+
+@SETTINGS
+@given(n_attrs=st.integers(0, 12), bounds=st.integers(0, 12), offset_s=_offsets)
+def test_a_point_is_kept_exactly_when_it_is_within_every_per_point_limit(limited_server, n_attrs, bounds,
+                                                                         offset_s) -> None:
+    """One histogram point: 200 and kept when its attributes, buckets and time are within the limits;
+    otherwise a 400 that names the limit, and the drop is counted."""
+    req, sm = metrics_request(resource("recommender", "prop-limits"))
+    layout = tuple(float(i) for i in range(bounds))
+    attributes = {f"a{i}": str(i) for i in range(n_attrs)}
+    add_histogram(sm, "heritage.query.duration", layout, (1,) * (bounds + 1), 1.0, attributes=attributes)
+    point = sm.metrics[0].histogram.data_points[0]
+    point.time_unix_nano = int(time.time_ns() + offset_s * 1e9)
+    point.start_time_unix_nano = point.time_unix_nano - 10**9
+    before = requests.get(limited_server.url + "/api/stats", timeout=10).json()["limits"]["dropped"]
+    response = _post(limited_server, "/v1/metrics", req.SerializeToString(), PROTOBUF)
+    after = requests.get(limited_server.url + "/api/stats", timeout=10).json()["limits"]["dropped"]
+    within = n_attrs <= 6 and bounds + 1 <= 8 and -86_400 <= offset_s <= 300
+    if within:
+        assert response.status_code == 200, response.content[:200]
+        assert b"rejected" not in response.content.lower()
+        return
+    assert response.status_code == 400
+    grew = {k for k in after if after[k] > before.get(k, 0)}
+    assert grew & {"attributes_per_point", "histogram_buckets", "timestamps"}, grew
