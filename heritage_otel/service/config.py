@@ -225,13 +225,18 @@ class ServiceConfig:
 
         >>> sorted(ServiceConfig(allowed_hosts=("Analyzer.internal",)).host_names())
         ['127.0.0.1', '::1', 'analyzer.internal', 'localhost']
+        >>> sorted(ServiceConfig(host="localhost").host_names())
+        ['127.0.0.1', '::1', 'localhost']
+        >>> sorted(ServiceConfig(host="10.0.0.5").host_names())
+        ['10.0.0.5']
         """
         names = {self.host.strip().lower().strip("[]"), *(h.strip().lower() for h in self.allowed_hosts)}
         try:
             address = ipaddress.ip_address(self.host.strip("[]"))
         except ValueError:
             address = None
-        if address is not None and (address.is_loopback or address.is_unspecified):
+        if self.host.strip().lower() == "localhost" or (
+                address is not None and (address.is_loopback or address.is_unspecified)):
             names.update(_LOOPBACK_NAMES)
         if address is not None and address.is_unspecified:
             names.discard(self.host.strip().lower().strip("[]"))
