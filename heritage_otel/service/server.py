@@ -69,7 +69,7 @@ from heritage_otel.service.payload import (
 )
 from heritage_otel.service.protocol import ConnectionLimits, LimitedH11Protocol
 
-__all__ = ["AnalyzerApp", "AnalyzerServer"]
+__all__ = ["AnalyzerServer"]
 
 _log = logging.getLogger(__name__)
 #: An oversized or refused body up to this many times the limit is read and discarded so the client
