@@ -107,6 +107,8 @@ class AnalyzerService:
         self.alerts = alert_manager or AlertManager(jaeger_url=self.config.jaeger_url, clock=clock)
         self.clock = clock
         self.drops = DropCounters()
+        #: Request body bytes the HTTP layer holds right now (set by the server; shown in /api/stats).
+        self.buffered_bytes = 0
         self.converter = MetricConverter(clock=lambda: int(clock() * 1e9), limits=self.config, drops=self.drops)
         self.fleet = (FleetAggregator(base.interval_seconds, self.config.max_series, clock=clock, limits=self.config)
                       if self.config.fleet_aggregates else None)
@@ -396,7 +398,7 @@ class AnalyzerService:
         out["queries_stored"] = len(self.queries)
         out["queries_stored_bytes"] = self.queries.bytes
         out["limits"] = {"settings": self.config.limits(), "dropped": self.drops.snapshot(),
-                         "bucket_layouts": self.converter.bucket_layouts}
+                         "bucket_layouts": self.converter.bucket_layouts, "buffered_bytes": self.buffered_bytes}
         out["alerts"] = self.alerts.stats()
         out["uptime_s"] = round(self.clock() - self.started_at, 3)
         out["last_evaluation_ms"] = self.last_evaluation_ms

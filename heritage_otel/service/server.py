@@ -298,6 +298,7 @@ class AnalyzerApp:
                 self._ingest_slots.release()
         finally:
             self._buffered -= held[0]
+            self.service.buffered_bytes = self._buffered
         await self._respond(send, status, payload, kind)
 
     def _hold(self, n: int, held: list[int]) -> None:
@@ -307,6 +308,7 @@ class AnalyzerApp:
                            counter="buffered_bytes_refused", headers={"Retry-After": "1"}, close=True)
         self._buffered += n
         held[0] += n
+        self.service.buffered_bytes = self._buffered
 
     async def _read_body(
         self, receive: Receive, headers: Headers, gzipped: bool, deadline: float, held: list[int],
