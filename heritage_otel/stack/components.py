@@ -25,19 +25,25 @@ JAEGER_STORAGES: Mapping[str, str] = {"memory": "config.yaml", "badger": "config
 
 @dataclass(frozen=True)
 class ComponentSpec:
-    """How to build, run and check one component of the stack."""
+    """How to build, run and check one component of the stack.
+
+    ``args`` replaces the default command-line arguments (``--config <config>``);
+    ``build_script`` is None for programs that need no build (the Debian
+    Alertmanager, our own Python service).
+    """
 
     name: str
     binary: Path
-    build_script: Path
+    build_script: Path | None
     config: Path
     health_url: str
     ports: Mapping[str, int]
     env: Mapping[str, str] = field(default_factory=dict)
+    args: tuple[str, ...] | None = None
 
     @property
     def argv(self) -> list[str]:
-        return [str(self.binary), "--config", str(self.config)]
+        return [str(self.binary), *(self.args if self.args is not None else ("--config", str(self.config)))]
 
 
 def stack_components(

@@ -3,8 +3,11 @@
 Each alert becomes an Alertmanager alert with
 
 * ``labels``: ``alertname`` (``Heritage`` + metric + detector), ``severity``
-  (info/warning/critical), ``metric``, ``detector``, ``service`` and the alert's
-  own labels (names sanitised to ``[a-zA-Z_][a-zA-Z0-9_]*``);
+  (info/warning/critical), ``incident`` (the stable incident id, else the
+  alert id), ``metric``, ``detector``, ``service`` and the alert's own labels
+  (names sanitised to ``[a-zA-Z_][a-zA-Z0-9_]*``), so an Alertmanager route
+  can group by ``incident`` and ``service`` and inhibit lower severities
+  (``alertmanager/alertmanager.yml``);
 * ``annotations``: ``summary`` (the message), ``value``, ``threshold``,
   ``alert_id``, ``trace_ids`` and ``jaeger`` (first link);
 * ``startsAt`` (first seen), ``endsAt`` and ``generatorURL`` (the Jaeger link
@@ -16,7 +19,11 @@ they last and lets them expire if this process dies. A resolved alert is sent
 once with ``endsAt`` = its resolution time. When an alert escalates, its
 previous label set (old severity) is ended at the same time.
 
-The base URL comes from ``url`` or ``HERITAGE_ALERTMANAGER_URL``.
+The base URL comes from ``url`` or ``HERITAGE_ALERTMANAGER_URL``. For an
+Alertmanager cluster, give every peer (a list, or a comma-separated variable):
+each alert is posted to each peer independently, as Prometheus does, and the
+peers' gossip deduplicates the notifications; one peer down does not stop
+delivery to the others.
 """
 
 from __future__ import annotations
@@ -26,10 +33,10 @@ import os
 import re
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from heritage_otel.analysis.sinks._http import check_retry, post_json, resolve_url
+from heritage_otel.analysis.sinks._http import DeliveryError, check_retry, check_url, post_json, resolve_url
 
 __all__ = ["AlertmanagerSink", "ENV_URL", "to_alertmanager"]
 
@@ -58,7 +65,8 @@ def to_alertmanager(alert: Any, ends_at: float, generator_url: str | None = None
     if "service_name" in labels:
         labels["service"] = labels.pop("service_name")
     labels.update(alertname=_alertname(alert), severity=severity or alert.level.name.lower(),
-                  metric=alert.metric, detector=alert.detector)
+                  metric=alert.metric, detector=alert.detector,
+                  incident=str(getattr(alert, "incident", None) or alert.id))
     annotations = {"summary": alert.message, "value": f"{alert.current_value:.6g}",
                    "threshold": f"{alert.threshold:.6g}", "alert_id": alert.id}
     if alert.exemplar_trace_ids:
@@ -73,12 +81,26 @@ def to_alertmanager(alert: Any, ends_at: float, generator_url: str | None = None
     return body
 
 
+def _peers(url: str | Sequence[str] | None, environ: Mapping[str, str]) -> list[str]:
+    """The peers' base URLs: ``url`` (one or a list), else the comma-separated ``HERITAGE_ALERTMANAGER_URL``."""
+    if url is None or isinstance(url, str):
+        chosen = url or environ.get(ENV_URL, "").strip() or None
+        if chosen is not None and "," in chosen:
+            return [check_url("url" if url else ENV_URL, part.strip()) for part in chosen.split(",")]
+        return [resolve_url(url, ENV_URL, environ, "http://127.0.0.1:9093")]
+    peers = [check_url(f"url[{i}]", item) for i, item in enumerate(url)]
+    if not peers:
+        msg = "url = [] is not valid; expected one or more Alertmanager base URLs (one per cluster peer)"
+        raise ValueError(msg)
+    return peers
+
+
 class AlertmanagerSink:
     """Send alerts to Prometheus Alertmanager (v2 API); re-send firing ones periodically."""
 
     def __init__(
         self,
-        url: str | None = None,
+        url: str | Sequence[str] | None = None,
         *,
         resend_interval_s: float = 60.0,
         generator_url: str | None = None,
@@ -90,7 +112,8 @@ class AlertmanagerSink:
         environ: Mapping[str, str] | None = None,
     ) -> None:
         env = os.environ if environ is None else environ
-        self.url = resolve_url(url, ENV_URL, env, "http://127.0.0.1:9093").rstrip("/") + "/api/v2/alerts"
+        self.urls = tuple(base.rstrip("/") + "/api/v2/alerts" for base in _peers(url, env))
+        self.url = self.urls[0]
         if isinstance(resend_interval_s, bool) or not isinstance(resend_interval_s, (int, float)) or resend_interval_s <= 0:
             msg = f"resend_interval_s = {resend_interval_s!r} is not valid; expected seconds > 0 (default 60)"
             raise ValueError(msg)
@@ -106,15 +129,26 @@ class AlertmanagerSink:
         self._sent_severity: dict[str, str] = {}
         self._stop = threading.Event()
         self.posts = 0
+        self.peer_failures = 0
 
     def __repr__(self) -> str:
         return f"AlertmanagerSink(resend_interval_s={self.tick_interval_s})"
 
     def _post(self, alerts: list[dict[str, Any]]) -> None:
-        if alerts:
-            post_json(self.url, alerts, headers=self._headers, timeout_s=self.timeout_s, retries=self.retries,
-                      backoff_s=self.backoff_s, stop=self._stop)
-            self.posts += 1
+        """Post to every peer; raise :class:`DeliveryError` only when no peer took the alerts."""
+        if not alerts:
+            return
+        failures = []
+        for url in self.urls:
+            try:
+                post_json(url, alerts, headers=self._headers, timeout_s=self.timeout_s, retries=self.retries,
+                          backoff_s=self.backoff_s, stop=self._stop)
+            except DeliveryError as exc:
+                failures.append(str(exc))
+        if len(failures) == len(self.urls):
+            raise DeliveryError("; ".join(failures))
+        self.posts += 1
+        self.peer_failures += len(failures)
 
     def __call__(self, alert: Any) -> None:
         now = self._clock()

@@ -83,6 +83,7 @@ def test_fire_escalate_resend_and_resolve(alertmanager) -> None:
         manager.process(finding(AlertLevel.WARNING))
         (got,) = wait_until(lambda: active_alerts(alertmanager))
         assert got["labels"] == {"alertname": "HeritageQueryLatencyP95Threshold", "severity": "warning",
+                                 "incident": got["annotations"]["alert_id"],
                                  "metric": "query_latency_p95", "detector": "threshold", "service": "recommender"}
         assert got["annotations"]["trace_ids"] == TRACE
         assert got["annotations"]["summary"].startswith("query_latency_p95 = 3500")
