@@ -85,7 +85,7 @@ def _load_config(path: Path | None) -> dict[str, Any]:
 
 
 def _alert_manager(
-    cooldown_s: float, config: ServiceConfig, alerts_file: Path | None, alertmanager_url: str | None,
+    cooldown_s: float, config: ServiceConfig, alerts_file: Path | None, alertmanager_url: tuple[str, ...],
 ) -> AlertManager:
     """The AlertManager with its sinks; a bad sink setting is a ValueError (nothing left running)."""
     from heritage_otel.analysis.sinks import AlertmanagerSink, JsonlFileSink
@@ -93,9 +93,9 @@ def _alert_manager(
     sinks = []
     if alerts_file is not None:
         sinks.append(JsonlFileSink(alerts_file))
-    if alertmanager_url is not None:
+    if alertmanager_url:
         try:
-            sinks.append(AlertmanagerSink(alertmanager_url))
+            sinks.append(AlertmanagerSink(list(alertmanager_url)))
         except ValueError as exc:
             msg = f"--alertmanager-url: {exc}"
             raise ValueError(msg) from None
@@ -128,7 +128,8 @@ def analyzer() -> None:
 @click.option("--refresh-seconds", type=int, default=30, show_default=True, help="Dashboard auto-refresh period.")
 @click.option("--alerts-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also append alert events to this JSONL file.")
-@click.option("--alertmanager-url", default=None, help="Also send alerts to this Prometheus Alertmanager.")
+@click.option("--alertmanager-url", multiple=True,
+              help="Also send alerts to this Prometheus Alertmanager; repeat for every peer of a cluster.")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="YAML or JSON file of AnalyzerConfig fields (thresholds, sensitivity, ...).")
 @click.option("--log-level", default="INFO", show_default=True,
@@ -137,7 +138,7 @@ def analyzer() -> None:
 def serve(
     host: str, port: int, jaeger_url: str | None, token: str | None, allowed_hosts: tuple[str, ...],
     interval_seconds: float | None, retention_minutes: float | None, sensitivity: float | None,
-    cooldown_seconds: float, refresh_seconds: int, alerts_file: Path | None, alertmanager_url: str | None,
+    cooldown_seconds: float, refresh_seconds: int, alerts_file: Path | None, alertmanager_url: tuple[str, ...],
     config_file: Path | None, log_level: str, **limits: Any,
 ) -> None:
     """Receive OTLP metrics and logs from the Collector, analyse them, serve the API and dashboard."""

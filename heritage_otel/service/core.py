@@ -78,6 +78,12 @@ def _num(value: float) -> float | None:
     return None if value is None or not math.isfinite(value) else float(value)
 
 
+def _service_names(resources: Any) -> set[str]:
+    """The ``service.name`` of each resource of an OTLP request (``resource_metrics`` or ``resource_logs``)."""
+    return {kv.value.string_value for item in resources for kv in item.resource.attributes
+            if kv.key == semconv.SERVICE_NAME and kv.value.string_value}
+
+
 def _scope(key: SeriesKey) -> dict[str, str | None]:
     res = dict(key.resource)
     return {"service": res.get(semconv.SERVICE_NAME), "instance": res.get(semconv.SERVICE_INSTANCE_ID)}
@@ -126,6 +132,8 @@ class AnalyzerService:
         self._dirty = threading.Event()
         self._stop = threading.Event()
         self._ids: dict[str, SeriesKey] = {}
+        #: Services whose data reached this instance (a shard behind the gateway owns these); bounded.
+        self._services: set[str] = set()
         self._thread: threading.Thread | None = None
         if start_background:
             self._thread = threading.Thread(target=self._run, name="heritage-analyzer-evaluator", daemon=True)
@@ -136,6 +144,7 @@ class AnalyzerService:
         """Convert and ingest one OTLP metrics request; returns what was accepted and rejected."""
         result = self.converter.convert(request)
         with self._lock:
+            self._note_services(request.resource_metrics)
             self.counters["metric_requests"] += 1
             self.counters["data_points_accepted"] += result.accepted
             self.counters["data_points_rejected"] += result.rejected
@@ -149,6 +158,11 @@ class AnalyzerService:
             self._dirty.set()
         return result
 
+    def _note_services(self, resources: Any) -> None:
+        for name in _service_names(resources):
+            if len(self._services) < self.config.max_series:
+                self._services.add(name)
+
     def _flush_fleet(self, now: float) -> None:
         if self.fleet is None:
             return
@@ -161,6 +175,7 @@ class AnalyzerService:
                                                  now_ns=int(self.clock() * 1e9))
         self.queries.extend(records)
         with self._lock:
+            self._note_services(request.resource_logs)
             self.counters["log_requests"] += 1
             self.counters["log_records"] += seen
             self.counters["query_records"] += len(records)
@@ -388,6 +403,7 @@ class AnalyzerService:
         with self._lock:
             out: dict[str, Any] = dict(self.counters)
             out["analyzer"] = self.analyzer.stats()
+            out["services"] = sorted(self._services)
         out["receiver_series"] = self.converter.series_count
         out["max_series"] = self.config.max_series
         out["dropped_series_points"] = self.converter.dropped_series_points

@@ -1,4 +1,4 @@
-"""The local pipeline: start, check and stop the Collector and Jaeger as background processes.
+"""The local pipeline: start, check and stop the Collector and Jaeger (or the whole fleet) as background processes.
 
 State (pid files, logs, the ports in use, the Collector's persistent queue,
 Badger data) lives in one state folder, so ``heritage-otel stack status`` and
@@ -23,6 +23,7 @@ from pathlib import Path
 
 from heritage_otel.stack import process
 from heritage_otel.stack.components import ComponentSpec, stack_components
+from heritage_otel.stack.fleet import FleetSettings, fleet_components
 from heritage_otel.stack.health import check_http, wait_healthy
 from heritage_otel.stack.paths import default_state_dir, find_repo_root
 from heritage_otel.stack.ports import HOST, StackPorts
@@ -49,6 +50,11 @@ class ComponentStatus:
     health_url: str
     log: Path
 
+    def as_json(self) -> dict[str, object]:
+        """What ``stack status --json`` prints for this component."""
+        return {"name": self.name, "pid": self.pid, "healthy": self.healthy,
+                "ports": {label: f"{HOST}:{port}" for label, port in self.ports.items()}}
+
 
 def _port_in_use(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -62,7 +68,8 @@ class Stack:
     ``ports`` defaults to the ports recorded by the last ``up`` in this state
     folder, else the configs' defaults. ``extra_env`` adds environment
     variables read by the configs (for example
-    ``HERITAGE_OTEL_SAMPLING_PERCENTAGE``).
+    ``HERITAGE_OTEL_SAMPLING_PERCENTAGE``). ``fleet`` runs the fleet picture
+    instead (:mod:`heritage_otel.stack.fleet`); a state folder remembers which.
     """
 
     def __init__(
@@ -73,10 +80,12 @@ class Stack:
         jaeger_storage: str | None = None,
         extra_env: Mapping[str, str] | None = None,
         repo: Path | None = None,
+        fleet: FleetSettings | None = None,
     ) -> None:
         self.state_dir = (state_dir or default_state_dir()).resolve()
         saved = self._load_state()
         self.ports = ports or StackPorts.from_dict(saved.get("ports", {}))
+        self.fleet = fleet or (FleetSettings.from_dict(saved["fleet"]) if saved.get("fleet") else None)
         self.jaeger_storage = jaeger_storage or saved.get("jaeger_storage", "memory")
         self.extra_env = dict(extra_env or {})
         self._repo = repo
@@ -90,7 +99,8 @@ class Stack:
 
     def _save_state(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        state = {"ports": self.ports.as_dict(), "jaeger_storage": self.jaeger_storage}
+        state = {"ports": self.ports.as_dict(), "jaeger_storage": self.jaeger_storage,
+                 "fleet": self.fleet.as_dict() if self.fleet else None}
         (self.state_dir / _STATE_FILE).write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
 
     @property
@@ -100,7 +110,9 @@ class Stack:
         return self._repo
 
     def components(self) -> list[ComponentSpec]:
-        """The components in start order (Jaeger, then the Collector)."""
+        """The components in start order (Jaeger, then the Collector; or the fleet's)."""
+        if self.fleet is not None:
+            return fleet_components(self.repo, self.state_dir, self.fleet, extra_env=self.extra_env)
         return stack_components(
             self.repo, self.state_dir, self.ports, jaeger_storage=self.jaeger_storage, extra_env=self.extra_env
         )
@@ -116,7 +128,7 @@ class Stack:
     def ensure_built(self, echo: Callable[[str], None] = print, *, rebuild: bool = False) -> None:
         """Build each missing binary with its script (or every one when ``rebuild``; the scripts cache)."""
         for spec in self.components():
-            if spec.binary.is_file() and not rebuild:
+            if spec.build_script is None or (spec.binary.is_file() and not rebuild):
                 continue
             echo(f"building {spec.binary.name} with {spec.build_script.relative_to(self.repo)} "
                  "(the first build takes several minutes) ...")
@@ -132,7 +144,8 @@ class Stack:
         if process.is_running(spec.name, self.state_dir):
             return
         if not spec.binary.is_file():
-            msg = f"{spec.name}: binary {spec.binary} is missing; build it with: bash {spec.build_script}"
+            how = f"build it with: bash {spec.build_script}" if spec.build_script else "install it"
+            msg = f"{spec.name}: binary {spec.binary} is missing; {how}"
             raise StackError(msg)
         busy = {label: port for label, port in spec.ports.items() if _port_in_use(port)}
         if busy:
@@ -167,7 +180,7 @@ class Stack:
             raise
 
     def down(self, *, timeout_s: float = 15.0) -> dict[str, bool]:
-        """Stop every component, Collector first (it flushes to Jaeger); name -> was running."""
+        """Stop every component, senders first (a Collector flushes to what it exports to); name -> was running."""
         return {spec.name: self.stop(spec.name, timeout_s=timeout_s) for spec in reversed(self.components())}
 
     def status(self) -> list[ComponentStatus]:

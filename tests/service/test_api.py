@@ -143,6 +143,7 @@ def test_stats_and_config(server):
     """/api/stats counts requests and points; /api/config tells the dashboard what it needs."""
     stats = get(server, "/api/stats").json()
     assert stats["metric_requests"] == 2 and stats["log_requests"] == 1 and stats["query_records"] == 3
+    assert stats["services"] == ["recommender"]  # the services this instance (a shard) owns
     assert stats["evaluations"] >= 1
     config = get(server, "/api/config").json()
     assert config["jaeger_url"] == "http://127.0.0.1:16686" and config["refresh_seconds"] == 30

@@ -12,7 +12,7 @@ from heritage_otel.stack import StackPorts
 from heritage_otel.stack.ports import _ENV
 from tests.helpers import BIN_DIR, REPO_ROOT, require_binary
 
-COLLECTOR_CONFIGS = [REPO_ROOT / "collector" / "config.yaml", REPO_ROOT / "collector" / "gateway.yaml"]
+COLLECTOR_CONFIGS = [REPO_ROOT / "collector" / name for name in ("config.yaml", "gateway.yaml", "shard.yaml")]
 JAEGER_CONFIGS = [REPO_ROOT / "jaeger" / "config.yaml", REPO_ROOT / "jaeger" / "config-badger.yaml"]
 ENV_REFERENCE = re.compile(r"\$\{env:([A-Z0-9_]+)(?::-([^}]*))?\}")
 
@@ -94,3 +94,17 @@ def test_jaeger_does_not_trace_itself() -> None:
     for config in JAEGER_CONFIGS:
         data = yaml.safe_load(config.read_text(encoding="utf-8"))
         assert data["extensions"]["jaeger_query"]["enable_tracing"] is False
+
+
+def test_alertmanager_config_passes_amtool(tmp_path: Path) -> None:
+    """The example alertmanager.yml, and the copy the stack renders with another webhook, pass amtool check-config."""
+    from heritage_otel.stack.alertmanager import ALERTMANAGER_CONFIG, render_config
+
+    amtool = require_binary("/usr/bin/amtool", "bash scripts/deps/alertmanager.sh")
+    rendered = render_config(REPO_ROOT / ALERTMANAGER_CONFIG, tmp_path / "am.yml", webhook_url="http://127.0.0.1:1/x",
+                             timings={"group_wait": "1s"})
+    for config in (REPO_ROOT / ALERTMANAGER_CONFIG, rendered):
+        result = subprocess.run([amtool, "check-config", str(config)], capture_output=True, text=True, timeout=60,
+                                check=False)
+        assert result.returncode == 0, result.stdout + result.stderr
+    assert "http://127.0.0.1:1/x" in rendered.read_text(encoding="utf-8")

@@ -1,0 +1,104 @@
+"""`heritage-otel stack up --fleet`: the real gateway, sampling and shard Collectors, Analyzer shards,
+Alertmanager peers and Jaeger on free loopback ports; metrics routed by service; `status --json`; `down`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+from opentelemetry.sdk.resources import Resource
+
+from heritage_otel.stack import Stack
+from heritage_otel.stack.alertmanager import ALERTMANAGER_BINARY
+from tests.helpers import BIN_DIR, REPO_ROOT, require_binary
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
+
+CLI = str(Path(sys.executable).with_name("heritage-otel"))
+COMPONENTS = ["jaeger", "alertmanager-1", "alertmanager-2", "analyzer-1", "analyzer-2", "shard-collector-1",
+              "shard-collector-2", "sampling-1", "sampling-2", "gateway"]
+SERVICES = [f"fleet-svc-{i:02d}" for i in range(16)]
+
+
+def run(*args: str, state: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([CLI, "stack", *args, "--state-dir", str(state)], capture_output=True, text=True,
+                          timeout=180, cwd=REPO_ROOT, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"}, check=False)
+
+
+def export_queries(endpoint: str, service: str, replicas: int = 2, count: int = 5) -> None:
+    """Each replica of ``service`` sends one OTLP/HTTP metrics request (a counter) to the gateway."""
+    for replica in range(replicas):
+        provider = MeterProvider(
+            resource=Resource.create({"service.name": service, "service.instance.id": f"{service}-{replica}"}),
+            metric_readers=[PeriodicExportingMetricReader(OTLPMetricExporter(endpoint=f"{endpoint}/v1/metrics",
+                                                                             timeout=10),
+                                                          export_interval_millis=3_600_000)])
+        provider.get_meter("tests.stack.fleet").create_counter("heritage.queries").add(count)
+        provider.shutdown()
+
+
+def alive(pid: int) -> bool:
+    """True when ``pid`` exists and is not a zombie (in a container nobody may reap our orphans)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0] not in {"Z", "X"}
+    except OSError:
+        return False
+
+
+def shard_stats(url: str) -> dict:
+    return requests.get(f"{url}/api/stats", timeout=5).json()
+
+
+def test_fleet_up_routes_by_service_status_json_and_down(tmp_path: Path) -> None:
+    require_binary(BIN_DIR / "otelcol-heritage", "bash scripts/deps/collector.sh")
+    require_binary(BIN_DIR / "jaeger", "bash scripts/deps/jaeger.sh")
+    require_binary(ALERTMANAGER_BINARY, "bash scripts/deps/alertmanager.sh")
+    state = tmp_path / "state"
+    pids: list[int] = []
+    try:
+        up = run("up", "--fleet", "--free-ports", state=state)
+        assert up.returncode == 0, up.stdout + up.stderr
+        fleet = Stack(state).fleet
+        assert fleet is not None
+        gateway = fleet.url("gateway", "otlp-http")
+        assert f"OTEL_EXPORTER_OTLP_ENDPOINT={gateway}" in up.stdout
+
+        status = run("status", "--json", state=state)
+        assert status.returncode == 0, status.stdout + status.stderr
+        items = json.loads(status.stdout)
+        assert [item["name"] for item in items] == COMPONENTS
+        for item in items:
+            assert set(item) == {"name", "pid", "healthy", "ports"} and item["healthy"] and item["pid"] > 0
+            assert item["ports"] == {label: f"127.0.0.1:{port}" for label, port in fleet.ports[item["name"]].items()}
+        pids = [item["pid"] for item in items]
+        # Jaeger keeps traces on disk in the fleet.
+        assert (state / "jaeger-badger").is_dir()
+
+        for service in SERVICES:
+            export_queries(gateway, service)
+        shards = [fleet.url(f"analyzer-{i}", "http") for i in (1, 2)]
+        deadline = time.monotonic() + 60
+        while sum(shard_stats(url)["data_points_accepted"] for url in shards) < 2 * len(SERVICES):
+            assert time.monotonic() < deadline, [shard_stats(url) for url in shards]
+            time.sleep(0.5)
+        owned = [set(shard_stats(url)["services"]) for url in shards]
+        # Every service in exactly one shard (both replicas of a service meet there), and both shards used.
+        assert owned[0] | owned[1] == set(SERVICES) and not owned[0] & owned[1], owned
+        assert owned[0] and owned[1], owned
+        counts = [shard_stats(url)["data_points_accepted"] for url in shards]
+        assert counts == [2 * len(owned[0]), 2 * len(owned[1])], counts  # nothing lost, nothing twice
+    finally:
+        down = run("down", state=state)
+    assert down.returncode == 0, down.stdout + down.stderr
+    assert all(f"{name}: stopped" in down.stdout for name in COMPONENTS), down.stdout
+    assert not any(alive(pid) for pid in pids)
+    after = json.loads(run("status", "--json", state=state).stdout)
+    assert not any(item["healthy"] or item["pid"] for item in after)
