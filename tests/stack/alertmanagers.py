@@ -8,13 +8,10 @@ What it does not handle: TLS, more than one receiver.
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import requests
@@ -24,6 +21,7 @@ from heritage_otel.stack.components import ComponentSpec
 from heritage_otel.stack.health import wait_healthy
 from heritage_otel.stack.ports import free_ports
 from heritage_otel.stack.process import log_path, start_process, stop_process, tail
+from tests.analysis.sinks.conftest import ScriptedServer
 from tests.helpers import REPO_ROOT, require_binary
 
 #: Fast route timings for tests (the example config waits 5s / 1m / 4h).
@@ -32,42 +30,20 @@ PEER_TIMEOUT_S = 2.0
 
 
 class WebhookReceiver:
-    """Records every notification POSTed to it (the Alertmanager webhook JSON), on 127.0.0.1."""
+    """Records every notification POSTed to it (the Alertmanager webhook JSON), on 127.0.0.1; answers 200."""
 
     def __init__(self) -> None:
-        self.notifications: list[dict] = []
-        self._lock = threading.Lock()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - stdlib name
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                with outer._lock:
-                    outer.notifications.append(json.loads(body))
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}/heritage-alerts"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-        self._thread.start()
+        self._server = ScriptedServer(())
+        self.url = self._server.url
 
     def received(self, status: str | None = None, **group_labels: str) -> list[dict]:
         """Notifications so far, optionally only those with this status and these group labels."""
-        with self._lock:
-            items = list(self.notifications)
+        items = [body for _headers, body in list(self._server.requests)]
         return [n for n in items if (status is None or n["status"] == status)
                 and all(n["groupLabels"].get(k) == v for k, v in group_labels.items())]
 
     def close(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(5)
+        self._server.close()
 
 
 @dataclass

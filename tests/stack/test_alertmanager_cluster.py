@@ -8,6 +8,7 @@ import pytest
 from heritage_otel.analysis.alerts import AlertManager
 from heritage_otel.analysis.findings import AlertLevel, Finding
 from heritage_otel.analysis.sinks import AlertmanagerSink
+from tests.analysis.sinks.test_alertmanager import wait_until
 from tests.stack.alertmanagers import PEER_TIMEOUT_S, WebhookReceiver, alertmanager_cluster
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
@@ -19,16 +20,6 @@ SETTLE_S = 2 * PEER_TIMEOUT_S + 3
 def finding(service: str, level: AlertLevel = AlertLevel.CRITICAL, metric: str = "query_latency_p95") -> Finding:
     return Finding(metric, "threshold", (("service.name", service),), level, 3500.0, 3000.0,
                    f"{metric} = 3500 is above the critical level 3000")
-
-
-def wait_for(predicate, timeout_s: float = 30.0):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    return predicate()
 
 
 @pytest.fixture(scope="module")
@@ -53,17 +44,17 @@ def test_each_incident_reaches_both_peers_and_the_receiver_once(cluster, receive
     try:
         manager.process(finding("catalogue"))
         for index in range(2):
-            (alert,) = wait_for(lambda i=index: cluster.active(i))
+            (alert,) = wait_until(lambda i=index: cluster.active(i), 30.0)
             assert alert["labels"]["service"] == "catalogue"
             assert alert["labels"]["severity"] == "critical"
             assert alert["labels"]["incident"]
-        assert wait_for(lambda: receiver.received("firing", service="catalogue")), cluster.logs()
+        assert wait_until(lambda: receiver.received("firing", service="catalogue"), 30.0), cluster.logs()
         time.sleep(SETTLE_S)
         (note,) = receiver.received("firing", service="catalogue")
         assert set(note["groupLabels"]) == {"incident", "service"}
 
         manager.resolve(finding("catalogue").key)
-        assert wait_for(lambda: receiver.received("resolved", service="catalogue")), cluster.logs()
+        assert wait_until(lambda: receiver.received("resolved", service="catalogue"), 30.0), cluster.logs()
         time.sleep(SETTLE_S)
         assert len(receiver.received("resolved", service="catalogue")) == 1
         assert len(receiver.received("firing", service="catalogue")) == 1
@@ -78,10 +69,10 @@ def test_a_critical_incident_inhibits_a_warning_of_the_same_service(cluster, rec
     worker = manager.add_sink(AlertmanagerSink(cluster.urls, timeout_s=2, retries=0), "alertmanager")
     try:
         manager.process(finding("ranker", AlertLevel.CRITICAL, "query_latency_p95"))
-        assert wait_for(lambda: receiver.received("firing", service="ranker")), cluster.logs()
+        assert wait_until(lambda: receiver.received("firing", service="ranker"), 30.0), cluster.logs()
         manager.process(finding("ranker", AlertLevel.WARNING, "error_rate"))
         manager.process(finding("other", AlertLevel.WARNING, "error_rate"))
-        assert wait_for(lambda: receiver.received("firing", service="other")), cluster.logs()
+        assert wait_until(lambda: receiver.received("firing", service="other"), 30.0), cluster.logs()
         time.sleep(SETTLE_S)
         severities = [a["labels"]["severity"] for n in receiver.received("firing", service="ranker")
                       for a in n["alerts"]]
@@ -99,7 +90,7 @@ def test_one_peer_down_still_notifies_once(cluster, receiver: WebhookReceiver) -
     worker = manager.add_sink(sink, "alertmanager")
     try:
         manager.process(finding("search"))
-        assert wait_for(lambda: receiver.received("firing", service="search"), 40), cluster.logs()
+        assert wait_until(lambda: receiver.received("firing", service="search"), 40.0), cluster.logs()
         time.sleep(SETTLE_S)
         assert len(receiver.received("firing", service="search")) == 1
         assert worker.failed == 0
