@@ -33,6 +33,7 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "analysis": ("bench_analysis.py", [], ["--series", "2000", "--repeat", "3", "--exports", "4"]),
     "facade": ("bench_facade_memory.py", [], []),
     "service": ("bench_service.py", [], ["--requests", "100"]),
+    "capacity": ("bench_capacity.py", [], ["--quick"]),
 }
 
 

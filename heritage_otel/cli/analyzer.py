@@ -130,6 +130,12 @@ def analyzer() -> None:
               help="Also append alert events to this JSONL file.")
 @click.option("--alertmanager-url", multiple=True,
               help="Also send alerts to this Prometheus Alertmanager; repeat for every peer of a cluster.")
+@click.option("--checkpoint-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Save the learned state (windows, baselines, open incidents, dedup) here, and restore it at start.")
+@click.option("--checkpoint-interval-seconds", type=float, default=60.0, show_default=True,
+              help="Seconds between checkpoints (one more is written at shutdown).")
+@click.option("--checkpoint-max-age-minutes", type=float, default=None,
+              help="Oldest checkpoint restored at start [default: the retention].")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="YAML or JSON file of AnalyzerConfig fields (thresholds, sensitivity, ...).")
 @click.option("--log-level", default="INFO", show_default=True,
@@ -139,6 +145,7 @@ def serve(
     host: str, port: int, jaeger_url: str | None, token: str | None, allowed_hosts: tuple[str, ...],
     interval_seconds: float | None, retention_minutes: float | None, sensitivity: float | None,
     cooldown_seconds: float, refresh_seconds: int, alerts_file: Path | None, alertmanager_url: tuple[str, ...],
+    checkpoint_dir: Path | None, checkpoint_interval_seconds: float, checkpoint_max_age_minutes: float | None,
     config_file: Path | None, log_level: str, **limits: Any,
 ) -> None:
     """Receive OTLP metrics and logs from the Collector, analyse them, serve the API and dashboard."""
@@ -167,6 +174,18 @@ def serve(
     except OSError as exc:
         alerts.shutdown()
         raise click.ClickException(str(exc)) from None
+    checkpoint = None
+    if checkpoint_dir is not None:
+        from heritage_otel.service.checkpoint import Checkpointer
+
+        try:
+            checkpoint = Checkpointer(server.service, checkpoint_dir, interval_s=checkpoint_interval_seconds,
+                                      max_age_s=None if checkpoint_max_age_minutes is None
+                                      else checkpoint_max_age_minutes * 60)
+        except ValueError as exc:
+            server.close()
+            raise click.BadParameter(str(exc)) from None
+        checkpoint.restore()
     stop = threading.Event()
 
     def _stop(signum: int, frame: Any) -> None:
@@ -178,6 +197,8 @@ def serve(
         server.start()
     except OSError as exc:
         raise click.ClickException(str(exc)) from None
+    if checkpoint is not None:
+        checkpoint.start()
     auth = "bearer token required" if config.token else "no authentication"
     click.echo(f"Analyzer listening on {server.url} (OTLP/HTTP: {server.url}/v1/metrics, /v1/logs; {auth})")
     click.echo(f"Dashboard: {server.url}/   API: {server.url}/api/health")
@@ -187,3 +208,5 @@ def serve(
     finally:
         click.echo("Analyzer stopping")
         server.close()
+        if checkpoint is not None:
+            checkpoint.close()  # after the server stopped receiving: the last state is complete

@@ -156,7 +156,7 @@ def fleet_components(
             name=name, binary=_cli(), build_script=None, config=repo / "pyproject.toml",
             health_url=f"http://{HOST}:{port}/healthz", ports={"http": port}, env=common,
             args=("analyzer", "serve", "--port", str(port), "--jaeger-url", jaeger_url, *alertmanager_urls,
-                  *settings.analyzer_args),
+                  "--checkpoint-dir", str(state_dir / f"{name}-checkpoint"), *settings.analyzer_args),
         ))
     for i in range(FLEET_SHARDS):
         specs.append(_collector(repo, state_dir, f"shard-collector-{i + 1}", "shard.yaml",

@@ -173,6 +173,15 @@ class AlertmanagerSink:
         self._post([to_alertmanager(a, now + 4 * self.tick_interval_s, self.generator_url)
                     for a in list(self._firing.values())])
 
+    def checkpoint_state(self) -> dict[str, Any]:
+        """The firing alerts this sink keeps alive (saved with the Analyzer service's checkpoint; no secrets)."""
+        return {"firing": dict(self._firing), "sent_severity": dict(self._sent_severity)}
+
+    def restore_state(self, state: Mapping[str, Any]) -> None:
+        """Go on re-sending the firing alerts of a checkpoint (nothing is posted now)."""
+        self._firing.update(state.get("firing", {}))
+        self._sent_severity.update(state.get("sent_severity", {}))
+
     def stop(self) -> None:
         """Abandon pending retries (called at shutdown)."""
         self._stop.set()

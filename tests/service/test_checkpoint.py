@@ -1,0 +1,254 @@
+"""Checkpoint/restore of the Analyzer service: learned state survives a restart; bad checkpoints are ignored."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from heritage_otel import semconv
+from heritage_otel.analysis import AlertManager, AnalyzerConfig
+from heritage_otel.analysis.findings import AlertLevel, Finding
+from heritage_otel.analysis.sinks import AlertmanagerSink
+from heritage_otel.service import ServiceConfig
+from heritage_otel.service.checkpoint import CHECKPOINT_FILE, Checkpointer
+from heritage_otel.service.core import AnalyzerService
+from tests.service.payloads import add_sum, metrics_request, resource
+
+INTERVAL_S = 60.0
+
+
+def make_service(sink: list | None = None, **analyzer: object) -> AnalyzerService:
+    alerts = AlertManager(cooldown_s=900)
+    if sink is not None:
+        alerts.add_sink(sink.append, "recording")
+    config = AnalyzerConfig(interval_seconds=INTERVAL_S, **analyzer)
+    return AnalyzerService(ServiceConfig(), analyzer_config=config, alert_manager=alerts, start_background=False)
+
+
+def feed(service: AnalyzerService, intervals: int, now: float) -> None:
+    """``intervals`` DELTA points of heritage.queries for two replicas, one per interval, ending at ``now``."""
+    for i in range(intervals):
+        t_ns = int((now - (intervals - i) * INTERVAL_S) * 1e9)
+        for replica, value in (("replica-a", 100 + i), ("replica-b", 50 + i)):
+            request, scope = metrics_request(resource("catalogue", replica))
+            add_sum(scope, semconv.METRIC_QUERIES, value, start_ns=t_ns - int(INTERVAL_S * 1e9), time_ns=t_ns)
+            assert service.ingest_metrics(request).accepted == 1
+
+
+def finding() -> Finding:
+    return Finding("query_latency_p95", "threshold", (("service.name", "catalogue"),), AlertLevel.CRITICAL,
+                   3.5, 3.0, "query_latency_p95 = 3.5 is above the critical level 3")
+
+
+@pytest.fixture
+def now() -> float:
+    return time.time()
+
+
+def test_a_restored_service_has_the_windows_and_does_not_fire_again(tmp_path: Path, now: float) -> None:
+    """Windows, series and the active alert come back; the same finding after restart notifies nobody."""
+    seen_before: list = []
+    before = make_service(seen_before)
+    feed(before, 12, now)
+    before.evaluate(now=now)
+    assert before.alerts.process(finding(), now=now) is not None
+    assert before.alerts.flush(5)
+    checkpoint = Checkpointer(before, tmp_path)
+    assert checkpoint.save() == tmp_path / CHECKPOINT_FILE
+    assert oct((tmp_path / CHECKPOINT_FILE).stat().st_mode & 0o777) == "0o600"
+    assert [p.name for p in tmp_path.iterdir()] == [CHECKPOINT_FILE]  # no temporary file left behind
+
+    seen_after: list = []
+    after = make_service(seen_after)
+    try:
+        assert Checkpointer(after, tmp_path).restore()
+        rows = before.analyzer.windows.values.shape[0]
+        assert after.analyzer.windows.values.shape[0] == rows
+        np.testing.assert_array_equal(after.analyzer.windows.values, before.analyzer.windows.values)
+        assert after.analyzer.stats()["series"] == before.analyzer.stats()["series"] > 0
+        assert [a.id for a in after.alerts.get_active_alerts()] == [a.id for a in before.alerts.get_active_alerts()]
+        assert after.series() == before.series()
+        # The restart is inside the cooldown: the still-true finding is not notified again.
+        assert after.alerts.process(finding(), now=now + 60) is None
+        after.evaluate(now=now + 60)
+        assert after.alerts.flush(5)
+        assert seen_after == []
+        # The restored service keeps learning: the next interval lands in the same windows.
+        feed(after, 1, now + INTERVAL_S)
+        assert after.analyzer.stats()["series"] == before.analyzer.stats()["series"]
+    finally:
+        before.close()
+        after.close()
+
+
+def test_the_alertmanager_sink_goes_on_resending_what_was_firing(tmp_path: Path, now: float) -> None:
+    """The firing alerts an Alertmanager sink keeps alive are part of the checkpoint (and no URL or header is)."""
+    sink = AlertmanagerSink(["http://127.0.0.1:9/", "http://127.0.0.1:10/"], headers={"Authorization": "Bearer s3cr3t"},
+                            retries=0, timeout_s=0.5)
+    before = make_service()
+    before.alerts.add_sink(sink, "alertmanager")
+    fired = before.alerts.process(finding(), now=now)
+    assert before.alerts.flush(10)
+    assert Checkpointer(before, tmp_path).save()
+    assert b"s3cr3t" not in (tmp_path / CHECKPOINT_FILE).read_bytes()
+
+    resumed = AlertmanagerSink(["http://127.0.0.1:9/"], retries=0, timeout_s=0.5)
+    after = make_service()
+    after.alerts.add_sink(resumed, "alertmanager")
+    try:
+        assert Checkpointer(after, tmp_path).restore()
+        assert list(resumed.checkpoint_state()["firing"]) == [fired.id]
+    finally:
+        before.close()
+        after.close()
+
+
+def _rewrite_header(path: Path, **changes: object) -> None:
+    header, _, payload = path.read_bytes().partition(b"\n")
+    path.write_bytes(json.dumps({**json.loads(header), **changes}).encode() + b"\n" + payload)
+
+
+@pytest.mark.parametrize(("change", "reason"), [
+    ({"format": 99}, "format 99 is unknown"),
+    ({"package": "0.0.0-other"}, "written by heritage-otel 0.0.0-other"),
+    ({"config": "something-else"}, "Analyzer settings changed"),
+    ({"written_at": 0.0}, "s old"),
+])
+def test_a_checkpoint_that_does_not_fit_is_ignored_with_a_log_line(
+    tmp_path: Path, now: float, caplog: pytest.LogCaptureFixture, change: dict, reason: str
+) -> None:
+    before = make_service()
+    feed(before, 3, now)
+    Checkpointer(before, tmp_path).save()
+    _rewrite_header(tmp_path / CHECKPOINT_FILE, **change)
+    after = make_service()
+    try:
+        with caplog.at_level(logging.WARNING, logger="heritage_otel.service.checkpoint"):
+            assert not Checkpointer(after, tmp_path).restore()
+        assert reason in caplog.text and "starting fresh" in caplog.text
+        assert after.analyzer.stats()["series"] == 0
+    finally:
+        before.close()
+        after.close()
+
+
+def test_changed_settings_are_detected_without_editing_the_file(tmp_path: Path, now: float) -> None:
+    before = make_service()
+    feed(before, 3, now)
+    Checkpointer(before, tmp_path).save()
+    after = make_service(sensitivity=4.5)
+    try:
+        assert not Checkpointer(after, tmp_path).restore()
+    finally:
+        before.close()
+        after.close()
+
+
+def test_damaged_unsafe_or_missing_checkpoints_never_raise(tmp_path: Path, now: float,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    service = make_service()
+    try:
+        assert not Checkpointer(service, tmp_path).restore()  # none yet
+        Checkpointer(service, tmp_path).save()
+        path = tmp_path / CHECKPOINT_FILE
+        header, _, payload = path.read_bytes().partition(b"\n")
+        path.write_bytes(header + b"\n" + payload[: len(payload) // 2])
+        with caplog.at_level(logging.WARNING, logger="heritage_otel.service.checkpoint"):
+            assert not Checkpointer(service, tmp_path).restore()
+            assert "damaged" in caplog.text
+            Checkpointer(service, tmp_path).save()
+            os.chmod(path, 0o666)
+            assert not Checkpointer(service, tmp_path).restore()
+            assert "others may write it" in caplog.text
+    finally:
+        service.close()
+
+
+def test_a_failed_save_is_counted_not_raised(tmp_path: Path) -> None:
+    service = make_service()
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    try:
+        checkpoint = Checkpointer(service, blocker)
+        assert checkpoint.save() is None
+        assert checkpoint.failures == 1
+    finally:
+        service.close()
+
+
+def test_periodic_saves_and_a_final_save_at_close(tmp_path: Path) -> None:
+    service = make_service()
+    try:
+        checkpoint = Checkpointer(service, tmp_path, interval_s=0.05).start()
+        deadline = time.monotonic() + 10
+        while checkpoint.saves < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert checkpoint.saves >= 2
+        saves = checkpoint.saves
+        checkpoint.close()
+        assert checkpoint.saves == saves + 1
+    finally:
+        service.close()
+
+
+def test_bad_settings_fail_at_start() -> None:
+    service = make_service()
+    try:
+        with pytest.raises(ValueError, match="interval_s = 0 is not valid"):
+            Checkpointer(service, Path("/tmp"), interval_s=0)
+        with pytest.raises(ValueError, match="max_age_s = -1 is not valid"):
+            Checkpointer(service, Path("/tmp"), max_age_s=-1)
+    finally:
+        service.close()
+
+
+def test_analyzer_serve_checkpoints_at_shutdown_and_restores_at_start(tmp_path: Path) -> None:
+    """`heritage-otel analyzer serve --checkpoint-dir`: SIGTERM writes the checkpoint; the next start has the series."""
+    import signal
+    import subprocess
+    import sys
+
+    import requests
+
+    from heritage_otel.stack.health import wait_healthy
+    from tests.helpers import free_port
+    from tests.service.payloads import PROTOBUF, post
+
+    cli = str(Path(sys.executable).with_name("heritage-otel"))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+
+    def serve() -> subprocess.Popen:
+        proc = subprocess.Popen([cli, "analyzer", "serve", "--port", str(port), "--checkpoint-dir", str(tmp_path),
+                                 "--checkpoint-interval-seconds", "3600"],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        assert wait_healthy(f"{url}/healthz", timeout_s=60, still_running=lambda: proc.poll() is None)
+        return proc
+
+    def stop(proc: subprocess.Popen) -> str:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+        return out
+
+    first = serve()
+    try:
+        request, scope = metrics_request(resource("catalogue", "replica-a"))
+        add_sum(scope, semconv.METRIC_QUERIES, 7)
+        assert post(url, "/v1/metrics", request.SerializeToString(), PROTOBUF).status_code == 200
+        series = requests.get(f"{url}/api/series", timeout=5).json()
+        assert series
+    finally:
+        out = stop(first)
+    assert (tmp_path / CHECKPOINT_FILE).is_file(), out
+    second = serve()
+    try:
+        assert requests.get(f"{url}/api/series", timeout=5).json() == series
+    finally:
+        out = stop(second)
+    assert "restored (" in out and "not restored" not in out, out
