@@ -1,6 +1,8 @@
-"""Fleet faults with the real binaries (`Stack` with `FleetSettings`): an Analyzer shard killed and restarted,
-the gateway restarted while the shards are unreachable. The persistent queues (the shard Collector's in front of
-its Analyzer, the gateway's in front of the shard Collectors) must deliver every data point, exactly once."""
+"""Fleet faults with the real binaries (`Stack` with `FleetSettings`): an Analyzer shard killed and restarted
+(with and without an open incident), the gateway restarted while the shards are unreachable, an Alertmanager peer
+down. The persistent queues (the shard Collector's in front of its Analyzer, the gateway's in front of the shard
+Collectors) must deliver every data point, exactly once; the checkpoint must keep an open incident one incident,
+notified once; the Alertmanager cluster must notify once with a peer down."""
 
 from __future__ import annotations
 
@@ -16,8 +18,12 @@ from heritage_otel.stack import Stack
 from heritage_otel.stack.alertmanager import ALERTMANAGER_BINARY
 from heritage_otel.stack.fleet import FleetSettings
 from heritage_otel.stack.process import log_path, read_pid, tail
+from heritage_otel import semconv
+from heritage_otel.instruments import DURATION_BUCKETS_S
+from tests.analysis.sinks.test_alertmanager import wait_until
 from tests.helpers import BIN_DIR, REPO_ROOT, require_binary
-from tests.service.payloads import PROTOBUF, add_sum, metrics_request, post, resource
+from tests.service.payloads import PROTOBUF, add_histogram, add_sum, metrics_request, post, resource
+from tests.stack.alertmanagers import FAST_TIMINGS, PEER_TIMEOUT_S, WebhookReceiver
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -27,12 +33,35 @@ DOWN_S = 10.0
 SHARDS = ("analyzer-1", "analyzer-2")
 
 
+#: The shards judge 2 s intervals (the test sends every second, so no interval is empty) and checkpoint every
+#: second, so an incident opens and is saved in seconds. Thresholds only: at such short intervals the test's own
+#: send jitter would make z-score/MAD anomalies of throughput. A series goes stale (and its alerts resolve) after
+#: stale_after_intervals x interval without data: 180 s at the default 60 s interval, so a 30 s outage is well
+#: inside it; at the test's 2 s interval the same margin needs 30.
+ANALYZER_ARGS = ("--interval-seconds", "2", "--checkpoint-interval-seconds", "1")
+ANALYZER_CONFIG = "anomaly_detectors: []\nstale_after_intervals: 30\n"
+#: After a notification: long enough for the second peer's turn and a few re-sends.
+SETTLE_S = 2 * PEER_TIMEOUT_S + 4
+
+
 @pytest.fixture(scope="module")
-def fleet(tmp_path_factory: pytest.TempPathFactory):
+def receiver():
+    hook = WebhookReceiver()
+    yield hook
+    hook.close()
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory: pytest.TempPathFactory, receiver: WebhookReceiver):
     require_binary(BIN_DIR / "otelcol-heritage", "bash scripts/deps/collector.sh")
     require_binary(BIN_DIR / "jaeger", "bash scripts/deps/jaeger.sh")
     require_binary(ALERTMANAGER_BINARY, "bash scripts/deps/alertmanager.sh")
-    stack = Stack(tmp_path_factory.mktemp("fleet"), fleet=FleetSettings.free(), repo=REPO_ROOT)
+    state = tmp_path_factory.mktemp("fleet")
+    (state / "analyzer.yaml").write_text(ANALYZER_CONFIG, encoding="utf-8")
+    settings = FleetSettings.free(alert_webhook=receiver.url,
+                                  analyzer_args=(*ANALYZER_ARGS, "--config", str(state / "analyzer.yaml")),
+                                  peer_timeout=f"{PEER_TIMEOUT_S:g}s", alert_timings=FAST_TIMINGS)
+    stack = Stack(state, fleet=settings, repo=REPO_ROOT)
     try:
         stack.up(timeout_s=60)
         yield stack
@@ -131,3 +160,65 @@ def test_a_gateway_restart_keeps_what_it_queued_for_unreachable_shards(fleet: St
         fleet.start(name, timeout_s=60)
     mine = {shard: sum(1 for s in owner.values() if s == shard) for shard in SHARDS}
     wait_for_counts(fleet, {shard: before[shard] + rounds * mine[shard] for shard in SHARDS})
+
+
+def send_slow(stack: Stack, service: str, seconds: float = 5.0) -> None:
+    """One interval of ``service`` whose every query took ``seconds`` (p95 far above the 3000 ms critical level)."""
+    assert stack.fleet is not None
+    request, scope = metrics_request(resource(service, f"{service}-0"))
+    counts = [0] * (len(DURATION_BUCKETS_S) + 1)
+    counts[next(i for i, bound in enumerate(DURATION_BUCKETS_S) if seconds <= bound)] = 50
+    add_histogram(scope, semconv.METRIC_QUERY_DURATION, DURATION_BUCKETS_S, counts, 50 * seconds)
+    add_sum(scope, semconv.METRIC_QUERIES, 50)
+    reply = post(stack.fleet.url("gateway", "otlp-http"), "/v1/metrics", request.SerializeToString(), PROTOBUF)
+    assert reply.status_code == 200, reply.text
+
+
+def slow_for(stack: Stack, service: str, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        send_slow(stack, service)
+        time.sleep(1.0)
+
+
+def open_incident(stack: Stack, receiver: WebhookReceiver, service: str) -> None:
+    """Keep ``service`` slow until the receiver has its firing notification."""
+    deadline = time.monotonic() + 60
+    while not receiver.received("firing", service=service):
+        assert time.monotonic() < deadline, f"no notification for {service}\n{logs(stack)}"
+        send_slow(stack, service)
+        time.sleep(1.0)
+
+
+def test_a_shard_killed_mid_incident_keeps_one_incident_notified_once(fleet: Stack, receiver: WebhookReceiver) -> None:
+    """Incidents are open on a shard; the shard is SIGKILLed for DOWN_S while the service stays slow, then restarted
+    from its checkpoint: no incident is notified again, no new incident opens, nothing else is notified."""
+    service = "fault-incident"
+    open_incident(fleet, receiver, service)
+    owner = next(s for s in SHARDS if service in stats(fleet, s)["services"])
+    slow_for(fleet, service, SETTLE_S)  # every alert of the fault notified (replica and fleet), and checkpointed
+    before = receiver.received()
+    incidents = {note["groupLabels"]["incident"] for note in receiver.received("firing", service=service)}
+    pid = read_pid(owner, fleet.state_dir)
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    slow_for(fleet, service, DOWN_S)
+    fleet.stop(owner)
+    fleet.start(owner, timeout_s=60)
+    slow_for(fleet, service, SETTLE_S)
+    assert "restored (" in tail(log_path(owner, fleet.state_dir), 200), logs(fleet)
+    after = receiver.received()
+    assert after == before, [(n["status"], n["groupLabels"]) for n in after[len(before):]]  # no repeat, no storm
+    firing = receiver.received("firing", service=service)
+    assert len(firing) == len(incidents)  # each incident notified once
+    assert stats(fleet, owner)["alerts"]["fired"] == len(incidents)
+
+
+def test_one_alertmanager_peer_down_still_notifies_once(fleet: Stack, receiver: WebhookReceiver) -> None:
+    """With alertmanager-1 stopped, new incidents from a shard reach the receiver through the other peer, each once."""
+    fleet.stop("alertmanager-1")
+    service = "fault-peer-down"
+    open_incident(fleet, receiver, service)
+    slow_for(fleet, service, SETTLE_S)
+    incidents = [note["groupLabels"]["incident"] for note in receiver.received("firing", service=service)]
+    assert incidents and len(incidents) == len(set(incidents)), incidents  # each incident notified once
