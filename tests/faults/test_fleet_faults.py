@@ -35,11 +35,9 @@ SHARDS = ("analyzer-1", "analyzer-2")
 
 #: The shards judge 2 s intervals (the test sends every second, so no interval is empty) and checkpoint every
 #: second, so an incident opens and is saved in seconds. Thresholds only: at such short intervals the test's own
-#: send jitter would make z-score/MAD anomalies of throughput. A series goes stale (and its alerts resolve) after
-#: stale_after_intervals x interval without data: 180 s at the default 60 s interval, so a 30 s outage is well
-#: inside it; at the test's 2 s interval the same margin needs 30.
+#: send jitter would make z-score/MAD anomalies of throughput.
 ANALYZER_ARGS = ("--interval-seconds", "2", "--checkpoint-interval-seconds", "1")
-ANALYZER_CONFIG = "anomaly_detectors: []\nstale_after_intervals: 30\n"
+ANALYZER_CONFIG = "anomaly_detectors: []\n"
 #: After a notification: long enough for the second peer's turn and a few re-sends.
 SETTLE_S = 2 * PEER_TIMEOUT_S + 4
 
