@@ -41,6 +41,7 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -50,7 +51,7 @@ import pickle
 import stat
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Final
 
@@ -65,7 +66,7 @@ CHECKPOINT_FILE: Final = "analyzer.ckpt"
 #: AnalyzerService attributes whose objects' state is checkpointed.
 _PARTS: Final = ("analyzer", "alerts", "converter", "fleet", "components", "queries")
 #: Attributes that stay those of the running process (settings, sinks, threads, clocks).
-_LIVE: Final = frozenset({"config", "clock", "_clock", "_workers", "queue_size", "jaeger_url", "cooldown_s"})
+_LIVE: Final = frozenset({"config", "clock", "_clock", "_lock", "_workers", "queue_size", "jaeger_url", "cooldown_s"})
 _LOCK_TYPES: Final = (type(threading.Lock()), type(threading.RLock()))
 _SINKS: Final = "__sinks__"
 
@@ -149,6 +150,18 @@ class Checkpointer:
         shared[id(self.service)] = "service"
         return shared
 
+    @contextlib.contextmanager
+    def _frozen(self, parts: dict[str, Any]) -> Iterator[None]:
+        """Hold the service's lock, then each part's own lock, alerts first (the order the service's threads use:
+        ingest takes the service's then the Analyzer's; alert updates take the alerts' then the Analyzer's)."""
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(self.service._lock)
+            for name in sorted(parts, key=lambda n: n != "alerts"):
+                lock = getattr(parts[name], "_lock", None)
+                if isinstance(lock, _LOCK_TYPES):
+                    stack.enter_context(lock)
+            yield
+
     @staticmethod
     def _state(obj: Any) -> dict[str, Any]:
         return {k: v for k, v in vars(obj).items() if k not in _LIVE}
@@ -160,7 +173,7 @@ class Checkpointer:
             try:
                 parts = self._parts()
                 buffer = io.BytesIO()
-                with self.service._lock:  # one consistent moment of the service
+                with self._frozen(parts):  # one consistent moment: no ingest, evaluation or alert update runs
                     states = {n: self._state(o) for n, o in parts.items()}
                     _Pickler(buffer, self._shared(parts)).dump({_SINKS: self._sink_states(), **states})
                 header = {"format": FORMAT_VERSION, "written_at": self.clock(), "package": __version__,
@@ -228,7 +241,7 @@ class Checkpointer:
         sinks = states.pop(_SINKS, {}) if isinstance(states, dict) else {}
         if not isinstance(states, dict) or set(states) != set(parts):
             return self._refuse(f"it holds other parts than this service's {sorted(parts)}")
-        with self.service._lock:
+        with self._frozen(parts):
             for name, state in states.items():
                 vars(parts[name]).update(state)
         self._restore_sinks(sinks)

@@ -252,3 +252,36 @@ def test_analyzer_serve_checkpoints_at_shutdown_and_restores_at_start(tmp_path: 
     finally:
         out = stop(second)
     assert "restored (" in out and "not restored" not in out, out
+
+
+def test_saving_while_data_arrives_and_alerts_change(tmp_path: Path, now: float) -> None:
+    """Checkpoints taken while another thread ingests and evaluates all succeed and restore."""
+    import threading
+
+    service = make_service()
+    stop = threading.Event()
+
+    def load() -> None:
+        i = 0
+        while not stop.is_set():
+            feed(service, 1, now + i * INTERVAL_S)
+            service.evaluate(now=now + i * INTERVAL_S)
+            service.alerts.process(finding(), now=now + i)
+            i += 1
+
+    worker = threading.Thread(target=load)
+    worker.start()
+    checkpoint = Checkpointer(service, tmp_path)
+    try:
+        for _ in range(20):
+            assert checkpoint.save() is not None
+        assert checkpoint.failures == 0
+    finally:
+        stop.set()
+        worker.join(10)
+    fresh = make_service()
+    try:
+        assert Checkpointer(fresh, tmp_path).restore()
+    finally:
+        service.close()
+        fresh.close()
