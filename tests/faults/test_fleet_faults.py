@@ -43,13 +43,6 @@ SETTLE_S = 2 * PEER_TIMEOUT_S + 4
 
 
 @pytest.fixture(scope="module")
-def receiver():
-    hook = WebhookReceiver()
-    yield hook
-    hook.close()
-
-
-@pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory, receiver: WebhookReceiver):
     require_binary(BIN_DIR / "otelcol-heritage", "bash scripts/deps/collector.sh")
     require_binary(BIN_DIR / "jaeger", "bash scripts/deps/jaeger.sh")

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 import requests
 
 from heritage_otel.stack.alertmanager import ALERTMANAGER_BINARY, ALERTMANAGER_CONFIG, alertmanager_peers, render_config
@@ -44,6 +45,14 @@ class WebhookReceiver:
 
     def close(self) -> None:
         self._server.close()
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[WebhookReceiver]:
+    """A :class:`WebhookReceiver` for the whole test module (import it into the module to use it)."""
+    hook = WebhookReceiver()
+    yield hook
+    hook.close()
 
 
 @dataclass

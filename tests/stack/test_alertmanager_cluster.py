@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+
 import pytest
 
 from heritage_otel.analysis.alerts import AlertManager
@@ -20,13 +21,6 @@ SETTLE_S = 2 * PEER_TIMEOUT_S + 3
 def finding(service: str, level: AlertLevel = AlertLevel.CRITICAL, metric: str = "query_latency_p95") -> Finding:
     return Finding(metric, "threshold", (("service.name", service),), level, 3500.0, 3000.0,
                    f"{metric} = 3500 is above the critical level 3000")
-
-
-@pytest.fixture(scope="module")
-def receiver():
-    hook = WebhookReceiver()
-    yield hook
-    hook.close()
 
 
 @pytest.fixture(scope="module")
