@@ -63,9 +63,6 @@ class AlertmanagerCluster:
     state_dir: Path
     urls: list[str] = field(default_factory=list)
 
-    def stop(self, index: int) -> None:
-        stop_process(self.peers[index].name, self.state_dir, timeout_s=5)
-
     def logs(self) -> str:
         return "\n".join(f"--- {p.name} ---\n{tail(log_path(p.name, self.state_dir), 30)}" for p in self.peers)
 
