@@ -71,7 +71,7 @@ def up(state_dir: Path | None, jaeger_storage: str | None, fleet: bool, alert_we
         stack_ = Stack(state_dir, ports=ports, jaeger_storage=jaeger_storage, fleet=settings)
         stack_.ensure_built(echo=lambda message: console.print(f"[cyan]{message}[/cyan]"), rebuild=rebuild)
         stack_.up(timeout_s=timeout_s)
-    except (StackError, FileNotFoundError) as exc:
+    except (StackError, FileNotFoundError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     _print_status(console, stack_)
     if stack_.fleet is not None:

@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from heritage_otel.stack.alertmanager import ALERTMANAGER_CONFIG, alertmanager_peers, render_config
 from heritage_otel.stack.components import ComponentSpec, stack_components
@@ -78,6 +79,10 @@ class FleetSettings:
         expected = set(_default_ports())
         if set(self.ports) != expected:
             msg = f"fleet ports for {sorted(self.ports)} are not valid; expected one entry per {sorted(expected)}"
+            raise ValueError(msg)
+        if self.alert_webhook is not None and (urlsplit(self.alert_webhook).scheme not in ("http", "https")
+                                               or not urlsplit(self.alert_webhook).hostname):
+            msg = f"alert_webhook = {self.alert_webhook!r} is not valid; expected an http:// or https:// URL"
             raise ValueError(msg)
         values = [port for named in self.ports.values() for port in named.values()]
         if len(set(values)) != len(values) or not all(0 < port < 65536 for port in values):

@@ -102,3 +102,27 @@ def test_fleet_up_routes_by_service_status_json_and_down(tmp_path: Path) -> None
     assert not any(alive(pid) for pid in pids)
     after = json.loads(run("status", "--json", state=state).stdout)
     assert not any(item["healthy"] or item["pid"] for item in after)
+
+
+def test_up_refuses_to_mix_the_fleet_and_the_single_stack_in_one_state_folder(tmp_path: Path) -> None:
+    """A state folder running the fleet (here: its gateway, a stand-in process) is not reused by a plain `up`."""
+    from heritage_otel.stack.fleet import FleetSettings
+    from heritage_otel.stack.process import start_process, stop_process
+
+    state = tmp_path / "state"
+    Stack(state, fleet=FleetSettings.free(), repo=REPO_ROOT)._save_state()
+    start_process("gateway", [sys.executable, "-c", "import time; time.sleep(60)"], state)
+    try:
+        result = run("up", state=state)
+        assert result.returncode != 0
+        assert "already runs the fleet stack (gateway)" in result.stderr
+        assert "heritage-otel stack down" in result.stderr
+    finally:
+        stop_process("gateway", state)
+
+
+def test_a_bad_alert_webhook_fails_at_start_naming_it(tmp_path: Path) -> None:
+    result = run("up", "--fleet", "--free-ports", "--alert-webhook", "ftp://example", state=tmp_path / "state")
+    assert result.returncode != 0
+    assert "alert_webhook = 'ftp://example' is not valid; expected an http:// or https:// URL" in result.stderr
+    assert not (tmp_path / "state" / "gateway.pid").exists()
