@@ -14,9 +14,9 @@ File format (``analyzer.ckpt`` in the checkpoint folder), written atomically
 
 * line 1: a JSON header ``{"format": 1, "written_at": ..., "package": ...,
   "config": <fingerprint>}``;
-* then a pickle of each part's attributes. Objects shared between parts are
-  stored as references and resolved to the new process's objects; locks are
-  recreated empty.
+* then a pickle (cloudpickle, so closures held as state survive too) of each
+  part's attributes. Objects shared between parts are stored as references
+  and resolved to the new process's objects; locks are recreated empty.
 
 A checkpoint is restored only when its ``format`` is known, it was written by
 the same package version with the same Analyzer settings, and it is younger
@@ -55,6 +55,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Final
 
+import cloudpickle
+
 from heritage_otel.version import __version__
 
 __all__ = ["CHECKPOINT_FILE", "FORMAT_VERSION", "Checkpointer"]
@@ -71,7 +73,9 @@ _LOCK_TYPES: Final = (type(threading.Lock()), type(threading.RLock()))
 _SINKS: Final = "__sinks__"
 
 
-class _Pickler(pickle.Pickler):
+class _Pickler(cloudpickle.Pickler):
+    """cloudpickle (closures such as a policy's callbacks are state too), with shared parts by reference."""
+
     def __init__(self, file: io.BytesIO, shared: dict[int, str]) -> None:
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
         self._shared = shared
@@ -85,7 +89,7 @@ class _Pickler(pickle.Pickler):
         if isinstance(obj, (threading.Thread, threading.Event)):
             msg = f"a {type(obj).__name__} is not part of a checkpoint"
             raise pickle.PicklingError(msg)
-        return NotImplemented
+        return super().reducer_override(obj)
 
 
 class _Unpickler(pickle.Unpickler):

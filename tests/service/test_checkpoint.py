@@ -285,3 +285,25 @@ def test_saving_while_data_arrives_and_alerts_change(tmp_path: Path, now: float)
     finally:
         service.close()
         fresh.close()
+
+
+def test_closures_and_shared_objects_in_the_state_survive(tmp_path: Path, now: float) -> None:
+    """State that holds a closure over another piece of state (as an alert policy's callback does) comes back
+    with the closure pointing at the restored object, and references to the Analyzer at the live Analyzer."""
+    from types import SimpleNamespace
+
+    before = make_service()
+    policy = SimpleNamespace(started={"query_latency_p95": now - 120}, analyzer=before.analyzer)
+    before.alerts.extra = SimpleNamespace(policy=policy, start_of=lambda metric: policy.started.get(metric))
+    assert Checkpointer(before, tmp_path).save()
+    after = make_service()
+    try:
+        assert Checkpointer(after, tmp_path).restore()
+        extra = after.alerts.extra
+        assert extra.start_of("query_latency_p95") == now - 120
+        extra.policy.started["error_rate"] = now
+        assert extra.start_of("error_rate") == now  # the closure sees the restored policy, not a copy
+        assert extra.policy.analyzer is after.analyzer  # a part is the live object, not a copy
+    finally:
+        before.close()
+        after.close()
