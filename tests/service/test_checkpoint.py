@@ -262,14 +262,21 @@ def test_saving_while_data_arrives_and_alerts_change(tmp_path: Path, now: float)
 
     service = make_service()
     stop = threading.Event()
+    rounds: list[int] = []
+    errors: list[BaseException] = []
 
     def load() -> None:
         i = 0
-        while not stop.is_set():
-            feed(service, 1, now + i * INTERVAL_S)
-            service.evaluate(now=now + i * INTERVAL_S)
-            service.alerts.process(finding(), now=now + i)
-            i += 1
+        try:
+            while not stop.is_set():
+                t = now - 3600 + (i % 60) * INTERVAL_S  # inside the receiver's accepted time window
+                feed(service, 1, t)
+                service.evaluate(now=t)
+                service.alerts.process(finding(), now=t)
+                i += 1
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+        rounds.append(i)
 
     worker = threading.Thread(target=load)
     worker.start()
@@ -281,6 +288,7 @@ def test_saving_while_data_arrives_and_alerts_change(tmp_path: Path, now: float)
     finally:
         stop.set()
         worker.join(10)
+    assert errors == [] and rounds and rounds[0] > 0
     fresh = make_service()
     try:
         assert Checkpointer(fresh, tmp_path).restore()
