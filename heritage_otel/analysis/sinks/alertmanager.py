@@ -29,6 +29,7 @@ delivery to the others.
 from __future__ import annotations
 
 import datetime as _dt
+import logging
 import os
 import re
 import threading
@@ -41,6 +42,7 @@ from heritage_otel.analysis.sinks._http import DeliveryError, check_retry, check
 __all__ = ["AlertmanagerSink", "ENV_URL", "to_alertmanager"]
 
 ENV_URL = "HERITAGE_ALERTMANAGER_URL"
+_log = logging.getLogger(__name__)
 _LABEL = re.compile(r"[^a-zA-Z0-9_]")
 
 
@@ -148,7 +150,9 @@ class AlertmanagerSink:
         if len(failures) == len(self.urls):
             raise DeliveryError("; ".join(failures))
         self.posts += 1
-        self.peer_failures += len(failures)
+        if failures:
+            self.peer_failures += len(failures)
+            _log.warning("Alertmanager peer(s) not reached, the others were: %s", "; ".join(failures))
 
     def __call__(self, alert: Any) -> None:
         now = self._clock()

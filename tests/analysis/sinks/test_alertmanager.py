@@ -128,3 +128,26 @@ def test_url_from_environment_and_validation() -> None:
         AlertmanagerSink(environ={})
     with pytest.raises(ValueError, match="resend_interval_s = 0"):
         AlertmanagerSink("http://127.0.0.1:9093", resend_interval_s=0, environ={})
+
+
+def test_cluster_peers_from_a_list_or_a_comma_separated_variable() -> None:
+    """Every peer of an Alertmanager cluster gets the alerts: a list, or HERITAGE_ALERTMANAGER_URL with commas."""
+    sink = AlertmanagerSink(["http://127.0.0.1:9093", "http://127.0.0.1:9095/"], environ={})
+    assert sink.urls == ("http://127.0.0.1:9093/api/v2/alerts", "http://127.0.0.1:9095/api/v2/alerts")
+    env = {"HERITAGE_ALERTMANAGER_URL": "http://127.0.0.1:9093, http://127.0.0.1:9095"}
+    assert AlertmanagerSink(environ=env).urls == sink.urls
+    with pytest.raises(ValueError, match=r"url = \[\] is not valid"):
+        AlertmanagerSink([], environ={})
+    with pytest.raises(ValueError, match=r"url\[1\] = ftp://x/\.\.\. is not valid"):
+        AlertmanagerSink(["http://127.0.0.1:9093", "ftp://x"], environ={})
+
+
+def test_one_unreachable_peer_is_counted_and_logged_not_raised(alertmanager, caplog) -> None:
+    """With one peer down the alert still reaches the other; the miss is counted and logged (host and port only)."""
+    down = f"http://127.0.0.1:{free_port()}"
+    sink = AlertmanagerSink([down, alertmanager], retries=0, timeout_s=2, environ={})
+    with caplog.at_level("WARNING", logger="heritage_otel.analysis.sinks.alertmanager"):
+        sink(AlertManager().process(finding(AlertLevel.WARNING)))
+    assert sink.posts == 1 and sink.peer_failures == 1
+    assert down.split("//")[1] in caplog.text
+    assert wait_until(lambda: active_alerts(alertmanager))
