@@ -62,10 +62,11 @@ from opentelemetry.sdk.metrics.export import Histogram as HistogramData
 
 from heritage_otel.analysis.alerts import AlertManager
 from heritage_otel.analysis.analyzer import Analyzer
+from heritage_otel.analysis.cumulative import CumulativeTracker
 from heritage_otel.analysis.findings import Evaluation
 from heritage_otel.analysis.samples import KIND_GAUGE, KIND_SUM, IntervalSample, SeriesKey
 
-__all__ = ["AnalyzingMetricExporter", "DELTA_TEMPORALITY", "to_samples", "CumulativeToDelta"]
+__all__ = ["AnalyzingMetricExporter", "DELTA_TEMPORALITY", "to_samples"]
 
 _log = logging.getLogger(__name__)
 
@@ -91,77 +92,75 @@ def _exemplars(points_exemplars: Sequence[Any]) -> list[tuple[str, str, float]]:
     return out
 
 
-class CumulativeToDelta:
-    """Turns cumulative points into interval deltas, per series (state kept between exports)."""
-
-    def __init__(self) -> None:
-        self._last: dict[SeriesKey, tuple[int, float, tuple[int, ...], float]] = {}
-
-    def sum(self, key: SeriesKey, start_ns: int, value: float) -> float:
-        """Delta of a cumulative sum; the whole value on first sight or after a reset."""
-        prev = self._last.get(key)
-        self._last[key] = (start_ns, value, (), 0.0)
-        if prev is None or prev[0] != start_ns or value < prev[1]:
-            return value
-        return value - prev[1]
-
-    def histogram(self, key: SeriesKey, start_ns: int, counts: tuple[int, ...], total: float) -> tuple[tuple[int, ...], float]:
-        """Bucket-count and sum deltas of a cumulative histogram."""
-        prev = self._last.get(key)
-        self._last[key] = (start_ns, 0.0, counts, total)
-        if prev is None or prev[0] != start_ns or len(prev[2]) != len(counts) or any(
-            c < p for c, p in zip(counts, prev[2], strict=True)
-        ):
-            return counts, total
-        return tuple(c - p for c, p in zip(counts, prev[2], strict=True)), total - prev[3]
+def _histogram_sample(key: SeriesKey, p: Any, unit: str, cumulative: CumulativeTracker | None) -> IntervalSample | None:
+    counts, total = tuple(p.bucket_counts), float(p.sum)
+    lo, hi = float(p.min), float(p.max)
+    start = p.start_time_unix_nano
+    if cumulative is not None:
+        step = cumulative.histogram(key, start or 0, p.time_unix_nano, p.explicit_bounds, counts, total)
+        if step is None:
+            return None
+        counts, total, start = step.counts, step.total, step.start_ns
+        if not step.reset:
+            lo = hi = math.nan  # min/max are over the whole cumulative period, not this increment
+    if sum(counts) == 0:
+        return None
+    return IntervalSample.from_histogram(
+        key, start_ns=start, end_ns=p.time_unix_nano, bounds=tuple(p.explicit_bounds), bucket_counts=counts,
+        total=total, minimum=lo, maximum=hi, unit=unit, exemplars=_exemplars(p.exemplars))
 
 
-def to_samples(metrics_data: MetricsData, cumulative: CumulativeToDelta | None = None) -> list[IntervalSample]:
-    """One interval sample per series in ``metrics_data`` (exponential histograms are skipped)."""
+def _gauge_sample(key: SeriesKey, p: Any, unit: str) -> IntervalSample:
+    start = p.start_time_unix_nano or p.time_unix_nano - 1
+    return IntervalSample(key, KIND_GAUGE, start, p.time_unix_nano, 1.0, float(p.value), unit=unit,
+                          gauge_value=float(p.value))
+
+
+def _sum_sample(key: SeriesKey, p: Any, data: Sum, unit: str, cumulative: CumulativeTracker) -> IntervalSample | None:
+    if data.aggregation_temporality != AggregationTemporality.CUMULATIVE:
+        value, start = float(p.value), p.start_time_unix_nano
+    elif not data.is_monotonic:  # a cumulative up-down counter: its level is what matters
+        return _gauge_sample(key, p, unit)
+    else:
+        step = cumulative.sum(key, p.start_time_unix_nano or 0, p.time_unix_nano, float(p.value))
+        if step is None:
+            return None
+        value, start = step.value, step.start_ns
+    ex = _exemplars(p.exemplars)
+    return IntervalSample(
+        key, KIND_SUM, start, p.time_unix_nano, value, value, unit=unit,
+        exemplar_trace_ids=tuple(e[0] for e in ex), exemplar_span_ids=tuple(e[1] for e in ex),
+        exemplar_values=tuple(e[2] for e in ex), monotonic=bool(data.is_monotonic))
+
+
+def to_samples(metrics_data: MetricsData, cumulative: CumulativeTracker | None = None) -> list[IntervalSample]:
+    """One interval sample per series in ``metrics_data`` (exponential histograms are skipped).
+
+    CUMULATIVE sums and histograms become increments through ``cumulative``
+    (by default a new tracker with ``initial_value="keep"``: one batch alone
+    counts every point whole); a cumulative up-down counter becomes a gauge
+    with its current level, as in the Analyzer service's receiver.
+    """
     samples: list[IntervalSample] = []
-    cumulative = cumulative or CumulativeToDelta()
+    cumulative = cumulative if cumulative is not None else CumulativeTracker("keep", max_staleness_s=None)
     for rm in metrics_data.resource_metrics:
         resource = dict(rm.resource.attributes) if rm.resource is not None else {}
         for sm in rm.scope_metrics:
             for metric in sm.metrics:
                 data = metric.data
                 unit = metric.unit or ""
-                if isinstance(data, HistogramData):
-                    is_cumulative = data.aggregation_temporality == AggregationTemporality.CUMULATIVE
-                    for p in data.data_points:
-                        key = SeriesKey.of(metric.name, p.attributes, resource)
-                        counts, total = tuple(p.bucket_counts), float(p.sum)
-                        lo, hi = float(p.min), float(p.max)
-                        start = p.start_time_unix_nano
-                        if is_cumulative:
-                            counts, total = cumulative.histogram(key, p.start_time_unix_nano, counts, total)
-                            lo = hi = math.nan  # min/max are over the whole cumulative period
-                            start = p.time_unix_nano - 1 if start is None else start
-                        if sum(counts) == 0:
-                            continue
-                        samples.append(IntervalSample.from_histogram(
-                            key, start_ns=start, end_ns=p.time_unix_nano, bounds=tuple(p.explicit_bounds),
-                            bucket_counts=counts, total=total, minimum=lo, maximum=hi, unit=unit,
-                            exemplars=_exemplars(p.exemplars)))
-                elif isinstance(data, Sum):
-                    is_cumulative = data.aggregation_temporality == AggregationTemporality.CUMULATIVE
-                    for p in data.data_points:
-                        key = SeriesKey.of(metric.name, p.attributes, resource)
-                        value = float(p.value)
-                        if is_cumulative:
-                            value = cumulative.sum(key, p.start_time_unix_nano, value)
-                        ex = _exemplars(p.exemplars)
-                        samples.append(IntervalSample(
-                            key, KIND_SUM, p.start_time_unix_nano, p.time_unix_nano, value, value, unit=unit,
-                            exemplar_trace_ids=tuple(e[0] for e in ex), exemplar_span_ids=tuple(e[1] for e in ex),
-                            exemplar_values=tuple(e[2] for e in ex), monotonic=bool(data.is_monotonic)))
-                elif isinstance(data, Gauge):
-                    for p in data.data_points:
-                        key = SeriesKey.of(metric.name, p.attributes, resource)
-                        start = p.start_time_unix_nano or p.time_unix_nano - 1
-                        samples.append(IntervalSample(
-                            key, KIND_GAUGE, start, p.time_unix_nano, 1.0, float(p.value), unit=unit,
-                            gauge_value=float(p.value)))
+                for p in data.data_points:
+                    key = SeriesKey.of(metric.name, p.attributes, resource)
+                    sample: IntervalSample | None = None
+                    if isinstance(data, HistogramData):
+                        is_cumulative = data.aggregation_temporality == AggregationTemporality.CUMULATIVE
+                        sample = _histogram_sample(key, p, unit, cumulative if is_cumulative else None)
+                    elif isinstance(data, Sum):
+                        sample = _sum_sample(key, p, data, unit, cumulative)
+                    elif isinstance(data, Gauge):
+                        sample = _gauge_sample(key, p, unit)
+                    if sample is not None:
+                        samples.append(sample)
     return samples
 
 
@@ -199,7 +198,10 @@ class AnalyzingMetricExporter(MetricExporter):
         self.exports = 0
         self.failures = 0
         self.last_duration_s = 0.0
-        self._cumulative = CumulativeToDelta()
+        # Every cumulative point comes from the provider this exporter was built into, so a first
+        # point holds only what this process did: counted whole. A series that stops being exported
+        # is forgotten after the Analyzer's retention.
+        self._cumulative = CumulativeTracker("keep", max_staleness_s=self.analyzer.config.retention_s)
         self._lock = threading.Lock()
         self._shutdown = False
 

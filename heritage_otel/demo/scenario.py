@@ -291,7 +291,7 @@ def run_demo(config: DemoConfig, on_tick: TickCallback | None = None) -> DemoRes
             result = PhaseResult(phase.name, phase.description)
             phase.apply(rec.faults)
             phase_start = time.perf_counter()
-            quality_before = totals.quality()
+            totals.phase_quality()  # what came before this phase
             for tick in range(phase.ticks):
                 tick_start = time.perf_counter()
                 for i in range(config.per_tick):
@@ -322,7 +322,7 @@ def run_demo(config: DemoConfig, on_tick: TickCallback | None = None) -> DemoRes
                     on_tick(phase, tick, health)
                 time.sleep(max(0.0, tick_start + tick_s - time.perf_counter()))
             result.seconds = time.perf_counter() - phase_start
-            result.quality = MetricTotals.difference(totals.quality(), quality_before)
+            result.quality = totals.phase_quality()
             results.append(result)
         components = totals.components()
         alert_rows = _alert_rows(alerts.history(), phase_of)

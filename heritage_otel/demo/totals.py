@@ -1,8 +1,10 @@
 """Run totals read from a cumulative in-memory metric reader: quality per phase, components at the end.
 
-Histogram snapshots are (sum, count, bucket counts, bounds) per metric; the
-difference of two snapshots is what happened in between, so a phase's
-quality is the difference of the snapshots taken at its start and end.
+A phase's quality is what the histograms gained during it: each call of
+:meth:`MetricTotals.phase_quality` turns the reader's running totals into
+increments since the previous call with the same
+:class:`~heritage_otel.analysis.cumulative.CumulativeTracker` the Analyzer
+uses, so the demo and the Analyzer count the same way.
 """
 
 from __future__ import annotations
@@ -15,9 +17,8 @@ import numpy as np
 from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader
 
 from heritage_otel import semconv
+from heritage_otel.analysis.cumulative import CumulativeTracker
 from heritage_otel.analysis.samples import bucket_quantiles
-
-Snapshot = dict[str, tuple[float, float, np.ndarray, tuple[float, ...]]]
 
 _PHASE_METRICS = {
     semconv.METRIC_NDCG_AT_10: "ndcg_at_10",
@@ -39,6 +40,8 @@ class MetricTotals:
 
     def __init__(self, reader: InMemoryMetricReader) -> None:
         self.reader = reader
+        # the reader is the demo's own: every first point holds only this run, so it counts whole
+        self._tracker = CumulativeTracker("keep", max_staleness_s=None)
 
     def _points(self) -> list[tuple[str, Any]]:
         data = self.reader.get_metrics_data()
@@ -51,35 +54,32 @@ class MetricTotals:
                     out.extend((metric.name, p) for p in metric.data.data_points)
         return out
 
-    def quality(self) -> Snapshot:
-        """Cumulative (sum, count, buckets, bounds) of the quality and latency histograms, merged over attributes."""
-        snap: Snapshot = {}
+    def phase_quality(self) -> dict[str, float]:
+        """Means since the previous call (the whole run at the first): quality scores, and query latency
+        mean/p95 in ms, merged over attributes."""
+        merged: dict[str, tuple[float, np.ndarray, tuple[float, ...]]] = {}
         for name, point in self._points():
             key = _PHASE_METRICS.get(name)
             if key is None or not isinstance(point, HistogramDataPoint):
                 continue
-            counts = np.asarray(point.bucket_counts, dtype=float)
-            if key in snap:
-                s, c, b, bounds = snap[key]
-                snap[key] = (s + point.sum, c + point.count, b + counts, bounds)
-            else:
-                snap[key] = (point.sum, point.count, counts, tuple(point.explicit_bounds))
-        return snap
-
-    @staticmethod
-    def difference(after: Snapshot, before: Snapshot) -> dict[str, float]:
-        """Means between two snapshots: quality scores, and query latency mean/p95 in ms."""
+            step = self._tracker.histogram(
+                (name, frozenset((point.attributes or {}).items())), point.start_time_unix_nano,
+                point.time_unix_nano, point.explicit_bounds, point.bucket_counts, point.sum)
+            if step is None:
+                continue
+            counts = np.asarray(step.counts, dtype=float)
+            total, buckets, bounds = merged.get(key, (0.0, np.zeros_like(counts), tuple(point.explicit_bounds)))
+            merged[key] = (total + step.total, buckets + counts, bounds)
         out: dict[str, float] = {}
-        for key, (s, c, buckets, bounds) in after.items():
-            s0, c0, b0, _ = before.get(key, (0.0, 0.0, np.zeros_like(buckets), bounds))
-            n = c - c0
+        for key, (total, buckets, bounds) in merged.items():
+            n = buckets.sum()
             if n <= 0:
                 continue
             if key == "latency":
-                out["latency_mean_ms"] = (s - s0) / n * 1000.0
-                out["latency_p95_ms"] = _p95_ms(bounds, buckets - b0)
+                out["latency_mean_ms"] = total / n * 1000.0
+                out["latency_p95_ms"] = _p95_ms(bounds, buckets)
             else:
-                out[key] = (s - s0) / n
+                out[key] = total / n
         return out
 
     def components(self) -> list[dict[str, Any]]:

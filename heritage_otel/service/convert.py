@@ -19,9 +19,15 @@ ExponentialHistogram   ``histogram`` with explicit bounds ``base**i`` of its pos
 Summary                rejected (partial success): summaries carry no buckets to analyse
 =====================  ========================================================================
 
-The first CUMULATIVE point of a series is used as a delta only when its start
-time is after the converter started (the whole count happened while we were
-listening); otherwise it only becomes the baseline for the next point.
+CUMULATIVE points go through one
+:class:`~heritage_otel.analysis.cumulative.CumulativeTracker` (the same one
+the in-process exporter uses) with ``initial_value="auto"``: the first point
+of a series counts whole when the series started at most ``memory_s`` before
+the converter did (the service passes its Analyzer's retention: nothing of
+that period can have reached a process that just started, e.g. points the
+Collector replays after an outage), otherwise it is only the baseline for the
+next one. A point not newer than the last one of its series is ignored;
+series idle for ``max_staleness_s`` are forgotten.
 
 Points of new series beyond ``max_series`` (or their service's or replica's
 cap) are rejected and counted; the cumulative state is kept for admitted
@@ -57,6 +63,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportM
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 from heritage_otel import semconv
+from heritage_otel.analysis.cumulative import CumulativeTracker, InitialValue
 from heritage_otel.analysis.samples import (
     KIND_GAUGE,
     KIND_HISTOGRAM,
@@ -126,16 +133,6 @@ class ConversionResult:
         return "; ".join(f"{n} data point(s) rejected: {why}" for why, n in sorted(self.reasons.items()))
 
 
-@dataclass
-class _Cumulative:
-    start_ns: int
-    time_ns: int
-    value: float = 0.0
-    bounds: tuple[float, ...] = ()
-    counts: tuple[int, ...] = ()
-    total: float = 0.0
-
-
 def _exemplars(points: Iterable[Any]) -> list[tuple[str, str, float]]:
     out = []
     for ex in points:
@@ -169,23 +166,28 @@ class MetricConverter:
 
     ``limits`` (default: ``ServiceConfig()``) holds the limit settings;
     ``max_series`` overrides its ``max_series``. Drops are counted in ``drops``.
+    ``initial_value``, ``memory_s`` and ``max_staleness_s`` configure the
+    cumulative tracker (see the module docstring).
     """
 
     def __init__(
         self, max_series: int | None = None, clock: Any = time.time_ns, *, limits: ServiceConfig | None = None,
-        drops: DropCounters | None = None,
+        drops: DropCounters | None = None, initial_value: InitialValue = "auto", memory_s: float = 0.0,
+        max_staleness_s: float | None = 3600.0,
     ) -> None:
         cfg = limits or ServiceConfig()
         self.limits = cfg
         self.max_series = cfg.max_series if max_series is None else max_series
         self.drops = drops or DropCounters()
         self._clock = clock
-        self._started_ns = int(clock())
         self._admission = SeriesAdmission(max_series=self.max_series, per_service=cfg.max_series_per_service,
                                           per_replica=cfg.max_series_per_replica, counters=self.drops)
         self._layouts = HistogramLayouts(max_buckets=cfg.max_histogram_buckets, max_layouts=cfg.max_bucket_layouts,
                                          counters=self.drops)
-        self._cumulative: dict[tuple[SeriesKey, str], _Cumulative] = {}
+        # Nothing from before ``memory_s`` ago can have reached this process (its windows start empty),
+        # so under "auto" a series that started since then is counted from its start.
+        self._cumulative = CumulativeTracker(
+            initial_value, since_ns=int(clock()) - int(memory_s * 1e9), max_staleness_s=max_staleness_s, clock=clock)
         self._lock = threading.Lock()
 
     @property
@@ -312,20 +314,10 @@ class MetricConverter:
         if not data.is_monotonic:  # an up-down counter: its level is what matters
             return IntervalSample(key, KIND_GAUGE, start_ns or end_ns - 1, end_ns, 1.0, value, unit=unit,
                                   gauge_value=value, monotonic=False)
-        state = self._cumulative.get((key, KIND_SUM))
-        self._cumulative[(key, KIND_SUM)] = _Cumulative(start_ns, end_ns, value)
-        if state is None or state.start_ns != start_ns or value < state.value:
-            if self._covers(start_ns, state):
-                return IntervalSample(key, KIND_SUM, start_ns, end_ns, value, value, unit=unit)
+        step = self._cumulative.sum((key, KIND_SUM), start_ns, end_ns, value)
+        if step is None:
             return None
-        if end_ns <= state.time_ns:
-            return None
-        delta = value - state.value
-        return IntervalSample(key, KIND_SUM, state.time_ns, end_ns, delta, delta, unit=unit)
-
-    def _covers(self, start_ns: int, previous: _Cumulative | None) -> bool:
-        """Whether a (re)started cumulative series' whole value can count as one delta."""
-        return start_ns > 0 and (previous is not None or start_ns >= self._started_ns)
+        return IntervalSample(key, KIND_SUM, step.start_ns, end_ns, step.value, step.value, unit=unit)
 
     def _histogram(
         self, key: SeriesKey, point: Any, which: str, temporality: int, start_ns: int, end_ns: int, unit: str,
@@ -358,23 +350,11 @@ class MetricConverter:
         maximum = float(point.max) if point.HasField("max") else math.nan
         exemplars = _exemplars(point.exemplars)
         if temporality == _CUMULATIVE:
-            state = self._cumulative.get((key, KIND_HISTOGRAM))
-            self._cumulative[(key, KIND_HISTOGRAM)] = _Cumulative(
-                start_ns, end_ns, bounds=bounds, counts=counts, total=total)
-            restarted = (
-                state is None or state.start_ns != start_ns or state.bounds != bounds
-                or any(c < p for c, p in zip(counts, state.counts, strict=True))
-            )
-            if restarted:
-                if not self._covers(start_ns, state):
-                    return None
-            elif end_ns <= state.time_ns:  # type: ignore[union-attr]
+            step = self._cumulative.histogram((key, KIND_HISTOGRAM), start_ns, end_ns, bounds, counts, total)
+            if step is None:
                 return None
-            else:
-                assert state is not None
-                counts = tuple(c - p for c, p in zip(counts, state.counts, strict=True))
-                total = total - state.total
-                start_ns = state.time_ns
+            counts, total, start_ns = step.counts, step.total, step.start_ns
+            if not step.reset:
                 minimum = maximum = math.nan  # cumulative min/max do not describe the interval
         if not bounds:
             return None

@@ -115,7 +115,8 @@ class AnalyzerService:
         self.drops = DropCounters()
         #: Request body bytes the HTTP layer holds right now (set by the server; shown in /api/stats).
         self.buffered_bytes = 0
-        self.converter = MetricConverter(clock=lambda: int(clock() * 1e9), limits=self.config, drops=self.drops)
+        self.converter = MetricConverter(clock=lambda: int(clock() * 1e9), limits=self.config, drops=self.drops,
+                                         memory_s=base.retention_s, max_staleness_s=base.retention_s)
         self.fleet = (FleetAggregator(base.interval_seconds, self.config.max_series, clock=clock, limits=self.config)
                       if self.config.fleet_aggregates else None)
         self.components = ComponentTable(window_s=base.retention_s)

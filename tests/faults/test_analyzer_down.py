@@ -43,16 +43,9 @@ def analyzer_queries(server: AnalyzerServer) -> float:
                if series.get("instance") == "replica-1")
 
 
-CUMULATIVE_REPLAY_BUG = (
-    "heritage_otel/service: cumulative points replayed by the Collector's retry after an Analyzer outage "
-    "are counted as 0 for the replica (fleet_late_samples grows); DELTA works (reported to the service owner)"
-)
-
-
 @pytest.mark.parametrize("temporality", [
     "delta",  # as the analysis path prefers: each replayed batch carries its own increments
-    # not strict: on the uvicorn server the replay sometimes lands in order and passes (timing-dependent)
-    pytest.param("cumulative", marks=pytest.mark.xfail(strict=False, reason=CUMULATIVE_REPLAY_BUG)),
+    "cumulative",  # the receiver's tracker counts a series started within its retention from its start
 ])
 def test_analyzer_down_then_up_loses_no_metric_point(temporality, tmp_path, instrumentor, monkeypatch) -> None:
     require_binary(BIN_DIR / "otelcol-heritage", "bash scripts/deps/collector.sh")
