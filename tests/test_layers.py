@@ -1,0 +1,170 @@
+"""The layering of docs/architecture.md, checked against the import graph of heritage_otel/.
+
+The table in the doc is the rule: this test parses it (so the picture and the code cannot drift apart),
+maps every module to its row, and checks every import between our modules.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import REPO_ROOT
+
+PACKAGE = "heritage_otel"
+DOC = REPO_ROOT / "docs" / "architecture.md"
+_ROW = re.compile(r"^\| (\d+)\. [^|]+\| ([^|]+)\| ([^|]+)\|")
+
+
+@dataclass(frozen=True)
+class Layer:
+    number: int
+    prefixes: tuple[str, ...]
+    may_import: frozenset[int]
+    imported_by_nobody: bool
+
+
+def _modules() -> dict[str, Path]:
+    root = REPO_ROOT / PACKAGE
+    out = {}
+    for path in root.rglob("*.py"):
+        parts = list(path.relative_to(REPO_ROOT).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        out[".".join(parts)] = path
+    return out
+
+
+def _allowed(number: int, cell: str) -> frozenset[int]:
+    allowed = {number}
+    if "anything above" in cell:
+        allowed.update(range(number))
+    for lo, hi in re.findall(r"layers? (\d+)(?:-(\d+))?", cell):
+        allowed.update(range(int(lo), int(hi or lo) + 1))
+    return frozenset(allowed)
+
+
+def parse_layers(text: str) -> list[Layer]:
+    """The rows of the layer table: module prefixes (parenthesised remarks ignored) and allowed layers."""
+    layers = []
+    for line in text.splitlines():
+        match = _ROW.match(line)
+        if not match:
+            continue
+        number, modules, may = int(match[1]), match[2], match[3]
+        names = re.findall(r"`([^`]+)`", re.sub(r"\([^)]*\)", "", modules))
+        prefixes = tuple(n if n == PACKAGE else f"{PACKAGE}.{n.rstrip('/').replace('/', '.')}" for n in names)
+        layers.append(Layer(number, prefixes, _allowed(number, may), "nothing of ours imports it" in may))
+    return layers
+
+
+def layer_of(module: str, layers: list[Layer]) -> Layer | None:
+    """The row naming the longest prefix of ``module``."""
+    best: tuple[int, Layer] | None = None
+    for layer in layers:
+        for prefix in layer.prefixes:
+            if (module == prefix or module.startswith(prefix + ".")) and (best is None or len(prefix) > best[0]):
+                best = (len(prefix), layer)
+    return best[1] if best else None
+
+
+def _exempt_nodes(tree: ast.AST, module: str, is_package: bool) -> set[int]:
+    """Imports under ``if TYPE_CHECKING:``, and a package's lazy re-exports of its own submodules."""
+    skipped: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            skipped.update(id(n) for child in node.body for n in ast.walk(child))
+        if is_package and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            skipped.update(id(n) for n in ast.walk(node)
+                           if isinstance(n, ast.ImportFrom) and (n.module or "").startswith(module))
+    return skipped
+
+
+def imports_of(module: str, path: Path, known: set[str]) -> set[str]:
+    """Every module ``module`` imports at run time (ours resolved to modules, others by top name)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skipped = _exempt_nodes(tree, module, path.name == "__init__.py")
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1] + ([base] if base else []))
+            for alias in node.names:
+                candidate = f"{base}.{alias.name}"
+                found.add(candidate if candidate in known else base)
+    return found
+
+
+@pytest.fixture(scope="module")
+def layers() -> list[Layer]:
+    parsed = parse_layers(DOC.read_text(encoding="utf-8"))
+    assert [layer.number for layer in parsed] == list(range(7)), "the layer table of docs/architecture.md"
+    return parsed
+
+
+@pytest.fixture(scope="module")
+def graph() -> dict[str, set[str]]:
+    modules = _modules()
+    return {m: imports_of(m, p, set(modules)) for m, p in modules.items()}
+
+
+def test_every_module_named_in_the_table_exists(layers) -> None:
+    """The table names real modules (a rename must update the doc)."""
+    modules = set(_modules())
+    missing = [p for layer in layers for p in layer.prefixes
+               if not any(m == p or m.startswith(p + ".") for m in modules)]
+    assert missing == []
+
+
+def test_every_module_has_a_layer(layers, graph) -> None:
+    """A new module must be placed in the table."""
+    assert [m for m in sorted(graph) if layer_of(m, layers) is None] == []
+
+
+def violations(graph: dict[str, set[str]], layers: list[Layer]) -> list[str]:
+    """Imports between our modules that the table does not allow."""
+    found = []
+    for module, targets in sorted(graph.items()):
+        own = layer_of(module, layers)
+        for target in sorted(t for t in targets if t == PACKAGE or t.startswith(PACKAGE + ".")):
+            theirs = layer_of(target, layers)
+            if own is None or theirs is None:
+                continue
+            if theirs.number not in own.may_import or (theirs.imported_by_nobody and theirs is not own):
+                found.append(f"{module} (layer {own.number}) imports {target} (layer {theirs.number})")
+    return found
+
+
+def test_imports_follow_the_layer_table(layers, graph) -> None:
+    """No module imports one of ours from a layer its row does not allow."""
+    assert violations(graph, layers) == []
+
+
+def test_application_layers_never_import_the_sdk(layers, graph) -> None:
+    """Layers 0-2 (names, API, instrumentation) use the OpenTelemetry API only."""
+    offenders = [f"{m} imports {t}" for m, targets in sorted(graph.items()) for t in sorted(targets)
+                 if t.startswith("opentelemetry.sdk") and layer_of(m, layers).number <= 2]
+    assert offenders == []
+
+
+def test_checker_flags_upward_and_facade_imports(layers, graph) -> None:
+    """The checker itself flags the analysis importing the instrumentation, and a program importing the
+    facade (so the layering test cannot pass vacuously)."""
+    bad = {m: set(t) for m, t in graph.items()}
+    bad[f"{PACKAGE}.analysis.health"].add(f"{PACKAGE}.instrumentation._wrappers")
+    bad[f"{PACKAGE}.cli.main"].add(f"{PACKAGE}.monitoring")
+    assert violations(bad, layers) == [
+        f"{PACKAGE}.analysis.health (layer 4) imports {PACKAGE}.instrumentation._wrappers (layer 2)",
+        f"{PACKAGE}.cli.main (layer 6) imports {PACKAGE}.monitoring (layer 5)",
+    ]
