@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
 
 from heritage_otel import semconv
 from heritage_otel.monitoring import get_monitor, initialize_monitoring, shutdown_monitoring
+from heritage_otel.testing import HttpReceiver
 
 
 @pytest.fixture(autouse=True)
@@ -148,20 +148,7 @@ def test_example3_check_drift_as_written() -> None:
 
 def test_example4_custom_slack_handler() -> None:
     """Example 4's handler (requests.post of a Slack message) receives alerts; URL pointed at a local server."""
-    received = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with HttpReceiver() as server:
         # --- Example 4 (webhook_url pointed at the local server) ---
         from heritage_otel.monitoring import Alert, get_monitor
         import requests
@@ -170,7 +157,7 @@ def test_example4_custom_slack_handler() -> None:
 
         def slack_alert_handler(alert: Alert):
             """Send alert to Slack"""
-            webhook_url = f"http://127.0.0.1:{server.server_address[1]}/services/YOUR/WEBHOOK/URL"
+            webhook_url = f"{server.url}/services/YOUR/WEBHOOK/URL"
 
             message = {
                 "text": f"🚨 {alert.level.name} Alert",
@@ -193,9 +180,7 @@ def test_example4_custom_slack_handler() -> None:
             monitor.record_query(f"q{i}", latency_ms=3500, num_results=10)
         monitor.check_thresholds()
         assert monitor.alerts.flush(10.0)
-    finally:
-        server.shutdown()
-        server.server_close()
+        received = server.bodies()
     assert received[0]["text"] == "🚨 CRITICAL Alert"
     assert received[0]["attachments"][0]["fields"][0]["value"] == "query_latency_p95"
 

@@ -26,6 +26,9 @@ parent
 Metric helpers fail loudly on a name that was never recorded and is not one
 of heritage-otel's (listing the names that were), so a typo never reads as 0.
 
+For alert tests, :class:`HttpReceiver` is a loopback webhook endpoint that
+records what it is sent (and can fail, be slow or hang on purpose).
+
 What it does not handle: metrics are read by collecting the in-memory reader
 (cumulative temporality), so ``metric_points`` reflects everything recorded
 since the capture began, but exemplars are those of the latest collection
@@ -35,5 +38,6 @@ up as soon as it ends, and unfinished spans never do.
 """
 
 from heritage_otel.testing.capture import SpanNode, TelemetryCapture, capture_telemetry
+from heritage_otel.testing.receiver import HttpReceiver, ReceivedRequest
 
-__all__ = ["SpanNode", "TelemetryCapture", "capture_telemetry"]
+__all__ = ["HttpReceiver", "ReceivedRequest", "SpanNode", "TelemetryCapture", "capture_telemetry"]

@@ -3,7 +3,6 @@ alert sinks at once: exact span and metric counts, right parent links, parseable
 
 from __future__ import annotations
 
-import http.server
 import json
 import threading
 from collections import Counter
@@ -16,6 +15,7 @@ from heritage_otel import semconv
 from heritage_otel.analysis import AlertManager
 from heritage_otel.analysis.sinks import JsonlFileSink, WebhookSink
 from heritage_otel.examples.recommender import HeritageRecommender
+from heritage_otel.testing import HttpReceiver
 from tests.concurrency.workers import N_THREADS, QUERIES_PER_THREAD, make_alert, query_texts
 
 pytestmark = pytest.mark.timeout(180)
@@ -23,27 +23,10 @@ ALERTS_PER_QUERY = 3
 
 
 @pytest.fixture
-def webhook_receiver() -> Iterator[tuple[str, list[dict]]]:
+def webhook_receiver() -> Iterator[HttpReceiver]:
     """A loopback webhook endpoint recording every JSON body it receives."""
-    received: list[dict] = []
-    lock = threading.Lock()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            with lock:
-                received.append(body)
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hook", received
-    server.shutdown()
-    server.server_close()
+    with HttpReceiver(status=204) as receiver:
+        yield receiver
 
 
 def test_sixteen_threads_exact_counts_parents_and_alert_lines(telemetry, instrumentor, tmp_path: Path,
@@ -55,8 +38,8 @@ def test_sixteen_threads_exact_counts_parents_and_alert_lines(telemetry, instrum
     manager = AlertManager()
     jsonl = JsonlFileSink(tmp_path / "alerts.jsonl", max_bytes=8 * 1024, backups=500)
     jsonl_worker = manager.add_sink(jsonl)
-    hook_url, received = webhook_receiver
-    webhook_worker = manager.add_sink(WebhookSink(hook_url, timeout_s=5, retries=0), queue_size=10_000)
+    webhook_worker = manager.add_sink(WebhookSink(webhook_receiver.url + "/hook", timeout_s=5, retries=0),
+                                      queue_size=10_000)
     handled: list[str] = []
     lock = threading.Lock()
 
@@ -138,6 +121,7 @@ def test_sixteen_threads_exact_counts_parents_and_alert_lines(telemetry, instrum
 
     # --- every alert delivered once to each sink; every JSONL line (across rotations) parses
     assert jsonl_worker.delivered == handler_worker.delivered == webhook_worker.delivered == alerts_sent
+    received = webhook_receiver.bodies()
     assert sorted(body["id"] for body in received) == sorted(set(body["id"] for body in received))
     assert len(received) == alerts_sent
     assert jsonl_worker.failed == jsonl_worker.dropped == 0

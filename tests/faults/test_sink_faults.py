@@ -5,7 +5,6 @@ thread never waits on a sink, shutdown is bounded, and every event not delivered
 
 from __future__ import annotations
 
-import http.server
 import threading
 import time
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from heritage_otel.analysis import AlertManager
 from heritage_otel.analysis.findings import AlertLevel, Finding
 from heritage_otel.analysis.sinks import AlertmanagerSink, WebhookSink
 from heritage_otel.examples.recommender import HeritageRecommender
+from heritage_otel.testing.receiver import HANG, HttpReceiver
 from tests.faults.support import assert_not_blocked, timed_calls
 from tests.helpers import free_port
 
@@ -36,33 +36,9 @@ def fault_server(request) -> Iterator[str]:
     if mode == "down":
         yield f"http://127.0.0.1:{free_port()}"
         return
-    release = threading.Event()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_POST(self) -> None:  # noqa: N802
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            if mode == "hanging":
-                release.wait(30)
-                return
-            if mode == "slow":
-                time.sleep(SLOW_S)
-            status = 503 if mode == "failing" else 200
-            self.send_response(status)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    release.set()
-    server.shutdown()
-    server.server_close()
+    behaviour = {"failing": {"status": 503}, "slow": {"delay_s": SLOW_S}, "hanging": {"status": HANG}}[mode]
+    with HttpReceiver(**behaviour) as receiver:
+        yield receiver.url
 
 
 def finding(i: int) -> Finding:

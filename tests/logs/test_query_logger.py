@@ -207,9 +207,18 @@ def test_bad_arguments_never_raise(telemetry, caplog):
     assert "could not log query" in caplog.text
 
 
-def test_works_without_configure_or_span():
-    """No SDK configured and no active span: the call is a quiet no-op."""
-    QueryLogger().log_query("q", QUERY, RESULTS, 1.0, ["simrank"])
+def test_works_without_configure_or_span(tmp_path, caplog):
+    """No SDK configured and no active span: no warning (log_query swallows failures, so a silent failure
+    would show as one), and the JSON line is still written, without trace ids."""
+    assert not trace.get_current_span().get_span_context().is_valid
+    logger = QueryLogger(log_dir=tmp_path)
+    with caplog.at_level(logging.DEBUG, logger="heritage_otel"):
+        logger.log_query("q", QUERY, RESULTS, 1.0, ["simrank"])
+    logger.close()
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+    [line] = read_json_lines(tmp_path / "queries.log")
+    assert (line["query_id"], line["num_results"], line["components_used"]) == ("q", 12, ["simrank"])
+    assert "trace_id" not in line and QUERY not in json.dumps(line)
 
 
 def test_file_lines_are_strict_json_with_odd_values(telemetry, tmp_path):

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import gzip
-import http.server
 import logging
 import socket
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -19,6 +17,7 @@ from heritage_otel.analysis.findings import AlertLevel
 from heritage_otel.analysis.sinks import AlertmanagerSink, WebhookSink
 from heritage_otel.service import AnalyzerServer, ServiceConfig
 from heritage_otel.service.config import ENV_TOKEN
+from heritage_otel.testing import HttpReceiver
 from tests.helpers import free_port
 
 TOKEN = "tok-5ecret-analyzer-7f3a"
@@ -43,23 +42,8 @@ def all_log_text(caplog: pytest.LogCaptureFixture) -> str:
 @pytest.fixture
 def failing_server() -> Iterator[str]:
     """A local HTTP server answering every POST with 503 (so sinks retry and log)."""
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            self.send_response(503)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with HttpReceiver(status=503) as receiver:
+        yield receiver.url
 
 
 # --- the Analyzer API token ---------------------------------------------------------------------
