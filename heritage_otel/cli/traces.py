@@ -77,10 +77,8 @@ def traces(
     if file_ is not None:
         found = filter_traces(
             read_otlp_json_file(file_), service=service, trace_id=trace_id, error_only=error_only,
-            min_duration=min_duration, lookback=None if trace_id else lookback, limit=limit,
+            min_duration=min_duration, lookback=None if trace_id else lookback, operation=operation, limit=limit,
         )
-        if operation:
-            found = [trace for trace in found if trace.find(operation)]
     else:
         url = jaeger_url or _default_jaeger_url()
         try:

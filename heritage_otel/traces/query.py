@@ -28,10 +28,12 @@ def filter_traces(
     error_only: bool = False,
     min_duration: str | None = None,
     lookback: str | None = None,
+    operation: str | None = None,
     limit: int | None = None,
     now_unix_nano: int | None = None,
 ) -> list[Trace]:
-    """Traces that match every given filter, newest first, at most ``limit``."""
+    """Traces that match every given filter (``operation``: a span of that name), newest first, at most
+    ``limit``; the limit applies after every filter."""
     min_ns = parse_duration_ns(min_duration) if min_duration else None
     since = None
     if lookback:
@@ -48,6 +50,8 @@ def filter_traces(
         if min_ns is not None and not any(span.duration_ns >= min_ns for span in trace.spans):
             continue
         if since is not None and trace.start_unix_nano < since:
+            continue
+        if operation and not trace.find(operation):
             continue
         result.append(trace)
     return result[:limit] if limit else result

@@ -52,6 +52,9 @@ def test_file_filters(spans_file) -> None:
     assert one.output.startswith(f"trace {sent.failing}") and sent.slow not in one.output
     by_operation = invoke("--file", str(path), "--operation", "sample.slow", "--json")
     assert [t["trace_id"] for t in json.loads(by_operation.output)] == [sent.slow]
+    # the slow trace is the older one: the operation filter applies before the limit
+    limited = invoke("--file", str(path), "--operation", "sample.slow", "--limit", "1", "--json")
+    assert [t["trace_id"] for t in json.loads(limited.output)] == [sent.slow]
 
 
 def test_file_shows_old_traces_unless_a_lookback_is_given(tmp_path: Path, spans_file) -> None:

@@ -38,6 +38,14 @@ def test_filters_combine_newest_first(filters: dict, expected: str) -> None:
     assert "".join(t.trace_id[0] for t in found) == expected
 
 
+def test_operation_filter_applies_before_the_limit() -> None:
+    """--operation X --limit N gives the N newest traces with a span X, not the X among the N newest."""
+    older = Trace("d" * 32, (Span("d" * 32, "2" * 16, None, "wanted", "svc", 8_000 * 10**9, 8_001 * 10**9),))
+    found = filter_traces([*TRACES, older], operation="wanted", limit=1)
+    assert [t.trace_id for t in found] == [older.trace_id]
+    assert filter_traces(TRACES, operation="wanted") == []
+
+
 @pytest.mark.parametrize(("text", "nanoseconds"), [
     ("250ms", 250_000_000), ("1.5s", 1_500_000_000), ("30m", 1_800_000_000_000), ("1d", 86_400_000_000_000),
     ("750us", 750_000), ("10 s", 10_000_000_000),
