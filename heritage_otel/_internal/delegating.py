@@ -40,7 +40,9 @@ class _Target:
         self.logger_provider: LoggerProvider = NoOpLoggerProvider()
         self.listeners: tuple[MeterProvider, ...] = ()
         self.ever_configured = False  # a pipeline (configure(), the pytest plugin) was switched in once
-        self._observables: list[_ObservableForwarder] = []
+        # one forwarder per (meter, kind, name): creating the same observable instrument again returns the
+        # first one (as the SDK does), so the table is bounded by the distinct instruments
+        self._observables: dict[str, _ObservableForwarder] = {}
 
     def switch(
         self,
@@ -55,19 +57,23 @@ class _Target:
             self.meter_provider = meter_provider or NoOpMeterProvider()
             self.logger_provider = logger_provider or NoOpLoggerProvider()
             self.generation += 1
-            for observable in self._observables:
+            for observable in self._observables.values():
                 observable.rebind()
 
     def set_listeners(self, listeners: tuple[MeterProvider, ...]) -> None:
         with self.lock:
             self.listeners = listeners
             self.generation += 1
-            for observable in self._observables:
+            for observable in self._observables.values():
                 observable.rebind()
 
-    def track(self, observable: _ObservableForwarder) -> None:
+    def observable(self, key: str, factory: Callable[[Meter], Any]) -> _ObservableForwarder:
+        """The forwarder of ``key``, created (and bound to the active pipeline) on first use."""
         with self.lock:
-            self._observables.append(observable)
+            found = self._observables.get(key)
+            if found is None:
+                found = self._observables[key] = _ObservableForwarder(factory)
+            return found
 
 
 TARGET = _Target()
@@ -168,7 +174,6 @@ class _ObservableForwarder:
     def __init__(self, factory: Callable[[Meter], Any]) -> None:
         self._factory = factory
         self.rebind()
-        TARGET.track(self)
 
     def rebind(self) -> None:
         self._instrument = self._factory(_meter_for_generation(self._factory))
@@ -199,7 +204,8 @@ class _ForwardingMeter(Meter):
         return _InstrumentForwarder(self._factory(method, args, kwargs))
 
     def _observable(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        return _ObservableForwarder(self._factory(method, args, kwargs))
+        name = args[0] if args else kwargs.get("name")
+        return TARGET.observable(repr((self._meter_args, method, name)), self._factory(method, args, kwargs))
 
     def create_counter(self, *args: Any, **kwargs: Any) -> Any:
         return self._sync("create_counter", args, kwargs)

@@ -328,8 +328,6 @@ class AlertManager:
         with self._lock:
             return self._filter((t.alert for t in self._active.values()), level, metric)
 
-    active = get_active_alerts
-
     def history(self, level: AlertLevel | str | None = None, metric: str | None = None) -> list[Alert]:
         """Every alert event kept (fired, escalated, repeated, resolved), oldest first."""
         with self._lock:

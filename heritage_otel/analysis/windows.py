@@ -201,12 +201,6 @@ class BucketWindows(_Rows):
         self.reference[row] = c
         self.reference_fixed[row] = True
 
-    def reset_reference(self, row: int) -> None:
-        """Forget the reference of one row; it is learned again from the next intervals."""
-        self.reference[row] = 0.0
-        self.reference_points[row] = 0
-        self.reference_fixed[row] = False
-
     def current(self, since: float) -> NDArray[np.float64]:
         """Per row, the bucket counts summed over the intervals at or after ``since``."""
         n = len(self)
