@@ -417,6 +417,14 @@ def _resource(service_name: str | None) -> Resource:
     return telemetry.resource_for(resolve_settings(service_name=service_name))
 
 
+class _SeedAlertManager(AlertManager):
+    """The AlertManager under the seed's name for adding a handler."""
+
+    def register_handler(self, handler: Any, name: str | None = None) -> Any:
+        """The seed's ``alerts.register_handler(fn)``: :meth:`AlertManager.add_sink`."""
+        return self.add_sink(handler, name)
+
+
 class Monitor:
     """The seed's ``MonitoringSystem``: metrics, anomalies, drift, alerts and the dashboard data.
 
@@ -434,7 +442,7 @@ class Monitor:
         self.analyzer = Analyzer(retention_minutes=cfg["retention_minutes"], interval_seconds=interval_s,
                                  sensitivity=sensitivity, thresholds=cfg["thresholds"],
                                  min_samples=cfg["min_samples"], **{k: cfg[k] for k in _DRIFT_KEYS})
-        self.alerts = AlertManager(cooldown_s=float(cfg["cooldown_minutes"]) * 60, jaeger_url=cfg["jaeger_url"])
+        self.alerts = _SeedAlertManager(cooldown_s=float(cfg["cooldown_minutes"]) * 60, jaeger_url=cfg["jaeger_url"])
         if cfg["alert_log_path"]:
             self.alerts.add_sink(JsonlFileSink(cfg["alert_log_path"]), "alerts.jsonl")
         self.exporter = AnalyzingMetricExporter(self.analyzer, self.alerts, on_evaluation=self._after_evaluation)

@@ -13,7 +13,7 @@ Usage sketch (in-process; the demo and the seed-compatible facade do the same)::
     alerts = AlertManager(cooldown_s=900, jaeger_url="http://127.0.0.1:16686")
     alerts.add_sink(JsonlFileSink("logs/alerts.jsonl"))
     alerts.add_sink(AlertmanagerSink("http://127.0.0.1:9093"))
-    alerts.register_handler(lambda alert: print(alert.level.name, alert.message))
+    alerts.add_sink(lambda alert: print(alert.level.name, alert.message))
     exporter = AnalyzingMetricExporter(analyzer, alerts)          # optionally downstream=OTLPMetricExporter()
     reader = PeriodicExportingMetricReader(exporter, export_interval_millis=15_000)
     provider = MeterProvider(metric_readers=[reader])              # or configure(metric_readers=[reader])

@@ -47,6 +47,7 @@ from typing import Any, Final
 
 from heritage_otel.analysis.findings import AlertLevel, Evaluation, Finding
 from heritage_otel.analysis.samples import Labels, SeriesKey
+from heritage_otel.analysis.sinks.protocol import AlertSink, check_sink
 from heritage_otel.analysis.sinks.worker import SinkWorker
 from heritage_otel.secrets import mask_text
 
@@ -185,26 +186,21 @@ class AlertManager:
         self._lock = threading.RLock()
         self._stats = _Stats()
         for handler in handlers:
-            self.register_handler(handler)
+            self.add_sink(handler)
 
     # --- sinks --------------------------------------------------------------
-    def register_handler(
-        self, handler: Callable[[Alert], Any], name: str | None = None, queue_size: int | None = None
-    ) -> SinkWorker:
-        """Call ``handler(alert)`` for every alert event, on its own worker thread and bounded queue."""
-        if not callable(handler):
-            msg = f"handler = {handler!r} is not valid; expected a callable taking an Alert"
-            raise ValueError(msg)
+    def add_sink(self, sink: AlertSink, name: str | None = None, queue_size: int | None = None) -> SinkWorker:
+        """Deliver every alert event to ``sink`` (a plain callable, or an object following the protocols of
+        :mod:`heritage_otel.analysis.sinks.protocol`, checked here) on its own worker thread and bounded queue."""
+        check_sink(sink)
         if queue_size is not None and (not isinstance(queue_size, int) or queue_size < 1):
             msg = f"queue_size = {queue_size!r} is not valid; expected an integer >= 1"
             raise ValueError(msg)
-        label = name or getattr(handler, "__name__", type(handler).__name__)
-        worker = SinkWorker(handler, label, queue_size or self.queue_size)
+        label = name or getattr(sink, "__name__", type(sink).__name__)
+        worker = SinkWorker(sink, label, queue_size or self.queue_size)
         with self._lock:
             self._workers.append(worker)
         return worker
-
-    add_sink = register_handler
 
     @property
     def workers(self) -> tuple[SinkWorker, ...]:

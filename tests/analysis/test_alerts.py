@@ -133,9 +133,9 @@ def test_raising_and_hanging_handlers_do_not_block_others(clock) -> None:
     release = threading.Event()
     got = []
     manager = AlertManager(clock=clock)
-    manager.register_handler(lambda a: (_ for _ in ()).throw(RuntimeError("broken handler")), "raises")
-    hanging = manager.register_handler(lambda a: release.wait(10), "hangs", queue_size=2)
-    manager.register_handler(got.append, "good")
+    manager.add_sink(lambda a: (_ for _ in ()).throw(RuntimeError("broken handler")), "raises")
+    hanging = manager.add_sink(lambda a: release.wait(10), "hangs", queue_size=2)
+    manager.add_sink(got.append, "good")
     started = time.monotonic()
     for i in range(6):
         manager.process(finding(metric=f"m{i}"))
@@ -155,7 +155,7 @@ def test_raising_and_hanging_handlers_do_not_block_others(clock) -> None:
 def test_shutdown_leaves_no_thread(clock) -> None:
     """After shutdown no sink thread is left running."""
     manager = AlertManager(clock=clock)
-    manager.register_handler(lambda a: None)
+    manager.add_sink(lambda a: None)
     manager.process(finding())
     assert manager.shutdown(5.0)
     assert not [t for t in threading.enumerate() if t.name.startswith("heritage-otel-sink-")]

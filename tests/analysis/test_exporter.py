@@ -135,7 +135,7 @@ def test_latency_spike_becomes_critical_alert_with_exemplar_trace_then_resolves(
 
     received = []
     manager = AlertManager(cooldown_s=900, jaeger_url="http://127.0.0.1:16686")
-    manager.register_handler(received.append)
+    manager.add_sink(received.append)
     analyzer = Analyzer(interval_seconds=0.05, window_points=60, stale_after_intervals=1e6,
                         anomaly_detectors=("zscore", "mad"))
     exporter = AnalyzingMetricExporter(analyzer, manager)

@@ -47,7 +47,7 @@ def test_sixteen_threads_exact_counts_parents_and_alert_lines(telemetry, instrum
         with lock:
             handled.append(alert.id)
 
-    handler_worker = manager.register_handler(handler)
+    handler_worker = manager.add_sink(handler)
     barrier = threading.Barrier(N_THREADS)
     errors: list[BaseException] = []
     results: Counter[int] = Counter()

@@ -5,14 +5,19 @@
 * :class:`AlertmanagerSink` - Prometheus Alertmanager v2 API, firing alerts re-sent periodically;
 * :class:`OtelLogSink` - OpenTelemetry log records, linked to the exemplar trace.
 
-Register any of them with ``AlertManager.add_sink(sink)``; plain callables with
-``AlertManager.register_handler(fn)``.
+Register any of them, or a plain callable, with ``AlertManager.add_sink(sink)``;
+what a sink must provide is written down in :mod:`.protocol` (:class:`AlertSink`
+and its optional capabilities) and checked there.
 """
 
 from heritage_otel.analysis.sinks.alertmanager import AlertmanagerSink
 from heritage_otel.analysis.sinks.jsonl import JsonlFileSink
 from heritage_otel.analysis.sinks.otel_logs import OtelLogSink
+from heritage_otel.analysis.sinks.protocol import AlertSink, ClosableSink, PeriodicSink, StoppableSink, check_sink
 from heritage_otel.analysis.sinks.webhook import WebhookSink
 from heritage_otel.analysis.sinks.worker import SinkWorker
 
-__all__ = ["AlertmanagerSink", "JsonlFileSink", "OtelLogSink", "SinkWorker", "WebhookSink"]
+__all__ = [
+    "AlertSink", "AlertmanagerSink", "ClosableSink", "JsonlFileSink", "OtelLogSink", "PeriodicSink", "SinkWorker",
+    "StoppableSink", "WebhookSink", "check_sink",
+]

@@ -3,9 +3,10 @@
 :meth:`SinkWorker.submit` never blocks: when the queue is full the event is
 dropped and counted. The worker calls the handler for each event; an
 exception is logged and counted, never propagated. A handler object may
-define ``tick()`` and ``tick_interval_s`` (called periodically, e.g. to
-re-send firing alerts), ``stop()`` (asked to abandon slow work at shutdown)
-and ``close()`` (called on the worker thread after the last event).
+follow the optional protocols of :mod:`heritage_otel.analysis.sinks.protocol`:
+``tick()`` every ``tick_interval_s`` (e.g. to re-send firing alerts),
+``stop()`` (asked to abandon slow work at shutdown) and ``close()`` (called
+on the worker thread after the last event).
 
 >>> got = []
 >>> w = SinkWorker(got.append, "list", queue_size=10)
@@ -24,6 +25,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from heritage_otel.analysis.sinks.protocol import ClosableSink, PeriodicSink, StoppableSink
+
 __all__ = ["SinkWorker"]
 
 _log = logging.getLogger(__name__)
@@ -41,7 +44,7 @@ class SinkWorker:
         self.dropped = 0
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
         self._stopping = threading.Event()
-        self._tick_s = getattr(handler, "tick_interval_s", None)
+        self._tick_s = handler.tick_interval_s if isinstance(handler, PeriodicSink) else None
         self._thread = threading.Thread(target=self._run, name=f"heritage-otel-sink-{name}", daemon=True)
         self._thread.start()
 
@@ -72,7 +75,7 @@ class SinkWorker:
             return False
 
     def _run(self) -> None:
-        tick = getattr(self.handler, "tick", None)
+        tick = self.handler.tick if isinstance(self.handler, PeriodicSink) else None
         next_tick = time.monotonic() + self._tick_s if tick and self._tick_s else None
         while True:
             timeout = None if next_tick is None else max(0.0, next_tick - time.monotonic())
@@ -92,9 +95,8 @@ class SinkWorker:
             if next_tick is not None and time.monotonic() >= next_tick and not self._stopping.is_set():
                 self._call(tick)  # type: ignore[misc]
                 next_tick = time.monotonic() + float(self._tick_s)  # type: ignore[arg-type]
-        close = getattr(self.handler, "close", None)
-        if callable(close):
-            self._call(close)
+        if isinstance(self.handler, ClosableSink):
+            self._call(self.handler.close)
 
     def flush(self, timeout_s: float = 10.0) -> bool:
         """Wait until the queue is empty and the last event handled (True) or the timeout passes."""
@@ -108,9 +110,8 @@ class SinkWorker:
     def request_stop(self) -> None:
         """Stop accepting events and ask the handler to abandon slow work (its ``stop()``)."""
         self._stopping.set()
-        stop = getattr(self.handler, "stop", None)
-        if callable(stop):
-            self._call(stop)
+        if isinstance(self.handler, StoppableSink):
+            self._call(self.handler.stop)
 
     def close(self, timeout_s: float = 10.0) -> bool:
         """Deliver what is queued, end the thread; True when it ended within ``timeout_s``."""
