@@ -8,7 +8,7 @@
 """
 
 from heritage_otel.traces.jaeger import DEFAULT_JAEGER_URL, JaegerClient, JaegerError, spans_from_jaeger
-from heritage_otel.traces.model import Span, SpanEvent, SpanNode, Trace, group_traces
+from heritage_otel.traces.model import Span, SpanEvent, Trace, TraceNode, group_traces
 from heritage_otel.traces.otlp_json import read_otlp_json_file, spans_from_otlp_json
 from heritage_otel.traces.query import filter_traces
 from heritage_otel.traces.render import render_trace, render_traces, traces_to_json
@@ -19,8 +19,8 @@ __all__ = [
     "JaegerError",
     "Span",
     "SpanEvent",
-    "SpanNode",
     "Trace",
+    "TraceNode",
     "filter_traces",
     "group_traces",
     "read_otlp_json_file",

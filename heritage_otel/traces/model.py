@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Span", "SpanEvent", "SpanNode", "Trace", "group_traces"]
+__all__ = ["Span", "SpanEvent", "Trace", "TraceNode", "group_traces"]
 
 STATUS_UNSET = "UNSET"
 STATUS_OK = "OK"
@@ -81,13 +81,16 @@ class Span:
 
 
 @dataclass
-class SpanNode:
-    """A span and its children (ordered by start time)."""
+class TraceNode:
+    """A span of a trace read back (from Jaeger or a file) and its children, ordered by start time.
+
+    (The in-memory capture of :mod:`heritage_otel.testing` has its own ``SpanNode`` over SDK spans.)
+    """
 
     span: Span
-    children: list[SpanNode] = field(default_factory=list)
+    children: list[TraceNode] = field(default_factory=list)
 
-    def walk(self) -> Iterable[SpanNode]:
+    def walk(self) -> Iterable[TraceNode]:
         yield self
         for child in self.children:
             yield from child.walk()
@@ -100,9 +103,9 @@ class Trace:
     trace_id: str
     spans: tuple[Span, ...]
 
-    def tree(self) -> list[SpanNode]:
+    def tree(self) -> list[TraceNode]:
         """Root nodes (spans whose parent is not in the trace), each with its subtree, by start time."""
-        nodes = {span.span_id: SpanNode(span) for span in sorted(self.spans, key=lambda s: s.start_unix_nano)}
+        nodes = {span.span_id: TraceNode(span) for span in sorted(self.spans, key=lambda s: s.start_unix_nano)}
         roots = []
         for node in nodes.values():
             parent = nodes.get(node.span.parent_span_id or "")

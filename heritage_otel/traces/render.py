@@ -19,7 +19,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from heritage_otel.traces.model import STATUS_ERROR, STATUS_OK, Span, SpanNode, Trace
+from heritage_otel.traces.model import STATUS_ERROR, STATUS_OK, Span, Trace, TraceNode
 
 __all__ = ["KEY_ATTRIBUTE_PREFIXES", "key_attributes", "render_trace", "render_traces", "traces_to_json"]
 
@@ -74,7 +74,7 @@ def _span_line(span: Span, root_service: str) -> str:
     return "  ".join(parts)
 
 
-def _render_node(node: SpanNode, prefix: str, is_last: bool, is_root: bool, root_service: str, out: list[str]) -> None:
+def _render_node(node: TraceNode, prefix: str, is_last: bool, is_root: bool, root_service: str, out: list[str]) -> None:
     connector = "" if is_root else ("└── " if is_last else "├── ")
     out.append(prefix + connector + _span_line(node.span, root_service))
     child_prefix = prefix if is_root else prefix + ("    " if is_last else "│   ")
