@@ -22,13 +22,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from heritage_otel import environment_variables as env_vars
 from heritage_otel.secrets import MASK, is_secret_key, mask_text
 
 __all__ = ["ConfigurationError", "Settings", "SignalSettings", "resolve_settings", "DEFAULT_SERVICE_NAME"]
 
 DEFAULT_SERVICE_NAME = "heritage-recommender"
 #: Where spans are also written as OTLP JSON lines (``configure()``, and ``opentelemetry-instrument`` runs).
-ENV_OTLP_JSON_PATH = "HERITAGE_OTEL_OTLP_JSON_PATH"
+ENV_OTLP_JSON_PATH = env_vars.HERITAGE_OTEL_OTLP_JSON_PATH
 PROTOCOLS = ("grpc", "http/protobuf")
 SAMPLERS = (
     "always_on",
@@ -260,7 +261,7 @@ def resolve_settings(
 
     interval = _int_setting(metric_export_interval_millis, "metric_export_interval_millis", "OTEL_METRIC_EXPORT_INTERVAL", env, 60_000, 1,
                             86_400_000)
-    store = _int_setting(span_store_size, "span_store_size", "HERITAGE_OTEL_SPAN_STORE_SIZE", env, 10_000, 0,
+    store = _int_setting(span_store_size, "span_store_size", env_vars.HERITAGE_OTEL_SPAN_STORE_SIZE, env, 10_000, 0,
                          100_000_000)
 
     json_path, _ = _pick(otlp_json_path, "otlp_json_path", ENV_OTLP_JSON_PATH, env)

@@ -63,11 +63,12 @@ def parse_layers(text: str) -> list[Layer]:
 
 
 def layer_of(module: str, layers: list[Layer]) -> Layer | None:
-    """The row naming the longest prefix of ``module``."""
+    """The row naming the longest prefix of ``module`` (the package root names itself only)."""
     best: tuple[int, Layer] | None = None
     for layer in layers:
         for prefix in layer.prefixes:
-            if (module == prefix or module.startswith(prefix + ".")) and (best is None or len(prefix) > best[0]):
+            inside = module == prefix or (prefix != PACKAGE and module.startswith(prefix + "."))
+            if inside and (best is None or len(prefix) > best[0]):
                 best = (len(prefix), layer)
     return best[1] if best else None
 

@@ -32,6 +32,7 @@ from typing import Any
 
 from heritage_otel.analysis.detectors import DEFAULT_DETECTOR, DETECTORS as _ANOMALY, Detector, create
 from heritage_otel.analysis.thresholds import DEFAULT_THRESHOLDS, ThresholdRules
+from heritage_otel.checks import check_int, check_number
 
 __all__ = ["AnalyzerConfig", "DETECTORS", "ANOMALY_DETECTORS", "DetectorSpec"]
 
@@ -70,13 +71,7 @@ def _specs(setting: str, value: Any) -> tuple[DetectorSpec, ...]:
 
 
 def _number(name: str, value: Any, minimum: float, what: str, *, strict: bool = True) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if ok:
-        ok = value > minimum if strict else value >= minimum
-    if not ok:
-        op = ">" if strict else ">="
-        msg = f"{name} = {value!r} is not valid; expected a number {op} {minimum:g} ({what})"
-        raise ValueError(msg)
+    check_number(name, value, minimum=float(minimum), exclusive_minimum=strict, what=what)
 
 
 #: Most points a series window may hold (memory is points x series x buckets), and most seconds an interval may be.
@@ -93,9 +88,7 @@ def _at_most(name: str, value: Any, maximum: float, what: str) -> None:
 
 
 def _integer(name: str, value: Any, minimum: int, what: str) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        msg = f"{name} = {value!r} is not valid; expected an integer >= {minimum} ({what})"
-        raise ValueError(msg)
+    check_int(name, value, minimum=minimum, what=what)
 
 
 @dataclass(frozen=True)

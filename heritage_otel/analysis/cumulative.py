@@ -52,6 +52,8 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from heritage_otel.checks import check_choice, check_number
+
 __all__ = ["INITIAL_VALUE_POLICIES", "CumulativeTracker", "Increment", "InitialValue"]
 
 InitialValue = Literal["auto", "keep", "drop"]
@@ -104,12 +106,10 @@ class CumulativeTracker:
         max_staleness_s: float | None = 3600.0,
         clock: Callable[[], int] = time.time_ns,
     ) -> None:
-        if initial_value not in INITIAL_VALUE_POLICIES:
-            msg = f"initial_value = {initial_value!r} is not valid; expected one of {', '.join(INITIAL_VALUE_POLICIES)}"
-            raise ValueError(msg)
-        if max_staleness_s is not None and not max_staleness_s > 0:
-            msg = f"max_staleness_s = {max_staleness_s!r} is not valid; expected a number > 0 or None (never forget)"
-            raise ValueError(msg)
+        check_choice("initial_value", initial_value, INITIAL_VALUE_POLICIES)
+        if max_staleness_s is not None:
+            check_number("max_staleness_s", max_staleness_s, minimum=0, exclusive_minimum=True, unit="seconds",
+                         what="or None: never forget")
         self.initial_value: InitialValue = initial_value
         self._clock = clock
         self.since_ns = int(clock()) if since_ns is None else int(since_ns)

@@ -32,6 +32,7 @@ from typing import Any
 import click
 import yaml
 
+from heritage_otel import environment_variables as env_vars
 from heritage_otel.analysis import AlertManager, AnalyzerConfig
 from heritage_otel.service.config import (
     DEFAULT_PORT,
@@ -113,8 +114,8 @@ def analyzer() -> None:
 @analyzer.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind (loopback by default).")
 @click.option("--port", default=DEFAULT_PORT, show_default=True, type=int, help="Port for OTLP, API and dashboard.")
-@click.option("--jaeger-url", envvar="HERITAGE_OTEL_JAEGER_URL", default=None,
-              help="Jaeger UI base URL for trace links, e.g. http://127.0.0.1:16686 [env HERITAGE_OTEL_JAEGER_URL].")
+@click.option("--jaeger-url", envvar=env_vars.HERITAGE_OTEL_JAEGER_URL, default=None,
+              help=f"Jaeger UI base URL for trace links, e.g. http://127.0.0.1:16686 [env {env_vars.HERITAGE_OTEL_JAEGER_URL}].")
 @click.option("--token", default=None,
               help=f"Bearer token required by the receiver and the API [env {ENV_TOKEN}]; a blank one is refused.")
 @click.option("--allowed-host", "allowed_hosts", multiple=True,

@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "traces": "heritage_otel.cli.traces:traces",
     "analyzer": "heritage_otel.cli.analyzer:analyzer",
     "example": "heritage_otel.cli.example:example",
+    "env": "heritage_otel.cli.env:env",
 }
 
 
@@ -46,7 +47,7 @@ class _LazyGroup(click.Group):
         return getattr(importlib.import_module(module_name), attribute)
 
 
-@click.group(cls=_LazyGroup)
+@click.group(cls=_LazyGroup, epilog="Environment variables (HERITAGE_OTEL_*): heritage-otel env.")
 @click.version_option(__version__, prog_name="heritage-otel")
 def cli() -> None:
     """OpenTelemetry-native telemetry for the Heritage Document Recommender."""

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from heritage_otel import environment_variables as env_vars
 from heritage_otel.stack.paths import default_state_dir
 from heritage_otel.stack.stack import Stack
 from heritage_otel.traces import (
@@ -25,7 +26,7 @@ from heritage_otel.traces import (
 )
 from heritage_otel.traces.durations import parse_duration_ns
 
-JAEGER_URL_ENV = "HERITAGE_OTEL_JAEGER_URL"
+JAEGER_URL_ENV = env_vars.HERITAGE_OTEL_JAEGER_URL
 
 
 def _default_jaeger_url() -> str:

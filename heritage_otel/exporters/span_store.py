@@ -25,6 +25,8 @@ from collections.abc import Sequence
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from heritage_otel.checks import check_int
+
 __all__ = ["SpanStore"]
 
 
@@ -32,9 +34,7 @@ class SpanStore(SpanExporter):
     """Keeps the last ``max_spans`` finished spans in memory."""
 
     def __init__(self, max_spans: int = 10_000) -> None:
-        if isinstance(max_spans, bool) or not isinstance(max_spans, int) or max_spans < 1:
-            msg = f"max_spans = {max_spans!r} is not valid; expected an integer >= 1"
-            raise ValueError(msg)
+        check_int("max_spans", max_spans, minimum=1)
         self.max_spans = max_spans
         self._spans: deque[ReadableSpan] = deque(maxlen=max_spans)
         self._lock = threading.Lock()

@@ -49,11 +49,13 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Final
 
-ENV_ENTRY: Final = "HERITAGE_OTEL_RECOMMENDER_ENTRY"
-ENV_COMPONENTS: Final = "HERITAGE_OTEL_RECOMMENDER_COMPONENTS"
-ENV_ENSEMBLE: Final = "HERITAGE_OTEL_RECOMMENDER_ENSEMBLE"
-ENV_CHAIN: Final = "HERITAGE_OTEL_RECOMMENDER_CHAIN"
-ENV_CACHE: Final = "HERITAGE_OTEL_RECOMMENDER_CACHE"
+from heritage_otel import environment_variables as env_vars
+
+ENV_ENTRY: Final = env_vars.HERITAGE_OTEL_RECOMMENDER_ENTRY
+ENV_COMPONENTS: Final = env_vars.HERITAGE_OTEL_RECOMMENDER_COMPONENTS
+ENV_ENSEMBLE: Final = env_vars.HERITAGE_OTEL_RECOMMENDER_ENSEMBLE
+ENV_CHAIN: Final = env_vars.HERITAGE_OTEL_RECOMMENDER_CHAIN
+ENV_CACHE: Final = env_vars.HERITAGE_OTEL_RECOMMENDER_CACHE
 
 _logger = logging.getLogger(__name__)
 _REFERENCE: Final = "heritage_otel.examples.recommender"

@@ -20,6 +20,7 @@ from opentelemetry._logs import LoggerProvider, NoOpLoggerProvider, SeverityNumb
 from opentelemetry._logs._internal import ProxyLoggerProvider  # not re-exported by the API
 from opentelemetry.util.types import AttributeValue
 
+from heritage_otel import environment_variables as env_vars
 from heritage_otel._internal import delegating
 from heritage_otel.logs.json_formatter import json_line, log_entry
 from heritage_otel.version import __version__
@@ -27,7 +28,7 @@ from heritage_otel.version import __version__
 _logger = logging.getLogger(__name__)
 
 #: Environment variable naming the directory of the JSON-lines files.
-ENV_LOG_DIR: Final = "HERITAGE_OTEL_LOG_DIR"
+ENV_LOG_DIR: Final = env_vars.HERITAGE_OTEL_LOG_DIR
 #: The seed's log directory, used while no OpenTelemetry SDK is configured.
 DEFAULT_LOG_DIR: Final = "logs"
 

@@ -31,6 +31,8 @@ import os
 from collections.abc import Mapping
 from typing import Final
 
+from heritage_otel import environment_variables as env_vars
+
 __all__ = [
     "ENV_CAPTURE_QUERY_TEXT",
     "ENV_QUERY_HASH_SALT",
@@ -43,9 +45,9 @@ __all__ = [
 _logger = logging.getLogger(__name__)
 
 #: Environment variable that opts in to exporting raw query text.
-ENV_CAPTURE_QUERY_TEXT: Final = "HERITAGE_OTEL_CAPTURE_QUERY_TEXT"
+ENV_CAPTURE_QUERY_TEXT: Final = env_vars.HERITAGE_OTEL_CAPTURE_QUERY_TEXT
 #: Environment variable holding the (secret) salt of the query hash.
-ENV_QUERY_HASH_SALT: Final = "HERITAGE_OTEL_QUERY_HASH_SALT"
+ENV_QUERY_HASH_SALT: Final = env_vars.HERITAGE_OTEL_QUERY_HASH_SALT
 #: Prefix of every query digest.
 HASH_PREFIX: Final = "sha256:"
 _HEX_DIGITS: Final = 16

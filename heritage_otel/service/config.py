@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
+from heritage_otel import environment_variables as env_vars
 from heritage_otel.analysis.sinks._http import check_url
 from heritage_otel.secrets import mask_text
 
@@ -43,7 +44,7 @@ __all__ = [
 ]
 
 #: Environment variable holding the optional bearer token.
-ENV_TOKEN: Final = "HERITAGE_OTEL_ANALYZER_TOKEN"
+ENV_TOKEN: Final = env_vars.HERITAGE_OTEL_ANALYZER_TOKEN
 #: Default port: next to the Collector's 4317/4318, not clashing with them.
 DEFAULT_PORT: Final = 4328
 #: 20 MiB, the OTLP specification's recommended request limit (after decompression too).

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from heritage_otel import environment_variables as env_vars
 from heritage_otel.stack.ports import HOST, StackPorts
 
 __all__ = ["JAEGER_STORAGES", "ComponentSpec", "stack_components"]
@@ -74,7 +75,7 @@ def stack_components(
             "health": ports.jaeger_health,
             "metrics": ports.jaeger_metrics,
         },
-        env={"HERITAGE_OTEL_JAEGER_BADGER_DIR": str(state_dir / "jaeger-badger"), **common},
+        env={env_vars.HERITAGE_OTEL_JAEGER_BADGER_DIR: str(state_dir / "jaeger-badger"), **common},
     )
     collector = ComponentSpec(
         name="collector",
@@ -88,6 +89,6 @@ def stack_components(
             "health": ports.collector_health,
             "metrics": ports.collector_metrics,
         },
-        env={"HERITAGE_OTEL_COLLECTOR_STORAGE_DIR": str(state_dir / "collector-queue"), **common},
+        env={env_vars.HERITAGE_OTEL_COLLECTOR_STORAGE_DIR: str(state_dir / "collector-queue"), **common},
     )
     return [jaeger, collector]

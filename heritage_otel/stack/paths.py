@@ -17,10 +17,12 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from heritage_otel import environment_variables as env_vars
+
 __all__ = ["STATE_DIR_ENV", "HOME_ENV", "default_state_dir", "find_repo_root"]
 
-STATE_DIR_ENV = "HERITAGE_OTEL_STATE_DIR"
-HOME_ENV = "HERITAGE_OTEL_HOME"
+STATE_DIR_ENV = env_vars.HERITAGE_OTEL_STATE_DIR
+HOME_ENV = env_vars.HERITAGE_OTEL_HOME
 _MARKER = Path("collector") / "config.yaml"
 
 

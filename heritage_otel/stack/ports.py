@@ -21,22 +21,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from heritage_otel import environment_variables as env_vars
+
 __all__ = ["HOST", "StackPorts", "free_ports"]
 
 HOST = "127.0.0.1"
 
 #: field -> (environment variable, whether the variable holds host:port or a bare port)
 _ENV: Mapping[str, tuple[str, bool]] = {
-    "collector_otlp_grpc": ("HERITAGE_OTEL_COLLECTOR_OTLP_GRPC_ENDPOINT", True),
-    "collector_otlp_http": ("HERITAGE_OTEL_COLLECTOR_OTLP_HTTP_ENDPOINT", True),
-    "collector_health": ("HERITAGE_OTEL_COLLECTOR_HEALTH_ENDPOINT", True),
-    "collector_metrics": ("HERITAGE_OTEL_COLLECTOR_METRICS_PORT", False),
-    "jaeger_otlp_grpc": ("HERITAGE_OTEL_JAEGER_OTLP_GRPC_ENDPOINT", True),
-    "jaeger_otlp_http": ("HERITAGE_OTEL_JAEGER_OTLP_HTTP_ENDPOINT", True),
-    "jaeger_query_http": ("HERITAGE_OTEL_JAEGER_QUERY_HTTP_ENDPOINT", True),
-    "jaeger_query_grpc": ("HERITAGE_OTEL_JAEGER_QUERY_GRPC_ENDPOINT", True),
-    "jaeger_health": ("HERITAGE_OTEL_JAEGER_HEALTH_ENDPOINT", True),
-    "jaeger_metrics": ("HERITAGE_OTEL_JAEGER_METRICS_PORT", False),
+    "collector_otlp_grpc": (env_vars.HERITAGE_OTEL_COLLECTOR_OTLP_GRPC_ENDPOINT, True),
+    "collector_otlp_http": (env_vars.HERITAGE_OTEL_COLLECTOR_OTLP_HTTP_ENDPOINT, True),
+    "collector_health": (env_vars.HERITAGE_OTEL_COLLECTOR_HEALTH_ENDPOINT, True),
+    "collector_metrics": (env_vars.HERITAGE_OTEL_COLLECTOR_METRICS_PORT, False),
+    "jaeger_otlp_grpc": (env_vars.HERITAGE_OTEL_JAEGER_OTLP_GRPC_ENDPOINT, True),
+    "jaeger_otlp_http": (env_vars.HERITAGE_OTEL_JAEGER_OTLP_HTTP_ENDPOINT, True),
+    "jaeger_query_http": (env_vars.HERITAGE_OTEL_JAEGER_QUERY_HTTP_ENDPOINT, True),
+    "jaeger_query_grpc": (env_vars.HERITAGE_OTEL_JAEGER_QUERY_GRPC_ENDPOINT, True),
+    "jaeger_health": (env_vars.HERITAGE_OTEL_JAEGER_HEALTH_ENDPOINT, True),
+    "jaeger_metrics": (env_vars.HERITAGE_OTEL_JAEGER_METRICS_PORT, False),
 }
 
 

@@ -57,8 +57,9 @@ class HttpReceiver:
 
     ``responses`` is a script: each request takes the next entry, an HTTP
     status or :data:`HANG`; when it runs out, ``status`` answers (default
-    200; :data:`HANG` for an endpoint that never answers). ``delay_s`` delays every answer (a slow endpoint). Use it as a
-    context manager, or call :meth:`close`. Thread-safe.
+    200; :data:`HANG` for an endpoint that never answers). ``delay_s``
+    delays every answer (a slow endpoint). Use it as a context manager, or
+    call :meth:`close`. Thread-safe.
     """
 
     def __init__(
@@ -78,7 +79,8 @@ class HttpReceiver:
         self._closed = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="heritage-http-receiver", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="heritage-http-receiver", daemon=True)
         self._thread.start()
 
     @property
@@ -118,7 +120,9 @@ class HttpReceiver:
     def __enter__(self) -> HttpReceiver:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None,
+    ) -> None:
         self.close()
 
     def _next_response(self, request: ReceivedRequest) -> int | str:

@@ -70,8 +70,8 @@ def test_analyzer_token_from_environment_guards_every_api_route_and_the_receiver
 
 # --- secrets never logged -------------------------------------------------------------------------
 def test_webhook_url_and_token_from_environment_never_reach_logs(monkeypatch, caplog, failing_server) -> None:
-    monkeypatch.setenv("HERITAGE_ALERT_WEBHOOK_URL", f"{failing_server}/services/{WEBHOOK_SECRET}")
-    monkeypatch.setenv("HERITAGE_ALERT_WEBHOOK_TOKEN", WEBHOOK_TOKEN)
+    monkeypatch.setenv("HERITAGE_OTEL_ALERT_WEBHOOK_URL", f"{failing_server}/services/{WEBHOOK_SECRET}")
+    monkeypatch.setenv("HERITAGE_OTEL_ALERT_WEBHOOK_TOKEN", WEBHOOK_TOKEN)
     caplog.set_level(logging.DEBUG)
     sink = WebhookSink(retries=1, backoff_s=0, timeout_s=2)  # everything from the environment
     assert WEBHOOK_SECRET not in repr(sink) and WEBHOOK_TOKEN not in repr(sink)

@@ -11,6 +11,9 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from heritage_otel import environment_variables
+from heritage_otel.checks import check_int, check_number
+
 _log = logging.getLogger(__name__)
 
 
@@ -51,7 +54,7 @@ def check_url(setting: str, url: Any) -> str:
 
 def resolve_url(url: str | None, env_name: str, environ: Mapping[str, str], example: str) -> str:
     """The ``url`` argument, else the ``env_name`` variable; validated (fails fast naming where it came from)."""
-    chosen = url or environ.get(env_name, "").strip() or None
+    chosen = url or environment_variables.get(env_name, environ)
     if chosen is None:
         msg = f"url = None is not valid; pass url= or set {env_name} to an http(s) URL (e.g. {example})"
         raise ValueError(msg)
@@ -60,15 +63,9 @@ def resolve_url(url: str | None, env_name: str, environ: Mapping[str, str], exam
 
 def check_retry(timeout_s: Any, retries: Any, backoff_s: Any) -> None:
     """Validate the timeout/retry settings shared by the HTTP sinks."""
-    if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or not 0 < timeout_s <= 300:
-        msg = f"timeout_s = {timeout_s!r} is not valid; expected seconds in (0, 300]"
-        raise ValueError(msg)
-    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 10:
-        msg = f"retries = {retries!r} is not valid; expected an integer in [0, 10]"
-        raise ValueError(msg)
-    if isinstance(backoff_s, bool) or not isinstance(backoff_s, (int, float)) or not 0 <= backoff_s <= 60:
-        msg = f"backoff_s = {backoff_s!r} is not valid; expected seconds in [0, 60]"
-        raise ValueError(msg)
+    check_number("timeout_s", timeout_s, minimum=0, maximum=300, exclusive_minimum=True, unit="seconds")
+    check_int("retries", retries, minimum=0, maximum=10)
+    check_number("backoff_s", backoff_s, minimum=0, maximum=60, unit="seconds")
 
 
 def post_json(

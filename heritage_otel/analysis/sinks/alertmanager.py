@@ -19,7 +19,8 @@ they last and lets them expire if this process dies. A resolved alert is sent
 once with ``endsAt`` = its resolution time. When an alert escalates, its
 previous label set (old severity) is ended at the same time.
 
-The base URL comes from ``url`` or ``HERITAGE_ALERTMANAGER_URL``. For an
+The base URL comes from ``url`` or ``HERITAGE_OTEL_ALERTMANAGER_URL`` (the old
+``HERITAGE_ALERTMANAGER_URL`` still works, with a deprecation warning). For an
 Alertmanager cluster, give every peer (a list, or a comma-separated variable):
 each alert is posted to each peer independently, as Prometheus does, and the
 peers' gossip deduplicates the notifications; one peer down does not stop
@@ -37,11 +38,13 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from heritage_otel import environment_variables
 from heritage_otel.analysis.sinks._http import DeliveryError, check_retry, check_url, post_json, resolve_url
+from heritage_otel.checks import check_number
 
 __all__ = ["AlertmanagerSink", "ENV_URL", "to_alertmanager"]
 
-ENV_URL = "HERITAGE_ALERTMANAGER_URL"
+ENV_URL = environment_variables.HERITAGE_OTEL_ALERTMANAGER_URL
 _log = logging.getLogger(__name__)
 _LABEL = re.compile(r"[^a-zA-Z0-9_]")
 
@@ -84,9 +87,9 @@ def to_alertmanager(alert: Any, ends_at: float, generator_url: str | None = None
 
 
 def _peers(url: str | Sequence[str] | None, environ: Mapping[str, str]) -> list[str]:
-    """The peers' base URLs: ``url`` (one or a list), else the comma-separated ``HERITAGE_ALERTMANAGER_URL``."""
+    """The peers' base URLs: ``url`` (one or a list), else the comma-separated ``HERITAGE_OTEL_ALERTMANAGER_URL``."""
     if url is None or isinstance(url, str):
-        chosen = url or environ.get(ENV_URL, "").strip() or None
+        chosen = url or environment_variables.get(ENV_URL, environ)
         if chosen is not None and "," in chosen:
             return [check_url("url" if url else ENV_URL, part.strip()) for part in chosen.split(",")]
         return [resolve_url(url, ENV_URL, environ, "http://127.0.0.1:9093")]
@@ -116,9 +119,8 @@ class AlertmanagerSink:
         env = os.environ if environ is None else environ
         self.urls = tuple(base.rstrip("/") + "/api/v2/alerts" for base in _peers(url, env))
         self.url = self.urls[0]
-        if isinstance(resend_interval_s, bool) or not isinstance(resend_interval_s, (int, float)) or resend_interval_s <= 0:
-            msg = f"resend_interval_s = {resend_interval_s!r} is not valid; expected seconds > 0 (default 60)"
-            raise ValueError(msg)
+        check_number("resend_interval_s", resend_interval_s, minimum=0, exclusive_minimum=True, unit="seconds",
+                     what="default 60")
         check_retry(timeout_s, retries, backoff_s)
         self.tick_interval_s = float(resend_interval_s)
         self.generator_url = generator_url

@@ -24,6 +24,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from heritage_otel.checks import check_int
+
 __all__ = ["JsonlFileSink"]
 
 
@@ -31,12 +33,8 @@ class JsonlFileSink:
     """Append each alert as one JSON line to ``path``; rotate at ``max_bytes`` keeping ``backups`` files."""
 
     def __init__(self, path: str | os.PathLike[str], max_bytes: int = 10 * 1024 * 1024, backups: int = 5) -> None:
-        if not isinstance(max_bytes, int) or isinstance(max_bytes, bool) or max_bytes < 1024:
-            msg = f"max_bytes = {max_bytes!r} is not valid; expected an integer >= 1024"
-            raise ValueError(msg)
-        if not isinstance(backups, int) or isinstance(backups, bool) or backups < 0:
-            msg = f"backups = {backups!r} is not valid; expected an integer >= 0"
-            raise ValueError(msg)
+        check_int("max_bytes", max_bytes, minimum=1024)
+        check_int("backups", backups, minimum=0)
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.max_bytes = max_bytes

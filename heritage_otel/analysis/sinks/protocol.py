@@ -31,8 +31,9 @@ ValueError: sink Broken: tick_interval_s is set but tick = None is not a method;
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from heritage_otel.checks import check_number
 
 if TYPE_CHECKING:
     from heritage_otel.analysis.alerts import Alert
@@ -77,7 +78,8 @@ def _name(sink: Any) -> str:
 def check_sink(sink: Any) -> None:
     """Raise ``ValueError`` (naming the sink and the member) unless ``sink`` follows the protocols above."""
     if not isinstance(sink, AlertSink):
-        msg = f"sink {sink!r} is not valid; expected a callable taking an Alert (see heritage_otel.analysis.sinks.protocol)"
+        msg = (f"sink {sink!r} is not valid; expected a callable taking an Alert "
+               "(see heritage_otel.analysis.sinks.protocol)")
         raise ValueError(msg)
     for member in ("tick", "stop", "close"):
         value = getattr(sink, member, None)
@@ -89,9 +91,6 @@ def check_sink(sink: Any) -> None:
     if interval is not None and tick is None:
         msg = f"sink {_name(sink)}: tick_interval_s is set but tick = None is not a method; a periodic sink needs both"
         raise ValueError(msg)
-    if tick is not None and interval is not None and (
-        isinstance(interval, bool) or not isinstance(interval, (int, float)) or not math.isfinite(interval)
-        or interval <= 0
-    ):
-        msg = f"sink {_name(sink)}: tick_interval_s = {interval!r} is not valid; expected a number of seconds > 0"
-        raise ValueError(msg)
+    if tick is not None and interval is not None:
+        check_number(f"sink {_name(sink)}: tick_interval_s", interval, minimum=0, exclusive_minimum=True,
+                     unit="seconds")

@@ -1,7 +1,8 @@
 """Webhook sink: each alert event as a JSON POST, or a Slack-compatible message.
 
-The URL comes from the ``url`` argument or ``HERITAGE_ALERT_WEBHOOK_URL``; an
-optional bearer token from ``token`` or ``HERITAGE_ALERT_WEBHOOK_TOKEN`` (sent
+The URL comes from the ``url`` argument or ``HERITAGE_OTEL_ALERT_WEBHOOK_URL``; an
+optional bearer token from ``token`` or ``HERITAGE_OTEL_ALERT_WEBHOOK_TOKEN`` (the old
+``HERITAGE_ALERT_*`` names still work, with a deprecation warning) (sent
 as ``Authorization: Bearer ...``). Neither is ever logged: log lines show the
 scheme and host only. Connection errors, 429 and 5xx are retried
 ``retries`` times with exponential backoff; each attempt has ``timeout_s``.
@@ -18,12 +19,14 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+from heritage_otel import environment_variables
+from heritage_otel.checks import check_choice
 from heritage_otel.analysis.sinks._http import check_retry, post_json, resolve_url
 
 __all__ = ["WebhookSink", "slack_payload", "ENV_URL", "ENV_TOKEN"]
 
-ENV_URL = "HERITAGE_ALERT_WEBHOOK_URL"
-ENV_TOKEN = "HERITAGE_ALERT_WEBHOOK_TOKEN"
+ENV_URL = environment_variables.HERITAGE_OTEL_ALERT_WEBHOOK_URL
+ENV_TOKEN = environment_variables.HERITAGE_OTEL_ALERT_WEBHOOK_TOKEN
 FORMATS = ("json", "slack")
 
 
@@ -64,16 +67,14 @@ class WebhookSink:
     ) -> None:
         env = os.environ if environ is None else environ
         self.url = resolve_url(url, ENV_URL, env, "https://hooks.slack.com/services/...")
-        if format not in FORMATS:
-            msg = f"format = {format!r} is not valid; valid values: {', '.join(FORMATS)}"
-            raise ValueError(msg)
+        check_choice("format", format, FORMATS)
         check_retry(timeout_s, retries, backoff_s)
         self.format = format
         self.timeout_s = float(timeout_s)
         self.retries = retries
         self.backoff_s = float(backoff_s)
         self._headers = dict(headers or {})
-        secret = token or env.get(ENV_TOKEN, "").strip()
+        secret = token or environment_variables.get(ENV_TOKEN, env)
         if secret:
             self._headers["Authorization"] = f"Bearer {secret}"
         self._stop = threading.Event()

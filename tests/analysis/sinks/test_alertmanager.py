@@ -121,10 +121,14 @@ def test_unreachable_alertmanager_is_counted_not_raised() -> None:
 
 
 def test_url_from_environment_and_validation() -> None:
-    """The URL comes from HERITAGE_ALERTMANAGER_URL when not passed; a missing URL fails fast."""
-    sink = AlertmanagerSink(environ={"HERITAGE_ALERTMANAGER_URL": "http://127.0.0.1:9093/"})
+    """The URL comes from HERITAGE_OTEL_ALERTMANAGER_URL when not passed (the old HERITAGE_ALERTMANAGER_URL
+    with a deprecation warning); a missing URL fails fast."""
+    sink = AlertmanagerSink(environ={"HERITAGE_OTEL_ALERTMANAGER_URL": "http://127.0.0.1:9093/"})
     assert sink.url == "http://127.0.0.1:9093/api/v2/alerts"
-    with pytest.raises(ValueError, match="HERITAGE_ALERTMANAGER_URL"):
+    with pytest.warns(DeprecationWarning, match="HERITAGE_ALERTMANAGER_URL is deprecated; set HERITAGE_OTEL_"):
+        old = AlertmanagerSink(environ={"HERITAGE_ALERTMANAGER_URL": "http://127.0.0.1:9094/"})
+    assert old.url == "http://127.0.0.1:9094/api/v2/alerts"
+    with pytest.raises(ValueError, match="HERITAGE_OTEL_ALERTMANAGER_URL"):
         AlertmanagerSink(environ={})
     with pytest.raises(ValueError, match="resend_interval_s = 0"):
         AlertmanagerSink("http://127.0.0.1:9093", resend_interval_s=0, environ={})

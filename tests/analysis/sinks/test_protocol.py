@@ -60,7 +60,7 @@ class _CloseNotAMethod:
 @pytest.mark.parametrize(("sink", "message"), [
     (_NotCallable(), "expected a callable taking an Alert"),
     (_TickWithoutInterval(), "tick_interval_s is set but tick = None is not a method"),
-    (_BadInterval(), "tick_interval_s = -1 is not valid; expected a number of seconds > 0"),
+    (_BadInterval(), "tick_interval_s = -1 is not valid; expected seconds > 0"),
     (_CloseNotAMethod(), "close = 'yes' is not valid; expected a method"),
 ])
 def test_add_sink_refuses_what_breaks_the_protocol(sink, message) -> None:

@@ -17,13 +17,26 @@ from tests.analysis.sinks.conftest import SECRET_PATH
 def test_posts_alert_json_with_bearer_token_from_env(http_server, alert) -> None:
     """JSON body is Alert.to_dict(); URL and token come from the environment."""
     server = http_server(200)
-    env = {"HERITAGE_ALERT_WEBHOOK_URL": server.url + SECRET_PATH, "HERITAGE_ALERT_WEBHOOK_TOKEN": "s3cr3t"}
+    env = {"HERITAGE_OTEL_ALERT_WEBHOOK_URL": server.url + SECRET_PATH, "HERITAGE_OTEL_ALERT_WEBHOOK_TOKEN": "s3cr3t"}
     WebhookSink(environ=env)(alert)
     [request] = server.requests
     headers, body = request.headers, request.json()
     assert body["id"] == alert.id and body["level"] == "CRITICAL"
     assert body["exemplar_trace_ids"] == list(alert.exemplar_trace_ids)
     assert headers["Authorization"] == "Bearer s3cr3t"
+
+
+def test_old_environment_names_still_work_with_a_deprecation_warning(http_server, alert) -> None:
+    """HERITAGE_ALERT_WEBHOOK_URL/TOKEN (the old prefix) are read when the new names are unset, and warn."""
+    server = http_server(200)
+    env = {"HERITAGE_ALERT_WEBHOOK_URL": server.url + SECRET_PATH, "HERITAGE_ALERT_WEBHOOK_TOKEN": "old"}
+    with pytest.warns(DeprecationWarning) as warned:
+        WebhookSink(environ=env)(alert)
+    assert {str(w.message) for w in warned} == {
+        "HERITAGE_ALERT_WEBHOOK_URL is deprecated; set HERITAGE_OTEL_ALERT_WEBHOOK_URL instead",
+        "HERITAGE_ALERT_WEBHOOK_TOKEN is deprecated; set HERITAGE_OTEL_ALERT_WEBHOOK_TOKEN instead",
+    }
+    assert server.requests[0].headers["Authorization"] == "Bearer old"
 
 
 def test_slack_payload(http_server, alert) -> None:
@@ -83,7 +96,7 @@ def test_hanging_webhook_never_blocks_alerting_or_other_sinks(http_server, caplo
 
 @pytest.mark.parametrize(
     ("kwargs", "needle"),
-    [({"url": "ftp://example.org/x"}, "url = ftp://example.org"), ({"url": None}, "HERITAGE_ALERT_WEBHOOK_URL"),
+    [({"url": "ftp://example.org/x"}, "url = ftp://example.org"), ({"url": None}, "HERITAGE_OTEL_ALERT_WEBHOOK_URL"),
      ({"url": "http://127.0.0.1:1/x", "format": "xml"}, "format = 'xml'"),
      ({"url": "http://127.0.0.1:1/x", "retries": 99}, "retries = 99"),
      ({"url": "http://127.0.0.1:1/x", "timeout_s": 0}, "timeout_s = 0")],

@@ -1,0 +1,238 @@
+"""Every ``HERITAGE_OTEL_*`` environment variable heritage-otel reads, declared once.
+
+Like the OpenTelemetry SDK's ``environment_variables`` module, each name is
+a constant here; unlike it, each is also registered with its type, default
+and meaning (:data:`REGISTRY`), from which the command line's help
+(``heritage-otel env``) and the table of docs/configuration.md are generated
+(``tests/test_environment_variables.py`` checks the doc is current).
+
+Read them with :func:`get`, which also accepts a variable's old names: the
+alert sinks' ``HERITAGE_ALERT_*`` and ``HERITAGE_ALERTMANAGER_URL`` still
+work, with a ``DeprecationWarning`` naming the new variable.
+
+>>> get(HERITAGE_OTEL_LOG_DIR, {"HERITAGE_OTEL_LOG_DIR": " logs "})
+'logs'
+>>> get(HERITAGE_OTEL_LOG_DIR, {"HERITAGE_OTEL_LOG_DIR": ""}) is None
+True
+>>> REGISTRY[HERITAGE_OTEL_ALERTMANAGER_URL].deprecated_names
+('HERITAGE_ALERTMANAGER_URL',)
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+__all__ = ["REGISTRY", "EnvironmentVariable", "get", "markdown_table"]
+
+
+@dataclass(frozen=True)
+class EnvironmentVariable:
+    """One environment variable: its name, value type, default, meaning, where it applies, and old names.
+
+    ``binary`` variables are read by the Collector or Jaeger (``${env:NAME:-default}`` in their YAML
+    configs), the others by this package.
+    """
+
+    name: str
+    type: str
+    default: str
+    meaning: str
+    area: str
+    deprecated_names: tuple[str, ...] = ()
+    secret: bool = False
+    binary: bool = False
+
+
+#: Every variable by name, in declaration order.
+REGISTRY: dict[str, EnvironmentVariable] = {}
+
+
+def _declare(
+    name: str, type_: str, default: str, meaning: str, area: str, *, deprecated: tuple[str, ...] = (),
+    secret: bool = False, binary: bool = False,
+) -> str:
+    REGISTRY[name] = EnvironmentVariable(name, type_, default, meaning, area, deprecated, secret, binary)
+    return name
+
+
+# --- SDK wiring: heritage_otel.configure() ---------------------------------------------------------
+HERITAGE_OTEL_SPAN_STORE_SIZE: Final = _declare(
+    "HERITAGE_OTEL_SPAN_STORE_SIZE", "int >= 0", "10000",
+    "Finished spans kept in process for the CLI and the demo (`0` turns the store off)", "configure()")
+HERITAGE_OTEL_OTLP_JSON_PATH: Final = _declare(
+    "HERITAGE_OTEL_OTLP_JSON_PATH", "path", "none",
+    "Also write spans to this file as OTLP JSON lines", "configure()")
+
+# --- logs and query privacy --------------------------------------------------------------------------
+HERITAGE_OTEL_CAPTURE_QUERY_TEXT: Final = _declare(
+    "HERITAGE_OTEL_CAPTURE_QUERY_TEXT", "bool", "false",
+    "Export raw query text; off, a digest `sha256:<16 hex>` is exported instead", "logs")
+HERITAGE_OTEL_QUERY_HASH_SALT: Final = _declare(
+    "HERITAGE_OTEL_QUERY_HASH_SALT", "str (secret)", "empty (plain SHA-256)",
+    "Salt that makes the query digest an HMAC-SHA-256", "logs", secret=True)
+HERITAGE_OTEL_LOG_DIR: Final = _declare(
+    "HERITAGE_OTEL_LOG_DIR", "path", "none (no files)",
+    "Folder of `queries.log`, `system.log` and `performance.log` (JSON lines)", "logs")
+
+# --- auto-instrumentation targets ----------------------------------------------------------------------
+HERITAGE_OTEL_RECOMMENDER_ENTRY: Final = _declare(
+    "HERITAGE_OTEL_RECOMMENDER_ENTRY", "`module:Class.method`", "the reference recommender's",
+    "The `recommend(query, top_k)` method to trace", "instrumentation")
+HERITAGE_OTEL_RECOMMENDER_COMPONENTS: Final = _declare(
+    "HERITAGE_OTEL_RECOMMENDER_COMPONENTS", "`name=module:Class.method`, comma separated",
+    "the reference recommender's", "The ranking components to trace", "instrumentation")
+HERITAGE_OTEL_RECOMMENDER_ENSEMBLE: Final = _declare(
+    "HERITAGE_OTEL_RECOMMENDER_ENSEMBLE", "`module:Class.method`", "the reference recommender's",
+    "The merge step (empty: none)", "instrumentation")
+HERITAGE_OTEL_RECOMMENDER_CHAIN: Final = _declare(
+    "HERITAGE_OTEL_RECOMMENDER_CHAIN", "`module:Class.method`", "the reference recommender's",
+    "The fallback chain runner (empty: none)", "instrumentation")
+HERITAGE_OTEL_RECOMMENDER_CACHE: Final = _declare(
+    "HERITAGE_OTEL_RECOMMENDER_CACHE", "`module:Class.method`", "the reference recommender's",
+    "The cache look-up (empty: none)", "instrumentation")
+
+# --- alert sinks -------------------------------------------------------------------------------------------
+HERITAGE_OTEL_ALERT_WEBHOOK_URL: Final = _declare(
+    "HERITAGE_OTEL_ALERT_WEBHOOK_URL", "http(s) URL (secret)", "none",
+    "Where `WebhookSink` posts alerts when no `url` is given", "alert sinks",
+    deprecated=("HERITAGE_ALERT_WEBHOOK_URL",), secret=True)
+HERITAGE_OTEL_ALERT_WEBHOOK_TOKEN: Final = _declare(
+    "HERITAGE_OTEL_ALERT_WEBHOOK_TOKEN", "str (secret)", "none",
+    "Bearer token `WebhookSink` sends when no `token` is given", "alert sinks",
+    deprecated=("HERITAGE_ALERT_WEBHOOK_TOKEN",), secret=True)
+HERITAGE_OTEL_ALERTMANAGER_URL: Final = _declare(
+    "HERITAGE_OTEL_ALERTMANAGER_URL", "http(s) URL", "none",
+    "Prometheus Alertmanager base URL of `AlertmanagerSink` when no `url` is given", "alert sinks",
+    deprecated=("HERITAGE_ALERTMANAGER_URL",))
+
+# --- programs: the Analyzer service, traces, stack ------------------------------------------------------------
+HERITAGE_OTEL_ANALYZER_TOKEN: Final = _declare(
+    "HERITAGE_OTEL_ANALYZER_TOKEN", "str (secret)", "none (no authentication)",
+    "Bearer token the Analyzer service requires on every route", "analyzer service", secret=True)
+HERITAGE_OTEL_JAEGER_URL: Final = _declare(
+    "HERITAGE_OTEL_JAEGER_URL", "http(s) URL", "the stack's Jaeger, else `http://127.0.0.1:16686`",
+    "Jaeger query/UI base URL for `heritage-otel traces` and the Analyzer's trace links", "cli")
+HERITAGE_OTEL_STATE_DIR: Final = _declare(
+    "HERITAGE_OTEL_STATE_DIR", "path", "`./.state/stack`",
+    "Folder of the local stack's pid files, logs and queues", "cli")
+HERITAGE_OTEL_HOME: Final = _declare(
+    "HERITAGE_OTEL_HOME", "path", "the checkout this package runs from",
+    "Repository with `collector/`, `jaeger/` and `bin/` for `heritage-otel stack`", "cli")
+
+
+# --- read by the binaries: ${env:NAME:-default} in collector/*.yaml and jaeger/*.yaml --------------------------
+# `heritage-otel stack up` sets the ports; tests/test_environment_variables.py checks every name and default
+# against the YAML files.
+def _binary(name: str, default: str, used_by: str, meaning: str) -> str:
+    return _declare(name, "`${env}` in the YAML", default, meaning, used_by, binary=True)
+
+
+HERITAGE_OTEL_COLLECTOR_OTLP_GRPC_ENDPOINT: Final = _binary(
+    "HERITAGE_OTEL_COLLECTOR_OTLP_GRPC_ENDPOINT", "127.0.0.1:4317", "agent, gateway", "OTLP/gRPC listener")
+HERITAGE_OTEL_COLLECTOR_OTLP_HTTP_ENDPOINT: Final = _binary(
+    "HERITAGE_OTEL_COLLECTOR_OTLP_HTTP_ENDPOINT", "127.0.0.1:4318", "agent, gateway", "OTLP/HTTP listener")
+HERITAGE_OTEL_COLLECTOR_HEALTH_ENDPOINT: Final = _binary(
+    "HERITAGE_OTEL_COLLECTOR_HEALTH_ENDPOINT", "127.0.0.1:13133", "agent, gateway", "`health_check` (`GET /`)")
+HERITAGE_OTEL_COLLECTOR_METRICS_HOST: Final = _binary(
+    "HERITAGE_OTEL_COLLECTOR_METRICS_HOST", "127.0.0.1", "agent, gateway",
+    "The Collector's own metrics (Prometheus `/metrics`) (host)")
+HERITAGE_OTEL_COLLECTOR_METRICS_PORT: Final = _binary(
+    "HERITAGE_OTEL_COLLECTOR_METRICS_PORT", "8888", "agent, gateway",
+    "The Collector's own metrics (Prometheus `/metrics`) (port)")
+HERITAGE_OTEL_COLLECTOR_STORAGE_DIR: Final = _binary(
+    "HERITAGE_OTEL_COLLECTOR_STORAGE_DIR", "./.state/stack/collector-queue", "agent",
+    "Persistent sending queue (`file_storage`) of the Jaeger exporter")
+HERITAGE_OTEL_COLLECTOR_MEMORY_LIMIT_MIB: Final = _binary(
+    "HERITAGE_OTEL_COLLECTOR_MEMORY_LIMIT_MIB", "512", "agent, gateway",
+    "`memory_limiter` (refuses data beyond it) (limit)")
+HERITAGE_OTEL_COLLECTOR_MEMORY_SPIKE_MIB: Final = _binary(
+    "HERITAGE_OTEL_COLLECTOR_MEMORY_SPIKE_MIB", "128", "agent, gateway",
+    "`memory_limiter` (refuses data beyond it) (spike allowance)")
+HERITAGE_OTEL_COLLECTOR_BATCH_TIMEOUT: Final = _binary(
+    "HERITAGE_OTEL_COLLECTOR_BATCH_TIMEOUT", "1s", "agent, gateway", "`batch` flush period")
+HERITAGE_OTEL_COLLECTOR_LOG_LEVEL: Final = _binary(
+    "HERITAGE_OTEL_COLLECTOR_LOG_LEVEL", "info", "agent, gateway", "Collector log level")
+HERITAGE_OTEL_COLLECTOR_DEBUG_VERBOSITY: Final = _binary(
+    "HERITAGE_OTEL_COLLECTOR_DEBUG_VERBOSITY", "basic", "agent",
+    "`debug` exporter (metrics, logs): `basic`, `normal`, `detailed`")
+HERITAGE_OTEL_SAMPLING_PERCENTAGE: Final = _binary(
+    "HERITAGE_OTEL_SAMPLING_PERCENTAGE", "10", "agent", "Probabilistic share of healthy traces kept")
+HERITAGE_OTEL_SAMPLING_LATENCY_THRESHOLD_MS: Final = _binary(
+    "HERITAGE_OTEL_SAMPLING_LATENCY_THRESHOLD_MS", "500", "agent", "Traces at least this long are kept")
+HERITAGE_OTEL_SAMPLING_DECISION_WAIT: Final = _binary(
+    "HERITAGE_OTEL_SAMPLING_DECISION_WAIT", "10s", "agent", "Longest wait for a trace's spans")
+HERITAGE_OTEL_SAMPLING_DECISION_WAIT_AFTER_ROOT: Final = _binary(
+    "HERITAGE_OTEL_SAMPLING_DECISION_WAIT_AFTER_ROOT", "2s", "agent", "Decide this long after the root span")
+HERITAGE_OTEL_JAEGER_OTLP_GRPC_ENDPOINT: Final = _binary(
+    "HERITAGE_OTEL_JAEGER_OTLP_GRPC_ENDPOINT", "127.0.0.1:14317", "agent, Jaeger",
+    "Where the agent sends traces; Jaeger's OTLP/gRPC listener")
+HERITAGE_OTEL_JAEGER_RETRY_MAX_ELAPSED: Final = _binary(
+    "HERITAGE_OTEL_JAEGER_RETRY_MAX_ELAPSED", "0s", "agent", "Retry limit of the Jaeger exporter (`0s`: no limit)")
+HERITAGE_OTEL_SPANMETRICS_FLUSH_INTERVAL: Final = _binary(
+    "HERITAGE_OTEL_SPANMETRICS_FLUSH_INTERVAL", "15s", "agent", "`span_metrics` connector flush period")
+HERITAGE_OTEL_ANALYZER_ENDPOINT: Final = _binary(
+    "HERITAGE_OTEL_ANALYZER_ENDPOINT", "http://127.0.0.1:4328", "agent, gateway", "The Analyzer service (metrics)")
+HERITAGE_OTEL_ENVIRONMENT: Final = _binary(
+    "HERITAGE_OTEL_ENVIRONMENT", "local", "agent", "`deployment.environment.name` when absent")
+HERITAGE_OTEL_GATEWAY_BACKENDS: Final = _binary(
+    "HERITAGE_OTEL_GATEWAY_BACKENDS", "[127.0.0.1:5317, 127.0.0.1:5417]", "gateway",
+    "The sampling Collectors behind the load-balancing exporter")
+HERITAGE_OTEL_JAEGER_OTLP_HTTP_ENDPOINT: Final = _binary(
+    "HERITAGE_OTEL_JAEGER_OTLP_HTTP_ENDPOINT", "127.0.0.1:14318", "Jaeger", "OTLP/HTTP listener")
+HERITAGE_OTEL_JAEGER_QUERY_HTTP_ENDPOINT: Final = _binary(
+    "HERITAGE_OTEL_JAEGER_QUERY_HTTP_ENDPOINT", "127.0.0.1:16686", "Jaeger", "Query HTTP API (and UI page)")
+HERITAGE_OTEL_JAEGER_QUERY_GRPC_ENDPOINT: Final = _binary(
+    "HERITAGE_OTEL_JAEGER_QUERY_GRPC_ENDPOINT", "127.0.0.1:16685", "Jaeger", "Query gRPC API")
+HERITAGE_OTEL_JAEGER_HEALTH_ENDPOINT: Final = _binary(
+    "HERITAGE_OTEL_JAEGER_HEALTH_ENDPOINT", "127.0.0.1:13134", "Jaeger", "`healthcheckv2` (`GET /status`)")
+HERITAGE_OTEL_JAEGER_METRICS_HOST: Final = _binary(
+    "HERITAGE_OTEL_JAEGER_METRICS_HOST", "127.0.0.1", "Jaeger", "Jaeger's own metrics (host)")
+HERITAGE_OTEL_JAEGER_METRICS_PORT: Final = _binary(
+    "HERITAGE_OTEL_JAEGER_METRICS_PORT", "14269", "Jaeger", "Jaeger's own metrics (port)")
+HERITAGE_OTEL_JAEGER_LOG_LEVEL: Final = _binary(
+    "HERITAGE_OTEL_JAEGER_LOG_LEVEL", "info", "Jaeger", "Log level")
+HERITAGE_OTEL_JAEGER_MAX_TRACES: Final = _binary(
+    "HERITAGE_OTEL_JAEGER_MAX_TRACES", "100000", "Jaeger (memory)", "Memory store bound")
+HERITAGE_OTEL_JAEGER_BADGER_DIR: Final = _binary(
+    "HERITAGE_OTEL_JAEGER_BADGER_DIR", "./.state/stack/jaeger-badger", "Jaeger (Badger)",
+    "Badger `keys/` and `values/`")
+HERITAGE_OTEL_JAEGER_BADGER_TTL: Final = _binary(
+    "HERITAGE_OTEL_JAEGER_BADGER_TTL", "72h", "Jaeger (Badger)", "Span retention")
+
+
+def get(name: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """The value of a declared variable (stripped; ``None`` when unset or empty), else of one of its old
+    names (with a ``DeprecationWarning``)."""
+    env = os.environ if environ is None else environ
+    variable = REGISTRY[name]
+    value = env.get(name, "").strip()
+    if value:
+        return value
+    for old in variable.deprecated_names:
+        value = env.get(old, "").strip()
+        if value:
+            warnings.warn(f"{old} is deprecated; set {name} instead", DeprecationWarning, stacklevel=2)
+            return value
+    return None
+
+
+def markdown_table(binary: bool = False) -> str:
+    """The Markdown table of docs/configuration.md: the package's variables, or (``binary=True``) the
+    Collector's and Jaeger's."""
+    if binary:
+        rows = ["| Variable | Default | Used by | Meaning |", "| --- | --- | --- | --- |"]
+        rows += [f"| `{v.name}` | `{v.default}` | {v.area} | {v.meaning} |" for v in REGISTRY.values() if v.binary]
+        return "\n".join(rows) + "\n"
+    rows = ["| Environment variable | Type | Default | Applies to | Meaning |", "| --- | --- | --- | --- | --- |"]
+    for v in REGISTRY.values():
+        if v.binary:
+            continue
+        old = ""
+        if v.deprecated_names:
+            old = " (deprecated old name: " + ", ".join(f"`{n}`" for n in v.deprecated_names) + ")"
+        rows.append(f"| `{v.name}`{old} | {v.type} | {v.default} | {v.area} | {v.meaning} |")
+    return "\n".join(rows) + "\n"
