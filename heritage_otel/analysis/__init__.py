@@ -29,7 +29,7 @@ See docs/analysis.md for formulas, approximations and configuration.
 """
 
 from heritage_otel.analysis.alerts import Alert, AlertManager
-from heritage_otel.analysis.analyzer import Analyzer
+from heritage_otel.analysis.analyzer import Analyzer, SeriesSnapshot
 from heritage_otel.analysis.config import AnalyzerConfig
 from heritage_otel.analysis.detectors import (
     DEFAULT_DETECTOR,
@@ -67,6 +67,7 @@ __all__ = [
     "KSResult",
     "MADDetector",
     "SeriesKey",
+    "SeriesSnapshot",
     "ThresholdRules",
     "ZScoreDetector",
     "compute_health",

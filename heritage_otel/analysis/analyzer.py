@@ -40,7 +40,7 @@ import logging
 import math
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -63,10 +63,26 @@ from heritage_otel.analysis.samples import KIND_HISTOGRAM, IntervalSample, Label
 from heritage_otel.analysis.thresholds import LEVEL_CRITICAL, ThresholdRules
 from heritage_otel.analysis.windows import BucketWindows, SeriesWindows
 
-__all__ = ["Analyzer"]
+__all__ = ["Analyzer", "SeriesSnapshot"]
 
 _log = logging.getLogger(__name__)
 _Exemplars = tuple[tuple[str, str, float], ...]
+
+
+@dataclass(frozen=True)
+class SeriesSnapshot:
+    """The latest point of one series: value (NaN before any), time in seconds (-inf before any), and the
+    exemplars (trace id, span id, value) of that interval."""
+
+    series: SeriesKey
+    value: float
+    time: float
+    exemplars: _Exemplars = ()
+
+    @property
+    def indicator(self) -> bool:
+        """True for a key indicator (``query_latency_p95``, ``error_rate``, ...), false for a raw metric."""
+        return self.series.metric in INDICATORS
 
 
 def _fmt(value: float) -> str:
@@ -90,7 +106,7 @@ class Analyzer:
         self.config = config
         self.rules = ThresholdRules(config.thresholds)
         self._metric_rules = any(rule.name not in INDICATORS for rule in self.rules.rules)
-        self.windows = SeriesWindows(config.points, config.max_series)
+        self._windows = SeriesWindows(config.points, config.max_series)
         self._buckets: dict[tuple[float, ...], BucketWindows] = {}
         self._bucket_of: dict[SeriesKey, BucketWindows] = {}
         self._rule_of_row = np.full(0, -1, dtype=np.intp)
@@ -112,18 +128,18 @@ class Analyzer:
             values = np.array([latest[k].value for k in keys], dtype=float)
             times = np.array([latest[k].end_ns / 1e9 for k in keys], dtype=float)
             exemplars = [self._exemplars_of(latest[k]) for k in keys]
-            rows = self.windows.rows_for(keys)
+            rows = self._windows.rows_for(keys)
             if self._metric_rules:  # a rule names a recorded metric, not only an indicator
                 self._set_rules(rows, keys)
-            self.windows.append(rows, values, times, exemplars)
+            self._windows.append(rows, values, times, exemplars)
 
             t_end = float(times.max())
             indicators = compute_indicators(batch)
             if indicators:
                 ikeys = list(indicators)
-                rows = self.windows.rows_for(ikeys)
+                rows = self._windows.rows_for(ikeys)
                 self._set_rules(rows, ikeys)
-                self.windows.append(
+                self._windows.append(
                     rows, np.array([indicators[k].value for k in ikeys]), t_end, [indicators[k].exemplars for k in ikeys]
                 )
             self._ingest_buckets([s for s in latest.values() if s.kind == KIND_HISTOGRAM and s.bounds])
@@ -133,9 +149,9 @@ class Analyzer:
     def ingest_values(self, keys: Sequence[SeriesKey], values: NDArray[np.float64], t: float) -> None:
         """Append one value per series at time ``t`` (seconds) without samples: for tests, benchmarks, replays."""
         with self._lock:
-            rows = self.windows.rows_for(list(keys))
+            rows = self._windows.rows_for(list(keys))
             self._set_rules(rows, keys)
-            self.windows.append(rows, np.asarray(values, dtype=float), t)
+            self._windows.append(rows, np.asarray(values, dtype=float), t)
             self._last_time = max(self._last_time, float(t))
 
     def ingest_buckets(self, keys: Sequence[SeriesKey], bounds: Sequence[float], counts: NDArray[np.float64], t: float) -> None:
@@ -154,7 +170,7 @@ class Analyzer:
         return tuple(sorted(triples, key=lambda e: -e[2])[:5])
 
     def _set_rules(self, rows: NDArray[np.intp], keys: Sequence[SeriesKey]) -> None:
-        n = len(self.windows)
+        n = len(self._windows)
         if len(self._rule_of_row) < n:
             grown = np.full(max(n, 2 * len(self._rule_of_row), 64), -1, dtype=np.intp)
             grown[: len(self._rule_of_row)] = self._rule_of_row
@@ -242,14 +258,14 @@ class Analyzer:
             now = self._last_time if now is None else float(now)
             findings: list[Finding] = []
             judged: dict[str, NDArray[np.bool_]] = {}
-            n = len(self.windows)
+            n = len(self._windows)
             if n:
                 self._evaluate_windows(now, n, findings, judged)
             drift_judged: dict[int, tuple[NDArray[np.bool_], NDArray[np.bool_]]] = {}
             for group in self._buckets.values():
                 if len(group):
                     drift_judged[id(group)] = self._evaluate_drift(group, now, findings)
-            index = self.windows.index
+            index = self._windows.index
             bucket_of = dict(self._bucket_of)
 
             def was_judged(detector: str, series: SeriesKey) -> bool:
@@ -268,7 +284,7 @@ class Analyzer:
 
     def _evaluate_windows(self, now: float, n: int, findings: list[Finding], judged: dict[str, NDArray[np.bool_]]) -> None:
         cfg = self.config
-        w = self.windows
+        w = self._windows
         values = w.values[:n]
         times = w.times[:n]
         rows = np.arange(n)
@@ -293,7 +309,7 @@ class Analyzer:
         valid[rows, slots] = False
         valid &= np.isfinite(values)
         latest_t = times[rows, slots]
-        for det, members in self._anomaly.members(self.windows.keys, n):
+        for det, members in self._anomaly.members(self._windows.keys, n):
             rows_d = np.flatnonzero(members & fresh)
             judged.setdefault(det.name, np.zeros(n, dtype=bool))
             if not len(rows_d):
@@ -314,20 +330,20 @@ class Analyzer:
         return tuple(sorted(key.labels(self.config.resource_label_keys).items()))
 
     def _threshold_finding(self, row: int, rule: Any, value: float, crossed: float, level: int) -> Finding:
-        key: SeriesKey = self.windows.keys[row]  # type: ignore[assignment]
+        key: SeriesKey = self._windows.keys[row]  # type: ignore[assignment]
         alert_level = AlertLevel.CRITICAL if level == LEVEL_CRITICAL else AlertLevel.WARNING
         side = "above" if rule.upper else "below"
         which = "critical" if level == LEVEL_CRITICAL else "warning"
         message = (f"{key.metric} = {_fmt(value)} is {side} the {which} level {_fmt(crossed)} "
                    f"(rule: {rule.describe()})")
         return Finding(key.metric, "threshold", self._labels(key), alert_level, value, crossed, message,
-                       self.windows.exemplars[row], math.nan, key)
+                       self._windows.exemplars[row], math.nan, key)
 
     def _anomaly_finding(self, row: int, det: Detector, value: float, score: float, center: float, scale: float) -> Finding:
-        key: SeriesKey = self.windows.keys[row]  # type: ignore[assignment]
+        key: SeriesKey = self._windows.keys[row]  # type: ignore[assignment]
         return anomaly_finding(key.metric, det.name, self._labels(key), value, score, center, scale,
                                sensitivity=det.sensitivity, critical_factor=self.config.critical_factor,
-                               exemplars=self.windows.exemplars[row], series=key, score_name=det.score_name)
+                               exemplars=self._windows.exemplars[row], series=key, score_name=det.score_name)
 
     def _evaluate_drift(
         self, group: BucketWindows, now: float, findings: list[Finding]
@@ -362,8 +378,8 @@ class Analyzer:
         return ready, ready
 
     def _row_exemplars(self, key: SeriesKey) -> _Exemplars:
-        row = self.windows.index.get(key)
-        return self.windows.exemplars[row] if row is not None else ()
+        row = self._windows.index.get(key)
+        return self._windows.exemplars[row] if row is not None else ()
 
     # --- reading ----------------------------------------------------------
     @property
@@ -374,34 +390,49 @@ class Analyzer:
     def series(self) -> list[SeriesKey]:
         """Every series with a window (metrics and indicators)."""
         with self._lock:
-            return list(self.windows.keys)  # type: ignore[arg-type]
+            return list(self._windows.keys)  # type: ignore[arg-type]
+
+    def snapshot(self, metric: str | None = None) -> list[SeriesSnapshot]:
+        """The latest point of every series (or of one ``metric``'s), with its exemplars, in creation order."""
+        with self._lock:
+            n = len(self._windows)
+            rows = np.arange(n)
+            slots = self._windows.latest_slots()
+            values = self._windows.values[rows, slots].tolist()
+            times = self._windows.times[rows, slots].tolist()
+            keys = list(self._windows.keys)
+            exemplars = list(self._windows.exemplars[:n])
+        return [SeriesSnapshot(k, v, t, e) for k, v, t, e in zip(keys, values, times, exemplars, strict=True)
+                if isinstance(k, SeriesKey) and (metric is None or k.metric == metric)]
+
+    def points(self, series: SeriesKey, since: float = -math.inf) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """One series' (times, values) at or after ``since`` (seconds), oldest first, finite values only;
+        empty arrays for an unknown series."""
+        with self._lock:
+            row = self._windows.index.get(series)
+            if row is None:
+                return np.empty(0), np.empty(0)
+            return self._windows.recent_points(row, since)
 
     def recent_values(self, series: SeriesKey, since: float) -> NDArray[np.float64]:
         """One series' values at or after ``since`` (seconds), oldest first."""
-        with self._lock:
-            row = self.windows.index.get(series)
-            if row is None:
-                return np.empty(0)
-            return self.windows.recent(row, since)
+        return self.points(series, since)[1]
 
     def latest_indicators(self, max_age_s: float | None = None) -> dict[str, float]:
-        """Latest value of each indicator without attributes (the last resource wins), fresh ones only."""
+        """Latest value of each indicator without attributes (the last resource wins), fresh ones only
+        (newer than ``max_age_s`` before the newest data; default ``stale_after_intervals`` intervals)."""
         cfg = self.config
         age = cfg.stale_after_intervals * cfg.interval_seconds if max_age_s is None else max_age_s
-        out: dict[str, float] = {}
         with self._lock:
-            for key, row in self.windows.index.items():
-                if isinstance(key, SeriesKey) and key.metric in INDICATORS and not key.attributes:
-                    slot = (self.windows.head[row] - 1) % self.windows.points
-                    if self.windows.times[row, slot] >= self._last_time - age:
-                        out[key.metric] = float(self.windows.values[row, slot])
-        return out
+            horizon = self._last_time - age
+        return {s.series.metric: s.value for s in self.snapshot()
+                if s.indicator and not s.series.attributes and s.time >= horizon}
 
     def stats(self) -> dict[str, int]:
         """Counters: series, dropped series (over ``max_series``), samples ingested, bytes held."""
         with self._lock:
-            dropped = self.windows.dropped + sum(g.dropped for g in self._buckets.values())
-            nbytes = self.windows.nbytes() + sum(g.nbytes() for g in self._buckets.values())
-            return {"series": len(self.windows), "histogram_series": sum(len(g) for g in self._buckets.values()),
+            dropped = self._windows.dropped + sum(g.dropped for g in self._buckets.values())
+            nbytes = self._windows.nbytes() + sum(g.nbytes() for g in self._buckets.values())
+            return {"series": len(self._windows), "histogram_series": sum(len(g) for g in self._buckets.values()),
                     "dropped_series": dropped, "samples_ingested": self.samples_ingested, "bytes": nbytes}
 

@@ -135,12 +135,13 @@ class SeriesWindows(_Rows):
         r = np.arange(len(self)) if rows is None else rows
         return self.values[r, self.latest_slots(r)]
 
-    def recent(self, row: int, since: float) -> NDArray[np.float64]:
-        """Values of one row at or after time ``since``, oldest first."""
+    def recent_points(self, row: int, since: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """(times, values) of one row at or after time ``since``, oldest first, finite values only."""
         order = np.roll(np.arange(self.points), -int(self.head[row]))
         t = self.times[row, order]
         v = self.values[row, order]
-        return v[(t >= since) & np.isfinite(v)]
+        keep = (t >= since) & np.isfinite(v) & np.isfinite(t)
+        return t[keep], v[keep]
 
     def nbytes(self) -> int:
         """Bytes held by the arrays (allocated capacity)."""

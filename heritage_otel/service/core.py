@@ -29,7 +29,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any, Final
 
-import numpy as np
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 
@@ -225,16 +224,12 @@ class AnalyzerService:
         """Fresh key indicators: the worst value over the services (fleet series, else replicas), and
         the worst replica of each indicator when it is clearly worse than that (value and instance)."""
         cfg = self.analyzer.config
-        w = self.analyzer.windows
         horizon = self.clock() - cfg.stale_after_intervals * cfg.interval_seconds
         fleet: dict[str, list[float]] = {}
         replicas: dict[str, list[tuple[float, str]]] = {}
-        for key, row in list(w.index.items()):
-            if not isinstance(key, SeriesKey) or key.metric not in INDICATORS or key.attributes:
-                continue
-            slot = (w.head[row] - 1) % w.points
-            value = float(w.values[row, slot])
-            if w.times[row, slot] < horizon or not math.isfinite(value):
+        for latest in self.analyzer.snapshot():
+            key, value = latest.series, latest.value
+            if not latest.indicator or key.attributes or latest.time < horizon or not math.isfinite(value):
                 continue
             instance = _scope(key)["instance"]
             if instance is None:
@@ -315,29 +310,23 @@ class AnalyzerService:
         return out
 
     def _series_index(self) -> dict[str, SeriesKey]:
-        keys = self.analyzer.windows.keys
+        keys = self.analyzer.series()
         if len(self._ids) != len(keys):
-            self._ids = {series_id(k): k for k in keys if isinstance(k, SeriesKey)}  # type: ignore[misc]
+            self._ids = {series_id(k): k for k in keys}
         return self._ids
 
     def series(self, metric: str | None = None, instance: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
         """Series (metrics and indicators) with their latest value, optionally one metric or replica."""
         out = []
-        with self._lock:
-            w = self.analyzer.windows
-            for sid, key in self._series_index().items():
-                if metric is not None and key.metric != metric:
-                    continue
-                scope = _scope(key)
-                if instance is not None and scope["instance"] != instance:
-                    continue
-                row = w.index[key]
-                slot = (w.head[row] - 1) % w.points
-                out.append({
-                    "id": sid, "metric": key.metric, "attributes": dict(key.attributes), **scope,
-                    "indicator": key.metric in INDICATORS,
-                    "latest": _num(float(w.values[row, slot])), "latest_time": _num(float(w.times[row, slot])),
-                })
+        for latest in self.analyzer.snapshot(metric):
+            key = latest.series
+            scope = _scope(key)
+            if instance is not None and scope["instance"] != instance:
+                continue
+            out.append({
+                "id": series_id(key), "metric": key.metric, "attributes": dict(key.attributes), **scope,
+                "indicator": latest.indicator, "latest": _num(latest.value), "latest_time": _num(latest.time),
+            })
         out.sort(key=lambda s: (not s["indicator"], s["metric"], s["instance"] or "", str(s["attributes"])))
         return out[:limit]
 
@@ -345,17 +334,11 @@ class AnalyzerService:
         """One series' recent points (times in seconds, oldest first), or None for an unknown id."""
         with self._lock:
             key = self._series_index().get(sid)
-            if key is None:
-                return None
-            w = self.analyzer.windows
-            row = w.index[key]
-            order = np.roll(np.arange(w.points), -int(w.head[row]))
-            t = w.times[row, order]
-            v = w.values[row, order]
-            keep = (t >= self.clock() - minutes * 60.0) & np.isfinite(v) & np.isfinite(t)
-            times, values = t[keep].tolist(), v[keep].tolist()
+        if key is None:
+            return None
+        times, values = self.analyzer.points(key, since=self.clock() - minutes * 60.0)
         return {"id": sid, "metric": key.metric, "attributes": dict(key.attributes), **_scope(key),
-                "times": times, "values": values}
+                "times": times.tolist(), "values": values.tolist()}
 
     def metric_points(self, metric: str, minutes: float = 60.0, limit: int = 20) -> list[dict[str, Any]]:
         """Points of every series of one metric (fleet aggregates first), at most ``limit`` series."""
@@ -370,11 +353,9 @@ class AnalyzerService:
 
     def metric_names(self) -> list[dict[str, Any]]:
         """Distinct metric names with their number of series, indicators first."""
-        with self._lock:
-            counts: dict[str, int] = {}
-            for key in self.analyzer.windows.keys:
-                if isinstance(key, SeriesKey):
-                    counts[key.metric] = counts.get(key.metric, 0) + 1
+        counts: dict[str, int] = {}
+        for key in self.analyzer.series():
+            counts[key.metric] = counts.get(key.metric, 0) + 1
         names = sorted(counts, key=lambda m: (m not in INDICATORS, m))
         return [{"metric": m, "series": counts[m], "indicator": m in INDICATORS} for m in names]
 

@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 
 from heritage_otel import semconv
-from heritage_otel.analysis import Analyzer, AlertLevel, MADDetector, SeriesKey, ZScoreDetector, psi_counts
+from heritage_otel.analysis import (
+    Analyzer,
+    AlertLevel,
+    MADDetector,
+    SeriesKey,
+    SeriesSnapshot,
+    ZScoreDetector,
+    psi_counts,
+)
 from heritage_otel.analysis.samples import KIND_SUM, IntervalSample
 
 BOUNDS = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
@@ -246,3 +254,24 @@ def test_adaptive_episode_is_not_rejudged_while_it_lasts() -> None:
     judged = [e.judged("adaptive", key) for e in evaluations]
     assert not judged[301]  # the shift is still beyond the sensitivity
     assert all(judged[380:])  # adopted as the new normal after the hold
+
+
+def test_public_read_api_snapshot_points_and_indicators() -> None:
+    """snapshot() gives each series' latest point and exemplars, points() its history since a time (ring order
+    undone), latest_indicators() the fresh indicators; nothing needs the (private) windows."""
+    analyzer = Analyzer(interval_seconds=10, window_points=4, min_samples=2, thresholds={})
+    key = SeriesKey.of("heritage.queries", {}, {"service.name": "rec"})
+    for t in range(1, 7):  # six points into a four-slot ring: it wraps
+        analyzer.ingest([IntervalSample(key, KIND_SUM, (t - 1) * 10**10, t * 10**10, float(t), float(t),
+                                        exemplar_trace_ids=(f"{t:032x}",), exemplar_span_ids=("1" * 16,),
+                                        exemplar_values=(float(t),))])
+    [latest] = analyzer.snapshot("heritage.queries")
+    assert isinstance(latest, SeriesSnapshot) and not latest.indicator
+    assert (latest.value, latest.time, latest.exemplars[0][0]) == (6.0, 60.0, f"{6:032x}")
+    times, values = analyzer.points(key, since=35.0)
+    assert times.tolist() == [40.0, 50.0, 60.0] and values.tolist() == [4.0, 5.0, 6.0]
+    assert analyzer.points(SeriesKey.of("unknown"))[0].size == 0
+    throughput = [s for s in analyzer.snapshot() if s.series.metric == "throughput_qps"]
+    assert throughput and throughput[0].indicator
+    assert analyzer.latest_indicators()["throughput_qps"] == pytest.approx(0.6)
+    assert not hasattr(analyzer, "windows")

@@ -14,7 +14,7 @@ def test_ring_wraps_and_keeps_the_last_points_in_order() -> None:
     rows = w.rows_for(["a"])
     for t in range(7):
         w.append(rows, np.array([float(t)]), float(t))
-    assert w.recent(0, since=-1).tolist() == [3.0, 4.0, 5.0, 6.0]
+    assert w.recent_points(0, since=-1)[1].tolist() == [3.0, 4.0, 5.0, 6.0]
     assert w.latest_values().tolist() == [6.0]
 
 

@@ -82,9 +82,9 @@ def test_json_metrics_with_camel_case_and_hex_exemplar_ids(server):
     assert "partialSuccess" not in resp.json()
     [series] = [s for s in _series(server, semconv.METRIC_QUERY_DURATION) if s["instance"] == "replica-j"]
     assert series["latest"] == pytest.approx(0.4775, rel=1e-3)  # p95 interpolated in (0.05, 0.5]
-    windows = server.service.analyzer.windows
-    row = [r for k, r in windows.index.items() if getattr(k, "metric", "") == semconv.METRIC_QUERY_DURATION][0]
-    assert windows.exemplars[row][0][0] == TRACE_ID
+    [latest] = [s for s in server.service.analyzer.snapshot(semconv.METRIC_QUERY_DURATION)
+                if ("service.instance.id", "replica-j") in s.series.resource]
+    assert latest.exemplars[0][0] == TRACE_ID
 
 
 def test_json_logs_hex_trace_id_reaches_the_query_store(server):
