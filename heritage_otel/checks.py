@@ -32,9 +32,9 @@ __all__ = ["check_bool", "check_choice", "check_int", "check_number", "invalid"]
 
 
 def invalid(name: str, value: Any, expected: str, error: type[ValueError] = ValueError) -> ValueError:
-    """The error for a bad value: ``name = value is not valid; expected ...`` (``expected`` may start with
-    "valid values:" instead)."""
-    joiner = "" if expected.startswith("valid values") else "expected "
+    """The error for a bad value: ``name = value is not valid; expected ...`` (``expected`` may itself start
+    with "expected" or "valid values:")."""
+    joiner = "" if expected.startswith(("valid values", "expected")) else "expected "
     return error(f"{name} = {value!r} is not valid; {joiner}{expected}")
 
 
