@@ -134,6 +134,7 @@ class AnalyzerService:
         self._ids: dict[str, SeriesKey] = {}
         #: Services whose data reached this instance (a shard behind the gateway owns these); bounded.
         self._services: set[str] = set()
+        self._sids: dict[SeriesKey, str] = {}
         self._thread: threading.Thread | None = None
         if start_background:
             self._thread = threading.Thread(target=self._run, name="heritage-analyzer-evaluator", daemon=True)
@@ -312,19 +313,23 @@ class AnalyzerService:
     def _series_index(self) -> dict[str, SeriesKey]:
         keys = self.analyzer.series()
         if len(self._ids) != len(keys):
-            self._ids = {series_id(k): k for k in keys}
+            self._sids = {k: self._sids.get(k) or series_id(k) for k in keys}
+            self._ids = {sid: k for k, sid in self._sids.items()}
         return self._ids
 
     def series(self, metric: str | None = None, instance: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
         """Series (metrics and indicators) with their latest value, optionally one metric or replica."""
         out = []
+        with self._lock:
+            self._series_index()  # refreshes the ids of new series
+            sids = dict(self._sids)
         for latest in self.analyzer.snapshot(metric):
             key = latest.series
             scope = _scope(key)
             if instance is not None and scope["instance"] != instance:
                 continue
             out.append({
-                "id": series_id(key), "metric": key.metric, "attributes": dict(key.attributes), **scope,
+                "id": sids.get(key) or series_id(key), "metric": key.metric, "attributes": dict(key.attributes), **scope,
                 "indicator": latest.indicator, "latest": _num(latest.value), "latest_time": _num(latest.time),
             })
         out.sort(key=lambda s: (not s["indicator"], s["metric"], s["instance"] or "", str(s["attributes"])))
