@@ -49,6 +49,7 @@ from heritage_otel.analysis.findings import AlertLevel, Evaluation, Finding
 from heritage_otel.analysis.samples import Labels, SeriesKey
 from heritage_otel.analysis.sinks.protocol import AlertSink, check_sink
 from heritage_otel.analysis.sinks.worker import SinkWorker
+from heritage_otel.checks import check_int
 from heritage_otel.secrets import mask_text
 
 __all__ = ["Alert", "AlertLevel", "AlertManager", "STATE_FIRING", "STATE_RESOLVED", "DEFAULT_COOLDOWN_S"]
@@ -193,9 +194,8 @@ class AlertManager:
         """Deliver every alert event to ``sink`` (a plain callable, or an object following the protocols of
         :mod:`heritage_otel.analysis.sinks.protocol`, checked here) on its own worker thread and bounded queue."""
         check_sink(sink)
-        if queue_size is not None and (not isinstance(queue_size, int) or queue_size < 1):
-            msg = f"queue_size = {queue_size!r} is not valid; expected an integer >= 1"
-            raise ValueError(msg)
+        if queue_size is not None:
+            check_int("queue_size", queue_size, minimum=1)
         label = name or getattr(sink, "__name__", type(sink).__name__)
         worker = SinkWorker(sink, label, queue_size or self.queue_size)
         with self._lock:

@@ -20,6 +20,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from heritage_otel import environment_variables as env_vars
 from heritage_otel.stack import JAEGER_STORAGES, Stack, StackError, StackPorts
 from heritage_otel.stack.fleet import FleetSettings
 from heritage_otel.stack.paths import default_state_dir
@@ -28,7 +29,8 @@ _state_dir_option = click.option(
     "--state-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Folder for pid files, logs and queues [default: $HERITAGE_OTEL_STATE_DIR or ./.state/stack].",
+    help=f"Folder for pid files, logs and queues [default: ${env_vars.HERITAGE_OTEL_STATE_DIR} or "
+         f"{env_vars.REGISTRY[env_vars.HERITAGE_OTEL_STATE_DIR].default.strip('`')}].",
 )
 
 
