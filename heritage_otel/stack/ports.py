@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from heritage_otel import environment_variables as env_vars
+from heritage_otel.checks import check_int
 
 __all__ = ["HOST", "StackPorts", "free_ports"]
 
@@ -106,9 +107,7 @@ class StackPorts:
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
-            if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 65536:
-                msg = f"port {field.name} = {value!r} is not valid; expected an integer in 1..65535"
-                raise ValueError(msg)
+            check_int(f"port {field.name}", value, minimum=1, maximum=65535)
         values = dataclasses.astuple(self)
         if len(set(values)) != len(values):
             msg = f"ports {self.as_dict()} are not valid; every component socket needs its own port"
