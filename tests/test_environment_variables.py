@@ -27,8 +27,11 @@ def _generated(text: str, which: str) -> str:
 
 @pytest.mark.parametrize(("which", "binary"), [("package", False), ("binary", True)])
 def test_configuration_doc_tables_are_generated_from_the_registry(which, binary) -> None:
-    """docs/configuration.md carries the registry's tables verbatim (regenerate: heritage-otel env --markdown)."""
-    assert _generated(DOC.read_text(encoding="utf-8"), which) == env_vars.markdown_table(binary)
+    """docs/configuration.md carries the registry's tables verbatim, as `heritage-otel env --markdown` prints them."""
+    assert _generated(DOC.read_text(encoding="utf-8"), which) == env_vars.markdown_table(binary), (
+        "docs/configuration.md is stale: run .venv/bin/python scripts/gen_configuration_doc.py")
+    printed = CliRunner().invoke(cli, ["env", "--markdown", *(["--binary"] if binary else [])]).output
+    assert printed == env_vars.markdown_table(binary)
 
 
 def test_every_heritage_name_in_the_package_is_declared() -> None:
