@@ -75,7 +75,7 @@ HERITAGE_OTEL_QUERY_HASH_SALT: Final = _declare(
     "HERITAGE_OTEL_QUERY_HASH_SALT", "str (secret)", "empty (plain SHA-256)",
     "Salt that makes the query digest an HMAC-SHA-256", "logs", secret=True)
 HERITAGE_OTEL_LOG_DIR: Final = _declare(
-    "HERITAGE_OTEL_LOG_DIR", "path", "none (no files)",
+    "HERITAGE_OTEL_LOG_DIR", "path", "`./logs` while `configure()` was never called (the seed's files); none after",
     "Folder of `queries.log`, `system.log` and `performance.log` (JSON lines)", "logs")
 
 # --- auto-instrumentation targets ----------------------------------------------------------------------

@@ -13,7 +13,7 @@ from typing import Any
 
 from opentelemetry import trace
 
-from heritage_otel.settings import ENV_OTLP_JSON_PATH
+from heritage_otel.environment_variables import HERITAGE_OTEL_OTLP_JSON_PATH as ENV_OTLP_JSON_PATH
 
 _logger = logging.getLogger(__name__)
 _lock = threading.Lock()
