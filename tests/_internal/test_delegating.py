@@ -3,6 +3,7 @@ does not multiply its callbacks (the table of observables was a list that only g
 
 from __future__ import annotations
 
+import pytest
 from opentelemetry import metrics
 from opentelemetry.metrics import Observation
 
@@ -10,7 +11,18 @@ from heritage_otel._internal import delegating
 from heritage_otel.testing import TelemetryCapture
 
 
-def test_observable_created_twice_reports_once_across_reconfiguration() -> None:
+@pytest.fixture
+def forget_new_observables():
+    """Observable forwarders live for the process: drop the ones this test created (other tests' captures
+    must not see its gauge)."""
+    before = set(delegating.TARGET._observables)
+    yield
+    with delegating.TARGET.lock:
+        for key in set(delegating.TARGET._observables) - before:
+            del delegating.TARGET._observables[key]
+
+
+def test_observable_created_twice_reports_once_across_reconfiguration(forget_new_observables) -> None:
     """Two creations of the same observable gauge, then two pipelines: one observation per collection."""
     calls = []
 
