@@ -181,6 +181,9 @@ HERITAGE_OTEL_ENVIRONMENT: Final = _binary(
 HERITAGE_OTEL_GATEWAY_BACKENDS: Final = _binary(
     "HERITAGE_OTEL_GATEWAY_BACKENDS", "[127.0.0.1:5317, 127.0.0.1:5417]", "gateway",
     "The sampling Collectors behind the load-balancing exporter")
+HERITAGE_OTEL_GATEWAY_ANALYZER_SHARDS: Final = _binary(
+    "HERITAGE_OTEL_GATEWAY_ANALYZER_SHARDS", "[127.0.0.1:6317, 127.0.0.1:6417]", "gateway",
+    "The shard Collectors in front of the Analyzer shards (metrics and logs routed by service)")
 HERITAGE_OTEL_JAEGER_OTLP_HTTP_ENDPOINT: Final = _binary(
     "HERITAGE_OTEL_JAEGER_OTLP_HTTP_ENDPOINT", "127.0.0.1:14318", "Jaeger", "OTLP/HTTP listener")
 HERITAGE_OTEL_JAEGER_QUERY_HTTP_ENDPOINT: Final = _binary(

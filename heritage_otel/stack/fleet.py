@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from heritage_otel import environment_variables as env_vars
 from heritage_otel.stack.alertmanager import ALERTMANAGER_CONFIG, alertmanager_peers, render_config
 from heritage_otel.stack.components import ComponentSpec, stack_components
 from heritage_otel.stack.ports import HOST, StackPorts, free_ports
@@ -122,13 +123,13 @@ def _cli() -> Path:
 def _collector(repo: Path, state_dir: Path, name: str, config: str, ports: Mapping[str, int],
                env: Mapping[str, str]) -> ComponentSpec:
     own = {
-        "HERITAGE_OTEL_COLLECTOR_OTLP_GRPC_ENDPOINT": f"{HOST}:{ports['otlp-grpc']}",
-        "HERITAGE_OTEL_COLLECTOR_HEALTH_ENDPOINT": f"{HOST}:{ports['health']}",
-        "HERITAGE_OTEL_COLLECTOR_METRICS_PORT": str(ports["metrics"]),
-        "HERITAGE_OTEL_COLLECTOR_STORAGE_DIR": str(state_dir / f"{name}-queue"),
+        env_vars.HERITAGE_OTEL_COLLECTOR_OTLP_GRPC_ENDPOINT: f"{HOST}:{ports['otlp-grpc']}",
+        env_vars.HERITAGE_OTEL_COLLECTOR_HEALTH_ENDPOINT: f"{HOST}:{ports['health']}",
+        env_vars.HERITAGE_OTEL_COLLECTOR_METRICS_PORT: str(ports["metrics"]),
+        env_vars.HERITAGE_OTEL_COLLECTOR_STORAGE_DIR: str(state_dir / f"{name}-queue"),
     }
     if "otlp-http" in ports:
-        own["HERITAGE_OTEL_COLLECTOR_OTLP_HTTP_ENDPOINT"] = f"{HOST}:{ports['otlp-http']}"
+        own[env_vars.HERITAGE_OTEL_COLLECTOR_OTLP_HTTP_ENDPOINT] = f"{HOST}:{ports['otlp-http']}"
     return ComponentSpec(name=name, binary=repo / "bin" / "otelcol-heritage",
                          build_script=repo / "scripts" / "deps" / "collector.sh",
                          config=repo / "collector" / config, health_url=f"http://{HOST}:{ports['health']}/",
@@ -166,14 +167,14 @@ def fleet_components(
     for i in range(FLEET_SHARDS):
         specs.append(_collector(repo, state_dir, f"shard-collector-{i + 1}", "shard.yaml",
                                 p[f"shard-collector-{i + 1}"],
-                                {**common, "HERITAGE_OTEL_ANALYZER_ENDPOINT": settings.url(f"analyzer-{i + 1}", "http")}))
+                                {**common, env_vars.HERITAGE_OTEL_ANALYZER_ENDPOINT: settings.url(f"analyzer-{i + 1}", "http")}))
     gateway_http = settings.url("gateway", "otlp-http")
     for i in range(FLEET_SAMPLERS):
         specs.append(_collector(repo, state_dir, f"sampling-{i + 1}", "config.yaml", p[f"sampling-{i + 1}"], {
             **common,
-            "HERITAGE_OTEL_JAEGER_OTLP_GRPC_ENDPOINT": f"{HOST}:{p['jaeger']['otlp-grpc']}",
+            env_vars.HERITAGE_OTEL_JAEGER_OTLP_GRPC_ENDPOINT: f"{HOST}:{p['jaeger']['otlp-grpc']}",
             # Span metrics go back through the gateway, so they too are routed by service.
-            "HERITAGE_OTEL_ANALYZER_ENDPOINT": gateway_http,
+            env_vars.HERITAGE_OTEL_ANALYZER_ENDPOINT: gateway_http,
         }))
 
     def endpoints(prefix: str, count: int) -> str:
@@ -181,7 +182,7 @@ def fleet_components(
 
     specs.append(_collector(repo, state_dir, "gateway", "gateway.yaml", p["gateway"], {
         **common,
-        "HERITAGE_OTEL_GATEWAY_BACKENDS": endpoints("sampling", FLEET_SAMPLERS),
-        "HERITAGE_OTEL_GATEWAY_ANALYZER_SHARDS": endpoints("shard-collector", FLEET_SHARDS),
+        env_vars.HERITAGE_OTEL_GATEWAY_BACKENDS: endpoints("sampling", FLEET_SAMPLERS),
+        env_vars.HERITAGE_OTEL_GATEWAY_ANALYZER_SHARDS: endpoints("shard-collector", FLEET_SHARDS),
     }))
     return specs

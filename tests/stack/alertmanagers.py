@@ -22,7 +22,7 @@ from heritage_otel.stack.components import ComponentSpec
 from heritage_otel.stack.health import wait_healthy
 from heritage_otel.stack.ports import free_ports
 from heritage_otel.stack.process import log_path, start_process, stop_process, tail
-from tests.analysis.sinks.conftest import ScriptedServer
+from heritage_otel.testing import HttpReceiver
 from tests.helpers import REPO_ROOT, require_binary
 
 #: Fast route timings for tests (the example config waits 5s / 1m / 4h).
@@ -34,12 +34,12 @@ class WebhookReceiver:
     """Records every notification POSTed to it (the Alertmanager webhook JSON), on 127.0.0.1; answers 200."""
 
     def __init__(self) -> None:
-        self._server = ScriptedServer(())
-        self.url = self._server.url
+        self._server = HttpReceiver()
+        self.url = self._server.url + "/hook"
 
     def received(self, status: str | None = None, **group_labels: str) -> list[dict]:
         """Notifications so far, optionally only those with this status and these group labels."""
-        items = [body for _headers, body in list(self._server.requests)]
+        items = self._server.bodies()
         return [n for n in items if (status is None or n["status"] == status)
                 and all(n["groupLabels"].get(k) == v for k, v in group_labels.items())]
 

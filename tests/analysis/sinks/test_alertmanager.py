@@ -135,10 +135,10 @@ def test_url_from_environment_and_validation() -> None:
 
 
 def test_cluster_peers_from_a_list_or_a_comma_separated_variable() -> None:
-    """Every peer of an Alertmanager cluster gets the alerts: a list, or HERITAGE_ALERTMANAGER_URL with commas."""
+    """Every peer of an Alertmanager cluster gets the alerts: a list, or HERITAGE_OTEL_ALERTMANAGER_URL with commas."""
     sink = AlertmanagerSink(["http://127.0.0.1:9093", "http://127.0.0.1:9095/"], environ={})
     assert sink.urls == ("http://127.0.0.1:9093/api/v2/alerts", "http://127.0.0.1:9095/api/v2/alerts")
-    env = {"HERITAGE_ALERTMANAGER_URL": "http://127.0.0.1:9093, http://127.0.0.1:9095"}
+    env = {"HERITAGE_OTEL_ALERTMANAGER_URL": "http://127.0.0.1:9093, http://127.0.0.1:9095"}
     assert AlertmanagerSink(environ=env).urls == sink.urls
     with pytest.raises(ValueError, match=r"url = \[\] is not valid"):
         AlertmanagerSink([], environ={})
