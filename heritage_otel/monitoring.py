@@ -98,6 +98,7 @@ from heritage_otel.analysis import (
 from heritage_otel.analysis.drift import ks_drifted, psi_drifted
 from heritage_otel.analysis.findings import Finding, anomaly_finding, ks_finding, psi_finding
 from heritage_otel.analysis.sinks import JsonlFileSink
+from heritage_otel.checks import check_bool, check_int, check_number
 from heritage_otel.instruments import Instruments, instruments_for, record_query
 from heritage_otel.settings import resolve_settings
 from heritage_otel.version import __version__
@@ -153,19 +154,11 @@ def _settings(config: Mapping[str, Any] | None) -> dict[str, Any]:
         msg = f"monitoring config key {unknown[0]!r} is not valid; valid keys: {', '.join(DEFAULTS)}"
         raise ValueError(msg)
     out = {**DEFAULTS, **(config or {})}
-    for key in ("check_interval_seconds", "cooldown_minutes", "retention_minutes", "reservoir_size"):
-        value = out[key]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-            msg = f"monitoring config {key!r} = {value!r} is not valid; expected a number > 0"
-            raise ValueError(msg)
-    size = out["reservoir_size"]
-    if not isinstance(size, int) or not 1 <= size <= 10_000_000:
-        msg = f"monitoring config 'reservoir_size' = {size!r} is not valid; expected an integer in 1..10000000"
-        raise ValueError(msg)
+    for key in ("check_interval_seconds", "cooldown_minutes", "retention_minutes"):
+        check_number(f"monitoring config {key!r}", out[key], minimum=0, exclusive_minimum=True)
+    check_int("monitoring config 'reservoir_size'", out["reservoir_size"], minimum=1, maximum=10_000_000)
     for key in ("replace_thresholds", "system_metrics"):
-        if not isinstance(out[key], bool):
-            msg = f"monitoring config {key!r} = {out[key]!r} is not valid; expected True or False"
-            raise ValueError(msg)
+        check_bool(f"monitoring config {key!r}", out[key])
     name = out["service_name"]
     if name is not None and (not isinstance(name, str) or not name.strip()):
         msg = f"monitoring config 'service_name' = {name!r} is not valid; expected a non-empty string or None"

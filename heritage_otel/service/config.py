@@ -14,18 +14,17 @@ source refuses to start, and it is kept out of ``repr``.
 >>> ServiceConfig(port=70000)
 Traceback (most recent call last):
 ...
-ValueError: port = 70000 is not valid; expected an integer in 0..65535 (0 picks a free port)
+ValueError: port = 70000 is not valid; expected an integer in [0, 65535] (0 picks a free port)
 >>> ServiceConfig(max_histogram_buckets=10**9)
 Traceback (most recent call last):
 ...
-ValueError: max_histogram_buckets = 1000000000 is not valid; expected an integer in 1..10000 (buckets per histogram point; points with more are dropped)
+ValueError: max_histogram_buckets = 1000000000 is not valid; expected an integer in [1, 10000] (buckets per histogram point; points with more are dropped)
 """
 
 from __future__ import annotations
 
 import dataclasses
 import ipaddress
-import math
 import os
 import socket
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from typing import Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
 from heritage_otel import environment_variables as env_vars
+from heritage_otel.checks import check_int, check_number
 from heritage_otel.analysis.sinks._http import check_url
 from heritage_otel.secrets import mask_text
 
@@ -73,18 +73,17 @@ def range_text(lo: int | float, hi: int | float) -> str:
 def check_range(name: str, value: Any, lo: int | float, hi: int | float, what: str) -> None:
     """ValueError naming ``name``, the value and the range unless ``lo <= value <= hi`` (integers when both are).
 
+    The wording is :mod:`heritage_otel.checks`' (one rule for every setting):
+
     >>> check_range("cooldown_seconds", float("inf"), 0.0, 604800.0, "alert dedup period")
     Traceback (most recent call last):
     ...
-    ValueError: cooldown_seconds = inf is not valid; expected a number in 0..604800 (alert dedup period)
+    ValueError: cooldown_seconds = inf is not valid; expected a number in [0, 604800] (alert dedup period)
     """
-    integer = isinstance(lo, int) and isinstance(hi, int)
-    kind_ok = isinstance(value, int) if integer else isinstance(value, (int, float))
-    ok = kind_ok and not isinstance(value, bool) and math.isfinite(value) and lo <= value <= hi
-    if not ok:
-        kind = "an integer" if integer else "a number"
-        msg = f"{name} = {value!r} is not valid; expected {kind} in {range_text(lo, hi)} ({what})"
-        raise ValueError(msg)
+    if isinstance(lo, int) and isinstance(hi, int):
+        check_int(name, value, minimum=lo, maximum=hi, what=what)
+    else:
+        check_number(name, value, minimum=lo, maximum=hi, what=what)
 
 
 def check_token(token: Any, source: str) -> str:
