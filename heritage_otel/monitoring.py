@@ -135,6 +135,10 @@ DEFAULTS: dict[str, Any] = {
     **{key: getattr(AnalyzerConfig, key) for key in _DRIFT_KEYS},
 }
 
+#: The seed's check_* calls judge the data so far at once: no persistence or cold start (the rest of the
+#: alert policy applies: direction, effect size, minimum sample count, one alert per signal, incidents).
+SEED_ALERT_POLICY: Final[dict[str, dict[str, Any]]] = {"default": {"for_intervals": 1, "cold_start_intervals": 1}}
+
 #: Seed metric name -> (OpenTelemetry histogram, the Instruments field recording it, factor from the seed's unit).
 SEED_METRICS: Final[dict[str, tuple[str, str, float]]] = {
     "query_latency": (semconv.METRIC_QUERY_DURATION, "query_duration", 0.001),
@@ -434,7 +438,8 @@ class Monitor:
         sensitivity = cfg["anomaly_sensitivity"] if config and "anomaly_sensitivity" in config else None
         self.analyzer = Analyzer(retention_minutes=cfg["retention_minutes"], interval_seconds=interval_s,
                                  sensitivity=sensitivity, thresholds=cfg["thresholds"],
-                                 min_samples=cfg["min_samples"], **{k: cfg[k] for k in _DRIFT_KEYS})
+                                 min_samples=cfg["min_samples"], alert_policy=SEED_ALERT_POLICY,
+                                 **{k: cfg[k] for k in _DRIFT_KEYS})
         self.alerts = _SeedAlertManager(cooldown_s=float(cfg["cooldown_minutes"]) * 60, jaeger_url=cfg["jaeger_url"])
         if cfg["alert_log_path"]:
             self.alerts.add_sink(JsonlFileSink(cfg["alert_log_path"]), "alerts.jsonl")

@@ -121,6 +121,9 @@ ALERT_DETECTOR: Final = "heritage.alert.detector"
 ALERT_STATE: Final = "heritage.alert.state"
 ALERT_VALUE: Final = "heritage.alert.value"
 ALERT_THRESHOLD: Final = "heritage.alert.threshold"
+ALERT_INCIDENT: Final = "heritage.alert.incident"
+ALERT_SCOPE: Final = "heritage.alert.scope"
+ALERT_CAUSE: Final = "heritage.alert.cause"
 EVENT_ALERT: Final = "heritage.alert"
 
 # --- OpenInference-compatible retrieval attributes ---------------------------

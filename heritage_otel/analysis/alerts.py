@@ -1,5 +1,8 @@
-"""Alerts from findings: dedup, cooldown, escalation, resolution, and isolated delivery to sinks.
+"""Alerts from findings: policy, dedup, cooldown, escalation, resolution, incidents, delivery to sinks.
 
+An Analyzer evaluation first passes the :class:`~heritage_otel.analysis.policy.AlertPolicy`
+(persistence, effect size, direction, minimum sample count, cold start,
+inhibition, hysteresis: one finding per firing signal). Then
 :class:`AlertManager` keeps one alert per key ``(metric, detector, labels)``:
 
 * a finding for a key without an active alert **fires** a new alert, unless
@@ -11,10 +14,15 @@
 * an active alert whose detector judged its series again and found nothing
   **resolves** (``state='resolved'``, ``resolved_at`` set).
 
-Every fired, escalated, repeated or resolved alert goes to each handler and
-sink through its own bounded queue and worker thread
-(:class:`~heritage_otel.analysis.sinks.SinkWorker`): a handler that raises or
-hangs never blocks :meth:`AlertManager.observe` or the other sinks.
+These alerts are kept (:meth:`AlertManager.get_active_alerts`,
+:meth:`AlertManager.history`), and grouped into incidents by an
+:class:`~heritage_otel.analysis.incidents.IncidentTracker`. Notifications are
+per incident: each fired, updated, repeated or resolved incident (an
+:class:`Alert` whose ``incident`` is its stable id, with its members and
+probable cause) goes to each handler and sink through its own bounded queue
+and worker thread (:class:`~heritage_otel.analysis.sinks.SinkWorker`): a
+handler that raises or hangs never blocks :meth:`AlertManager.observe` or the
+other sinks.
 
 >>> from heritage_otel.analysis.findings import Finding, AlertLevel
 >>> now = [1000.0]
@@ -26,8 +34,12 @@ hangs never blocks :meth:`AlertManager.observe` or the other sinks.
 ('WARNING', 'firing', ('http://127.0.0.1:16686/trace/0af7651916cd43dd8448eb211c80319c',))
 >>> manager.process(f) is None   # deduplicated: already active
 True
+>>> [(n.event, n.incident is not None, len(n.members)) for n in manager.incident_history()]
+[('fired', True, 1)]
 >>> manager.resolve(f.key).state
 'resolved'
+>>> [n.event for n in manager.incident_history()]
+['fired', 'resolved']
 >>> manager.shutdown()
 True
 """
@@ -46,6 +58,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from heritage_otel.analysis.findings import AlertLevel, Evaluation, Finding
+from heritage_otel.analysis.policy import AlertPolicy, PolicySettings
 from heritage_otel.analysis.samples import Labels, SeriesKey
 from heritage_otel.analysis.sinks.protocol import AlertSink, check_sink
 from heritage_otel.analysis.sinks.worker import SinkWorker
@@ -85,6 +98,10 @@ class Alert:
     state: str = STATE_FIRING
     resolved_at: float | None = None
     event: str = "fired"
+    incident: str | None = None
+    members: tuple[Mapping[str, Any], ...] = ()
+    cause: Mapping[str, Any] | None = None
+    scope: str | None = None
 
     def __hash__(self) -> int:
         return hash((self.id, self.state, self.last_seen, self.level))
@@ -125,6 +142,9 @@ class Alert:
             "first_seen": iso(self.first_seen), "last_seen": iso(self.last_seen), "resolved_at": iso(self.resolved_at),
             "exemplar_trace_ids": list(self.exemplar_trace_ids), "exemplar_span_ids": list(self.exemplar_span_ids),
             "jaeger_links": list(self.jaeger_links),
+            "incident": self.incident if self.incident is not None else self.id,
+            "scope": self.scope, "members": [dict(m) for m in self.members],
+            "cause": dict(self.cause) if self.cause is not None else None,
         }
 
 
@@ -151,7 +171,10 @@ class AlertManager:
     seconds (injectable for tests); ``jaeger_url`` (e.g.
     ``http://127.0.0.1:16686``) adds a link per exemplar trace;
     ``history_size`` bounds :meth:`history`; ``queue_size`` bounds each sink's
-    queue (events beyond it are dropped and counted).
+    queue (events beyond it are dropped and counted); ``apply_policy``
+    (default True) passes each Analyzer evaluation through the
+    :class:`~heritage_otel.analysis.policy.AlertPolicy` of its Analyzer's
+    ``alert_policy`` (False: every finding is an alert, as detectors see it).
     """
 
     def __init__(
@@ -163,7 +186,10 @@ class AlertManager:
         history_size: int = 1000,
         queue_size: int = 1000,
         handlers: Iterable[Callable[[Alert], Any]] = (),
+        apply_policy: bool = True,
     ) -> None:
+        from heritage_otel.analysis.incidents import IncidentTracker  # incidents build on Alert
+
         if isinstance(cooldown_s, bool) or not isinstance(cooldown_s, (int, float)) or not cooldown_s >= 0:
             msg = f"cooldown_s = {cooldown_s!r} is not valid; expected a number of seconds >= 0 (default 900)"
             raise ValueError(msg)
@@ -186,6 +212,10 @@ class AlertManager:
         self._workers: list[SinkWorker] = []
         self._lock = threading.RLock()
         self._stats = _Stats()
+        self.apply_policy = bool(apply_policy)
+        self._policy: AlertPolicy | None = None
+        self.incidents = IncidentTracker(self.cooldown_s)
+        self._notifications: deque[Alert] = deque(maxlen=history_size)
         for handler in handlers:
             self.add_sink(handler)
 
@@ -208,8 +238,18 @@ class AlertManager:
         return tuple(self._workers)
 
     def _notify(self, alert: Alert) -> None:
+        self._notifications.append(alert)
         for worker in self._workers:
             worker.submit(alert)
+
+    def _sync_incidents(self, now: float) -> list[Alert]:
+        """Regroup the active alerts into incidents; send and return the incident notifications."""
+        sent = []
+        for note in self.incidents.update([t.alert for t in self._active.values()], now):
+            note = replace(note, jaeger_links=self._links(note.exemplar_trace_ids))
+            self._notify(note)
+            sent.append(note)
+        return sent
 
     # --- findings -> alerts ----------------------------------------------
     def _links(self, trace_ids: tuple[str, ...]) -> tuple[str, ...]:
@@ -218,10 +258,16 @@ class AlertManager:
         return tuple(f"{self.jaeger_url}/trace/{t}" for t in trace_ids)
 
     def process(self, finding: Finding, now: float | None = None) -> Alert | None:
-        """Apply one finding; returns the alert if it was fired, escalated or repeated, else None."""
+        """Apply one finding (no policy); returns the alert if it was fired, escalated or repeated, else None.
+
+        The incidents are regrouped at once, so a fired alert is notified (as its incident).
+        """
         now = self.clock() if now is None else now
         with self._lock:
-            return self._process(finding, now)
+            alert = self._process(finding, now)
+            if alert is not None:
+                self._sync_incidents(now)
+            return alert
 
     def _process(self, finding: Finding, now: float) -> Alert | None:
         key = finding.key
@@ -249,7 +295,6 @@ class AlertManager:
             track.notified_at = now
             self._last_fired[key] = (now, track.alert.level)
             self._history.append(track.alert)
-            self._notify(track.alert)
             return track.alert
         previous = self._last_fired.get(key)
         if previous is not None and now - previous[0] < self.cooldown_s and finding.level <= previous[1]:
@@ -265,49 +310,65 @@ class AlertManager:
         self._last_fired[key] = (now, finding.level)
         self._stats.fired += 1
         self._history.append(alert)
-        self._notify(alert)
         return alert
 
     def resolve(self, key: AlertKey | str, now: float | None = None) -> Alert | None:
         """Resolve the active alert with this key (or id); returns it resolved, or None if not active."""
         now = self.clock() if now is None else now
         with self._lock:
-            if isinstance(key, str):
-                key = next((k for k, t in self._active.items() if t.alert.id == key), ("", "", ()))
-            track = self._active.pop(key, None)
-            if track is None:
-                return None
-            alert = replace(track.alert, state=STATE_RESOLVED, resolved_at=now, event="resolved")
-            self._stats.resolved += 1
-            self._history.append(alert)
-            self._notify(alert)
+            alert = self._resolve(key, now)
+            if alert is not None:
+                self._sync_incidents(now)
             return alert
 
-    def observe(self, evaluation: Evaluation, now: float | None = None) -> list[Alert]:
-        """Apply one Analyzer evaluation: fire/escalate/repeat, and resolve alerts judged clear.
+    def _resolve(self, key: AlertKey | str, now: float) -> Alert | None:
+        if isinstance(key, str):
+            key = next((k for k, t in self._active.items() if t.alert.id == key), ("", "", ()))
+        track = self._active.pop(key, None)
+        if track is None:
+            return None
+        alert = replace(track.alert, state=STATE_RESOLVED, resolved_at=now, event="resolved")
+        self._stats.resolved += 1
+        self._history.append(alert)
+        return alert
 
-        Returns the alerts sent to the sinks in this call. Never raises.
+    def _policy_for(self, evaluation: Evaluation) -> AlertPolicy | None:
+        analyzer = evaluation.analyzer
+        if not self.apply_policy or analyzer is None:
+            return None
+        if self._policy is None or self._policy.analyzer is not analyzer:
+            self._policy = AlertPolicy(analyzer)
+            cfg = analyzer.config
+            lead = (PolicySettings.resolve("", self._policy.policy).for_intervals + 0.5) * cfg.interval_seconds
+            self.incidents.analyzer = analyzer
+            self.incidents.lead_s = lead
+            policy = self._policy
+            self.incidents.start_of = lambda alert: policy.started(alert.metric, alert.labels)
+        return self._policy
+
+    def observe(self, evaluation: Evaluation, now: float | None = None) -> list[Alert]:
+        """Apply one Analyzer evaluation: policy, fire/escalate/repeat, resolve alerts judged clear, incidents.
+
+        Returns the incident notifications sent to the sinks in this call. Never raises.
         """
         try:
             now = self.clock() if now is None else now
-            sent: list[Alert] = []
             with self._lock:
+                policy = self._policy_for(evaluation)
+                if policy is not None:
+                    evaluation = policy.apply(evaluation)
                 seen = set()
                 for finding in evaluation.findings:
                     if finding.key in seen:
                         continue  # one finding per key per pass
                     seen.add(finding.key)
-                    alert = self._process(finding, now)
-                    if alert is not None:
-                        sent.append(alert)
+                    self._process(finding, now)
                 for key, track in list(self._active.items()):
                     if key in seen or track.series is None:
                         continue
                     if evaluation.judged(key[1], track.series):
-                        resolved = self.resolve(key, now)
-                        if resolved is not None:
-                            sent.append(resolved)
-            return sent
+                        self._resolve(key, now)
+                return self._sync_incidents(now)
         except Exception:  # noqa: BLE001 - alerting must never break the export path
             _log.exception("alert evaluation failed; findings dropped")
             return []
@@ -329,11 +390,22 @@ class AlertManager:
         with self._lock:
             return self._filter(list(self._history), level, metric)
 
+    def incident_history(self) -> list[Alert]:
+        """Every incident notification sent (fired, updated, repeated, resolved), oldest first."""
+        with self._lock:
+            return list(self._notifications)
+
+    def active_incidents(self) -> list[Any]:
+        """The open :class:`~heritage_otel.analysis.incidents.Incident` objects, most severe first."""
+        with self._lock:
+            return self.incidents.open()
+
     def stats(self) -> dict[str, int]:
         """Counters: fired, escalated, repeated, resolved, suppressed, and per-sink dropped/failed."""
         with self._lock:
             out = {"fired": self._stats.fired, "escalated": self._stats.escalated, "repeated": self._stats.repeated,
-                   "resolved": self._stats.resolved, "suppressed": self._stats.suppressed, "active": len(self._active)}
+                   "resolved": self._stats.resolved, "suppressed": self._stats.suppressed, "active": len(self._active),
+                   "incidents_open": len(self.incidents.open()), "notifications": len(self._notifications)}
             out["sink_dropped"] = sum(w.dropped for w in self._workers)
             out["sink_failed"] = sum(w.failed for w in self._workers)
             return out

@@ -280,7 +280,7 @@ class Analyzer:
                 arr = judged.get(detector)
                 return bool(row is not None and arr is not None and row < len(arr) and arr[row])
 
-            return Evaluation(now, tuple(findings), was_judged)
+            return Evaluation(now, tuple(findings), was_judged, self)
 
     def _evaluate_windows(self, now: float, n: int, findings: list[Finding], judged: dict[str, NDArray[np.bool_]]) -> None:
         cfg = self.config

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from heritage_otel.analysis.detectors import DEFAULT_DETECTOR, DETECTORS as _ANOMALY, Detector, create
+from heritage_otel.analysis.policy import validate_policy
 from heritage_otel.analysis.thresholds import DEFAULT_THRESHOLDS, ThresholdRules
 from heritage_otel.checks import check_int, check_number
 
@@ -114,6 +115,8 @@ class AnalyzerConfig:
     stale_after_intervals: float = 3.0
     max_series: int = 100_000
     resource_label_keys: tuple[str, ...] = ("service.name",)
+    #: Alert policy overrides per metric, indicator, signal or ``default`` (see heritage_otel.analysis.policy).
+    alert_policy: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _number("retention_minutes", self.retention_minutes, 0, "minutes of history kept per series")
@@ -160,6 +163,7 @@ class AnalyzerConfig:
             msg = (f"{source} = {self.points} points per series is not valid; expected at most {MAX_POINTS} "
                    f"(raise interval_seconds or lower retention_minutes)")
             raise ValueError(msg)
+        validate_policy(self.alert_policy)
         if self.window_points is not None and self.window_points <= self.min_samples:
             msg = f"window_points = {self.window_points!r} is not valid; expected > min_samples ({self.min_samples})"
             raise ValueError(msg)

@@ -15,6 +15,7 @@ import enum
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from heritage_otel.analysis.samples import Labels, SeriesKey
 
@@ -62,6 +63,8 @@ class Evaluation:
     time_s: float
     findings: tuple[Finding, ...]
     _judged: Callable[[str, SeriesKey], bool] = field(repr=False, compare=False, default=lambda d, s: False)
+    #: The Analyzer that produced it (its windows are what the alert policy reads), if any.
+    analyzer: Any = field(default=None, repr=False, compare=False)
 
     def judged(self, detector: str, series: SeriesKey) -> bool:
         """True when ``detector`` had enough fresh data to judge ``series`` in this pass."""

@@ -22,7 +22,9 @@ ndcg_at_10, precision_at_5  mean of the quality histogram
 diversity                   mean of ``heritage.quality.diversity``
 results_per_query           mean of ``heritage.query.results``
 throughput_qps              ``heritage.queries`` per second
-component_latency_p95       p95 of ``heritage.component.duration`` per component, in ms
+query_count                 ``heritage.queries`` in the interval (the sample count the alert
+                            policy's ``min_count`` reads)
+component_latency_p50/p95   p50 and p95 of ``heritage.component.duration`` per component, in ms
 ==========================  =================================================================
 
 ``heritage.queries`` missing from an interval falls back to the number of
@@ -47,16 +49,13 @@ from typing import Final
 import numpy as np
 
 from heritage_otel import semconv
+from heritage_otel.indicators import INDICATOR_NAMES
 from heritage_otel.analysis.samples import KIND_HISTOGRAM, IntervalSample, Labels, SeriesKey, bucket_quantiles
 
 __all__ = ["INDICATORS", "IndicatorValue", "compute_indicators"]
 
-INDICATORS: Final = frozenset({
-    "query_latency_p50", "query_latency_p95", "query_latency_p99", "query_latency_mean",
-    "error_rate", "component_error_rate", "fallback_rate", "empty_result_rate", "cache_hit_rate",
-    "ndcg_at_10", "precision_at_5", "diversity", "results_per_query", "throughput_qps",
-    "component_latency_p95",
-})
+#: The indicator names (rows of :data:`heritage_otel.indicators.TABLE` derived here).
+INDICATORS: Final = INDICATOR_NAMES
 _MAX_EXEMPLARS: Final = 5
 _TRUE: Final = {"true", "1", "yes"}
 
@@ -153,6 +152,7 @@ def _group(samples: list[IntervalSample], resource: Labels) -> dict[SeriesKey, I
         interval_s = max(s.interval_s for s in query_samples)
     if queries > 0 or query_samples:
         put("throughput_qps", queries / interval_s, _exemplars(query_samples))
+        put("query_count", queries)
     if queries > 0:
         errors = by_metric.get(semconv.METRIC_ERRORS, [])
         put("component_error_rate", sum(s.count for s in errors) / queries, _exemplars(errors))
@@ -191,10 +191,11 @@ def _group(samples: list[IntervalSample], resource: Labels) -> dict[SeriesKey, I
     for component, group in by_component.items():
         m = _merged(group)
         if m and m[3] > 0:
-            (p95,) = bucket_quantiles(m[0], m[1], (0.95,), m[4], m[5])
+            p50, p95 = bucket_quantiles(m[0], m[1], (0.5, 0.95), m[4], m[5])
             scale = _to_ms(group[0].unit)
             ex = tuple((t, sp, v * scale) for t, sp, v in _exemplars(group))
             put("component_latency_p95", p95 * scale, ex, ((semconv.COMPONENT, component),))
+            put("component_latency_p50", p50 * scale, ex, ((semconv.COMPONENT, component),))
     return out
 
 

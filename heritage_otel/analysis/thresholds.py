@@ -37,6 +37,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from heritage_otel.analysis.indicators import INDICATORS
+from heritage_otel.indicators import default_thresholds
 
 __all__ = ["DEFAULT_THRESHOLDS", "ThresholdRule", "ThresholdRules", "LEVEL_NONE", "LEVEL_WARNING", "LEVEL_CRITICAL"]
 
@@ -47,12 +48,9 @@ _KEYS: Final = ("max", "min", "warning", "critical")
 #: OpenTelemetry's instrument name syntax: a rule may name any recorded metric.
 _METRIC_NAME: Final = re.compile(r"[A-Za-z][A-Za-z0-9_.\-/]{0,254}")
 
-#: The seed's thresholds (latency in milliseconds, rates as fractions).
-DEFAULT_THRESHOLDS: Final[Mapping[str, Mapping[str, float]]] = {
-    "query_latency_p95": {"max": 2000, "warning": 1800, "critical": 3000},
-    "ndcg_at_10": {"min": 0.6, "warning": 0.65, "critical": 0.5},
-    "error_rate": {"max": 0.01, "warning": 0.005, "critical": 0.05},
-}
+#: The seed's thresholds (latency in milliseconds, rates as fractions): the table's default rules
+#: (:func:`heritage_otel.indicators.default_thresholds`).
+DEFAULT_THRESHOLDS: Final[Mapping[str, Mapping[str, float]]] = default_thresholds()
 
 
 @dataclass(frozen=True)

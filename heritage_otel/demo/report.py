@@ -93,7 +93,8 @@ def summarize(result: DemoResult) -> dict[str, Any]:
             {"name": p.name, "description": p.description, "queries": p.queries, "failed_queries": p.failed_queries,
              "seconds": p.seconds, "health": p.health.to_dict() if p.health else None, "worst_score": p.worst_score,
              "quality": {k: _finite(v) for k, v in p.quality.items()},
-             "alerts_fired": len(p.alerts_fired), "alerts_resolved": len(p.alerts_resolved)}
+             "alerts_fired": len(p.alerts_fired), "alerts_resolved": len(p.alerts_resolved),
+             "notifications": p.notifications}
             for p in result.phases
         ],
         "alerts": alerts,
@@ -116,16 +117,10 @@ def _num(value: Any, fmt: str = "{:.3f}") -> str:
     return "-" if value is None or (isinstance(value, float) and not math.isfinite(value)) else fmt.format(value)
 
 
-def _labels(labels: dict[str, str]) -> str:
-    """Label values worth showing (not the service, not the success flag)."""
-    hidden = {semconv.SERVICE_NAME, semconv.SUCCESS}
-    return ",".join(v for k, v in labels.items() if k not in hidden)
-
-
 def print_report(summary: dict[str, Any], console: Console) -> None:
     """Print the health, alert, component, quality and slowest-trace tables."""
     health = Table(title="Health per phase (at the end of each phase)")
-    for col in ("phase", "queries", "failed", "seconds", "score", "status", "worst score", "alerts fired", "resolved"):
+    for col in ("phase", "queries", "failed", "seconds", "score", "status", "worst score", "incidents fired", "resolved"):
         health.add_column(col, justify="left" if col in ("phase", "status") else "right")
     for p in summary["phases"]:
         status = p["health"]["status"] if p["health"] else "-"
@@ -135,18 +130,17 @@ def print_report(summary: dict[str, Any], console: Console) -> None:
                        str(p["alerts_fired"]), str(p["alerts_resolved"]))
     console.print(health)
 
-    alerts = Table(title=f"Alerts raised ({len(summary['alerts'])})")
-    for col in ("level", "metric", "detector", "value", "threshold", "fired -> resolved", "exemplar trace id"):
+    alerts = Table(title=f"Incidents ({len(summary['alerts'])})")
+    for col in ("level", "signals", "probable cause", "fired -> resolved", "exemplar trace id"):
         alerts.add_column(col, no_wrap=col in ("level", "exemplar trace id"))
     for a in summary["alerts"]:
-        labels = _labels(a["labels"])
-        metric = a["metric"].removeprefix("heritage.") + (f" [{labels}]" if labels else "")
+        signals = ", ".join(dict.fromkeys(f"{m['metric'].removeprefix('heritage.')} ({m['detector']})"
+                                          for m in a.get("members", ())))
         resolved = a["resolved_in"] or "[red]active[/]"
         exemplars = a["exemplar_trace_ids"]
         shown = exemplars[0] + (f" +{len(exemplars) - 1}" if len(exemplars) > 1 else "") if exemplars else "-"
-        alerts.add_row(f"[{_LEVEL_STYLE.get(a['level'], '')}]{a['level']}[/]", escape(metric), a["detector"],
-                       _num(a["value"], "{:.4g}"), _num(a["threshold"], "{:.4g}"),
-                       f"{a['fired_in'] or '-'} -> {resolved}", shown)
+        alerts.add_row(f"[{_LEVEL_STYLE.get(a['level'], '')}]{a['level']}[/]", escape(signals or a["metric"]),
+                       escape(a.get("cause") or "-"), f"{a['fired_in'] or '-'} -> {resolved}", shown)
     console.print(alerts)
 
     components = Table(title="Components (whole run)")

@@ -4,10 +4,10 @@ Telemetry stays in process: one ``configure()`` pipeline whose metric
 readers are the analysis reader (an :class:`AnalyzingMetricExporter` in a
 ``PeriodicExportingMetricReader`` the scenario flushes once per *tick*, so
 one tick is one analysis interval) and a cumulative in-memory reader for
-the end-of-run tables. The Analyzer's findings pass an
-:class:`~heritage_otel.demo.gate.AlertGate` (4 ticks of persistence, a 2x
-effect size for anomalies, 2 clear ticks to resolve) on their way to the
-AlertManager. Spans go to an OTLP JSON file (and to a Collector when an
+the end-of-run tables. The Analyzer's findings pass the default alert
+policy (:mod:`heritage_otel.analysis.policy`) and are grouped into incidents
+(:mod:`heritage_otel.analysis.incidents`), as anywhere else; the alerts file
+holds one notification per incident event. Spans go to an OTLP JSON file (and to a Collector when an
 OTLP endpoint is set), and the slowest traces are kept whole.
 
 Phases (ticks are analysis intervals; ``queries`` are spread evenly over them):
@@ -39,13 +39,10 @@ from typing import Any
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader, PeriodicExportingMetricReader
 
-from heritage_otel import semconv
 from heritage_otel.analysis import AlertManager, Analyzer, AnalyzerConfig, AnalyzingMetricExporter, compute_health
 from heritage_otel.analysis.alerts import Alert
 from heritage_otel.analysis.health import HealthReport
 from heritage_otel.analysis.sinks.jsonl import JsonlFileSink
-from heritage_otel.analysis.thresholds import DEFAULT_THRESHOLDS
-from heritage_otel.demo.gate import AlertGate
 from heritage_otel.demo.slowest import SlowestTraces
 from heritage_otel.demo.totals import MetricTotals
 from heritage_otel.errors import HeritageError
@@ -86,45 +83,19 @@ PHASES: tuple[Phase, ...] = (
     Phase("recovery", 14, _baseline, "faults cleared"),
 )
 
-#: Analyzer settings sized for ticks of a few dozen queries: robust (MAD)
-#: anomalies once a series has 12 intervals of history (so a series born in
-#: the incident is not judged against itself), thresholds including the
-#: fallback rate, drift against the
-#: first 16 baseline ticks over a 4-tick window. PSI/KS limits are set above
-#: the noise of windows of ~100-200 observations on a shared, loaded machine
-#: (latency PSI reached 0.8 there without any fault; the drifted query mix
-#: gives PSI 3 to 14 on the quality histograms).
-#: Drift (PSI/KS) is judged on the quality histograms, which a shift in the query mix moves; the latency
-#: histograms drift with the machine's load on a shared host (see AlertGate).
-DRIFT_METRICS = frozenset({semconv.METRIC_NDCG_AT_10, semconv.METRIC_PRECISION_AT_5, semconv.METRIC_DIVERSITY})
-
+#: Analyzer settings: the defaults, except the windows, sized for a run of 48 ticks: drift is judged
+#: against the first 16 baseline ticks over a 4-tick window, with at least 40 observations a side
+#: (= 4 ticks x the 10 queries per tick of the smallest run). The tick length is set at run time.
 DEMO_ANALYZER = AnalyzerConfig(
     interval_seconds=1.0,
-    retention_minutes=60.0,
     window_points=64,
-    sensitivity=6.0,
-    critical_factor=2.0,
-    min_samples=12,
-    anomaly_detectors=("mad",),
-    thresholds={**DEFAULT_THRESHOLDS, "fallback_rate": {"max": 0.1, "warning": 0.05, "critical": 0.5}},
-    psi_warning=1.5,  # latency PSI reached 1.0 with no fault on a busy 2-core machine
-    psi_critical=2.0,
-    ks_alpha=1e-6,
-    ks_min_statistic=0.5,  # and a KS distance of 0.41; the incident gives 0.56 to 1.0
     drift_baseline_points=16,
     drift_window_points=4,
-    drift_min_count=40,  # = 4 ticks x the 10 queries per tick of the smallest run
-    stale_after_intervals=30.0,
+    drift_min_count=40,
 )
 
-#: A finding becomes an alert after this many consecutive ticks (Prometheus' ``for:``).
-PERSIST_INTERVALS = 4
-#: An alert resolves after this many consecutive clear ticks.
-RESOLVE_AFTER = 2
-#: An anomaly must at least double (or halve) its series to become an alert.
-MIN_RELATIVE_CHANGE = 1.0
-#: Shortest tick. Queries arrive evenly spread over a tick, so a burst of load
-#: on a shared machine must last about PERSIST_INTERVALS x this to raise an alert.
+#: Shortest tick. Queries arrive evenly spread over a tick, so a burst of load on a shared machine must
+#: last the alert policy's for_intervals ticks (2) to raise an alert.
 MIN_TICK_S = 0.2
 _MIN_PER_TICK = 10
 #: Bound on the final flush and shutdown (an unreachable OTLP endpoint must not hold the demo).
@@ -174,8 +145,10 @@ class PhaseResult:
     health: HealthReport | None = None
     worst_score: float = 100.0
     quality: dict[str, float] = field(default_factory=dict)
+    #: incident ids fired and resolved in the phase, and every notification it sent
     alerts_fired: list[str] = field(default_factory=list)
     alerts_resolved: list[str] = field(default_factory=list)
+    notifications: int = 0
 
 
 @dataclass
@@ -184,7 +157,7 @@ class DemoResult:
 
     config: DemoConfig
     phases: list[PhaseResult]
-    alerts: list[dict[str, Any]]
+    alerts: list[dict[str, Any]]  # one row per incident
     components: list[dict[str, Any]]
     slowest: list[tuple[float, list[Any]]]
     startup_s: float
@@ -195,26 +168,32 @@ class DemoResult:
 TickCallback = Callable[[Phase, int, HealthReport], None]
 
 
-def _alert_rows(history: list[Alert], phase_of: dict[tuple[str, str], str]) -> list[dict[str, Any]]:
-    """One row per alert id: first firing, highest level, resolution."""
+def _incident_rows(notifications: list[Alert], phase_of: dict[tuple[str, str], str]) -> list[dict[str, Any]]:
+    """One row per incident: its first notification, highest level, members, cause and resolution."""
     rows: dict[str, dict[str, Any]] = {}
-    for alert in history:
-        row = rows.get(alert.id)
+    for note in notifications:
+        row = rows.get(note.id)
         if row is None:
-            row = rows[alert.id] = {
-                "id": alert.id, "level": alert.level.name, "metric": alert.metric, "detector": alert.detector,
-                "labels": dict(alert.labels), "value": alert.current_value, "threshold": alert.threshold,
-                "message": alert.message, "exemplar_trace_ids": list(alert.exemplar_trace_ids),
-                "jaeger_links": list(alert.jaeger_links),
-                "fired_in": phase_of.get((alert.id, "fired")), "resolved_in": None, "state": alert.state,
+            row = rows[note.id] = {
+                "id": note.id, "incident": note.incident, "level": note.level.name, "metric": note.metric,
+                "detector": note.detector, "labels": dict(note.labels), "value": note.current_value,
+                "threshold": note.threshold, "message": note.message, "scope": note.scope,
+                "exemplar_trace_ids": list(note.exemplar_trace_ids), "jaeger_links": list(note.jaeger_links),
+                "fired_in": phase_of.get((note.id, "fired")), "resolved_in": None, "state": note.state,
+                "notifications": 0,
             }
-        if alert.level > type(alert.level)[row["level"]]:
-            row["level"] = alert.level.name
-        if alert.exemplar_trace_ids and not row["exemplar_trace_ids"]:
-            row["exemplar_trace_ids"] = list(alert.exemplar_trace_ids)
-        row["state"] = alert.state
-        if alert.state == "resolved":
-            row["resolved_in"] = phase_of.get((alert.id, "resolved"))
+        row["notifications"] += 1
+        if note.level > type(note.level)[row["level"]]:
+            row["level"] = note.level.name
+        if note.exemplar_trace_ids and not row["exemplar_trace_ids"]:
+            row["exemplar_trace_ids"] = list(note.exemplar_trace_ids)
+        row["members"] = [{"metric": m["metric"], "detector": m["detector"], "level": m["level"]}
+                          for m in note.members]
+        if note.cause:
+            row["cause"] = note.cause.get("summary")
+        row["state"] = note.state
+        if note.state == "resolved":
+            row["resolved_in"] = phase_of.get((note.id, "resolved"))
     return list(rows.values())
 
 
@@ -241,16 +220,13 @@ def run_demo(config: DemoConfig, on_tick: TickCallback | None = None) -> DemoRes
     for stale in out.glob("alerts.jsonl.*"):
         stale.unlink()
 
-    analyzer = Analyzer(DEMO_ANALYZER)
+    total_ticks = sum(p.ticks for p in PHASES)
+    tick_s = max(config.duration_s / total_ticks if config.duration_s else 0.0, MIN_TICK_S)
+    analyzer = Analyzer(DEMO_ANALYZER, interval_seconds=tick_s)
     alerts = AlertManager(history_size=100_000)
     alerts.add_sink(JsonlFileSink(files["alerts"]))
-    analysis_reader = PeriodicExportingMetricReader(
-        AnalyzingMetricExporter(analyzer, on_evaluation=AlertGate(alerts, analyzer, intervals=PERSIST_INTERVALS,
-                                                         min_relative_change=MIN_RELATIVE_CHANGE,
-                                                         resolve_after=RESOLVE_AFTER,
-                                                         drift_metrics=DRIFT_METRICS)),
-        export_interval_millis=math.inf,
-    )
+    analysis_reader = PeriodicExportingMetricReader(AnalyzingMetricExporter(analyzer, alerts),
+                                                    export_interval_millis=math.inf)
     totals_reader = InMemoryMetricReader()
     telemetry = configure(
         service_name=config.service_name or os.environ.get("OTEL_SERVICE_NAME", "").strip() or "heritage-demo",
@@ -284,8 +260,6 @@ def run_demo(config: DemoConfig, on_tick: TickCallback | None = None) -> DemoRes
         mix = QueryMix(rec.corpus, rec.faults, seed=config.seed)
         _warm_up(rec)
         startup_s = time.perf_counter() - started
-        total_ticks = sum(p.ticks for p in PHASES)
-        tick_s = max(config.duration_s / total_ticks if config.duration_s else 0.0, MIN_TICK_S)
         gap_s = tick_s / config.per_tick  # queries arrive evenly over the tick, as traffic does
         for phase in PHASES:
             result = PhaseResult(phase.name, phase.description)
@@ -307,13 +281,14 @@ def run_demo(config: DemoConfig, on_tick: TickCallback | None = None) -> DemoRes
                     # (with an OTLP endpoint the batch processor keeps its own schedule: never wait on the network)
                     telemetry.tracer_provider.force_flush()  # type: ignore[attr-defined]
                 analysis_reader.force_flush()
-                history = alerts.history()
-                for alert in history[seen_history:]:
-                    phase_of.setdefault((alert.id, alert.event if alert.event != "escalated" else "fired"), phase.name)
-                    if alert.event == "fired":
-                        result.alerts_fired.append(alert.id)
-                    elif alert.event == "resolved":
-                        result.alerts_resolved.append(alert.id)
+                history = alerts.incident_history()
+                for note in history[seen_history:]:
+                    phase_of.setdefault((note.id, note.event), phase.name)
+                    result.notifications += 1
+                    if note.event == "fired":
+                        result.alerts_fired.append(note.id)
+                    elif note.event == "resolved":
+                        result.alerts_resolved.append(note.id)
                 seen_history = len(history)
                 health = compute_health(alerts.get_active_alerts(), analyzer.latest_indicators(), analyzer.rules)
                 result.health = health
@@ -325,7 +300,7 @@ def run_demo(config: DemoConfig, on_tick: TickCallback | None = None) -> DemoRes
             result.quality = totals.phase_quality()
             results.append(result)
         components = totals.components()
-        alert_rows = _alert_rows(alerts.history(), phase_of)
+        alert_rows = _incident_rows(alerts.incident_history(), phase_of)
     finally:
         gc.unfreeze()
         if owns_instrumentation:

@@ -9,6 +9,8 @@ bad one is a 400 naming the parameter, its value and what is valid.
 (400, {'error': "level = 'LOUD' is not valid; expected one of INFO, WARNING, CRITICAL"})
 >>> route(service, "/api/queries", {})
 (200, {'queries': [], 'total': 0})
+>>> route(service, "/api/incidents", {})
+(200, {'incidents': [], 'count': 0, 'state': 'open'})
 >>> service.close()
 """
 
@@ -18,6 +20,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from heritage_otel.analysis import AlertLevel
+from heritage_otel.indicators import bad_direction
 from heritage_otel.service.core import KEY_METRICS, AnalyzerService
 from heritage_otel.version import __version__
 
@@ -85,6 +88,16 @@ def _history(service: AnalyzerService, query: Mapping[str, str]) -> dict[str, An
     return {"alerts": alerts, "count": len(alerts), "hours": hours}
 
 
+def _incidents(service: AnalyzerService, query: Mapping[str, str]) -> dict[str, Any]:
+    state = query.get("state", "open")
+    if state not in ("open", "resolved", "all"):
+        msg = f"state = {state!r} is not valid; expected open, resolved or all"
+        raise ApiError(msg)
+    limit = int(_number(query, "limit", 100, 1, 1000))
+    incidents = service.incidents(state, limit)
+    return {"incidents": incidents, "count": len(incidents), "state": state}
+
+
 def _series(service: AnalyzerService, query: Mapping[str, str]) -> dict[str, Any]:
     limit = int(_number(query, "limit", 1000, 1, 100_000))
     found = service.series(metric=query.get("metric") or None, instance=query.get("instance") or None, limit=limit)
@@ -92,7 +105,8 @@ def _series(service: AnalyzerService, query: Mapping[str, str]) -> dict[str, Any
 
 
 def _metrics(service: AnalyzerService, query: Mapping[str, str]) -> dict[str, Any]:
-    return {"metrics": service.metric_names(), "key_metrics": list(KEY_METRICS)}
+    return {"metrics": service.metric_names(), "key_metrics": list(KEY_METRICS),
+            "bad_direction": {m: bad_direction(m) for m in KEY_METRICS}}
 
 
 def _points(service: AnalyzerService, query: Mapping[str, str]) -> dict[str, Any]:
@@ -136,6 +150,7 @@ _ROUTES: Final[dict[str, Callable[[AnalyzerService, Mapping[str, str]], Any]]] =
     "/api/alerts": _alerts,
     "/api/alerts/active": _active,
     "/api/alerts/history": _history,
+    "/api/incidents": _incidents,
     "/api/series": _series,
     "/api/metrics": _metrics,
     "/api/points": _points,

@@ -36,7 +36,9 @@ from heritage_otel import semconv
 from heritage_otel.analysis import Alert, AlertLevel, AlertManager, Analyzer, AnalyzerConfig, compute_health
 from heritage_otel.analysis import drift
 from heritage_otel.analysis.indicators import INDICATORS
+from heritage_otel.analysis.policy import signal_of
 from heritage_otel.analysis.samples import SeriesKey
+from heritage_otel.indicators import bad_direction
 from heritage_otel.service.components import ComponentTable
 from heritage_otel.service.config import ServiceConfig
 from heritage_otel.service.convert import RESOURCE_KEYS, ConversionResult, MetricConverter
@@ -54,14 +56,13 @@ KEY_METRICS: Final = (
     "query_latency_p95", "query_latency_p99", "error_rate", "fallback_rate", "empty_result_rate",
     "throughput_qps", "ndcg_at_10", "precision_at_5", "diversity", "cache_hit_rate",
 )
-#: Indicators where a lower value is the worse one (the rest: higher is worse).
-LOWER_IS_WORSE: Final = frozenset({"ndcg_at_10", "precision_at_5", "diversity", "cache_hit_rate", "results_per_query"})
 #: Indicators that add up over replicas, so one replica is not comparable with the fleet.
 _ADDITIVE: Final = frozenset({"throughput_qps"})
 _INDICATOR_HEADROOM: Final = 10_000
 #: A replica is named on a key metric when it is this much (relative) worse than the fleet value.
 _OUTLIER_MARGIN: Final = 0.1
 _IDLE_EVALUATION_S: Final = 5.0
+_SETTLE_S: Final = 0.01
 
 
 def series_id(key: SeriesKey) -> str:
@@ -199,14 +200,19 @@ class AnalyzerService:
         return self.alerts.observe(evaluation, now)
 
     def _run(self) -> None:
-        every = self.config.evaluate_every_s
-        idle = 0.0
-        while not self._stop.wait(every):
-            idle += every
-            if not self._dirty.is_set() and idle < _IDLE_EVALUATION_S:
-                continue
+        # evaluate as soon as data arrived (a replica's export), at most every evaluate_every_s when it keeps
+        # arriving, and every _IDLE_EVALUATION_S without data (stale series resolve); the alert policy counts
+        # intervals of data, not evaluations, so evaluating more often changes no persistence
+        every = min(self.config.evaluate_every_s, self.analyzer.config.interval_seconds / 10)
+        last = -math.inf
+        while not self._stop.is_set():
+            woke = self._dirty.wait(_IDLE_EVALUATION_S)
+            if self._stop.is_set():
+                break
+            if woke:
+                self._stop.wait(max(_SETTLE_S, last + every - time.monotonic()))  # let a burst of exports land
             self._dirty.clear()
-            idle = 0.0
+            last = time.monotonic()
             try:
                 self.evaluate()
             except Exception:  # noqa: BLE001 - the evaluator thread must survive anything
@@ -216,6 +222,7 @@ class AnalyzerService:
     def close(self, timeout_s: float = 5.0) -> None:
         """Stop the evaluator thread and the alert sinks."""
         self._stop.set()
+        self._dirty.set()
         if self._thread is not None:
             self._thread.join(timeout_s)
         self.alerts.shutdown(timeout_s)
@@ -241,7 +248,7 @@ class AnalyzerService:
         worst: dict[str, dict[str, Any]] = {}
         for name in set(fleet) | set(replicas):
             rule = self.analyzer.rules.get(name)
-            lower_worse = (not rule.upper) if rule is not None else name in LOWER_IS_WORSE
+            lower_worse = (not rule.upper) if rule is not None else bad_direction(name) == "down"
             pick = min if lower_worse else max
             rates[name] = pick(fleet[name]) if name in fleet else pick(v for v, _ in replicas[name])
             if name in replicas and name not in _ADDITIVE:
@@ -262,6 +269,7 @@ class AnalyzerService:
         counts = {level.name: sum(1 for a in active if a.level == level) for level in AlertLevel}
         report.update(
             active_alerts=counts,
+            open_incidents=len(self.alerts.active_incidents()),
             key_metrics={k: _num(rates[k]) for k in KEY_METRICS if k in rates},
             worst_replica={k: {"value": _num(worst[k]["value"]), "instance": worst[k]["instance"]}
                            for k in KEY_METRICS if k in worst},
@@ -300,6 +308,36 @@ class AnalyzerService:
         ]
         found.reverse()
         return [self._alert_dict(a) for a in found]
+
+    def incidents(self, state: str = "open", limit: int = 100) -> list[dict[str, Any]]:
+        """Incidents as dicts, most severe first: ``open`` ones, ``resolved`` ones (newest first), or ``all``.
+
+        Each has its members (the alerts it groups), probable cause and exemplar traces with Jaeger links.
+        """
+        tracker = self.alerts.incidents
+        with self._lock:
+            found = [] if state == "resolved" else [(i, "firing") for i in self.alerts.active_incidents()]
+            if state != "open":
+                found += [(i, "resolved") for i in tracker.recent(limit)]
+        return [self._incident_dict(incident, st) for incident, st in found[:limit]]
+
+    def _incident_dict(self, incident: Any, state: str) -> dict[str, Any]:
+        members = [self._alert_dict(a) for a in incident.all_members()]
+        traces: list[str] = []
+        if incident.cause is not None:
+            traces.extend(incident.cause.trace_ids)
+        for m in members:
+            traces.extend(m["exemplar_trace_ids"])
+        trace_ids = list(dict.fromkeys(traces))[:5]
+        return {
+            "id": incident.id, "state": state, "level": incident.level.name, "service": incident.service,
+            "scope": incident.scope, "instances": list(incident.instances),
+            "first_seen": incident.first_seen, "last_seen": incident.last_seen,
+            "signals": sorted({signal_of(m["metric"]) for m in members}),
+            "members": members, "cause": incident.cause.to_dict() if incident.cause is not None else None,
+            "exemplar_trace_ids": trace_ids,
+            "trace_urls": [self.config.trace_url(t) for t in trace_ids] if self.config.jaeger_url else [],
+        }
 
     @staticmethod
     def _alert_dict(alert: Alert) -> dict[str, Any]:

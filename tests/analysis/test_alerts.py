@@ -137,8 +137,8 @@ def test_raising_and_hanging_handlers_do_not_block_others(clock) -> None:
     hanging = manager.add_sink(lambda a: release.wait(10), "hangs", queue_size=2)
     manager.add_sink(got.append, "good")
     started = time.monotonic()
-    for i in range(6):
-        manager.process(finding(metric=f"m{i}"))
+    for i in range(6):  # six services: six incidents, six notifications
+        manager.process(finding(metric=f"m{i}", labels=(("service.name", f"s{i}"),)))
     assert time.monotonic() - started < 2.0  # a blocking handler would take 10 s
     deadline = time.monotonic() + 5
     while len(got) < 6 and time.monotonic() < deadline:

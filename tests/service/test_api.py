@@ -8,6 +8,7 @@ import pytest
 import requests
 
 from heritage_otel import semconv
+from heritage_otel.analysis import AnalyzerConfig
 from heritage_otel.instruments import DURATION_BUCKETS_S
 from tests.service.payloads import (
     PROTOBUF,
@@ -44,7 +45,10 @@ def _export(server, instance: str, latency_s: float, *, errors: int = 0, trace: 
 @pytest.fixture
 def server():
     """replica-a slow (4 s p95, 5 % errors on simrank), replica-b fast; evaluated once; three queries logged."""
-    with running_server(jaeger_url="http://127.0.0.1:16686") as srv:
+    # one export is judged at once: the alert policy's persistence and cold start set to one interval
+    acfg = AnalyzerConfig(interval_seconds=1.0, min_samples=5, retention_minutes=10,
+                          alert_policy={"default": {"for_intervals": 1, "cold_start_intervals": 1}})
+    with running_server(analyzer=acfg, jaeger_url="http://127.0.0.1:16686") as srv:
         _export(srv, "replica-a", 4.0, errors=5, trace=SLOW_TRACE)
         _export(srv, "replica-b", 0.05)
         srv.service.evaluate()

@@ -157,6 +157,24 @@ def test_overview_shows_the_degraded_health_score(browser, fleet):
     assert _shot(browser, "overview").stat().st_size > 10_000
 
 
+def test_overview_lists_the_open_incident_expandable_to_cause_members_and_traces(browser, fleet):
+    """The overview lists open incidents (not raw alerts): replica-a's, which expands to its probable cause, its
+    member alerts and Jaeger links of its exemplar traces."""
+    _open(browser, fleet["server"].url, "overview")
+    items = _css(browser, "#overview-alerts li[data-incident]")
+    texts = [i.text for i in items]
+    found = [i for i in items if "replica-a" in i.text]
+    assert len(found) == 1, texts
+    item = found[0]
+    assert "query_latency" in item.text and "CRITICAL" in item.text
+    item.find_element("css selector", "summary").click()
+    assert "Probable cause:" in item.find_element("css selector", ".cause").text
+    members = item.find_elements("css selector", ".members li")
+    assert any("query_latency_p95" in m.text and "replica-a" in m.text for m in members), [m.text for m in members]
+    links = item.find_elements("css selector", "a.trace-link")
+    assert links and links[0].get_attribute("href").startswith(fleet["stack"].ports.jaeger_url)
+
+
 def test_alerts_page_lists_the_replica_alert(browser, fleet):
     """The alerts page has a CRITICAL query_latency_p95 row for replica-a."""
     _open(browser, fleet["server"].url, "alerts")

@@ -9,7 +9,8 @@ Each alert becomes an Alertmanager alert with
   can group by ``incident`` and ``service`` and inhibit lower severities
   (``alertmanager/alertmanager.yml``);
 * ``annotations``: ``summary`` (the message), ``value``, ``threshold``,
-  ``alert_id``, ``trace_ids`` and ``jaeger`` (first link);
+  ``alert_id``, ``incident`` and ``probable_cause`` (incident notifications),
+  ``trace_ids`` and ``jaeger`` (first link);
 * ``startsAt`` (first seen), ``endsAt`` and ``generatorURL`` (the Jaeger link
   of the first exemplar trace, else ``generator_url``).
 
@@ -74,6 +75,11 @@ def to_alertmanager(alert: Any, ends_at: float, generator_url: str | None = None
                   incident=str(getattr(alert, "incident", None) or alert.id))
     annotations = {"summary": alert.message, "value": f"{alert.current_value:.6g}",
                    "threshold": f"{alert.threshold:.6g}", "alert_id": alert.id}
+    if getattr(alert, "incident", None):
+        annotations["incident"] = alert.incident
+    cause = getattr(alert, "cause", None)
+    if cause and cause.get("summary"):
+        annotations["probable_cause"] = str(cause["summary"])
     if alert.exemplar_trace_ids:
         annotations["trace_ids"] = ",".join(alert.exemplar_trace_ids)
     if alert.jaeger_links:

@@ -67,6 +67,13 @@ class OtelLogSink:
             attributes[semconv.ALERT_THRESHOLD] = float(alert.threshold)
         for k, v in alert.labels.items():
             attributes[f"{semconv.EVENT_ALERT}.label.{k}"] = str(v)
+        if getattr(alert, "incident", None):
+            attributes[semconv.ALERT_INCIDENT] = alert.incident
+        if getattr(alert, "scope", None):
+            attributes[semconv.ALERT_SCOPE] = alert.scope
+        cause = getattr(alert, "cause", None)
+        if cause and cause.get("summary"):
+            attributes[semconv.ALERT_CAUSE] = str(cause["summary"])
         logger.emit(
             timestamp=int(alert.last_seen * 1e9),
             observed_timestamp=time.time_ns(),

@@ -44,6 +44,11 @@ def slack_payload(alert: Any) -> dict[str, Any]:
     if alert.labels:
         fields.append({"title": "Labels", "value": ", ".join(f"{k}={v}" for k, v in alert.labels.items()),
                        "short": False})
+    cause = getattr(alert, "cause", None)
+    if cause and cause.get("summary"):
+        fields.append({"title": "Probable cause", "value": str(cause["summary"]), "short": False})
+    if getattr(alert, "incident", None):
+        fields.append({"title": "Incident", "value": alert.incident, "short": True})
     if alert.jaeger_links:
         fields.append({"title": "Trace", "value": alert.jaeger_links[0], "short": False})
     title = f"{'RESOLVED' if resolved else alert.level.name} alert: {alert.metric} ({alert.detector})"

@@ -105,9 +105,46 @@
 
   function instanceOf(a) { return a.instance || (a.service ? a.service + " (fleet)" : "–"); }
 
+  // --- incidents: one line each, expandable to the probable cause, the members and the traces ------------
+  function incidentScope(i) {
+    if (i.scope === "replica") return (i.service || "") + " · replica " + i.instances.join(", ");
+    return (i.service || "service") + (i.scope === "fleet" ? " · fleet" : "");
+  }
+
+  function renderIncidents(list, incidents) {
+    list.replaceChildren();
+    if (!incidents.length) list.appendChild(el("li", "No open incidents", "muted"));
+    incidents.slice(0, 8).forEach((i) => {
+      const li = document.createElement("li");
+      li.dataset.incident = i.id;
+      const details = document.createElement("details");
+      const summary = document.createElement("summary");
+      summary.appendChild(badge(i.level));
+      summary.appendChild(document.createTextNode(" " + i.signals.join(", ") + " · " + incidentScope(i) +
+        " · since " + fmtTime(i.first_seen)));
+      details.appendChild(summary);
+      if (i.cause) details.appendChild(el("div", "Probable cause: " + i.cause.summary, "cause"));
+      const members = el("ul", null, "members");
+      i.members.forEach((m) => {
+        const attrs = Object.entries(m.attributes || {}).map(([k, v]) => k.replace(/^heritage\./, "") + "=" + v).join(" ");
+        const item = document.createElement("li");
+        item.appendChild(badge(m.state === "resolved" ? "resolved" : m.level, m.state === "resolved" ? "resolved" : m.level));
+        item.appendChild(document.createTextNode(" " + m.metric + (attrs ? " {" + attrs + "}" : "") + " · " +
+          instanceOf(m) + " · " + m.detector));
+        members.appendChild(item);
+      });
+      details.appendChild(members);
+      const traces = el("div", "Traces: ", "muted small");
+      traces.appendChild(traceLinks({ exemplar_trace_ids: i.exemplar_trace_ids, jaeger_links: i.trace_urls }));
+      details.appendChild(traces);
+      li.appendChild(details);
+      list.appendChild(li);
+    });
+  }
+
   // --- overview ----------------------------------------------------------------
   async function loadOverview() {
-    const [health, active] = await Promise.all([api("/api/health"), api("/api/alerts/active")]);
+    const [health, open] = await Promise.all([api("/api/health"), api("/api/incidents?state=open")]);
     setStatus(health);
     const score = Math.round(health.score);
     $("health-score").textContent = String(score);
@@ -118,17 +155,10 @@
     arc.style.strokeDasharray = String(length);
     arc.style.strokeDashoffset = String(length * (1 - Math.max(0, Math.min(100, health.score)) / 100));
     arc.style.stroke = health.status === "healthy" ? "var(--ok)" : health.status === "degraded" ? "var(--warn)" : "var(--crit)";
-    ["CRITICAL", "WARNING", "INFO"].forEach((l) => { $("count-" + l).textContent = String(health.active_alerts[l] || 0); });
-
-    const list = $("overview-alerts"); list.replaceChildren();
-    if (!active.alerts.length) list.appendChild(el("li", "No active alerts", "muted"));
-    active.alerts.slice(0, 8).forEach((a) => {
-      const li = document.createElement("li");
-      const attrs = Object.entries(a.attributes || {}).map(([k, v]) => k.replace(/^heritage\./, "") + "=" + v).join(" ");
-      li.appendChild(badge(a.level));
-      li.appendChild(document.createTextNode(" " + a.metric + (attrs ? " {" + attrs + "}" : "") + " · " + instanceOf(a) + " · " + a.detector));
-      list.appendChild(li);
+    ["CRITICAL", "WARNING", "INFO"].forEach((l) => {
+      $("count-" + l).textContent = String(open.incidents.filter((i) => i.level === l).length);
     });
+    renderIncidents($("overview-alerts"), open.incidents);
     const issues = $("health-issues"); issues.replaceChildren();
     if (!health.issues.length) issues.appendChild(el("li", health.receiving ? "Nothing over budget" : "No data received yet", "muted"));
     health.issues.slice(0, 12).forEach((t) => issues.appendChild(el("li", t)));

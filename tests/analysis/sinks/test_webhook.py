@@ -83,7 +83,8 @@ def test_hanging_webhook_never_blocks_alerting_or_other_sinks(http_server, caplo
     started = time.monotonic()
     with caplog.at_level(logging.ERROR):
         for i in range(3):
-            manager.process(Finding(f"m{i}", "threshold", (), AlertLevel.WARNING, 1.0, 0.5, "high"))
+            manager.process(Finding(f"m{i}", "threshold", (("service.name", f"s{i}"),), AlertLevel.WARNING, 1.0, 0.5,
+                                    "high"))  # three services: three incidents
         assert time.monotonic() - started < 0.9  # one synchronous delivery alone takes >= 1 s
         assert fast.flush(5.0)
         assert len(good.requests) == 3

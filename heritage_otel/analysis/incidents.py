@@ -1,0 +1,285 @@
+"""Incidents: the active alerts of one service grouped into one thing to tell a person about.
+
+The :class:`~heritage_otel.analysis.alerts.AlertManager` keeps one alert per
+signal (after the :mod:`~heritage_otel.analysis.policy`); the
+:class:`IncidentTracker` groups them:
+
+- all active alerts of one ``service.name`` in the same window are one
+  incident (latency up, fallbacks up and quality down of one service are one
+  story); a new alert of that service while its incident is open joins it;
+- **replica versus fleet**: an incident whose per-replica members are on one
+  replica (or a minority of the replicas sending data) is a ``replica``
+  incident naming that instance, with the fleet's signals as further members;
+  most replicas bad make it a ``fleet`` incident; never both. The fleet
+  aggregate of a service with replicas joins an incident but does not open
+  or hold one (a replica's export that arrives late lands in the next fleet
+  interval, so the aggregate flaps where its replicas do not);
+- its **severity** is the highest member's; it carries its members, first
+  and last seen times, exemplar trace ids and its probable cause
+  (:func:`~heritage_otel.analysis.cause.probable_cause`).
+
+Each change is one notification, an :class:`~heritage_otel.analysis.alerts.Alert`
+whose ``id`` and ``incident`` are the stable incident id: ``fired`` when it
+opens, ``updated`` when its severity rises or (at most once per cooldown)
+its members change, ``repeated`` once per cooldown while it lasts,
+``resolved`` when its last member resolved.
+
+>>> from heritage_otel.analysis.alerts import Alert
+>>> from heritage_otel.analysis.findings import AlertLevel
+>>> tracker = IncidentTracker(cooldown_s=900)
+>>> a = Alert("a1", AlertLevel.WARNING, "fallback_rate", "mad", {"service.name": "rec"}, 0.7, 0.1, "up", 10, 10)
+>>> [(n.event, n.state, n.level.name) for n in tracker.update([a], now=10)]
+[('fired', 'firing', 'WARNING')]
+>>> b = Alert("b1", AlertLevel.CRITICAL, "error_rate", "threshold", {"service.name": "rec"}, 0.2, 0.05, "up", 11, 11)
+>>> [(n.event, n.level.name, len(n.members)) for n in tracker.update([a, b], now=11)]
+[('updated', 'CRITICAL', 2)]
+>>> [(n.event, n.state) for n in tracker.update([], now=12)]
+[('resolved', 'resolved')]
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from heritage_otel import semconv
+from heritage_otel.analysis.alerts import STATE_FIRING, STATE_RESOLVED, Alert
+from heritage_otel.analysis.cause import Cause, probable_cause
+from heritage_otel.analysis.findings import AlertLevel
+from heritage_otel.analysis.policy import THRESHOLD_DETECTOR, signal_of
+
+__all__ = ["Incident", "IncidentTracker", "SCOPES"]
+
+#: Incident scopes: one replica, most of a fleet, or a service without replicas.
+SCOPES = ("replica", "fleet", "service")
+_MAX_TRACES = 5
+#: Members listed in one notification (the most severe); an incident may have more.
+MAX_MEMBERS = 50
+AlertKey = tuple[str, str, tuple[tuple[str, str], ...]]
+
+
+@dataclass
+class Incident:
+    """One open (or just resolved) incident."""
+
+    id: str
+    service: str | None
+    first_seen: float
+    last_seen: float
+    level: AlertLevel = AlertLevel.WARNING
+    members: dict[AlertKey, Alert] = field(default_factory=dict)
+    past: dict[AlertKey, Alert] = field(default_factory=dict)
+    scope: str = "service"
+    instances: tuple[str, ...] = ()
+    cause: Cause | None = None
+    notified_at: float = -math.inf
+    members_notified_at: float = -math.inf
+    signals_notified: frozenset[str] = frozenset()
+    _dicts: dict[AlertKey, tuple[Alert, dict[str, Any]]] = field(default_factory=dict, repr=False)
+
+    def member_dicts(self, limit: int) -> tuple[dict[str, Any], ...]:
+        """The members as dicts (built once per alert version), most severe first, at most ``limit``."""
+        out = []
+        for alert in sorted(self.all_members(), key=lambda a: (-int(a.level), a.first_seen))[:limit]:
+            cached = self._dicts.get(alert.key)
+            if cached is None or cached[0] is not alert:
+                cached = self._dicts[alert.key] = (alert, _member_dict(alert))
+            out.append(cached[1])
+        return tuple(out)
+
+    def all_members(self) -> list[Alert]:
+        """Active members first, then those that resolved while the incident lasted."""
+        return [*self.members.values(), *(a for k, a in self.past.items() if k not in self.members)]
+
+
+def _service(alert: Alert) -> str | None:
+    return alert.labels.get(semconv.SERVICE_NAME)
+
+
+def _instance(alert: Alert) -> str | None:
+    return alert.labels.get(semconv.SERVICE_INSTANCE_ID)
+
+
+def _primary(alerts: Iterable[Alert]) -> Alert:
+    return min(alerts, key=lambda a: (-int(a.level), a.detector != THRESHOLD_DETECTOR, a.first_seen, a.metric))
+
+
+def _member_dict(alert: Alert) -> dict[str, Any]:
+    d = alert.to_dict()
+    return {k: d[k] for k in ("id", "metric", "detector", "level", "state", "labels", "current_value", "threshold",
+                              "message", "first_seen", "last_seen", "exemplar_trace_ids")} | {
+        "signal": signal_of(alert.metric)}
+
+
+class IncidentTracker:
+    """Groups active alerts into incidents and says what to notify (see the module docstring).
+
+    ``cooldown_s``: the repeat period of an open incident and the least time
+    between two member-change updates; ``analyzer`` (optional) supplies
+    the replicas known per service and the data of the probable cause;
+    ``start_of`` (optional) maps an alert to the time its condition began
+    (the policy's streak start), else its first-seen time minus ``lead_s``.
+    """
+
+    def __init__(self, cooldown_s: float = 900.0, *, analyzer: Any = None, lead_s: float = 0.0,
+                 start_of: Callable[[Alert], float] | None = None) -> None:
+        self.cooldown_s = float(cooldown_s)
+        self.analyzer = analyzer
+        self.lead_s = float(lead_s)
+        self.start_of = start_of
+        self._open: dict[str | None, Incident] = {}
+        self._closed: list[Incident] = []
+
+    # --- reading ----------------------------------------------------------------
+    def open(self) -> list[Incident]:
+        """Open incidents, most severe first."""
+        return sorted(self._open.values(), key=lambda i: (-int(i.level), i.first_seen))
+
+    def recent(self, limit: int = 100) -> list[Incident]:
+        """Resolved incidents, newest first (at most ``limit``)."""
+        return list(reversed(self._closed[-limit:]))
+
+    # --- updating ---------------------------------------------------------------
+    def update(self, active: Iterable[Alert], now: float) -> list[Alert]:
+        """Apply the current set of active alerts; returns the notifications to send, in order."""
+        by_service: dict[str | None, list[Alert]] = {}
+        for alert in active:
+            by_service.setdefault(_service(alert), []).append(alert)
+        for service, alerts in list(by_service.items()):
+            # the fleet aggregate of a service with replicas only joins: its replicas' signals open and hold it
+            if not any(_instance(a) is not None for a in alerts) and len(self._known_instances(service)) > 1:
+                del by_service[service]
+        out: list[Alert] = []
+        for service, alerts in by_service.items():
+            incident = self._open.get(service)
+            if incident is None:
+                incident = self._open[service] = Incident(uuid.uuid4().hex[:16], service, now, now)
+                self._refresh(incident, alerts, now)
+                out.append(self._notify(incident, "fired", now))
+                incident.members_notified_at = now
+                incident.signals_notified = self._signals(incident)
+                continue
+            before = incident.level
+            self._refresh(incident, alerts, now)
+            signals = self._signals(incident)
+            if incident.level > before:
+                out.append(self._notify(incident, "updated", now))
+                incident.signals_notified = signals
+            elif signals - incident.signals_notified and now - incident.members_notified_at >= self.cooldown_s:
+                out.append(self._notify(incident, "updated", now))
+                incident.members_notified_at = now
+                incident.signals_notified = signals
+            elif now - incident.notified_at >= self.cooldown_s:
+                out.append(self._notify(incident, "repeated", now))
+        for service in [s for s in self._open if s not in by_service]:
+            incident = self._open.pop(service)
+            for key, alert in incident.members.items():
+                incident.past[key] = replace(alert, state=STATE_RESOLVED, resolved_at=now)
+            incident.members = {}
+            incident.last_seen = now
+            out.append(self._notify(incident, "resolved", now))
+            self._closed.append(incident)
+            del self._closed[:-1000]
+        return out
+
+    @staticmethod
+    def _signals(incident: Incident) -> frozenset[str]:
+        return frozenset(signal_of(a.metric) for a in incident.members.values())
+
+    def _refresh(self, incident: Incident, alerts: list[Alert], now: float) -> None:
+        current = {a.key: a for a in alerts}
+        changed = set(current) != set(incident.members) or incident.cause is None
+        for key, alert in incident.members.items():
+            if key not in current:
+                incident.past[key] = replace(alert, state=STATE_RESOLVED, resolved_at=now)
+        incident.members = current
+        incident.level = max(incident.level, max(a.level for a in alerts))
+        incident.last_seen = now
+        incident.scope, incident.instances = self._scope(incident.service, alerts)
+        if self.analyzer is not None and changed:  # the cause reads every series of the scope: not each evaluation
+            try:
+                start = min(self._start(a) for a in incident.all_members())
+                instance = incident.instances[0] if incident.scope == "replica" and len(incident.instances) == 1 else None
+                incident.cause = probable_cause(self.analyzer, service=incident.service, instance=instance,
+                                                since=start, signals=self._signals(incident))
+            except Exception:  # noqa: BLE001 - a cause we cannot compute must not stop the notification
+                incident.cause = None
+
+    def _start(self, alert: Alert) -> float:
+        if self.start_of is not None:
+            start = self.start_of(alert)
+            if math.isfinite(start):
+                return start
+        return alert.first_seen - self.lead_s
+
+    def _known_instances(self, service: str | None) -> set[str]:
+        if self.analyzer is None:
+            return set()
+        cfg = self.analyzer.config
+        since = self.analyzer.last_time - cfg.stale_after_intervals * cfg.interval_seconds
+        found: set[str] = set()
+        for key in self.analyzer.series():
+            res = dict(getattr(key, "resource", ()))
+            inst = res.get(semconv.SERVICE_INSTANCE_ID)
+            if inst is None or res.get(semconv.SERVICE_NAME) != service or inst in found:
+                continue
+            if self.analyzer.recent_values(key, since).size:
+                found.add(inst)
+        return found
+
+    def _scope(self, service: str | None, alerts: list[Alert]) -> tuple[str, tuple[str, ...]]:
+        bad = sorted({i for a in alerts if (i := _instance(a)) is not None})
+        if not bad:
+            has_replicas = len(self._known_instances(service)) > 1
+            return ("fleet" if has_replicas else "service"), ()
+        known = self._known_instances(service) | set(bad)
+        if len(known) <= 1:
+            return "service", tuple(bad)
+        if len(bad) * 2 > len(known):
+            return "fleet", tuple(bad)
+        return "replica", tuple(bad)
+
+    # --- notifications ----------------------------------------------------------
+    def _notify(self, incident: Incident, event: str, now: float) -> Alert:
+        incident.notified_at = now
+        members = incident.all_members()
+        primary = _primary(incident.members.values() if incident.members else members)
+        resolved = event == "resolved"
+        labels: dict[str, str] = {}
+        if incident.service is not None:
+            labels[semconv.SERVICE_NAME] = incident.service
+        if incident.scope == "replica" and len(incident.instances) == 1:
+            labels[semconv.SERVICE_INSTANCE_ID] = incident.instances[0]
+        cause = incident.cause  # its component stays out of the labels: they name the incident for its whole life
+        pairs: list[tuple[str, str]] = []
+        if cause is not None:
+            span_of = {t: s for a in members for t, s in zip(a.exemplar_trace_ids, a.exemplar_span_ids, strict=False)}
+            pairs.extend((t, span_of.get(t, "")) for t in cause.trace_ids)
+        for a in sorted(members, key=lambda a: -int(a.level)):
+            pairs.extend(zip(a.exemplar_trace_ids, a.exemplar_span_ids, strict=False))
+        seen: dict[str, str] = {}
+        for t, s in pairs:
+            if t and t not in seen:
+                seen[t] = s
+        trace_ids = tuple(seen)[:_MAX_TRACES]
+        others = sorted({signal_of(a.metric) for a in members} - {signal_of(primary.metric)})
+        where = incident.service or "the service"
+        if incident.scope == "replica":
+            where += f", replica {', '.join(incident.instances)}"
+        elif incident.scope == "fleet":
+            where += ", fleet"
+        message = primary.message + (f"; also {', '.join(others)}" if others else "") + f" [incident in {where}]"
+        if cause is not None:
+            message += f". Probable cause: {cause.summary}"
+        return Alert(
+            id=incident.id, level=incident.level, metric=primary.metric, detector=primary.detector, labels=labels,
+            current_value=primary.current_value, threshold=primary.threshold, message=message,
+            first_seen=incident.first_seen, last_seen=incident.last_seen, exemplar_trace_ids=trace_ids,
+            exemplar_span_ids=tuple(seen[t] for t in trace_ids),
+            state=STATE_RESOLVED if resolved else STATE_FIRING, resolved_at=now if resolved else None, event=event,
+            incident=incident.id, members=incident.member_dicts(MAX_MEMBERS),
+            cause=cause.to_dict() if cause is not None else None, scope=incident.scope,
+        )

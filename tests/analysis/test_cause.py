@@ -1,0 +1,74 @@
+"""Probable cause from the Analyzer's windows: errors, fallbacks, latency, quality, traffic, per scope."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from heritage_otel import semconv
+from heritage_otel.analysis import Analyzer
+from heritage_otel.analysis.cause import probable_cause
+from heritage_otel.analysis.samples import IntervalSample, SeriesKey
+
+SVC = ((semconv.SERVICE_NAME, "rec"),)
+TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+
+def _key(metric: str, attributes: dict | None = None, instance: str | None = None) -> SeriesKey:
+    resource = SVC if instance is None else ((semconv.SERVICE_INSTANCE_ID, instance), *SVC)
+    return SeriesKey(metric, SeriesKey.of(metric, attributes).attributes, tuple(sorted(resource)))
+
+
+def _feed(analyzer: Analyzer, rows: dict[SeriesKey, list[float]]) -> None:
+    n = len(next(iter(rows.values())))
+    for t in range(n):
+        keys = list(rows)
+        analyzer.ingest_values(keys, np.array([rows[k][t] for k in keys]), float(t + 1))
+
+
+def test_errors_and_fallbacks_name_component_error_type_and_strategy_with_traces() -> None:
+    """A strategy's errors are mapped to the component that fails (its failed calls); shares are of queries;
+    the exemplar traces of the error series are the cause's traces."""
+    analyzer = Analyzer(interval_seconds=1.0)
+    queries = _key(semconv.METRIC_QUERIES)
+    errors = _key(semconv.METRIC_ERRORS, {semconv.COMPONENT: "primary_simrank", semconv.ERROR_TYPE: "HighSeverityError"})
+    fallbacks = _key(semconv.METRIC_FALLBACKS, {semconv.FALLBACK_STRATEGY: "fallback_horn",
+                                                semconv.FALLBACK_DEGRADED: "true"})
+    ok = _key(semconv.METRIC_COMPONENT_DURATION, {semconv.COMPONENT: "simrank", semconv.SUCCESS: "true"})
+    _feed(analyzer, {queries: [100.0] * 20, errors: [0.0] * 15 + [76.0] * 5, fallbacks: [0.0] * 15 + [76.0] * 5,
+                     ok: [0.001] * 20})
+    failed = IntervalSample.from_histogram(
+        _key(semconv.METRIC_COMPONENT_DURATION, {semconv.COMPONENT: "simrank", semconv.SUCCESS: "false"}),
+        start_ns=19 * 10**9, end_ns=20 * 10**9, bounds=(0.01,), bucket_counts=(76, 0), total=0.1, minimum=0.001,
+        maximum=0.002, unit="s")
+    analyzer.ingest([failed])
+    row = analyzer.windows.index[errors]
+    analyzer.windows.exemplars[row] = ((TRACE, "00f067aa0ba902b7", 1.0),)
+    cause = probable_cause(analyzer, service="rec", instance=None, since=15.5, signals={"fallbacks", "errors"})
+    assert (cause.kind, cause.component, cause.error_type, cause.fallback_strategy) == (
+        "errors", "simrank", "HighSeverityError", "fallback_horn")
+    assert cause.summary == "simrank raising HighSeverityError in 76 % of queries; fallback_horn serving them"
+    assert cause.trace_ids == (TRACE,)
+
+
+def test_latency_names_the_component_that_slowed_on_the_replica() -> None:
+    """With a latency signal, the component whose p95 rose past its effect size; per replica when asked."""
+    analyzer = Analyzer(interval_seconds=1.0, resource_label_keys=(semconv.SERVICE_NAME, semconv.SERVICE_INSTANCE_ID))
+    slow = _key("component_latency_p95", {semconv.COMPONENT: "embedding"}, instance="r1")
+    steady = _key("component_latency_p95", {semconv.COMPONENT: "simrank"}, instance="r1")
+    other = _key("component_latency_p95", {semconv.COMPONENT: "simrank"}, instance="r0")
+    _feed(analyzer, {slow: [2.0] * 15 + [62.0] * 5, steady: [5.0] * 15 + [8.0] * 5, other: [5.0] * 15 + [90.0] * 5})
+    cause = probable_cause(analyzer, service="rec", instance="r1", since=15.5, signals={"component_latency"})
+    assert (cause.kind, cause.component, cause.instance) == ("latency", "embedding", "r1")
+    assert cause.summary == "replica r1: latency up in embedding (p95 2 -> 62 ms)"
+    assert probable_cause(analyzer, service="rec", instance="r1", since=15.5, signals={"errors"}).kind == "unknown"
+
+
+def test_quality_and_traffic() -> None:
+    """Quality down without errors or latency is a shift in what is asked; throughput down is traffic."""
+    analyzer = Analyzer(interval_seconds=1.0)
+    ndcg, qps = _key("ndcg_at_10"), _key("throughput_qps")
+    _feed(analyzer, {ndcg: [0.8] * 15 + [0.5] * 5, qps: [40.0] * 15 + [8.0] * 5})
+    quality = probable_cause(analyzer, service="rec", instance=None, since=15.5, signals={"ndcg_at_10"})
+    traffic = probable_cause(analyzer, service="rec", instance=None, since=15.5, signals={"throughput"})
+    assert (quality.kind, quality.summary.split(" (")[0]) == ("quality", "ndcg_at_10 down")
+    assert (traffic.kind, traffic.summary) == ("traffic", "traffic down 80 % (40 -> 8 queries/s)")

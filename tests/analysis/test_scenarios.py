@@ -1,0 +1,58 @@
+"""The scenario suite, fast: the real ``heritage-otel analyzer serve`` fed by instrumented recommender replicas
+over OTLP/HTTP (DELTA, 1 s export interval), scored from its alerts file.
+
+The full suite (every scenario, several seeds) is ``benchmarks/scenarios/run.py``; its table is in
+docs/analysis.md.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks.scenarios.suite import SCENARIOS, Result, run_scenario
+
+#: Fired within 2 intervals of the fault: the fault starts anywhere in an interval and the policy needs two
+#: intervals of data (the first partial), so the delay is 1-2 intervals plus the path from the SDK's export to
+#: the evaluation, up to a quarter interval on a loaded 2-core host.
+MAX_DELAY = 2.25
+FAST = {"interval_s": 1.0, "qps": 20.0, "baseline": 14, "fault": 6, "recovery": 6, "tail": 4}
+BY_NAME = {s.name: s for s in SCENARIOS}
+
+
+def _run(name: str, tmp_path, seed: int = 11) -> Result:
+    return run_scenario(BY_NAME[name], seed=seed, workdir=tmp_path, **FAST)
+
+
+def _explain(result: Result) -> list:
+    return [(line["event"], line["state"], line["message"][:200]) for line in result.lines]
+
+
+def test_every_line_of_the_alerts_file_is_one_incident_notification(tmp_path) -> None:
+    """One component failing: one incident (fired, resolved), each line with state and incident id; fired within
+    2 intervals of the fault, resolved within 3 of recovery, naming simrank and its error type."""
+    result = _run("component failing", tmp_path)
+    assert result.incidents == 1, _explain(result)
+    assert all(line["state"] in ("firing", "resolved") and line["incident"] for line in result.lines)
+    assert [line["state"] for line in result.lines][0] == "firing"
+    assert [line["state"] for line in result.lines][-1] == "resolved"
+    assert result.delay_intervals is not None and result.delay_intervals <= MAX_DELAY, result
+    assert result.resolve_intervals is not None and result.resolve_intervals <= 3, result
+    assert result.cause_right, result.cause
+    assert "HighSeverityError" in result.cause
+    assert result.lines[0]["exemplar_trace_ids"]
+
+
+@pytest.mark.parametrize("name", ["fault-free soak", "clean shutdown of the load"])
+def test_no_fault_no_notification(name, tmp_path) -> None:
+    """Steady traffic from two replicas, ending in a clean shutdown (a partial last export): no notification."""
+    result = _run(name, tmp_path)
+    assert result.notifications == 0, _explain(result)
+
+
+def test_slow_component_is_one_incident_naming_it(tmp_path) -> None:
+    """embedding +60 ms: one incident with the latency cause on embedding, resolved after recovery."""
+    result = _run("component slow", tmp_path)
+    assert result.incidents == 1, _explain(result)
+    assert result.cause_right, result.cause
+    assert result.delay_intervals is not None and result.delay_intervals <= MAX_DELAY, result
+    assert result.resolve_intervals is not None and result.resolve_intervals <= 3, result
