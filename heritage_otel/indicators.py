@@ -66,8 +66,9 @@ __all__ = [
 
 #: Valid values of :attr:`Indicator.bad`.
 BAD_DIRECTIONS: Final = ("up", "down", "both")
-#: The anomaly detector named by every row unless it says otherwise (robust to outliers).
-DEFAULT_DETECTOR: Final = "mad"
+#: The anomaly detector named by every row unless it says otherwise: the registry's default
+#: (``heritage_otel.analysis.detectors.DEFAULT_DETECTOR``; this module imports nothing of ours).
+DEFAULT_DETECTOR: Final = "adaptive"
 
 
 @dataclass(frozen=True)

@@ -91,6 +91,11 @@ class Result:
     events: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
 
+def run_name(scenario: Scenario, seed: int) -> str:
+    """A file-name-safe name of one run."""
+    return f"{scenario.name.replace(' ', '-')}-{seed}"
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -118,20 +123,29 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 30.0
     raise RuntimeError(msg)
 
 
+#: The anomaly detectors the scenarios run with: the default detector (adaptive) learns for 150 intervals
+#: before it judges anything, longer than these scenarios' 20-interval baselines.
+DETECTORS: dict[str, Any] = {"anomaly_detectors": ["zscore", "mad"]}
+
+
 def run_scenario(
     scenario: Scenario, *, seed: int = 7, interval_s: float = 1.0, qps: float = 20.0, baseline: int = 20,
     fault: int = 10, recovery: int = 10, tail: int = 5, workdir: Path | None = None,
+    analyzer_config: dict[str, Any] | None = None,
 ) -> Result:
-    """Run one scenario against a fresh ``analyzer serve``; returns its scores."""
+    """Run one scenario against a fresh ``analyzer serve`` (``analyzer_config``: its ``--config``, default
+    :data:`DETECTORS`); returns its scores."""
     workdir = Path(workdir or tempfile.mkdtemp(prefix="heritage-scenario-"))
-    alerts = workdir / f"alerts-{scenario.name.replace(' ', '-')}-{seed}.jsonl"
+    config = workdir / f"analyzer-{run_name(scenario, seed)}.json"
+    config.write_text(json.dumps(DETECTORS if analyzer_config is None else analyzer_config))
+    alerts = workdir / f"alerts-{run_name(scenario, seed)}.jsonl"
     alerts.unlink(missing_ok=True)
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     server = subprocess.Popen(
         [*_cli(), "analyzer", "serve", "--port", str(port), "--interval-seconds", str(interval_s),
-         "--alerts-file", str(alerts), "--log-level", "WARNING"],
+         "--alerts-file", str(alerts), "--config", str(config), "--log-level", "WARNING"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     loads: list[subprocess.Popen[str]] = []
     events: list[dict[str, Any]] = []

@@ -221,6 +221,7 @@ class _Signal:
     since: float = math.nan
     series: set[SeriesKey] = field(default_factory=set)
     last_t: float = -math.inf
+    candidate: Finding | None = None  # the anomaly finding that started the streak
 
 
 def _rank(f: Finding) -> tuple[int, int, float]:
@@ -376,7 +377,7 @@ class AlertPolicy:
 
     def _quiet_interval(self, state: _Signal) -> bool:
         """True when the representative's resource sent too few samples in its latest interval to judge."""
-        rep = state.rep
+        rep = state.rep or state.candidate
         if rep is None or rep.series is None:
             return False
         counts = self._count(rep.series)
@@ -428,7 +429,7 @@ class AlertPolicy:
                 resolved.add(state.rep.series if state.rep else None)  # no data any more: nothing to page about
                 del self._signals[key]
                 continue
-            elif key in held or not new_data or (state.firing and self._quiet_interval(state)):
+            elif key in held or not new_data or self._quiet_interval(state):
                 pass  # not judged this time: keep the streak and the alert as they are
             elif state.firing and self._holds(state, now):
                 state.clear = 0
@@ -440,6 +441,10 @@ class AlertPolicy:
                     resolved.add(state.rep.series if state.rep else None)
                     del self._signals[key]
                     continue
+            elif (went_on := self._continues(state)) is not None:
+                # a detector that flags an episode once (at its onset) need not flag it again: the value decides
+                state.last_t = newest
+                self._heat(state, [went_on[0]], now, went_on[1])
             else:
                 del self._signals[key]  # a streak broken before it fired
                 continue
@@ -452,6 +457,19 @@ class AlertPolicy:
 
         return Evaluation(evaluation.time_s, tuple(passed), judged)
 
+    def _continues(self, state: _Signal) -> tuple[Finding, bool] | None:
+        """The streak's anomaly with the series' latest value, and whether it has the full effect size, when
+        that value is still at least ``hysteresis`` x the effect size away (None: the streak is broken)."""
+        candidate = state.candidate
+        if candidate is None or candidate.series is None:
+            return None
+        values = self._values(candidate.series)
+        if values.size == 0:
+            return None
+        now = dataclasses.replace(candidate, value=float(values[-1]))
+        size = self._size(now, state)
+        return (now, size == 2) if size else None
+
     def _heat(self, state: _Signal, found: list[Finding], now: float, full: bool) -> None:
         state.streak += 1
         state.clear = 0
@@ -459,6 +477,8 @@ class AlertPolicy:
             newest = self._newest(f.series for f in found)
             state.since = (newest if math.isfinite(newest) else now) - self.analyzer.config.interval_seconds
         best = min(found, key=_rank)
+        if _kind(best.detector) == "anomaly" and state.candidate is None:
+            state.candidate = best
         if state.streak == 1 and full and self._previous_partial(best, state):
             state.streak += 1  # the interval before was the fault's first, partial one
             state.since -= self.analyzer.config.interval_seconds

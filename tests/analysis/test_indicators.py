@@ -78,3 +78,18 @@ def test_error_rate_without_query_outcomes_uses_recorded_errors() -> None:
     """A queries counter without heritage.success leaves error_rate = heritage.errors / queries."""
     got = values([counter(semconv.METRIC_QUERIES, 200), counter(semconv.METRIC_ERRORS, 3)])
     assert got["error_rate"] == pytest.approx(0.015) == got["component_error_rate"]
+
+
+def test_the_indicator_table_names_registered_detectors_and_known_indicators() -> None:
+    """Every row's detector is in the detector registry, its default is the registry's, every derived row is an
+    indicator the Analyzer computes, and the directions are the ones that hurt."""
+    from heritage_otel.analysis.detectors import DEFAULT_DETECTOR, DETECTORS
+    from heritage_otel.analysis.indicators import INDICATORS
+    from heritage_otel.indicators import DEFAULT_DETECTOR as TABLE_DEFAULT
+    from heritage_otel.indicators import TABLE, bad_direction
+
+    assert TABLE_DEFAULT == DEFAULT_DETECTOR
+    assert {row.detector for row in TABLE.values()} <= set(DETECTORS)
+    assert {name for name, row in TABLE.items() if row.derived} == set(INDICATORS)
+    assert [bad_direction(m) for m in ("query_latency_p95", "error_rate", "ndcg_at_10", "throughput_qps")] == [
+        "up", "up", "down", "down"]

@@ -14,12 +14,15 @@ LATENCY = SeriesKey.of("query_latency_p95")
 RAW = SeriesKey.of("heritage.query.duration")
 COUNT = SeriesKey.of("query_count")
 QPS = SeriesKey.of("throughput_qps")
+#: A detector that flags every anomalous point (the policy's own tests); the adaptive one is tested below.
+DETECTORS = ("mad", "zscore")
 
 
 class Run:
     """An Analyzer and an AlertManager fed one interval at a time (1 s intervals)."""
 
     def __init__(self, **config) -> None:
+        config.setdefault("anomaly_detectors", DETECTORS)
         self.analyzer = Analyzer(AnalyzerConfig(interval_seconds=1.0, **config))
         self.manager = AlertManager(clock=lambda: self.t)
         self.rng = np.random.default_rng(3)
@@ -33,7 +36,7 @@ class Run:
         keys += [LATENCY, RAW]
         values += [latency_ms, latency_ms / 1000.0]
         keys.append(QPS)
-        values.append(count if qps is None else qps)
+        values.append(count + float(self.rng.normal(0, 1)) if qps is None else qps)
         self.analyzer.ingest_values(keys, np.array(values), self.t)
         return self.manager.observe(self.analyzer.evaluate(), self.t)
 
@@ -203,7 +206,7 @@ def test_tail_only_latency_is_not_confirmed_by_the_median() -> None:
     """A host stall slows the few queries in flight: p95 up, p50 steady, no alert; a slower component slows
     every query: p95 and p50 up, an alert."""
     p50 = SeriesKey.of("query_latency_p50")
-    analyzer = Analyzer(interval_seconds=1.0)
+    analyzer = Analyzer(interval_seconds=1.0, anomaly_detectors=DETECTORS)
     manager = AlertManager(clock=lambda: 0.0)
     rng = np.random.default_rng(5)
     try:
@@ -240,7 +243,7 @@ def test_partial_first_interval_counts_toward_persistence() -> None:
     """A fault that began late in an interval moved that interval's mean by a fraction (under the detector's
     bar, over half the effect size): with the next, full interval the signal has its two intervals and fires."""
     ndcg = SeriesKey.of("ndcg_at_10")
-    analyzer = Analyzer(interval_seconds=1.0, thresholds={})
+    analyzer = Analyzer(interval_seconds=1.0, thresholds={}, anomaly_detectors=DETECTORS)
     manager = AlertManager(clock=lambda: 0.0)
     rng = np.random.default_rng(8)
     try:
@@ -254,3 +257,17 @@ def test_partial_first_interval_counts_toward_persistence() -> None:
         assert [n.event for n in step(22, 0.5)] == ["fired"]
     finally:
         assert manager.shutdown(5.0)
+
+
+@pytest.mark.parametrize("detector", [{"name": "adaptive", "warmup": 15}, "mad", "zscore"])
+def test_a_detector_that_flags_an_episode_once_still_pages_it_once_and_resolves(detector) -> None:
+    """The adaptive detector flags a level shift at its onset only, then holds: the policy follows the value
+    (persistence, hysteresis), so the lasting rise fires once and resolves once whichever detector saw it."""
+    r = Run(anomaly_detectors=(detector,))
+    try:
+        r.baseline(30)
+        notes = [n for _ in range(8) for n in r.step(latency_ms=400.0 + float(r.rng.normal(0, 3)))]
+        notes += [n for _ in range(4) for n in r.step()]
+        assert [n.event for n in notes] == ["fired", "resolved"]
+    finally:
+        r.close()
