@@ -20,9 +20,11 @@ whichever detector produced a finding (any name other than ``threshold``,
   (the window median before the streak began, then frozen) by at least
   ``max(min_absolute_effect, min_relative_effect x |baseline|)``;
 - **minimum sample count**: an interval of a resource with fewer than
-  ``min_count`` queries is not judged at all (a partial last export, a
-  replica that just started, a quiet night); for traffic rows the baseline
-  must reach it instead, since a low count is what they report;
+  ``min_count`` queries is not judged (a partial last export, a replica that
+  just started, a quiet night); for traffic rows the baseline must reach it
+  instead, since a low count is what they report; a latency threshold rule
+  is judged at any count (a slow replica serving a closed loop of clients
+  answers few queries, all slow);
 - **cold start**: a series with fewer than ``cold_start_intervals`` points is
   not judged;
 - **persistence**: a signal becomes an alert after ``for_intervals``
@@ -289,6 +291,8 @@ class AlertPolicy:
         if counts.size == 0 or settings.min_count == 0:
             return True  # not a recommender's resource: no sample count to judge
         row = lookup(finding.metric)
+        if _kind(finding.detector) == "threshold" and row is not None and row.unit in ("ms", "s"):
+            return True  # past an absolute latency limit is slow however few queries there were (a slow closed loop)
         if row is not None and row.volume:
             return counts.size > 1 and float(np.median(counts[:-1])) >= settings.min_count
         return float(counts[-1]) >= settings.min_count

@@ -41,6 +41,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader, PeriodicExpor
 
 from heritage_otel.analysis import AlertManager, Analyzer, AnalyzerConfig, AnalyzingMetricExporter, compute_health
 from heritage_otel.analysis.alerts import Alert
+from heritage_otel.analysis.detectors import DEFAULT_DETECTOR
 from heritage_otel.analysis.health import HealthReport
 from heritage_otel.analysis.sinks.jsonl import JsonlFileSink
 from heritage_otel.demo.slowest import SlowestTraces
@@ -83,12 +84,14 @@ PHASES: tuple[Phase, ...] = (
     Phase("recovery", 14, _baseline, "faults cleared"),
 )
 
-#: Analyzer settings: the defaults, except the windows, sized for a run of 48 ticks: drift is judged
-#: against the first 16 baseline ticks over a 4-tick window, with at least 40 observations a side
-#: (= 4 ticks x the 10 queries per tick of the smallest run). The tick length is set at run time.
+#: Analyzer settings: the defaults, except what is sized for a run of 48 ticks: the default (adaptive)
+#: detector learns for 16 ticks instead of 150, drift is judged against the first 16 baseline ticks over a
+#: 4-tick window, with at least 40 observations a side (= 4 ticks x the 10 queries per tick of the smallest
+#: run). The tick length is set at run time.
 DEMO_ANALYZER = AnalyzerConfig(
     interval_seconds=1.0,
     window_points=64,
+    anomaly_detectors=({"name": DEFAULT_DETECTOR, "warmup": 16},),
     drift_baseline_points=16,
     drift_window_points=4,
     drift_min_count=40,

@@ -40,7 +40,8 @@ def test_one_incident_for_the_incident_phase_none_in_baseline_or_recovery(run) -
     assert incident["resolved_in"] == "recovery"
     assert "simrank" in incident["cause"] and "HighSeverityError" in incident["cause"]
     assert incident["exemplar_trace_ids"] and set(incident["exemplar_trace_ids"]) <= run["traces"]
-    assert {"fallback_rate", "component_error_rate"} & {m["metric"] for m in incident["members"]}
+    assert {"fallback_rate", "component_error_rate", "ndcg_at_10", "precision_at_5"} & {
+        m["metric"] for m in incident["members"]}
 
 
 def test_every_alerts_line_is_one_notification_of_that_incident(run) -> None:
