@@ -98,8 +98,9 @@ def _ms(name: str, signal: str, raw: str, threshold: Mapping[str, float] | None 
 
 
 def _rate(name: str, signal: str, raw: str, threshold: Mapping[str, float] | None = None) -> Indicator:
+    # 0.1: two failures in an interval of 20 queries, not one (a rare failure is not an incident)
     return Indicator(name, "1", raw, "up", signal, threshold=threshold, min_relative_effect=1.0,
-                     min_absolute_effect=0.05)
+                     min_absolute_effect=0.1)
 
 
 def _quality(name: str, raw: str, threshold: Mapping[str, float] | None = None) -> Indicator:

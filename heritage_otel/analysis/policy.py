@@ -79,6 +79,10 @@ DRIFT_DETECTORS: Final = frozenset({"psi", "ks"})
 COUNT_INDICATOR: Final = "query_count"
 #: Policy keys that are not metric names.
 DEFAULT_KEY: Final = "default"
+#: The policy's own anomaly finding: a rate whose whole history was one value moved by the effect size.
+CONSTANT_DETECTOR: Final = "constant_baseline"
+#: The rates (fractions where up is bad) the policy judges against a constant history itself.
+_CONSTANT_ROWS: Final = {n: r for n, r in TABLE.items() if r.derived and r.unit == "1" and r.bad == "up"}
 _SIGNALS: Final = frozenset(row.signal for row in TABLE.values())
 
 
@@ -397,8 +401,36 @@ class AlertPolicy:
         with self._lock:
             return self._apply(evaluation)
 
+    def _constant_baseline_findings(self, evaluation: Evaluation) -> list[Finding]:
+        """Rates whose whole history was one value (0 errors, 0 fallbacks) and whose latest value moved away by
+        the effect size: no noise to judge against, so the move itself is the finding (detectors with a scale
+        floor need a larger jump than a rate of a few dozen queries makes in its first, partial interval)."""
+        flagged = {f.series for f in evaluation.findings}
+        cfg = self.analyzer.config
+        fresh_after = evaluation.time_s - cfg.stale_after_intervals * cfg.interval_seconds
+        out = []
+        for key in self.analyzer.series():
+            row = _CONSTANT_ROWS.get(getattr(key, "metric", None))
+            if row is None or key in flagged or self._latest_time(key) < fresh_after:
+                continue
+            values = self._values(key)
+            settings = self.settings(key.metric)
+            if values.size <= settings.cold_start_intervals or np.ptp(values[:-1]) != 0:
+                continue
+            baseline, latest = float(values[0]), float(values[-1])
+            required = self._required(key.metric, baseline)
+            if self._effect(key.metric, latest, baseline) >= settings.hysteresis * required:
+                labels = tuple(sorted(key.labels(cfg.resource_label_keys).items()))
+                message = (f"{key.metric} = {latest:.4g} after a constant {baseline:.4g} "
+                           f"(effect size {required:.4g})")
+                out.append(Finding(key.metric, CONSTANT_DETECTOR, labels, AlertLevel.WARNING, latest,
+                                   baseline + required, message, series=key))
+        return out
+
     def _apply(self, evaluation: Evaluation) -> Evaluation:
         now = evaluation.time_s
+        evaluation = Evaluation(evaluation.time_s, (*evaluation.findings, *self._constant_baseline_findings(evaluation)),
+                                evaluation.judged, evaluation.analyzer)
         hot: dict[SignalKey, list[Finding]] = {}
         full: set[SignalKey] = set()
         held: set[SignalKey] = set()

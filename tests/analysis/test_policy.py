@@ -182,7 +182,7 @@ def test_settings_per_metric_and_signal_from_the_config() -> None:
     assert PolicySettings.resolve("query_latency_p95", policy).for_intervals == 3
     assert PolicySettings.resolve("query_latency_p95", policy).min_absolute_effect == 50
     assert PolicySettings.resolve("query_latency_p99", policy).min_absolute_effect == 80
-    assert PolicySettings.resolve("error_rate", policy).min_absolute_effect == 0.05
+    assert PolicySettings.resolve("error_rate", policy).min_absolute_effect == 0.1
     assert PolicySettings.resolve("my.metric").pages is False  # unknown metrics never page by themselves
 
 
@@ -269,5 +269,26 @@ def test_a_detector_that_flags_an_episode_once_still_pages_it_once_and_resolves(
         notes = [n for _ in range(8) for n in r.step(latency_ms=400.0 + float(r.rng.normal(0, 3)))]
         notes += [n for _ in range(4) for n in r.step()]
         assert [n.event for n in notes] == ["fired", "resolved"]
+    finally:
+        r.close()
+
+
+def test_a_rate_that_was_always_zero_pages_from_the_first_partial_interval() -> None:
+    """Fallbacks at exactly 0 for the whole history: 0.6 in a fault's partial interval (under the detectors'
+    scale floor) and 1.0 in the next fire at once; a single failure in 20 queries (0.05) never does."""
+    fallbacks = SeriesKey.of("fallback_rate")
+    r = Run()
+    try:
+        def step(value: float) -> list:
+            r.t += 1
+            r.analyzer.ingest_values([fallbacks, COUNT], np.array([value, 20.0]), r.t)
+            return r.manager.observe(r.analyzer.evaluate(), r.t)
+
+        for _ in range(20):
+            assert step(0.0) == []
+        assert step(0.05) == [] and step(0.05) == [] and step(0.0) == []
+        assert step(0.6) == []
+        (note,) = step(1.0)
+        assert note.event == "fired" and note.members[0]["metric"] == "fallback_rate"
     finally:
         r.close()
