@@ -96,6 +96,7 @@ class _Scope:
             scoped = [k for k in keys if _in_scope(k, service, None) or
                       dict(k.resource).get(semconv.SERVICE_NAME, service) == service]
         self.keys = scoped
+        self._exemplars = {s.series: s.exemplars for s in analyzer.snapshot()} if hasattr(analyzer, "snapshot") else {}
 
     def split(self, key: SeriesKey) -> tuple[np.ndarray, np.ndarray]:
         every = self.analyzer.recent_values(key, -math.inf)
@@ -115,11 +116,8 @@ class _Scope:
         return base, now
 
     def traces(self, key: SeriesKey) -> tuple[str, ...]:
-        windows = getattr(self.analyzer, "windows", None)
-        row = windows.index.get(key) if windows is not None else None
-        if row is None:
-            return ()
-        return tuple(e[0] for e in windows.exemplars[row] if e and e[0])
+        """Trace ids of the exemplars of the series' latest interval."""
+        return tuple(e[0] for e in self._exemplars.get(key, ()) if e and e[0])
 
 
 def _attr(key: SeriesKey, name: str) -> str | None:

@@ -369,11 +369,10 @@ class AlertPolicy:
 
     def _latest_time(self, series: SeriesKey | None) -> float:
         """Time of the newest point of ``series`` (-inf when unknown)."""
-        windows = getattr(self.analyzer, "windows", None)
-        row = windows.index.get(series) if windows is not None and series is not None else None
-        if row is None:
+        if series is None:
             return -math.inf
-        return float(windows.times[row, (windows.head[row] - 1) % windows.points])
+        times, _values = self.analyzer.points(series)
+        return float(times[-1]) if times.size else -math.inf
 
     def _newest(self, series: Iterable[SeriesKey | None]) -> float:
         return max((self._latest_time(k) for k in series), default=-math.inf)

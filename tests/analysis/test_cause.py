@@ -7,7 +7,7 @@ import numpy as np
 from heritage_otel import semconv
 from heritage_otel.analysis import Analyzer
 from heritage_otel.analysis.cause import probable_cause
-from heritage_otel.analysis.samples import IntervalSample, SeriesKey
+from heritage_otel.analysis.samples import KIND_SUM, IntervalSample, SeriesKey
 
 SVC = ((semconv.SERVICE_NAME, "rec"),)
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -34,15 +34,17 @@ def test_errors_and_fallbacks_name_component_error_type_and_strategy_with_traces
     fallbacks = _key(semconv.METRIC_FALLBACKS, {semconv.FALLBACK_STRATEGY: "fallback_horn",
                                                 semconv.FALLBACK_DEGRADED: "true"})
     ok = _key(semconv.METRIC_COMPONENT_DURATION, {semconv.COMPONENT: "simrank", semconv.SUCCESS: "true"})
-    _feed(analyzer, {queries: [100.0] * 20, errors: [0.0] * 15 + [76.0] * 5, fallbacks: [0.0] * 15 + [76.0] * 5,
-                     ok: [0.001] * 20})
+    _feed(analyzer, {queries: [100.0] * 19, errors: [0.0] * 15 + [76.0] * 4, fallbacks: [0.0] * 15 + [76.0] * 4,
+                     ok: [0.001] * 19})
+    analyzer.ingest_values([queries, fallbacks, ok], np.array([100.0, 76.0, 0.001]), 20.0)
     failed = IntervalSample.from_histogram(
         _key(semconv.METRIC_COMPONENT_DURATION, {semconv.COMPONENT: "simrank", semconv.SUCCESS: "false"}),
         start_ns=19 * 10**9, end_ns=20 * 10**9, bounds=(0.01,), bucket_counts=(76, 0), total=0.1, minimum=0.001,
         maximum=0.002, unit="s")
     analyzer.ingest([failed])
-    row = analyzer.windows.index[errors]
-    analyzer.windows.exemplars[row] = ((TRACE, "00f067aa0ba902b7", 1.0),)
+    analyzer.ingest([IntervalSample(errors, KIND_SUM, 19 * 10**9, 20 * 10**9, 76.0, 76.0,
+                                    exemplar_trace_ids=(TRACE,), exemplar_span_ids=("00f067aa0ba902b7",),
+                                    exemplar_values=(1.0,))])
     cause = probable_cause(analyzer, service="rec", instance=None, since=15.5, signals={"fallbacks", "errors"})
     assert (cause.kind, cause.component, cause.error_type, cause.fallback_strategy) == (
         "errors", "simrank", "HighSeverityError", "fallback_horn")
