@@ -123,9 +123,9 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 30.0
     raise RuntimeError(msg)
 
 
-#: The anomaly detectors the scenarios run with: the default detector (adaptive) learns for 150 intervals
-#: before it judges anything, longer than these scenarios' 20-interval baselines.
-DETECTORS: dict[str, Any] = {"anomaly_detectors": ["zscore", "mad"]}
+#: The Analyzer configuration the scenarios run with: the defaults (the default detector, warmed up for
+#: ``min_samples`` intervals in the Analyzer, and the default alert policy).
+ANALYZER_CONFIG: dict[str, Any] = {}
 
 
 def run_scenario(
@@ -134,10 +134,10 @@ def run_scenario(
     analyzer_config: dict[str, Any] | None = None,
 ) -> Result:
     """Run one scenario against a fresh ``analyzer serve`` (``analyzer_config``: its ``--config``, default
-    :data:`DETECTORS`); returns its scores."""
+    :data:`ANALYZER_CONFIG`); returns its scores."""
     workdir = Path(workdir or tempfile.mkdtemp(prefix="heritage-scenario-"))
     config = workdir / f"analyzer-{run_name(scenario, seed)}.json"
-    config.write_text(json.dumps(DETECTORS if analyzer_config is None else analyzer_config))
+    config.write_text(json.dumps(ANALYZER_CONFIG if analyzer_config is None else analyzer_config))
     alerts = workdir / f"alerts-{run_name(scenario, seed)}.jsonl"
     alerts.unlink(missing_ok=True)
     port = _free_port()

@@ -183,14 +183,24 @@ class AnalyzerConfig:
                       self.anomaly_detectors if value is None else value)
 
     def build_detectors(self, specs: tuple[DetectorSpec, ...]) -> list[Detector]:
-        """Detectors for ``specs``; ``sensitivity`` and ``min_samples`` apply where a spec does not set them."""
+        """Detectors for ``specs``; ``sensitivity`` and ``min_samples`` apply where a spec does not set them.
+
+        ``min_samples`` is also a streaming detector's ``warmup`` in the Analyzer:
+        a standalone detector learns long (``adaptive``: 150 values) because
+        nothing else guards its first flags, while here the alert policy's cold
+        start, persistence and effect size do, so a new service is judged after
+        minutes, not hours (``benchmarks/scenarios``).
+        """
         out = []
         for name, pairs in specs:
             settings = dict(pairs)
             if self.sensitivity is not None:
                 settings.setdefault("sensitivity", self.sensitivity)
-            if "min_samples" in inspect.signature(_ANOMALY[name]).parameters:
+            parameters = inspect.signature(_ANOMALY[name]).parameters
+            if "min_samples" in parameters:
                 settings.setdefault("min_samples", self.min_samples)
+            if "warmup" in parameters:
+                settings.setdefault("warmup", self.min_samples)
             out.append(create(name, **settings))
         return out
 
