@@ -170,7 +170,7 @@ def test_latency_spike_becomes_critical_alert_with_exemplar_trace_then_resolves(
         assert alert.jaeger_links[0] == f"http://127.0.0.1:16686/trace/{alert.exemplar_trace_ids[0]}"
         # the raw histogram's z-score/MAD findings are the same signal, inhibited by the threshold
         assert manager.get_active_alerts(metric=semconv.METRIC_QUERY_DURATION) == []
-        (note,) = [n for n in received if n.event == "fired"]
+        (note,) = [n for n in received if n.event == "fired" and "query_latency_p95" in [m["metric"] for m in n.members]]
         assert note.incident == note.id and note.state == "firing"
         assert [m["metric"] for m in note.members] == ["query_latency_p95"]
         assert set(note.exemplar_trace_ids) <= span_trace_ids
@@ -184,7 +184,10 @@ def test_latency_spike_becomes_critical_alert_with_exemplar_trace_then_resolves(
         assert manager.flush(5.0)
         assert _wait_for(lambda: any(n.event == "resolved" for n in received), 2.0)
         events = [(n.event, n.incident, [m["metric"] for m in n.members]) for n in received]
-        assert [e[:2] for e in events] == [("fired", note.incident), ("resolved", note.incident)], events
+        assert [e[:2] for e in events if e[1] == note.incident] == [("fired", note.incident),
+                                                                    ("resolved", note.incident)], events
+        # any other incident can only be the throughput a split phase shows (see the baseline's comment)
+        assert {m for e in events if e[1] != note.incident for m in e[2]} <= {"throughput_qps"}, events
     finally:
         provider.shutdown()
         tracer_provider.shutdown()

@@ -5,12 +5,22 @@ from __future__ import annotations
 import math
 import time
 
+import pytest
+
 from heritage_otel import semconv
 from heritage_otel.analysis.samples import KIND_GAUGE, KIND_HISTOGRAM, KIND_SUM
 from heritage_otel.service.convert import MetricConverter
 from tests.service.payloads import CUMULATIVE, add_histogram, add_sum, metrics_request, resource
 
 T0 = (time.time_ns() // 10**9) * 10**9  # the converter "starts" now (points must lie near its clock)
+
+
+@pytest.fixture(autouse=True)
+def _converter_starts_now() -> None:
+    """T0 is taken again for each test: payloads stamped with the real clock must lie within the converter's
+    plausible time window around T0, also when this module runs minutes after it was collected."""
+    global T0  # noqa: PLW0603 - the tests below read the module's T0
+    T0 = (time.time_ns() // 10**9) * 10**9
 
 
 def _converter(max_series: int = 100) -> MetricConverter:
