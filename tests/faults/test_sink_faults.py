@@ -26,6 +26,9 @@ QUEUE = 10
 SLOW_S = 0.3
 SINK_TIMEOUT_S = 1.0
 MAX_PROCESS_S = 0.1  # one AlertManager.process() call on the export thread
+#: calls allowed over MAX_PROCESS_S: a thread descheduled on a busy 2-core machine, not a wait on a sink
+#: (a thread that waited on the sink would wait for each of the ~110 events past the queue's capacity)
+SCHEDULER_OUTLIERS = 3
 
 
 @pytest.fixture
@@ -74,21 +77,24 @@ def test_alert_sink_fault_never_reaches_queries_or_the_export_thread(
             process_s.append(time.perf_counter() - start)
             time.sleep(0.002)
 
-    thread = threading.Thread(target=export_thread)
-    thread.start()
-    faulty = timed_calls(rec.recommend, texts, 150)
-    thread.join(30)
-    assert not thread.is_alive()
-    assert_not_blocked(faulty, healthy, f"{kind} sink {mode}")
-    assert max(process_s) < MAX_PROCESS_S, f"the export thread waited {max(process_s):.3f} s on a sink"
+    try:
+        thread = threading.Thread(target=export_thread)
+        thread.start()
+        faulty = timed_calls(rec.recommend, texts, 150)
+        thread.join(30)
+        assert not thread.is_alive()
+        assert_not_blocked(faulty, healthy, f"{kind} sink {mode}")
+        slow_calls = sorted(t for t in process_s if t >= MAX_PROCESS_S)
+        assert len(slow_calls) <= SCHEDULER_OUTLIERS, f"the export thread waited on a sink: {slow_calls}"
 
-    if mode == "slow":
-        assert manager.flush(QUEUE * (SLOW_S + 0.2) + 10)
-    else:
-        time.sleep(0.5)
-    counted = manager.stats()  # (after shutdown the manager forgets its sink workers)
-    start = time.monotonic()
-    manager.shutdown(timeout_s=3)
+        if mode == "slow":
+            assert manager.flush(QUEUE * (SLOW_S + 0.2) + 10)
+        else:
+            time.sleep(0.5)
+        counted = manager.stats()  # (after shutdown the manager forgets its sink workers)
+    finally:  # a failed assertion must not leave the sink's worker thread to later tests
+        start = time.monotonic()
+        manager.shutdown(timeout_s=3)
     assert time.monotonic() - start < 3 + SINK_TIMEOUT_S + 1, "shutdown is bounded"
 
     assert counted["fired"] == EVENTS
