@@ -132,7 +132,7 @@ def test_up_down_counter_is_a_gauge_in_process_and_in_the_service() -> None:
 
 def test_service_counts_a_replayed_series_that_started_within_its_memory() -> None:
     """After an outage the Collector replays cumulative points, some twice or out of order; the receiver of a
-    (re)started service counts every increment once (the strict xfail of tests/faults/test_analyzer_down.py)."""
+    (re)started service counts every increment once (tests/faults/test_analyzer_down.py replays it through the real Collector)."""
     conv = MetricConverter(10, clock=_Clock(), memory_s=3600)
     start = T0 - 120 * S  # the replica started two minutes before the service
     counted = 0.0
