@@ -33,9 +33,8 @@ import concurrent.futures
 import contextvars
 import inspect
 import threading
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, NamedTuple
 
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import Span, TracerProvider
@@ -55,9 +54,8 @@ __all__ = ["FallbackChain", "Strategy"]
 ResultCheck = Callable[[Any], bool]
 
 
-@dataclass(frozen=True)
-class Strategy:
-    """One way to produce the chain's result."""
+class Strategy(NamedTuple):
+    """One way to produce the chain's result (a named tuple: cheap to build per call)."""
 
     name: str
     func: Callable[..., Any]
@@ -83,6 +81,10 @@ def _validate_strategy(name: Any, func: Any, priority: Any, timeout_s: Any, exis
     ):
         msg = f"strategy {name!r}: timeout_s = {timeout_s!r} is not valid; expected None or a number > 0"
         raise ValueError(msg)
+
+
+def _descending_priority(strategy: Strategy) -> int:
+    return -strategy.priority
 
 
 def _in_daemon_thread(func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> concurrent.futures.Future[Any]:
@@ -145,7 +147,7 @@ class FallbackChain:
         """Register a strategy; higher ``priority`` is tried first (ties: registration order)."""
         _validate_strategy(name, func, priority, timeout_s, self._strategies)
         self._strategies.append(Strategy(name, func, priority, float(timeout_s) if timeout_s else None))
-        self._strategies.sort(key=lambda s: -s.priority)
+        self._strategies.sort(key=_descending_priority)
         return self
 
     @property
@@ -159,9 +161,30 @@ class FallbackChain:
     # --- execution -----------------------------------------------------------
     def execute(self, *args: Any, **kwargs: Any) -> tuple[Any, str]:
         """Run the chain; returns ``(result, name of the strategy that produced it)``."""
+        return self._run(self._strategies, args, kwargs)
+
+    def execute_strategies(self, strategies: Iterable[tuple[Any, ...]], *args: Any, **kwargs: Any) -> tuple[Any, str]:
+        """Run ``strategies`` once, instead of the registered ones, with this chain's spans and metrics.
+
+        Each is a :class:`Strategy` or a ``(name, func, priority)`` tuple; they
+        are tried by descending priority (ties: the order given). For code that
+        builds its strategies per call (bound methods of a request's objects):
+        one chain serves every call. A ``func`` that cannot be called is one
+        failed attempt, as a plain loop over the strategies would see it.
+
+        >>> chain = FallbackChain("ranking_chain")
+        >>> chain.execute_strategies([("primary", lambda q: 1 / 0, 2), ("backup", str.upper, 1)], "tomb")
+        ('TOMB', 'backup')
+        """
+        plan = [s if isinstance(s, Strategy) else Strategy(*s) for s in strategies]
+        if any(a.priority < b.priority for a, b in zip(plan, plan[1:])):
+            plan.sort(key=_descending_priority)
+        return self._run(plan, args, kwargs)
+
+    def _run(self, strategies: Sequence[Strategy], args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, str]:
         errors: list[tuple[str, BaseException]] = []
         with self._chain_span() as chain_span:
-            for attempt, strategy in enumerate(self._strategies, start=1):
+            for attempt, strategy in enumerate(strategies, start=1):
                 with self._attempt_span(strategy, attempt) as attempt_span:
                     try:
                         result = self._call_sync(strategy, args, kwargs)
@@ -282,7 +305,7 @@ class FallbackChain:
         errors: list[tuple[str, BaseException]],
         result: Any,
     ) -> tuple[Any, str]:
-        degraded = strategy is not self._strategies[0]
+        degraded = attempt > 1
         if span.is_recording():
             span.set_attributes(
                 {

@@ -265,3 +265,24 @@ def test_abandoned_timed_call_does_not_block_the_caller(telemetry):
         assert time.monotonic() - started < 4  # generous: only proves we did not wait for the 5 s call
     finally:
         release.set()
+
+
+def test_execute_strategies_runs_per_call_strategies_by_priority(telemetry):
+    """One chain, strategies given per call: tried by descending priority, with the chain's spans."""
+    chain = FallbackChain("ranking_chain")
+    calls = []
+    strategies = [("basic_embedding", lambda q: calls.append("embedding") or [q], 1),
+                  ("primary_simrank", _fail("simrank down"), 3)]
+    assert chain.execute_strategies(strategies, "tomb") == (["tomb"], "basic_embedding")
+    chain_span, attempts = _attempts(telemetry)
+    assert [a.attributes[semconv.FALLBACK_STRATEGY] for a in attempts] == ["primary_simrank", "basic_embedding"]
+    assert chain_span.attributes[semconv.FALLBACK_DEGRADED] is True
+    assert chain.strategies == ()  # nothing registered
+
+
+def test_execute_strategies_counts_an_uncallable_strategy_as_a_failed_attempt(telemetry):
+    chain = FallbackChain("ranking_chain")
+    result = chain.execute_strategies([("broken", None, 2), ("backup", str.upper, 1)], "tomb")
+    assert result == ("TOMB", "backup")
+    _, attempts = _attempts(telemetry)
+    assert attempts[0].attributes[semconv.FALLBACK_OUTCOME] == semconv.OUTCOME_ERROR

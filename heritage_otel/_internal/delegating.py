@@ -19,6 +19,7 @@ API implementations are used.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -27,6 +28,8 @@ from opentelemetry import _logs, metrics, trace
 from opentelemetry._logs import Logger, LoggerProvider, NoOpLoggerProvider
 from opentelemetry.metrics import Meter, MeterProvider, NoOpMeterProvider
 from opentelemetry.trace import NoOpTracerProvider, Tracer, TracerProvider
+
+_logger = logging.getLogger(__name__)
 
 
 class _Target:
@@ -318,6 +321,7 @@ def switch(
 ) -> None:
     """Point the forwarding globals at a new pipeline (None: no-op)."""
     TARGET.switch(tracer_provider, meter_provider, logger_provider)
+    _notify_switch()
 
 
 def add_meter_listener(provider: MeterProvider) -> None:
@@ -325,6 +329,7 @@ def add_meter_listener(provider: MeterProvider) -> None:
     with TARGET.lock:
         if provider not in TARGET.listeners:
             TARGET.set_listeners((*TARGET.listeners, provider))
+    _notify_switch()
 
 
 def remove_meter_listener(provider: MeterProvider) -> None:
@@ -332,6 +337,35 @@ def remove_meter_listener(provider: MeterProvider) -> None:
     with TARGET.lock:
         if provider in TARGET.listeners:
             TARGET.set_listeners(tuple(p for p in TARGET.listeners if p is not provider))
+    _notify_switch()
+
+
+_switch_callbacks: list[Callable[[], None]] = []
+
+
+def add_switch_callback(callback: Callable[[], None]) -> None:
+    """Call ``callback()`` after every change of what the globals reach (a pipeline switched in or out, a
+    meter listener added or removed), until removed. It runs on the thread that made the change; an
+    exception it raises is logged and dropped."""
+    with TARGET.lock:
+        _switch_callbacks.append(callback)
+
+
+def remove_switch_callback(callback: Callable[[], None]) -> None:
+    """Stop calling ``callback``; unknown callbacks are ignored."""
+    with TARGET.lock:
+        if callback in _switch_callbacks:
+            _switch_callbacks.remove(callback)
+
+
+def _notify_switch() -> None:
+    with TARGET.lock:
+        callbacks = tuple(_switch_callbacks)
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:  # noqa: BLE001 - a switch never fails because of a follower
+            _logger.exception("heritage-otel: a pipeline switch callback raised; ignored")
 
 
 def _api_global_unset() -> bool:

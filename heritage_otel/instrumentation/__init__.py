@@ -73,9 +73,13 @@ keyword                      meaning
 ``max_documents``            how many results get ``retrieval.documents.*`` attributes (20)
 ===========================  ==========================================================
 
-With telemetry disabled the wrappers call straight through; when the
-providers passed to ``instrument()`` are the API's no-op ones, nothing is
-wrapped at all. Hook and evaluator exceptions are logged and dropped; the recommender's own
+On the global providers the wrappers follow the pipeline: while telemetry is
+disabled (``configure(disabled=True)``) the recommender's own methods run,
+unwrapped, and a later ``configure()`` wraps them again. When the providers
+passed to ``instrument()`` are the API's no-op ones, or ``OTEL_SDK_DISABLED``
+is ``true``, nothing is wrapped at all. Results without a length (an
+iterator) reach the caller unconsumed: no count, quality or document
+attributes are taken from them. Hook and evaluator exceptions are logged and dropped; the recommender's own
 exceptions propagate unchanged. Inside ``suppress_instrumentation()`` nothing
 is recorded. ``instrument()`` twice is a no-op; ``uninstrument()`` restores
 the original methods.
@@ -87,6 +91,7 @@ import importlib
 import inspect
 import logging
 import sys
+import threading
 from collections.abc import Collection
 from typing import Any
 
@@ -94,6 +99,7 @@ from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type:
 from opentelemetry.instrumentation.utils import unwrap
 from wrapt import register_post_import_hook, wrap_function_wrapper
 
+from heritage_otel._internal import delegating
 from heritage_otel.instrumentation.package import _instruments
 from heritage_otel.instrumentation.targets import RecommenderTargets, parse_target
 from heritage_otel.instrumentation.version import __version__
@@ -102,6 +108,7 @@ from heritage_otel.logs.hashing import capture_query_text_enabled
 __all__ = ["RecommenderInstrumentor", "RecommenderTargets", "__version__"]
 
 _logger = logging.getLogger(__name__)
+_wrap_lock = threading.RLock()  # wrapping and unwrapping: instrument(), imports and pipeline switches
 
 
 def _resolve_class(target: str) -> tuple[type, str]:
@@ -141,7 +148,7 @@ class RecommenderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _instrument(self, **kwargs: Any) -> None:
         from heritage_otel.instrumentation._otlp_json import attach_otlp_json_file
-        from heritage_otel.instrumentation._wrappers import Wrappers, never_records
+        from heritage_otel.instrumentation._wrappers import Wrappers, never_records, sdk_disabled_by_environment
 
         explicit = kwargs.get("targets") is not None
         targets = kwargs["targets"] if explicit else RecommenderTargets.from_env(strict=False)
@@ -156,6 +163,7 @@ class RecommenderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             if kwargs.get(key) is not None and not callable(kwargs[key]):
                 msg = f"{key}={kwargs[key]!r} is not valid; expected a callable or None"
                 raise TypeError(msg)
+        providers = (kwargs.get("tracer_provider"), kwargs.get("meter_provider"), kwargs.get("logger_provider"))
         wrappers = Wrappers(
             tracer_provider=kwargs.get("tracer_provider"),
             meter_provider=kwargs.get("meter_provider"),
@@ -169,8 +177,9 @@ class RecommenderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             entry_parameters=("query", "top_k", None),
         )
         self._wrapped = []
-        if never_records(kwargs.get("tracer_provider"), kwargs.get("meter_provider"), kwargs.get("logger_provider")):
-            _logger.info("heritage recommender instrumentation: the providers given are no-op; nothing wrapped")
+        if never_records(*providers) or sdk_disabled_by_environment():
+            _logger.info("heritage recommender instrumentation: telemetry can never be recorded (no-op providers "
+                         "or OTEL_SDK_DISABLED); nothing wrapped")
             self._active = None
             return
         attach_otlp_json_file(kwargs.get("tracer_provider"))
@@ -182,51 +191,88 @@ class RecommenderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                                      (targets.cache, wrappers.cache)) if t is not None]
         self._generation = getattr(self, "_generation", 0) + 1
         self._active = self._generation
+        self._entry_point = targets.entry_point
+        self._wrappers = wrappers
+        self._resolved: list[tuple[type, str, Any]] = []
+        # on the global providers, the wrappers follow the pipeline: present while it can record, removed
+        # while telemetry is off (configure(disabled=True)), so a disabled application runs its own code
+        self._follows_globals = all(p is None for p in providers)
         pending: dict[str, list[tuple[str, Any]]] = {}
         for target, wrapper in plan:
             pending.setdefault(parse_target(target)[0], []).append((target, wrapper))
-        # modules already imported are wrapped now: bad targets given in code fail here (nothing wrapped);
+        # modules already imported are resolved now: bad targets given in code fail here (nothing wrapped);
         # from the environment they are logged and the valid ones wrapped. Other modules: when imported.
         loaded = [i for m, items in pending.items() if m in sys.modules for i in items]
         try:
-            self._wrap(wrappers, targets.entry_point, loaded, strict=explicit)
+            self._resolve(loaded, strict=explicit)
         except Exception:
             self._active = None
             raise
+        self._follow_pipeline()
         for module_name, items in pending.items():
             if module_name not in sys.modules:
-                register_post_import_hook(self._on_import(self._generation, wrappers, targets.entry_point, items),
-                                          module_name)
+                register_post_import_hook(self._on_import(self._generation, items), module_name)
+        if self._follows_globals:
+            delegating.add_switch_callback(self._follow_pipeline)
 
-    def _wrap(self, wrappers: Any, entry_point: str | None, items: list[tuple[str, Any]], *, strict: bool) -> None:
-        """Wrap each target; ``strict``: all or nothing (raises), else the valid ones (each bad one logged)."""
+    def _resolve(self, items: list[tuple[str, Any]], *, strict: bool) -> None:
+        """Resolve each target to (class, method); ``strict``: all or nothing (raises), else the valid ones
+        (each bad one logged)."""
         resolved = []
         for target, wrapper in items:
             try:
-                resolved.append((_resolve_class(target), target, wrapper))
+                resolved.append((*_resolve_class(target), target, wrapper))
             except Exception:
                 if strict:
                     raise
                 _logger.exception("heritage recommender instrumentation: cannot wrap %s; skipped", target)
-        for (cls, method), target, wrapper in resolved:
-            if target == entry_point:
-                wrappers.entry_parameters = _entry_parameters(cls, method)
-            wrap_function_wrapper(cls, method, wrapper)
-            self._wrapped.append((cls, method))
+        for cls, method, target, wrapper in resolved:
+            if target == self._entry_point:
+                self._wrappers.entry_parameters = _entry_parameters(cls, method)
+            self._resolved.append((cls, method, wrapper))
 
-    def _on_import(self, generation: int, wrappers: Any, entry_point: str | None, items: list[tuple[str, Any]]) -> Any:
+    def _wanted(self) -> bool:
+        """Whether the wrappers should be in place now."""
+        if not self._follows_globals or not delegating.globals_installed():
+            return True  # given providers; or globals another SDK may set later: the wrappers check per call
+        return not delegating.telemetry_off()
+
+    def _follow_pipeline(self) -> None:
+        """Wrap or unwrap the resolved targets as the pipeline the globals reach can record or not."""
+        with _wrap_lock:
+            if getattr(self, "_active", None) is None:
+                return
+            wanted = self._wanted()
+            if wanted:
+                done = set(self._wrapped)
+                for cls, method, wrapper in self._resolved:
+                    if (cls, method) not in done:
+                        wrap_function_wrapper(cls, method, wrapper)
+                        self._wrapped.append((cls, method))
+            elif self._wrapped:
+                self._unwrap_all()
+
+    def _unwrap_all(self) -> None:
+        for cls, method in reversed(self._wrapped):
+            unwrap(cls, method)
+        self._wrapped = []
+
+    def _on_import(self, generation: int, items: list[tuple[str, Any]]) -> Any:
         def hook(module: Any) -> None:
             if getattr(self, "_active", None) != generation:
                 return  # uninstrumented (or re-instrumented) before the module was imported
             try:
-                self._wrap(wrappers, entry_point, items, strict=False)
+                with _wrap_lock:
+                    self._resolve(items, strict=False)
+                self._follow_pipeline()
             except Exception:  # noqa: BLE001 - never break the application's import
                 _logger.exception("heritage recommender instrumentation: cannot wrap %s", [t for t, _ in items])
 
         return hook
 
     def _uninstrument(self, **kwargs: Any) -> None:
-        self._active = None
-        for cls, method in reversed(getattr(self, "_wrapped", [])):
-            unwrap(cls, method)
-        self._wrapped = []
+        delegating.remove_switch_callback(self._follow_pipeline)
+        with _wrap_lock:
+            self._active = None
+            self._unwrap_all()
+            self._resolved = []

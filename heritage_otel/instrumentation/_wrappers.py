@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import os
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -67,6 +68,12 @@ def never_records(tracer_provider: Any, meter_provider: Any, logger_provider: An
             and isinstance(logger_provider, NoOpLoggerProvider))
 
 
+def sdk_disabled_by_environment() -> bool:
+    """True when ``OTEL_SDK_DISABLED`` is ``true`` (the SDK's rule: case-insensitive): every SDK provider
+    then hands out no-op tracers, meters and loggers, so nothing can ever be recorded."""
+    return os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"
+
+
 def _off_check(tracer_provider: Any, meter_provider: Any, logger_provider: Any) -> Callable[[], bool]:
     """A check run on every call: True when the providers record nothing (telemetry disabled), so the
     wrappers call straight through (no evaluation, hashing, attributes or no-op instruments)."""
@@ -112,11 +119,23 @@ class Wrappers:
         self.evaluator = evaluator or _default_evaluator
         self.capture_query_text = capture_query_text
         self.max_documents = max_documents
+        self._document_keys = [(semconv.retrieval_document_id(i), semconv.retrieval_document_score(i))
+                               for i in range(max_documents)]
         self.chain_name = chain_name
         self.entry_parameters = entry_parameters
         self.off = _off_check(tracer_provider, meter_provider, logger_provider)
+        # one chain for every call: its spans and counter; the strategies are the recommender's, per call
+        self.fallback_chain = FallbackChain(chain_name, tracer_provider=tracer_provider, meter_provider=meter_provider)
 
     # --- helpers ------------------------------------------------------------------
+    def _skip(self) -> bool:
+        """True when a call must go straight through: telemetry off, or instrumentation suppressed.
+
+        Inner targets (components, ensemble, chain, cache) ask only outside a
+        ``heritage.recommend`` call: inside one, the entry point has decided.
+        """
+        return self.off() or not is_instrumentation_enabled()
+
     def _call_hook(self, hook: Callable[..., Any] | None, *args: Any) -> None:
         if hook is None:
             return
@@ -142,7 +161,7 @@ class Wrappers:
     # --- heritage.recommend ---------------------------------------------------------
     def recommend(self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Root span, metrics, quality and the query event around the entry point."""
-        if not is_instrumentation_enabled() or self.off():
+        if self._skip():
             return wrapped(*args, **kwargs)
         query, top_k = _query_and_top_k(args, kwargs, self.entry_parameters)
         state = CallState()
@@ -152,7 +171,8 @@ class Wrappers:
                 semconv.SPAN_RECOMMEND, record_exception=False, set_status_on_exception=False
             ) as span:
                 self._start_attributes(span, query, top_k, state)
-                self._call_hook(self.request_hook, span, instance, query, top_k)
+                if self.request_hook is not None:
+                    self._call_hook(self.request_hook, span, instance, query, top_k)
                 start = time.perf_counter()
                 try:
                     results = wrapped(*args, **kwargs)
@@ -164,7 +184,8 @@ class Wrappers:
                     raise
                 duration = time.perf_counter() - start
                 self._finish(span, instance, query, results, duration, state)
-                self._call_hook(self.response_hook, span, instance, results)
+                if self.response_hook is not None:
+                    self._call_hook(self.response_hook, span, instance, results)
                 return results
         finally:
             _current_call.reset(token)
@@ -197,8 +218,9 @@ class Wrappers:
         """Metrics (inside the span, so histograms get exemplars), attributes and the query event."""
         success = error is None
         try:
-            count = len(results) if results is not None else 0
-            quality = self._quality(instance, query, results) if success and results is not None else {}
+            # a result without a length (an iterator) is not counted: counting would consume it
+            count = len(results) if results is not None and hasattr(results, "__len__") else None
+            quality = self._quality(instance, query, results) if success and count is not None else {}
             record_query(self.instruments, duration, success=success, num_results=count if success else None,
                          quality=quality)
             if span.is_recording():
@@ -208,7 +230,8 @@ class Wrappers:
             _logger.exception("heritage recommender instrumentation: could not record the query")
 
     def _result_attributes(
-        self, span: Span, results: Any, count: int, state: CallState, quality: Mapping[str, float], success: bool
+        self, span: Span, results: Any, count: int | None, state: CallState, quality: Mapping[str, float],
+        success: bool,
     ) -> None:
         attributes: dict[str, Any] = {semconv.SUCCESS: success}
         if state.components_used:
@@ -218,17 +241,22 @@ class Wrappers:
         if state.cache_hit is not None:
             attributes[semconv.CACHE_HIT] = state.cache_hit
         if results is not None:
-            attributes[semconv.RESULT_COUNT] = count
-            attributes[semconv.RESULT_EMPTY] = count == 0
+            if count is not None:
+                attributes[semconv.RESULT_COUNT] = count
+                attributes[semconv.RESULT_EMPTY] = count == 0
             for key, value in quality.items():
                 attributes[_QUALITY_ATTRS[key]] = value
-            for i, item in enumerate(results[: self.max_documents]):
-                if isinstance(item, Mapping):
-                    doc_id, score = item.get("doc_id", item.get("id")), item.get("score")
+            documents = results if type(results) is list or isinstance(results, Sequence) else ()  # never consume an iterator
+            for (id_key, score_key), item in zip(self._document_keys, documents):
+                if type(item) is dict or isinstance(item, Mapping):  # dicts first: the ABC check costs more
+                    doc_id = item.get("doc_id")
+                    if doc_id is None:
+                        doc_id = item.get("id")
                     if doc_id is not None:
-                        attributes[semconv.retrieval_document_id(i)] = str(doc_id)
-                    if isinstance(score, (int, float)):
-                        attributes[semconv.retrieval_document_score(i)] = float(score)
+                        attributes[id_key] = str(doc_id)
+                    score = item.get("score")
+                    if type(score) is float or (isinstance(score, (int, float)) and not isinstance(score, bool)):
+                        attributes[score_key] = float(score)
         span.set_attributes(attributes)
 
     def _emit_query_event(
@@ -252,9 +280,9 @@ class Wrappers:
         span_name = semconv.component_span_name(operation, name)
 
         def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-            if not is_instrumentation_enabled() or self.off():
-                return wrapped(*args, **kwargs)
             state = _current_call.get()
+            if state is None and self._skip():
+                return wrapped(*args, **kwargs)
             with self.tracer.start_as_current_span(
                 span_name, record_exception=False, set_status_on_exception=False
             ) as span:
@@ -285,7 +313,7 @@ class Wrappers:
 
     def ensemble(self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """A ``heritage.ensemble`` span (OpenInference RERANKER) around the merge step."""
-        if not is_instrumentation_enabled() or self.off():
+        if _current_call.get() is None and self._skip():
             return wrapped(*args, **kwargs)
         with self.tracer.start_as_current_span(semconv.SPAN_ENSEMBLE) as span:
             rankings = args[0] if args else kwargs.get("rankings")
@@ -299,14 +327,11 @@ class Wrappers:
 
     def chain(self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Runs the strategies as a :class:`~heritage_otel.fallback.FallbackChain` (its spans and counter)."""
-        if not is_instrumentation_enabled() or self.off():
+        state = _current_call.get()
+        if state is None and self._skip():
             return wrapped(*args, **kwargs)
         strategies, rest = (args[0], args[1:]) if args else (kwargs.pop("strategies"), ())
-        chain = FallbackChain(self.chain_name, tracer_provider=self.tracer_provider, meter_provider=self.meter_provider)
-        for name, func, priority in strategies:
-            chain.add_strategy(name, func, priority)
-        state = _current_call.get()
-        result, used = chain.execute(*rest, **kwargs)
+        result, used = self.fallback_chain.execute_strategies(strategies, *rest, **kwargs)
         if state is not None:
             state.strategy_used = used
         return result, used
@@ -314,10 +339,10 @@ class Wrappers:
     def cache(self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Counts cache look-ups (hit: a non-None answer) and tells the current call."""
         value = wrapped(*args, **kwargs)
-        if not is_instrumentation_enabled() or self.off():
+        state = _current_call.get()
+        if state is None and self._skip():
             return value
         hit = value is not None
-        state = _current_call.get()
         if state is not None:
             state.cache_hit = hit
         try:

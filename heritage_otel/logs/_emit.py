@@ -65,6 +65,9 @@ def resolve_log_dir(log_dir: str | os.PathLike[str] | None) -> Path | None:
 
 def attribute_value(value: Any) -> AttributeValue:
     """``value`` as something an OpenTelemetry attribute can hold (else its ``str``)."""
+    kind = type(value)
+    if kind is str or kind is int or kind is float or kind is bool:  # the common case, without isinstance
+        return value
     if isinstance(value, (str, bool, int, float)):
         return value
     if isinstance(value, (list, tuple)):
@@ -172,10 +175,16 @@ class Emitter:
         file_fields: Mapping[str, Any] | None,
         exception: BaseException | None = None,
         span: trace.Span | None = None,
+        typed: bool = False,
     ) -> None:
-        """Span event on ``span`` (default: current), log record, and JSON line; never raises."""
+        """Span event on ``span`` (default: current), log record, and JSON line; never raises.
+
+        ``typed``: ``attributes`` already holds only attribute values (no None,
+        homogeneous tuples), so they are used as they are.
+        """
         now_ns = time.time_ns()
-        attrs = {key: attribute_value(value) for key, value in attributes.items() if value is not None}
+        attrs = attributes if typed else {
+            key: attribute_value(value) for key, value in attributes.items() if value is not None}
         try:
             target = span if span is not None else trace.get_current_span()
             if target.is_recording():

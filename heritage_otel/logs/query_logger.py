@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from opentelemetry._logs import LoggerProvider, SeverityNumber
@@ -47,8 +47,8 @@ FILE_NAME = "queries.log"
 def _result_ids(results: Any, id_field: str, limit: int) -> list[str]:
     ids: list[str] = []
     if not isinstance(results, (list, tuple)) and (  # lists first: the ABC checks cost more than the loop
-            not isinstance(results, Iterable) or isinstance(results, (str, bytes, Mapping))):
-        return ids
+            not isinstance(results, Iterable) or isinstance(results, (str, bytes, Mapping, Iterator))):
+        return ids  # an iterator is the caller's to consume, once
     for item in results:
         if len(ids) >= limit:
             break
@@ -135,37 +135,42 @@ class QueryLogger:
         raw_text = text if capture else None
         count = len(results) if results is not None and hasattr(results, "__len__") else 0
         ids = _result_ids(results, self.id_field, self.max_result_ids)
-        components = [str(c) for c in (components_used or ())]
+        components = tuple(str(c) for c in (components_used or ()))
         latency = float(latency_ms)
         succeeded = bool(success) and error is None
         error_type = error_message = None
         if error is not None:
             error_type = type(error).__qualname__ if isinstance(error, BaseException) else "_OTHER"
             error_message = exception_message_for_export(error, capture)
-        attributes = {
-            semconv.QUERY_ID: str(query_id),
-            semconv.QUERY_HASH: query_hash,
-            semconv.QUERY_TEXT: raw_text,
-            semconv.QUERY_LENGTH: len(text) if text is not None else None,
-            semconv.RESULT_COUNT: count,
-            semconv.RESULT_EMPTY: count == 0,
-            semconv.RESULT_IDS: ids,
-            semconv.LATENCY_MS: latency,
-            semconv.COMPONENTS_USED: components,
-            semconv.SUCCESS: succeeded,
-            semconv.ERROR_TYPE: error_type,
-            semconv.EXCEPTION_MESSAGE: error_message,
-            semconv.EXCEPTION_TYPE: error_type if isinstance(error, BaseException) else None,
-        }
+        # attribute values as OpenTelemetry takes them (no None, homogeneous tuples): used as they are
+        attributes: dict[str, Any] = {semconv.QUERY_ID: str(query_id)}
+        if query_hash is not None:
+            attributes[semconv.QUERY_HASH] = query_hash
+        if raw_text is not None:
+            attributes[semconv.QUERY_TEXT] = raw_text
+        if text is not None:
+            attributes[semconv.QUERY_LENGTH] = len(text)
+        attributes[semconv.RESULT_COUNT] = count
+        attributes[semconv.RESULT_EMPTY] = count == 0
+        attributes[semconv.RESULT_IDS] = tuple(ids)
+        attributes[semconv.LATENCY_MS] = latency
+        attributes[semconv.COMPONENTS_USED] = components
+        attributes[semconv.SUCCESS] = succeeded
+        if error_type is not None:
+            attributes[semconv.ERROR_TYPE] = error_type
+            if error_message is not None:
+                attributes[semconv.EXCEPTION_MESSAGE] = error_message
+            if isinstance(error, BaseException):
+                attributes[semconv.EXCEPTION_TYPE] = error_type
         file_fields = None if not self._emitter.writes_file else {
             "query_id": str(query_id),
             "query_hash": query_hash,
             "query_text": raw_text,
-            "query_length": attributes[semconv.QUERY_LENGTH],
+            "query_length": len(text) if text is not None else None,
             "num_results": count,
             "result_ids": ids,
             "latency_ms": latency,
-            "components_used": components,
+            "components_used": list(components),
             "success": succeeded,
             "error_type": error_type,
             "error": error_message,
@@ -178,6 +183,7 @@ class QueryLogger:
             file_fields=file_fields,
             # the SDK would export the raw message and trace: only when query capture is on
             exception=error if isinstance(error, BaseException) and capture else None,
+            typed=True,
         )
 
     def close(self) -> None:
