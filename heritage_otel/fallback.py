@@ -83,6 +83,10 @@ def _validate_strategy(name: Any, func: Any, priority: Any, timeout_s: Any, exis
         raise ValueError(msg)
 
 
+#: Result types that are never awaitable: the check is skipped for them (it costs more than a strategy call).
+_PLAIN_RESULTS: frozenset[type] = frozenset({list, tuple, dict, str, int, float, bool, type(None)})
+
+
 def _descending_priority(strategy: Strategy) -> int:
     return -strategy.priority
 
@@ -140,6 +144,7 @@ class FallbackChain:
         self._strategies: list[Strategy] = []
         self._tracer = tracer_for(tracer_provider)
         self._meter_provider = meter_provider
+        self._fallbacks: Any = None
 
     def add_strategy(
         self, name: str, func: Callable[..., Any], priority: int = 0, timeout_s: float | None = None
@@ -223,7 +228,7 @@ class FallbackChain:
                 future.cancel()
                 msg = f"strategy {strategy.name!r} did not answer within {strategy.timeout_s} s"
                 raise StrategyTimeoutError(msg, component=strategy.name) from None
-        if inspect.isawaitable(result):
+        if type(result) not in _PLAIN_RESULTS and inspect.isawaitable(result):
             if inspect.iscoroutine(result):
                 result.close()
             msg = f"strategy {strategy.name!r} returned an awaitable; use execute_async for coroutine strategies"
@@ -336,7 +341,9 @@ class FallbackChain:
 
     def _count(self, strategy: str, degraded: bool) -> None:
         try:
-            instruments_for(self._meter_provider).fallbacks.add(
+            if self._fallbacks is None:  # bound on first use: the global provider may be set after the chain
+                self._fallbacks = instruments_for(self._meter_provider).fallbacks
+            self._fallbacks.add(
                 1,
                 {
                     semconv.FALLBACK_CHAIN: self.name,

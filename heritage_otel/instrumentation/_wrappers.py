@@ -15,7 +15,6 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from opentelemetry import trace
@@ -43,14 +42,16 @@ _QUALITY_ATTRS = {
 }
 
 
-@dataclass
 class CallState:
     """What the inner wrappers learn during one ``heritage.recommend`` call."""
 
-    cache_hit: bool | None = None
-    strategy_used: str | None = None
-    query_hash: str | None = None  # computed once: the root span's attribute and the query log record
-    components_used: list[str] = field(default_factory=list)
+    __slots__ = ("cache_hit", "components_used", "query_hash", "strategy_used")
+
+    def __init__(self) -> None:
+        self.cache_hit: bool | None = None
+        self.strategy_used: str | None = None
+        self.query_hash: str | None = None  # computed once: the root span's attribute and the query log record
+        self.components_used: list[str] = []
 
 
 _current_call: contextvars.ContextVar[CallState | None] = contextvars.ContextVar("heritage_recommend_call", default=None)
@@ -268,7 +269,7 @@ class Wrappers:
             query if isinstance(query, str) else None,
             results,
             duration * 1000.0,
-            dict.fromkeys(state.components_used),
+            tuple(dict.fromkeys(state.components_used)),
             success=error is None,
             error=error,
             query_hash=state.query_hash,
@@ -278,6 +279,8 @@ class Wrappers:
     def component(self, name: str, operation: str) -> Callable[..., Any]:
         """The wrapper of one ranking component: a span named ``"{operation} {name}"`` and its duration."""
         span_name = semconv.component_span_name(operation, name)
+        span_attributes = {semconv.COMPONENT: name, semconv.OPENINFERENCE_SPAN_KIND: semconv.OPENINFERENCE_RETRIEVER}
+        succeeded, failed = {semconv.COMPONENT: name, semconv.SUCCESS: True}, {semconv.COMPONENT: name, semconv.SUCCESS: False}
 
         def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             state = _current_call.get()
@@ -286,28 +289,29 @@ class Wrappers:
             with self.tracer.start_as_current_span(
                 span_name, record_exception=False, set_status_on_exception=False
             ) as span:
-                if span.is_recording():
-                    span.set_attributes({semconv.COMPONENT: name,
-                                         semconv.OPENINFERENCE_SPAN_KIND: semconv.OPENINFERENCE_RETRIEVER})
+                recording = span.is_recording()
+                if recording:
+                    span.set_attributes(span_attributes)
                 start = time.perf_counter()
                 try:
                     result = wrapped(*args, **kwargs)
                 except Exception as exc:
                     # counted here, under the component; the fallback attempt and the root span only record it
                     record_error(span, exc, component=name, escaped=True, meter_provider=self.meter_provider)
-                    self._record_component(name, time.perf_counter() - start, success=False)
+                    self._record_component(time.perf_counter() - start, failed)
                     raise
-                self._record_component(name, time.perf_counter() - start, success=True)
+                self._record_component(time.perf_counter() - start, succeeded)
                 if state is not None:
                     state.components_used.append(name)
-                _set_result_count(span, result)
+                if recording:
+                    _set_result_count(span, result)
                 return result
 
         return wrapper
 
-    def _record_component(self, name: str, duration: float, *, success: bool) -> None:
+    def _record_component(self, duration: float, attributes: Mapping[str, Any]) -> None:
         try:
-            self.instruments.component_duration.record(duration, {semconv.COMPONENT: name, semconv.SUCCESS: success})
+            self.instruments.component_duration.record(duration, attributes)
         except Exception:  # noqa: BLE001
             _logger.exception("heritage recommender instrumentation: could not record a component duration")
 

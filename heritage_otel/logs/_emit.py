@@ -195,7 +195,7 @@ class Emitter:
             self._otel_logger.emit(
                 timestamp=now_ns,
                 severity_number=severity,
-                severity_text=_SEVERITY_TEXT.get(severity, severity.name),
+                severity_text="INFO" if severity is SeverityNumber.INFO else _SEVERITY_TEXT.get(severity, severity.name),
                 body=message,
                 attributes=attrs,
                 event_name=event_name,

@@ -45,6 +45,10 @@ FILE_NAME = "queries.log"
 
 
 def _result_ids(results: Any, id_field: str, limit: int) -> list[str]:
+    if type(results) is list:  # the common case, a list of dicts, in one pass
+        first = results[:limit]
+        if all(type(item) is dict and id_field in item for item in first):
+            return [str(item[id_field]) for item in first]
     ids: list[str] = []
     if not isinstance(results, (list, tuple)) and (  # lists first: the ABC checks cost more than the loop
             not isinstance(results, Iterable) or isinstance(results, (str, bytes, Mapping, Iterator))):
@@ -135,7 +139,9 @@ class QueryLogger:
         raw_text = text if capture else None
         count = len(results) if results is not None and hasattr(results, "__len__") else 0
         ids = _result_ids(results, self.id_field, self.max_result_ids)
-        components = tuple(str(c) for c in (components_used or ()))
+        components = tuple(components_used or ())
+        if not all(type(c) is str for c in components):
+            components = tuple(str(c) for c in components)
         latency = float(latency_ms)
         succeeded = bool(success) and error is None
         error_type = error_message = None
