@@ -15,6 +15,8 @@ shuffled every round, so drift of a shared machine hits every variant alike):
 ``hand_disabled``   ``hand`` with telemetry disabled (``configure(disabled=True)``: the API's no-op providers)
 ``instr_disabled``  ``instrumentor`` with telemetry disabled, the (no-op) providers passed to ``instrument()``
 ``instr_disabled_global``  ``instrumentor`` on the global providers, ``configure(disabled=True)``
+``bare_hops``       ``bare`` with a pass-through wrapt wrapper (no telemetry) on each of the instrumentor's
+                    7 targets: the cost of the method hops alone, which hand-written code does not pay
 ==================  ===========================================================================
 
 Every SDK variant uses the same pipeline, built by ``heritage_otel.configure``
@@ -37,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import importlib
 import gc
 import io
 import json
@@ -51,7 +54,9 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import wrapt
 from opentelemetry._logs import SeverityNumber
+from opentelemetry.instrumentation.utils import unwrap
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, LogRecordExporter, LogRecordExportResult
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
@@ -60,7 +65,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from heritage_otel import semconv
 from heritage_otel.examples.recommender import HeritageRecommender
 from heritage_otel.examples.recommender.corpus import normalize_query
-from heritage_otel.instrumentation import RecommenderInstrumentor
+from heritage_otel.instrumentation import RecommenderInstrumentor, RecommenderTargets
+from heritage_otel.instrumentation.targets import parse_target
 from heritage_otel.instruments import DURATION_BUCKETS_S, RESULT_COUNT_BUCKETS, UNIT_INTERVAL_BUCKETS
 from heritage_otel.logs.hashing import hash_query_text
 from heritage_otel.telemetry import Telemetry, configure
@@ -68,8 +74,8 @@ from heritage_otel.telemetry import Telemetry, configure
 #: Goals (issue #14): enabled within 1.05x of the hand-written raw SDK; disabled within 1.05x of bare.
 GOAL_RATIO = 1.05
 GOAL_DISABLED_VS_BARE = 1.05
-VARIANTS = ("bare", "hand", "instrumentor", "hand_10pct", "instr_10pct", "hand_disabled", "instr_disabled",
-            "instr_disabled_global")
+VARIANTS = ("bare", "bare_hops", "hand", "instrumentor", "hand_10pct", "instr_10pct", "hand_disabled",
+            "instr_disabled", "instr_disabled_global")
 
 
 # --- discarding exporters (the export thread still runs, as in production) ------------
@@ -337,6 +343,20 @@ def shape_check(rec: HeritageRecommender, queries: list[str]) -> None:
 
 
 # --- timing ---------------------------------------------------------------------------------
+def _targets() -> list[tuple[type, str]]:
+    """(class, method) of each of the instrumentor's default targets."""
+    found = []
+    targets = RecommenderTargets()
+    for target in (targets.entry_point, *targets.components.values(), targets.ensemble, targets.chain, targets.cache):
+        module, cls, method = parse_target(target)
+        found.append((getattr(importlib.import_module(module), cls), method))
+    return found
+
+
+def _pass_through(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    return wrapped(*args, **kwargs)
+
+
 class Variant:
     """One way of running a query: its pipeline and whether the instrumentor is on."""
 
@@ -349,7 +369,7 @@ class Variant:
         self.global_providers = name.endswith("global")
         if self.global_providers:  # the only variant using the globals: they reach a disabled pipeline
             self.tel = configure(service_name="bench-overhead", disabled=True)
-        elif name != "bare":
+        elif not name.startswith("bare"):
             self.tel = pipeline(sampler=sampler, disabled=name.endswith("disabled"))
         # Looked up at call time: the instrumentor patches the class after this object is built.
         target: Any = HandInstrumented(rec, self.tel) if name.startswith("hand") else rec  # type: ignore[arg-type]
@@ -358,6 +378,9 @@ class Variant:
             self.instrumentor = RecommenderInstrumentor()
 
     def __enter__(self) -> Callable[[str, int], Any]:
+        if self.name == "bare_hops":
+            for cls, method in _targets():
+                wrapt.wrap_function_wrapper(cls, method, _pass_through)
         if self.instrumentor is not None and self.global_providers:
             self.instrumentor.instrument()
         elif self.instrumentor is not None and self.tel is not None:
@@ -367,6 +390,9 @@ class Variant:
         return self.call
 
     def __exit__(self, *exc: object) -> None:
+        if self.name == "bare_hops":
+            for cls, method in _targets():
+                unwrap(cls, method)
         if self.instrumentor is not None:
             self.instrumentor.uninstrument()
         if self.tel is not None:
@@ -435,6 +461,7 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
         "overhead_ratio_instrumentor_vs_hand": extra("instrumentor") / extra("hand") if extra("hand") > 0 else float("nan"),
         "instr_disabled_vs_bare": ratio("instr_disabled", "bare"),
         "instr_disabled_global_vs_bare": ratio("instr_disabled_global", "bare"),
+        "hops_us": extra("bare_hops"),
         "goal": GOAL_RATIO,
         "goal_disabled_vs_bare": GOAL_DISABLED_VS_BARE,
     }
@@ -458,6 +485,7 @@ def print_table(summary: dict[str, Any], result: dict[str, Any]) -> None:
     print(f"instrumentor disabled, global providers / bare:              {summary['instr_disabled_global_vs_bare']:.3f}x "
           f"(goal <= {GOAL_DISABLED_VS_BARE}x: "
           f"{'met' if summary['instr_disabled_global_vs_bare'] <= GOAL_DISABLED_VS_BARE else 'MISSED'})")
+    print(f"the 7 method hops alone (pass-through wrappers, no telemetry): +{summary['hops_us']:.1f} us/query")
     print(f"instrumentor overhead / hand-written overhead (above bare):   "
           f"{summary['overhead_ratio_instrumentor_vs_hand']:.2f}x")
 

@@ -87,6 +87,15 @@ def _validate_strategy(name: Any, func: Any, priority: Any, timeout_s: Any, exis
 _PLAIN_RESULTS: frozenset[type] = frozenset({list, tuple, dict, str, int, float, bool, type(None)})
 
 
+def _refuse_awaitable(strategy: Strategy, result: Any) -> None:
+    """Raise TypeError when a strategy run synchronously returned an awaitable (closing a coroutine)."""
+    if inspect.isawaitable(result):
+        if inspect.iscoroutine(result):
+            result.close()
+        msg = f"strategy {strategy.name!r} returned an awaitable; use execute_async for coroutine strategies"
+        raise TypeError(msg)
+
+
 def _descending_priority(strategy: Strategy) -> int:
     return -strategy.priority
 
@@ -192,7 +201,12 @@ class FallbackChain:
             for attempt, strategy in enumerate(strategies, start=1):
                 with self._attempt_span(strategy, attempt) as attempt_span:
                     try:
-                        result = self._call_sync(strategy, args, kwargs)
+                        if strategy.timeout_s is None and callable(strategy.func):  # the common case, inline
+                            result = strategy.func(*args, **kwargs)
+                            if type(result) not in _PLAIN_RESULTS:
+                                _refuse_awaitable(strategy, result)
+                        else:
+                            result = self._call_sync(strategy, args, kwargs)
                     except Exception as exc:  # noqa: BLE001 - the chain's purpose
                         errors.append((strategy.name, self._failed(attempt_span, strategy, exc)))
                         continue
@@ -228,11 +242,8 @@ class FallbackChain:
                 future.cancel()
                 msg = f"strategy {strategy.name!r} did not answer within {strategy.timeout_s} s"
                 raise StrategyTimeoutError(msg, component=strategy.name) from None
-        if type(result) not in _PLAIN_RESULTS and inspect.isawaitable(result):
-            if inspect.iscoroutine(result):
-                result.close()
-            msg = f"strategy {strategy.name!r} returned an awaitable; use execute_async for coroutine strategies"
-            raise TypeError(msg)
+        if type(result) not in _PLAIN_RESULTS:
+            _refuse_awaitable(strategy, result)
         return result
 
     @staticmethod

@@ -137,6 +137,10 @@ def instruments_for(provider: MeterProvider | None = None) -> Instruments:
         return found
 
 
+_SUCCEEDED: Final = {semconv.SUCCESS: True}
+_FAILED: Final = {semconv.SUCCESS: False}
+
+
 def record_query(
     inst: Instruments,
     duration_s: float,
@@ -155,7 +159,7 @@ def record_query(
     >>> from opentelemetry.metrics import NoOpMeterProvider
     >>> record_query(instruments_for(NoOpMeterProvider()), 0.120, num_results=10, quality={"ndcg_at_10": 0.8})
     """
-    outcome = {semconv.SUCCESS: success}
+    outcome = _SUCCEEDED if success else _FAILED
     inst.queries.add(1, outcome)
     inst.query_duration.record(duration_s, outcome)
     if num_results is not None:

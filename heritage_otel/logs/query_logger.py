@@ -133,7 +133,7 @@ class QueryLogger:
         query_hash: str | None,
     ) -> None:
         text = None if query_text is None else str(query_text)
-        capture = capture_query_text_enabled(self.capture_query_text)
+        capture = self.capture_query_text if self.capture_query_text is not None else capture_query_text_enabled()
         if query_hash is None and text is not None:
             query_hash = hash_query_text(text)
         raw_text = text if capture else None
