@@ -20,11 +20,14 @@ API implementations are used.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from opentelemetry import _logs, metrics, trace
+from opentelemetry._logs import _internal as _logs_api
+from opentelemetry.metrics import _internal as _metrics_api
 from opentelemetry._logs import Logger, LoggerProvider, NoOpLoggerProvider
 from opentelemetry.metrics import Meter, MeterProvider, NoOpMeterProvider
 from opentelemetry.trace import NoOpTracerProvider, Tracer, TracerProvider
@@ -368,13 +371,30 @@ def _notify_switch() -> None:
             _logger.exception("heritage-otel: a pipeline switch callback raised; ignored")
 
 
-def _api_global_unset() -> bool:
-    from opentelemetry._logs._internal import ProxyLoggerProvider
-    from opentelemetry.metrics._internal import _ProxyMeterProvider
+#: Set once a global provider is found set: the API sets each global once, so it never becomes unset again.
+_api_set_once = [False]
+#: Providers named in the environment are loaded by the API's getters on first use.
+_PROVIDERS_FROM_ENV = any(os.environ.get(name) for name in (
+    "OTEL_PYTHON_TRACER_PROVIDER", "OTEL_PYTHON_METER_PROVIDER", "OTEL_PYTHON_LOGGER_PROVIDER"))
 
-    return (isinstance(trace.get_tracer_provider(), (trace.ProxyTracerProvider, NoOpTracerProvider))
-            and isinstance(metrics.get_meter_provider(), (_ProxyMeterProvider, NoOpMeterProvider))
-            and isinstance(_logs.get_logger_provider(), (ProxyLoggerProvider, NoOpLoggerProvider)))
+
+def _api_global_unset() -> bool:
+    """True while no global provider records: the API's own proxies, or no-op providers set explicitly.
+
+    On the hot path of every instrumented call when no SDK is set up, so the common answer is cheap: no
+    global set at all (the API modules' own globals still None) is True without a look-up.
+    """
+    if _api_set_once[0]:
+        return False
+    if (not _PROVIDERS_FROM_ENV and getattr(trace, "_TRACER_PROVIDER", 0) is None
+            and getattr(_metrics_api, "_METER_PROVIDER", 0) is None and getattr(_logs_api, "_LOGGER_PROVIDER", 0) is None):
+        return True
+    unset = (isinstance(trace.get_tracer_provider(), (trace.ProxyTracerProvider, NoOpTracerProvider))
+             and isinstance(metrics.get_meter_provider(), (_metrics_api._ProxyMeterProvider, NoOpMeterProvider))
+             and isinstance(_logs.get_logger_provider(), (_logs_api.ProxyLoggerProvider, NoOpLoggerProvider)))
+    if not unset:
+        _api_set_once[0] = True  # a provider other than a proxy or a no-op is set, for good
+    return unset
 
 
 _disabled_cache: list[Any] = [-1, False]

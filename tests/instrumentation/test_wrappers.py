@@ -114,3 +114,39 @@ def test_an_iterator_result_is_never_consumed(telemetry, instrumentor) -> None:
     assert semconv.RESULT_COUNT not in span.attributes  # unknown without consuming the results
     assert telemetry.histogram_count(semconv.METRIC_QUERY_DURATION) == 1  # the query is still counted
     assert [r.log_record.event_name for r in telemetry.logs()] == [semconv.EVENT_QUERY]
+
+
+_SDK_SET_AFTER_INSTRUMENT = """
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from heritage_otel.examples.recommender import HeritageRecommender
+from heritage_otel.instrumentation import RecommenderInstrumentor
+
+rec = HeritageRecommender(n_docs=300)
+RecommenderInstrumentor().instrument()          # no SDK yet: calls go straight through
+rec.recommend("chola temple tamil", 3)
+exporter = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(exporter))
+trace.set_tracer_provider(provider)             # the application sets its SDK afterwards, the plain way
+rec.recommend("roman coins", 3)
+import json
+print(json.dumps(sorted({s.name for s in exporter.get_finished_spans()})))
+"""
+
+
+def test_an_sdk_set_after_instrument_is_recorded_from_the_next_call(tmp_path) -> None:
+    """With no SDK at all the wrappers call straight through; the plain SDK set up later is used at once."""
+    import json
+    import subprocess
+    import sys
+
+    script = tmp_path / "app.py"
+    script.write_text(_SDK_SET_AFTER_INSTRUMENT)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    names = json.loads(done.stdout.strip().splitlines()[-1])
+    assert semconv.SPAN_RECOMMEND in names and semconv.SPAN_FALLBACK_CHAIN in names
