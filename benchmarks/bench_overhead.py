@@ -33,6 +33,7 @@ Run::
 
     .venv/bin/python benchmarks/bench_overhead.py            # 20 rounds x 400 queries per variant
     .venv/bin/python benchmarks/bench_overhead.py --profile  # where the instrumentor's extra time goes
+    .venv/bin/python benchmarks/bench_overhead.py --no-sdk   # instrumented vs bare, no SDK set up at all
 """
 
 from __future__ import annotations
@@ -510,6 +511,24 @@ def profile(n: int) -> None:
             v.tel.shutdown()
 
 
+def no_sdk(rounds: int, per_round: int) -> float:
+    """Median per-round ratio instrumented / bare when no SDK is set up at all (run in a fresh process:
+    nothing may have called ``configure()`` or set a global provider)."""
+    rec = HeritageRecommender(cache_size=0)
+    queries = [q.text for q in rec.corpus.queries]
+    instrumentor = RecommenderInstrumentor()
+    run_round(rec.recommend, queries, 50)
+    bare, instrumented = [], []
+    for _ in range(rounds):
+        bare.append(run_round(rec.recommend, queries, per_round))
+        instrumentor.instrument()
+        try:
+            instrumented.append(run_round(rec.recommend, queries, per_round))
+        finally:
+            instrumentor.uninstrument()
+    return statistics.median(x / y for x, y in zip(instrumented, bare, strict=True))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=20, help="interleaved rounds (default 20)")
@@ -517,9 +536,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1, help="seed of the round order shuffle")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON too")
     parser.add_argument("--profile", action="store_true", help="profile instrumentor vs hand-written, then exit")
+    parser.add_argument("--no-sdk", action="store_true", help="instrumented vs bare with no SDK set up at all, then exit")
     args = parser.parse_args(argv)
     if args.rounds < 1 or args.queries < 1:
         parser.error("--rounds and --queries must be >= 1")
+    if args.no_sdk:
+        ratio = no_sdk(args.rounds, args.queries)
+        print(f"no SDK at all, instrumented / bare: {ratio:.3f}x (the 7 wrappers call straight through)")
+        return 0
     if args.profile:
         profile(args.queries * 3)
         return 0

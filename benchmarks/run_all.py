@@ -27,6 +27,7 @@ HERE = Path(__file__).resolve().parent
 #: name -> (script, full-run arguments, quick-run arguments)
 BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "overhead": ("bench_overhead.py", [], ["--rounds", "8", "--queries", "200"]),
+    "no-sdk": ("bench_overhead.py", ["--no-sdk"], ["--no-sdk", "--rounds", "8", "--queries", "200"]),
     "memory": ("bench_memory.py", [], ["--queries", "200000", "--every", "20000"]),
     "throughput": ("bench_throughput.py", [], ["--rates", "2000,8000,max", "--seconds", "2"]),
     "instrumentation": ("bench_instrumentation.py", [], ["--rounds", "3", "--queries", "300"]),
