@@ -63,6 +63,7 @@ __all__ = [
     "StrategyTimeoutError",
     "ResultRejectedError",
     "severity_of",
+    "count_error",
     "record_error",
 ]
 
@@ -211,6 +212,22 @@ def _record_exception(span: Span, exc: BaseException, escaped: bool) -> str:
     return message
 
 
+def count_error(severity: Severity, component: str, error_type: str, meter_provider: MeterProvider | None = None) -> None:
+    """Add one to ``heritage.errors`` (attributes: severity name, component, ``error.type``).
+
+    :func:`record_error` calls it once per exception; call it directly for a
+    failure known without an exception object (the facade's
+    ``record_component_performance(success=False)``).
+
+    >>> from opentelemetry.metrics import NoOpMeterProvider
+    >>> count_error(Severity.HIGH, "simrank", "TimeoutError", NoOpMeterProvider())
+    """
+    instruments_for(meter_provider).errors.add(
+        1,
+        {semconv.ERROR_SEVERITY_NAME: severity.name.lower(), semconv.COMPONENT: component, semconv.ERROR_TYPE: error_type},
+    )
+
+
 def record_error(
     span: Span,
     exc: BaseException,
@@ -242,14 +259,7 @@ def record_error(
             if severity >= Severity.HIGH:
                 span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {message}"[:256]))
         if not getattr(exc, _COUNTED, False):
-            instruments_for(meter_provider).errors.add(
-                1,
-                {
-                    semconv.ERROR_SEVERITY_NAME: severity.name.lower(),
-                    semconv.COMPONENT: component,
-                    semconv.ERROR_TYPE: type(exc).__qualname__,
-                },
-            )
+            count_error(severity, component, type(exc).__qualname__, meter_provider)
             try:
                 setattr(exc, _COUNTED, True)
             except (AttributeError, TypeError):  # an exception type without __dict__: it may count again

@@ -145,6 +145,7 @@ _ROWS: Final = (
     # raw OpenTelemetry metrics (values per interval: p95 of durations, mean of other histograms, deltas of sums)
     _raw(semconv.METRIC_QUERY_DURATION, "s", "up", "query_latency", abs_=0.02),
     _raw(semconv.METRIC_COMPONENT_DURATION, "s", "up", "component_latency", abs_=0.02),
+    _raw(semconv.METRIC_COMPONENT_USES, "{query}", "down", "component_uses"),
     _raw(semconv.METRIC_OPERATION_DURATION, "s", "up", "operation_latency", abs_=0.02),
     _raw(semconv.METRIC_QUERIES, "{query}", "down", "throughput"),
     _raw(semconv.METRIC_ERRORS, "{error}", "up", "errors"),

@@ -50,6 +50,7 @@ class Instruments:
     precision_at_5: Histogram
     diversity: Histogram
     component_duration: Histogram
+    component_uses: Counter
     errors: Counter
     fallbacks: Counter
     cache_requests: Counter
@@ -91,6 +92,10 @@ def _create(provider: MeterProvider) -> Instruments:
             semconv.METRIC_COMPONENT_DURATION, unit="s",
             description="Duration of one ranking component call",
             explicit_bucket_boundaries_advisory=DURATION_BUCKETS_S,
+        ),
+        component_uses=meter.create_counter(
+            semconv.METRIC_COMPONENT_USES, unit="{query}",
+            description="Queries that used a ranking component, reported without a duration",
         ),
         errors=meter.create_counter(
             semconv.METRIC_ERRORS, unit="{error}", description="Errors recorded, by severity and component"
@@ -171,3 +176,12 @@ def record_query(
             value = quality.get(key)
             if value is not None:
                 getattr(inst, key).record(value)
+
+
+def record_component_call(inst: Instruments, component: str, duration_s: float, *, success: bool = True) -> None:
+    """Record one measured call of ``component`` (attributes ``heritage.component``, ``heritage.success``).
+
+    >>> from opentelemetry.metrics import NoOpMeterProvider
+    >>> record_component_call(instruments_for(NoOpMeterProvider()), "simrank", 0.012)
+    """
+    inst.component_duration.record(duration_s, {semconv.COMPONENT: component, semconv.SUCCESS: success})

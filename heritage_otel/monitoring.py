@@ -67,7 +67,6 @@ import logging
 import math
 import threading
 import time
-from collections import Counter as _Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -95,11 +94,13 @@ from heritage_otel.analysis import (
     ks,
     psi,
 )
+from heritage_otel.analysis.components import ComponentTable
 from heritage_otel.analysis.drift import ks_drifted, psi_drifted
 from heritage_otel.analysis.findings import Finding, anomaly_finding, ks_finding, psi_finding
 from heritage_otel.analysis.sinks import JsonlFileSink
 from heritage_otel.checks import check_bool, check_int, check_number
-from heritage_otel.instruments import Instruments, instruments_for, record_query
+from heritage_otel.errors import Severity, count_error
+from heritage_otel.instruments import Instruments, instruments_for, record_component_call, record_query
 from heritage_otel.settings import resolve_settings
 from heritage_otel.version import __version__
 
@@ -459,11 +460,12 @@ class Monitor:
             _log.warning("another OpenTelemetry SDK owns the global providers: the monitor sees what it records "
                          "itself (record_query, metrics.*), not what FallbackChain or ErrorHandler record")
             providers.append(self.meter_provider)
+        self._providers = tuple(providers)
         self._instrument_sets: list[Instruments] = [instruments_for(p) for p in providers]
         self.metrics = MetricsStore(cfg["retention_minutes"], int(cfg["reservoir_size"]), meter_providers=providers)
         self.drift_detector = DriftDetector(self.analyzer)
-        self.components: _Counter[str] = _Counter()
-        self._components_lock = threading.Lock()
+        #: Per-component calls, failures and latencies, from the samples the Analyzer receives each export.
+        self.components = ComponentTable(window_s=float(cfg["retention_minutes"]) * 60)
         self._system_metrics: Any = None
         if cfg["system_metrics"]:
             self._system_metrics = _start_system_metrics(self.meter_provider)
@@ -497,12 +499,41 @@ class Monitor:
             for name, value in quality.items():
                 self.metrics.keep_raw(name, value, None)
             if components_used:
-                with self._components_lock:
-                    self.components.update(components_used)
+                for name in dict.fromkeys(str(c) for c in components_used):
+                    attributes = {semconv.COMPONENT: name}
+                    for inst in self._instrument_sets:
+                        inst.component_uses.add(1, attributes)
             if self._dashboard is not None:
                 self._log_query_on_dashboard(query_id, latency_ms, num_results, components_used, success)
         except Exception:  # noqa: BLE001 - monitoring never breaks the caller
             _log.exception("record_query(%r) failed; not recorded", query_id)
+
+    def record_component_performance(self, component_name: str, latency_ms: float, success: bool = True,
+                                     error_type: str | None = None) -> None:
+        """Record one measured call of a ranking component (the seed's per-component latency). Never raises.
+
+        Records ``heritage.component.duration`` (in seconds, as the
+        instrumentor does) and, for a failed call, one ``heritage.errors``
+        (severity high, ``error.type`` = ``error_type`` or ``_OTHER``); keeps
+        the raw value as ``{component_name}_latency`` (ms) for
+        ``metrics.get_stats``. The Components page then shows the
+        component's latency; a query that also names it in
+        ``components_used`` is not counted twice.
+        """
+        try:
+            name, value = str(component_name), float(latency_ms)
+            if not math.isfinite(value) or value < 0:
+                _log.warning("record_component_performance(%r, latency_ms=%r): expected a finite latency >= 0; "
+                             "not recorded", name, latency_ms)
+                return
+            for inst in self._instrument_sets:
+                record_component_call(inst, name, value / 1000.0, success=bool(success))
+            if not success:
+                for provider in self._providers:
+                    count_error(Severity.HIGH, name, str(error_type) if error_type else "_OTHER", provider)
+            self.metrics.keep_raw(f"{name}_latency", value, None)
+        except Exception:  # noqa: BLE001 - monitoring never breaks the caller
+            _log.exception("record_component_performance(%r) failed; not recorded", component_name)
 
     # --- checks ------------------------------------------------------------
     def flush(self, timeout_millis: float = 10_000) -> bool:
@@ -559,18 +590,29 @@ class Monitor:
 
     # --- dashboard -----------------------------------------------------------
     def get_system_health(self) -> dict[str, Any]:
-        """``{'score', 'status', 'issues'}`` from active alerts and the latest key rates."""
+        """``{'score', 'status', 'issues'}`` from active alerts and the latest key rates.
+
+        Evaluates what was recorded since the last export first (the seed's health was live)."""
+        self.flush()
+        return self._health()
+
+    def _health(self) -> dict[str, Any]:
         report = compute_health(self.alerts.get_active_alerts(), self.analyzer.latest_indicators(), self.analyzer.rules)
         return report.to_dict()
 
     def get_dashboard_data(self) -> dict[str, Any]:
-        """The seed's dashboard dict: system_health, alerts, metrics (stats per raw metric) and more."""
+        """The seed's dashboard dict: system_health, alerts, metrics (stats per raw metric) and more.
+
+        Evaluates what was recorded since the last export first (the seed's dashboard data was live).
+        ``components`` maps each component to its row of the dashboard's Components page
+        (:class:`~heritage_otel.analysis.components.ComponentTable`): calls, timed_calls, failures,
+        success_rate, latency_mean_ms and latency_p95_ms (None when no call was measured), status."""
+        self.flush()
         self.metrics.cleanup()
-        with self._components_lock:
-            components = dict(self.components)
+        components = {row["component"]: row for row in self.components.rows(time.time())}
         return {
             "timestamp": _dt.datetime.now(tz=_dt.timezone.utc).isoformat(),
-            "system_health": self.get_system_health(),
+            "system_health": self._health(),
             "alerts": [a.to_dict() for a in self.alerts.get_active_alerts()],
             "metrics": {name: self.metrics.get_stats(name) for name in self.metrics.names()},
             "counters": self.metrics.counters(),
@@ -609,15 +651,16 @@ class Monitor:
         interval = float(self.config["check_interval_seconds"])
         config = ServiceConfig(host=host, port=port, jaeger_url=self.config["jaeger_url"],
                                refresh_seconds=max(5, min(300, round(interval))))
-        server = AnalyzerServer(config, analyzer=self.analyzer, alert_manager=self.alerts, start_background=False)
+        server = AnalyzerServer(config, analyzer=self.analyzer, alert_manager=self.alerts, components=self.components,
+                                start_background=False)
         self._dashboard = server.start()
         return str(server.url)
 
     def _after_evaluation(self, evaluation: Any) -> None:
-        """Each export: the dashboard's component table takes the interval's samples."""
+        """Each export: the component table takes the interval's samples (the ones the Analyzer ingested)."""
+        self.components.add(self.exporter.last_samples)
         server = self._dashboard
         if server is not None:
-            server.service.components.add(self.exporter.last_samples)
             server.service.counters["metric_requests"] += 1
             server.service.last_evaluation_s = evaluation.time_s
 

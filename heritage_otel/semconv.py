@@ -152,6 +152,9 @@ METRIC_NDCG_AT_10: Final = "heritage.quality.ndcg_at_10"
 METRIC_PRECISION_AT_5: Final = "heritage.quality.precision_at_5"
 METRIC_DIVERSITY: Final = "heritage.quality.diversity"
 METRIC_COMPONENT_DURATION: Final = "heritage.component.duration"
+#: Queries that used a component, as the application reported it without a duration (the facade's
+#: ``components_used``); a component's calls are its measured durations or, when more, these uses.
+METRIC_COMPONENT_USES: Final = "heritage.component.uses"
 METRIC_ERRORS: Final = "heritage.errors"
 METRIC_FALLBACKS: Final = "heritage.fallbacks"
 METRIC_CACHE_REQUESTS: Final = "heritage.cache.requests"

@@ -80,7 +80,9 @@ def test_record_query_records_the_otel_instruments(telemetry) -> None:
     (point,) = telemetry.metric_points(semconv.METRIC_QUERY_DURATION)
     assert point.sum == pytest.approx(1.25)  # seconds
     assert telemetry.histogram_count(semconv.METRIC_NDCG_AT_10) == 5
-    assert monitor.get_dashboard_data()["components"] == {"simrank": 5}
+    assert telemetry.metric_sum(semconv.METRIC_COMPONENT_USES, **{semconv.COMPONENT: "simrank"}) == 5
+    (row,) = monitor.get_dashboard_data()["components"].values()
+    assert (row["component"], row["calls"], row["timed_calls"], row["latency_mean_ms"]) == ("simrank", 5, 0, None)
 
 
 def test_threshold_alert_from_the_pipeline_then_resolution() -> None:
@@ -453,6 +455,68 @@ def test_serve_dashboard_from_the_process_reads_the_facades_analyzer() -> None:
             requests.get(url + "/api/health", timeout=5)
     finally:
         telemetry_pipeline.shutdown()
+
+
+def test_components_page_of_a_facade_user_counts_calls_failures_and_unmeasured_latency() -> None:
+    """components_used counts each component's calls (latency unknown, not 0), record_component_performance
+    adds measured latency without counting the call twice, and ErrorHandler failures land on their component:
+    through serve_dashboard()'s /api/components, from queries recorded before the dashboard started too."""
+    import requests
+
+    from heritage_otel.errors import HighSeverityError
+    from heritage_otel.handler import ErrorHandler
+
+    monitor = initialize_monitoring(config={"system_metrics": False}, start_background=False)
+    handler = ErrorHandler()
+
+    @handler.handle_errors("embedding", fallback_value=[])
+    def embed(i: int) -> list[int]:
+        if i % 4 == 0:
+            raise HighSeverityError("vector index offline")
+        return [i]
+
+    def serve(first: int, n: int) -> None:
+        for i in range(first, first + n):
+            embed(i)
+            monitor.record_component_performance("simrank", 10.0 + i % 20, success=i != 7,
+                                                 error_type="TimeoutError" if i == 7 else None)
+            monitor.record_query(f"q{i}", latency_ms=120, num_results=10,
+                                 components_used=["simrank", "horn_index", "embedding", "horn_index"])
+
+    serve(0, 20)
+    monitor.flush()
+    url = monitor.serve_dashboard()
+    rows = {r["component"]: r for r in requests.get(url + "/api/components", timeout=5).json()["components"]}
+    assert set(rows) == {"simrank", "horn_index", "embedding"}
+    horn = rows["horn_index"]
+    assert (horn["calls"], horn["timed_calls"], horn["failures"], horn["status"]) == (20, 0, 0, "ok")
+    assert horn["latency_mean_ms"] is None and horn["latency_p95_ms"] is None  # unknown, not 0
+    simrank = rows["simrank"]
+    assert (simrank["calls"], simrank["timed_calls"], simrank["failures"]) == (20, 20, 1)
+    assert simrank["latency_mean_ms"] == pytest.approx(19.5) and 25 <= simrank["latency_p95_ms"] <= 50  # its bucket
+    assert (simrank["success_rate"], simrank["status"]) == (0.95, "degraded")
+    embedding = rows["embedding"]
+    assert (embedding["calls"], embedding["failures"], embedding["success_rate"]) == (20, 5, 0.75)
+    assert embedding["status"] == "failing" and embedding["latency_mean_ms"] is None
+    assert monitor.metrics.get_stats("simrank_latency")["count"] == 20  # the seed's raw per-component values
+
+    serve(20, 5)
+    data = monitor.get_dashboard_data()  # evaluates what was recorded since the last export
+    assert data["components"]["horn_index"]["calls"] == 25
+    assert data["components"] == {r["component"]: r for r in
+                                  requests.get(url + "/api/components", timeout=5).json()["components"]}
+
+
+def test_record_component_performance_never_raises_and_skips_bad_latencies(telemetry) -> None:
+    """A non-finite or negative latency is not recorded (a warning says so); nothing escapes."""
+    monitor = initialize_monitoring(config={"system_metrics": False}, start_background=False)
+    monitor.record_component_performance("simrank", float("nan"))
+    monitor.record_component_performance("simrank", -3)
+    monitor.record_component_performance("simrank", "fast")  # type: ignore[arg-type]
+    monitor.record_component_performance("simrank", 4.0, success=False)
+    assert telemetry.histogram_count(semconv.METRIC_COMPONENT_DURATION, **{semconv.COMPONENT: "simrank"}) == 1
+    assert telemetry.metric_sum(semconv.METRIC_ERRORS, **{semconv.COMPONENT: "simrank",
+                                                          semconv.ERROR_TYPE: "_OTHER"}) == 1
 
 
 _INTEGRATION_GUIDE = '''

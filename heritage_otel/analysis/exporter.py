@@ -7,7 +7,9 @@ findings go to the :class:`~heritage_otel.analysis.alerts.AlertManager`
 (which delivers alerts off this thread).
 
 Temporality: without a downstream exporter it asks for DELTA for every
-instrument kind (one interval per export). With a ``downstream`` exporter
+instrument kind (one interval per export) but the up-down counters, which
+it asks CUMULATIVE and reads as gauges (their level), as the SDK's
+``delta`` temporality preference does. With a ``downstream`` exporter
 (e.g. OTLP) it adopts the downstream's preferred temporality and
 aggregation and hands it the very same ``MetricsData`` object, so the
 downstream receives exactly what it would have received on its own;
@@ -78,8 +80,11 @@ except ImportError:  # pragma: no cover
 _KINDS: list[type] = [Counter, UpDownCounter, Histogram, ObservableCounter, ObservableUpDownCounter, ObservableGauge]
 if _SyncGauge is not None:
     _KINDS.append(_SyncGauge)
-#: DELTA for every instrument kind.
-DELTA_TEMPORALITY: dict[type, AggregationTemporality] = {k: AggregationTemporality.DELTA for k in _KINDS}
+#: DELTA for every instrument kind but the up-down counters, whose level is what matters: CUMULATIVE for those
+#: (the SDK's ``delta`` temporality preference), so they arrive as gauges (see :func:`to_samples`).
+DELTA_TEMPORALITY: dict[type, AggregationTemporality] = {
+    k: AggregationTemporality.CUMULATIVE if k in (UpDownCounter, ObservableUpDownCounter) else AggregationTemporality.DELTA
+    for k in _KINDS}
 
 
 def _exemplars(points_exemplars: Sequence[Any]) -> list[tuple[str, str, float]]:

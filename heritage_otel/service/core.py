@@ -39,7 +39,7 @@ from heritage_otel.analysis.indicators import INDICATORS
 from heritage_otel.analysis.policy import signal_of
 from heritage_otel.analysis.samples import SeriesKey
 from heritage_otel.indicators import bad_direction
-from heritage_otel.service.components import ComponentTable
+from heritage_otel.analysis.components import ComponentTable
 from heritage_otel.service.config import ServiceConfig
 from heritage_otel.service.convert import RESOURCE_KEYS, ConversionResult, MetricConverter
 from heritage_otel.service.fleet import FleetAggregator
@@ -99,6 +99,7 @@ class AnalyzerService:
         analyzer_config: AnalyzerConfig | None = None,
         alert_manager: AlertManager | None = None,
         analyzer: Analyzer | None = None,
+        components: ComponentTable | None = None,
         clock: Callable[[], float] = time.time,
         start_background: bool = True,
     ) -> None:
@@ -119,7 +120,8 @@ class AnalyzerService:
                                          memory_s=base.retention_s, max_staleness_s=base.retention_s)
         self.fleet = (FleetAggregator(base.interval_seconds, self.config.max_series, clock=clock, limits=self.config)
                       if self.config.fleet_aggregates else None)
-        self.components = ComponentTable(window_s=base.retention_s)
+        # ``components``: the table the in-process feeder (the monitoring facade) fills, served as it is
+        self.components = components if components is not None else ComponentTable(window_s=base.retention_s)
         self.queries = RecentQueryStore(self.config.query_store_size, self.config.query_store_bytes, self.drops)
         self.started_at = clock()
         self.counters: dict[str, int] = {

@@ -55,6 +55,7 @@ from starlette.datastructures import Headers
 from starlette.responses import Response
 
 from heritage_otel.analysis import AlertManager, Analyzer, AnalyzerConfig
+from heritage_otel.analysis.components import ComponentTable
 from heritage_otel.service import api
 from heritage_otel.service.config import ServiceConfig
 from heritage_otel.service.core import AnalyzerService
@@ -428,11 +429,12 @@ class AnalyzerServer:
         analyzer_config: AnalyzerConfig | None = None,
         alert_manager: AlertManager | None = None,
         analyzer: Analyzer | None = None,
+        components: ComponentTable | None = None,
         start_background: bool = True,
     ) -> None:
         self.config = config or ServiceConfig()
         self.service = AnalyzerService(self.config, analyzer_config=analyzer_config, alert_manager=alert_manager,
-                                       analyzer=analyzer, start_background=start_background)
+                                       analyzer=analyzer, components=components, start_background=start_background)
         cfg = self.config
         try:
             self._socket = _listen(cfg.host, cfg.port, backlog=min(cfg.max_connections, 1024))

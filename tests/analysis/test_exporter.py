@@ -52,12 +52,22 @@ def _provider(exporter, interval_ms=60_000, exemplars=False, resource=None):
                          **kwargs)
 
 
-def test_prefers_delta_for_every_instrument_kind() -> None:
-    """Without a downstream exporter every instrument kind is exported as DELTA."""
+def test_prefers_delta_except_for_up_down_counters() -> None:
+    """Without a downstream exporter counters and histograms are DELTA; up-down counters CUMULATIVE, so the
+    Analyzer sees their level after every export, not its change (the SDK's ``delta`` preference)."""
     exporter = AnalyzingMetricExporter(Analyzer())
     assert exporter._preferred_temporality[Counter] == AggregationTemporality.DELTA
-    assert exporter._preferred_temporality[UpDownCounter] == AggregationTemporality.DELTA
+    assert exporter._preferred_temporality[UpDownCounter] == AggregationTemporality.CUMULATIVE
     assert exporter._preferred_temporality[Histogram] == AggregationTemporality.DELTA
+    provider = _provider(exporter)
+    in_flight = provider.get_meter("t").create_up_down_counter("queue.length")
+    in_flight.add(40)
+    provider.force_flush()
+    in_flight.add(2)
+    provider.force_flush()
+    (sample,) = exporter.last_samples
+    assert sample.value == 42.0
+    provider.shutdown()
 
 
 def test_one_sample_per_series_per_interval() -> None:

@@ -355,3 +355,29 @@ def test_facade_dashboard_trace_page_from_the_span_store(browser):
         instrumentor.uninstrument()
         shutdown_monitoring()
         telemetry.shutdown()
+
+
+def test_facade_components_page_shows_calls_without_a_measured_latency(browser, tmp_path, monkeypatch):
+    """A seed user's components_used fills the facade dashboard's Components page: each component's call
+    count, its latency "not measured" rather than 0; a component timed with record_component_performance
+    shows its mean latency."""
+    from heritage_otel.monitoring import initialize_monitoring, shutdown_monitoring
+
+    monkeypatch.chdir(tmp_path)
+    monitor = initialize_monitoring(config={"alert_log_path": None, "system_metrics": False}, start_background=False)
+    try:
+        for i in range(12):
+            monitor.record_component_performance("simrank", 12.0)
+            monitor.record_query(f"q{i}", latency_ms=40, num_results=10, components_used=["simrank", "horn_index"])
+        url = monitor.serve_dashboard()
+        monitor.flush()
+        _open(browser, url, "components")
+        rows = {r.get_attribute("data-component"): [c.text for c in r.find_elements("tag name", "td")]
+                for r in _css(browser, "#components-table tbody tr")}
+        assert set(rows) == {"simrank", "horn_index"}
+        assert rows["horn_index"][:3] == ["ok", "horn_index", "12"]
+        assert rows["horn_index"][5:] == ["not measured", "not measured"]
+        assert rows["simrank"][2] == "12" and rows["simrank"][5] == "12 ms"
+        _shot(browser, "facade-components")
+    finally:
+        shutdown_monitoring()

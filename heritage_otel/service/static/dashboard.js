@@ -340,14 +340,22 @@
   window.heritageDashboard = Object.assign(window.heritageDashboard || {}, { stackLevels });
 
   // --- components ----------------------------------------------------------------
+  // A latency cell: "not measured" when calls were counted without a duration (not 0 ms), "–" with no call.
+  function latencyCell(ms, c) {
+    if (ms !== null) return { text: fmtNum(ms, 1) + " ms", cls: "num" };
+    return { text: c.calls > 0 ? "not measured" : "–", cls: "num muted" };
+  }
+
   async function loadComponents() {
     const data = await api("/api/components");
     const rows = data.components.map((c) => {
       const tr = row([badge(c.status), c.component, { text: fmtNum(c.calls, 0), cls: "num" }, { text: fmtNum(c.failures, 0), cls: "num" },
         { text: c.success_rate === null ? "–" : fmtNum(c.success_rate * 100, 2) + " %", cls: "num" },
-        { text: c.latency_mean_ms === null ? "–" : fmtNum(c.latency_mean_ms, 1) + " ms", cls: "num" },
-        { text: c.latency_p95_ms === null ? "–" : fmtNum(c.latency_p95_ms, 1) + " ms", cls: "num" }]);
+        latencyCell(c.latency_mean_ms, c), latencyCell(c.latency_p95_ms, c)]);
       tr.dataset.component = c.component;
+      if (c.timed_calls < c.calls) {
+        tr.title = fmtNum(c.timed_calls, 0) + " of " + fmtNum(c.calls, 0) + " calls measured; the latencies are theirs";
+      }
       return tr;
     });
     fillTable("components-table", rows, 7, "No component calls received yet");

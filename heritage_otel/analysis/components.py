@@ -1,21 +1,31 @@
-"""Per-component call statistics for the components table, from the replicas' metric samples.
+"""Per-component call statistics (the dashboard's Components page), from metric samples.
 
-Calls and latency come from ``heritage.component.duration`` (one measurement
-per call), failures from ``heritage.errors`` carrying ``heritage.component``.
-Both are summed over every replica for the last ``window_s`` seconds;
-latencies are the mean and the p95 estimated from the merged buckets (ms).
-Status: ``ok`` at a success rate >= 99 %, ``degraded`` >= 90 %, ``failing``
-below, ``idle`` with no call in the window.
+One definition of a component's calls, whoever records them: in each
+interval, the measurements of ``heritage.component.duration`` (one per
+call: the instrumentor, ``Monitor.record_component_performance``) or, when
+more, the uses of ``heritage.component.uses`` (a query that named the
+component without a duration: the facade's ``record_query(components_used=...)``),
+so a component reported both ways is not counted twice. Failures come from
+``heritage.errors`` carrying ``heritage.component`` (the instrumentor,
+``FallbackChain``, ``ErrorHandler``). Everything is summed over every
+replica for the last ``window_s`` seconds. Latencies (ms) are the mean and
+the p95 estimated from the merged buckets of the measured calls, and None
+(unknown, not 0) when no call was measured; ``timed_calls`` says how many
+were. Status: ``ok`` at a success rate >= 99 %, ``degraded`` >= 90 %,
+``failing`` below (or failures with no call known), ``idle`` with nothing
+in the window.
 
 >>> from heritage_otel.analysis.samples import IntervalSample, SeriesKey, KIND_SUM
 >>> table = ComponentTable(window_s=3600)
 >>> calls = IntervalSample.from_histogram(SeriesKey.of("heritage.component.duration", {"heritage.component": "simrank"}),
 ...     start_ns=0, end_ns=10**10, bounds=(0.01, 0.1), bucket_counts=(50, 50, 0), total=2.5, unit="s")
 >>> errors = IntervalSample(SeriesKey.of("heritage.errors", {"heritage.component": "simrank"}), KIND_SUM, 0, 10**10, 2, 2)
->>> table.add([calls, errors])
->>> row = table.rows(now_s=10)[0]
->>> row["component"], row["calls"], row["failures"], row["success_rate"], row["status"]
-('simrank', 100, 2, 0.98, 'degraded')
+>>> uses = IntervalSample(SeriesKey.of("heritage.component.uses", {"heritage.component": "horn_index"}),
+...     KIND_SUM, 0, 10**10, 40, 40)
+>>> table.add([calls, errors, uses])
+>>> [(r["component"], r["calls"], r["timed_calls"], r["failures"], r["success_rate"], r["latency_mean_ms"], r["status"])
+...  for r in table.rows(now_s=10)]
+[('horn_index', 40, 0, 0, 1.0, None, 'ok'), ('simrank', 100, 100, 2, 0.98, 25.0, 'degraded')]
 """
 
 from __future__ import annotations
@@ -45,12 +55,14 @@ def _component(sample: IntervalSample) -> str | None:
 
 
 class ComponentTable:
-    """Rolling per-component totals. Thread-safe; bounded (256 components x 4096 intervals)."""
+    """Rolling per-component totals. Thread-safe; bounded (256 components x 4096 intervals each)."""
 
     def __init__(self, window_s: float = 3600.0) -> None:
         self.window_s = window_s
-        self._calls: dict[str, deque[tuple[float, float, float, tuple[float, ...], tuple[int, ...], str]]] = {}
+        # (time, count, sum, bounds, bucket counts, unit, min, max) per interval
+        self._calls: dict[str, deque[tuple[float, float, float, tuple[float, ...], tuple[int, ...], str, float, float]]] = {}
         self._failures: dict[str, deque[tuple[float, float]]] = {}
+        self._uses: dict[str, deque[tuple[float, float]]] = {}
         self._lock = threading.Lock()
 
     def add(self, samples: Iterable[IntervalSample]) -> None:
@@ -64,17 +76,21 @@ class ComponentTable:
                 if s.series.metric == semconv.METRIC_COMPONENT_DURATION and s.kind == KIND_HISTOGRAM:
                     d = self._slot(self._calls, name)
                     if d is not None:
-                        d.append((t, s.count, s.sum, s.bounds, s.bucket_counts, s.unit))
+                        d.append((t, s.count, s.sum, s.bounds, s.bucket_counts, s.unit, s.minimum, s.maximum))
                 elif s.series.metric == semconv.METRIC_ERRORS and s.count > 0:
                     d2 = self._slot(self._failures, name)
                     if d2 is not None:
                         d2.append((t, s.count))
+                elif s.series.metric == semconv.METRIC_COMPONENT_USES and s.count > 0:
+                    d3 = self._slot(self._uses, name)
+                    if d3 is not None:
+                        d3.append((t, s.count))
 
-    @staticmethod
-    def _slot(table: dict[str, deque[Any]], name: str) -> deque[Any] | None:
+    def _slot(self, table: dict[str, deque[Any]], name: str) -> deque[Any] | None:
         d = table.get(name)
         if d is None:
-            if len(table) >= _MAX_COMPONENTS:
+            known = set(self._calls) | set(self._failures) | set(self._uses)
+            if name not in known and len(known) >= _MAX_COMPONENTS:
                 return None
             d = table[name] = deque(maxlen=_MAX_ENTRIES)
         return d
@@ -84,24 +100,35 @@ class ComponentTable:
         since = now_s - self.window_s
         out = []
         with self._lock:
-            names = sorted(set(self._calls) | set(self._failures))
+            names = sorted(set(self._calls) | set(self._failures) | set(self._uses))
             for name in names:
                 entries = [e for e in self._calls.get(name, ()) if e[0] >= since]
                 failures = sum(c for t, c in self._failures.get(name, ()) if t >= since)
-                calls = sum(e[1] for e in entries)
+                per_interval: dict[float, list[float]] = {}
+                for e in entries:
+                    per_interval.setdefault(e[0], [0.0, 0.0])[0] += e[1]
+                for t, c in self._uses.get(name, ()):
+                    if t >= since:
+                        per_interval.setdefault(t, [0.0, 0.0])[1] += c
+                calls = sum(max(timed, used) for timed, used in per_interval.values())
                 out.append(self._row(name, entries, calls, failures))
         return out
 
     @staticmethod
     def _row(name: str, entries: list[Any], calls: float, failures: float) -> dict[str, Any]:
         mean_ms = p95_ms = None
-        if calls > 0:
+        timed = sum(e[1] for e in entries)
+        if timed > 0:
             scale = 1.0 if entries[0][5] == "ms" else 1000.0
-            mean_ms = sum(e[2] for e in entries) / calls * scale
+            mean_ms = sum(e[2] for e in entries) / timed * scale
             bounds = entries[0][3]
             same = [e[4] for e in entries if e[3] == bounds]
             if bounds and same:
-                (p95,) = bucket_quantiles(bounds, np.sum(same, axis=0), (0.95,))
+                lows = [e[6] for e in entries if math.isfinite(e[6])]
+                highs = [e[7] for e in entries if math.isfinite(e[7])]
+                lo = min(lows) if len(lows) == len(entries) else None  # the bounds of every call, or none
+                hi = max(highs) if len(highs) == len(entries) else None
+                (p95,) = bucket_quantiles(bounds, np.sum(same, axis=0), (0.95,), lo, hi)
                 p95_ms = p95 * scale if math.isfinite(p95) else None
         rate = None if calls <= 0 else max(0.0, 1.0 - failures / calls)
         if rate is None:
@@ -111,6 +138,7 @@ class ComponentTable:
         return {
             "component": name,
             "calls": int(calls),
+            "timed_calls": int(timed),
             "failures": int(failures),
             "success_rate": None if rate is None else round(rate, 4),
             "latency_mean_ms": None if mean_ms is None else round(mean_ms, 3),
