@@ -97,6 +97,7 @@ from heritage_otel.analysis import (
 from heritage_otel.analysis.components import ComponentTable
 from heritage_otel.analysis.drift import ks_drifted, psi_drifted
 from heritage_otel.analysis.findings import Finding, anomaly_finding, ks_finding, psi_finding
+from heritage_otel.analysis.samples import Labels
 from heritage_otel.analysis.sinks import JsonlFileSink
 from heritage_otel.checks import check_bool, check_int, check_number
 from heritage_otel.errors import Severity, count_error
@@ -388,8 +389,9 @@ class DriftDetector:
         """True when a reference is set for ``name``."""
         return name in self._references
 
-    def check(self, name: str, values: Sequence[float], method: str = "psi") -> DriftResult:
-        """Compare ``values`` with the reference; raises KeyError without one, ValueError on a bad method."""
+    def check(self, name: str, values: Sequence[float], method: str = "psi", labels: Labels = ()) -> DriftResult:
+        """Compare ``values`` with the reference; raises KeyError without one, ValueError on a bad method.
+        ``labels`` go on the finding (the monitor's service, so its alerts group with the pipeline's)."""
         if method not in ("psi", "ks"):
             msg = f"method = {method!r} is not valid; valid values: 'psi', 'ks'"
             raise ValueError(msg)
@@ -398,12 +400,12 @@ class DriftDetector:
         cfg = self.analyzer.config
         if method == "psi":
             value = psi(ref, cur)
-            finding = (psi_finding(name, (), value, warning=cfg.psi_warning, critical=cfg.psi_critical)
+            finding = (psi_finding(name, labels, value, warning=cfg.psi_warning, critical=cfg.psi_critical)
                        if psi_drifted(value, cfg.psi_warning) else None)
             return DriftResult(finding is not None, "psi", value, finding=finding)
         result = ks(ref, cur)
         drifted = ks_drifted(result.statistic, result.pvalue, cfg.ks_alpha, cfg.ks_min_statistic)
-        finding = (ks_finding(name, (), result.statistic, result.pvalue, alpha=cfg.ks_alpha,
+        finding = (ks_finding(name, labels, result.statistic, result.pvalue, alpha=cfg.ks_alpha,
                               min_statistic=cfg.ks_min_statistic, approximate=False) if drifted else None)
         return DriftResult(drifted, "ks", result.statistic, result.pvalue, finding)
 
@@ -416,7 +418,17 @@ def _resource(service_name: str | None) -> Resource:
 
 
 class _SeedAlertManager(AlertManager):
-    """The AlertManager under the seed's name for adding a handler."""
+    """The AlertManager under the seed's name for adding a handler; reading the active alerts first lets the
+    monitor evaluate when an evaluation is due (``before_read``)."""
+
+    before_read: Any = None
+
+    def get_active_alerts(self, level: AlertLevel | str | None = None, metric: str | None = None) -> list[Alert]:
+        """Active (firing) alerts, optionally one level and/or metric, oldest first (see :meth:`Monitor.flush`)."""
+        hook = self.before_read
+        if hook is not None:
+            hook()
+        return super().get_active_alerts(level, metric)
 
     def register_handler(self, handler: Any, name: str | None = None) -> Any:
         """The seed's ``alerts.register_handler(fn)``: :meth:`AlertManager.add_sink`."""
@@ -442,6 +454,10 @@ class Monitor:
                                  min_samples=cfg["min_samples"], alert_policy=SEED_ALERT_POLICY,
                                  **{k: cfg[k] for k in _DRIFT_KEYS})
         self.alerts = _SeedAlertManager(cooldown_s=float(cfg["cooldown_minutes"]) * 60, jaeger_url=cfg["jaeger_url"])
+        self._interval_s = interval_s
+        self._evaluated_at = -math.inf  # time.monotonic() of the last evaluation (or of a claimed one)
+        self._due_lock = threading.Lock()
+        self.alerts.before_read = self._evaluate_if_due
         if cfg["alert_log_path"]:
             self.alerts.add_sink(JsonlFileSink(cfg["alert_log_path"]), "alerts.jsonl")
         self.exporter = AnalyzingMetricExporter(self.analyzer, self.alerts, on_evaluation=self._after_evaluation)
@@ -464,6 +480,11 @@ class Monitor:
         self._instrument_sets: list[Instruments] = [instruments_for(p) for p in providers]
         self.metrics = MetricsStore(cfg["retention_minutes"], int(cfg["reservoir_size"]), meter_providers=providers)
         self.drift_detector = DriftDetector(self.analyzer)
+        #: The labels of the monitor's own findings (check_anomalies, check_drift): the resource labels the
+        #: Analyzer puts on the pipeline's, so one service's alerts are one incident, one notification.
+        self._labels: Labels = tuple(sorted(
+            (k, str(v)) for k in self.analyzer.config.resource_label_keys
+            if (v := self.resource.attributes.get(k)) is not None))
         #: Per-component calls, failures and latencies, from the samples the Analyzer receives each export.
         self.components = ComponentTable(window_s=float(cfg["retention_minutes"]) * 60)
         self._system_metrics: Any = None
@@ -537,12 +558,33 @@ class Monitor:
 
     # --- checks ------------------------------------------------------------
     def flush(self, timeout_millis: float = 10_000) -> bool:
-        """Export now: the Analyzer evaluates thresholds, anomalies and drift on the interval so far."""
+        """Export now: the Analyzer evaluates thresholds, anomalies and drift on the interval so far.
+
+        The monitor evaluates once per ``check_interval_seconds``: on its
+        background thread, or, without one (``start_background=False``,
+        ``get_monitor()``), on the first read (``alerts.get_active_alerts()``,
+        ``get_dashboard_data()``, ``get_system_health()``, the dashboard's
+        pages) once the interval has passed since the last evaluation, so a
+        read right after a burst of queries sees their alerts, and frequent
+        reads do not cut the data into intervals too short to judge.
+        ``check_thresholds()``, ``check_anomalies()`` and ``flush()`` evaluate at once.
+        """
         if self._closed:
             return True
         return bool(self.meter_provider.force_flush(timeout_millis))
 
-    def _apply(self, finding: Finding | None, key: tuple[str, str, tuple[()]]) -> Alert | None:
+    def _evaluate_if_due(self) -> None:
+        if self.background or self._closed:
+            return
+        with self._due_lock:
+            now = time.monotonic()
+            due = now - self._evaluated_at >= self._interval_s
+            if due:
+                self._evaluated_at = now
+        if due:
+            self.flush()
+
+    def _apply(self, finding: Finding | None, key: tuple[str, str, Labels]) -> Alert | None:
         if finding is not None:
             return self.alerts.process(finding)
         self.alerts.resolve(key)
@@ -568,10 +610,10 @@ class Monitor:
                     i = int(np.flatnonzero(flags)[np.argmax(np.abs(scores[flags]))])
                     center = float(np.mean(values) if det_name == "zscore" else np.median(values))
                     scale = (values[i] - center) / scores[i] if scores[i] else math.nan
-                    finding = anomaly_finding(name, det_name, (), float(values[i]), float(scores[i]), center, scale,
+                    finding = anomaly_finding(name, det_name, self._labels, float(values[i]), float(scores[i]), center, scale,
                                               sensitivity=sensitivity,
                                               critical_factor=self.analyzer.config.critical_factor)
-                self._apply(finding, (name, det_name, ()))
+                self._apply(finding, (name, det_name, self._labels))
         return [a for a in self.alerts.get_active_alerts() if a.detector in ("zscore", "mad")]
 
     def check_thresholds(self) -> list[Alert]:
@@ -584,16 +626,16 @@ class Monitor:
         if not self.drift_detector.has_reference(name):
             _log.warning("check_drift(%r): no reference set; call drift_detector.set_reference first", name)
             return False
-        result = self.drift_detector.check(name, values, method)
-        self._apply(result.finding, (name, method, ()))
+        result = self.drift_detector.check(name, values, method, self._labels)
+        self._apply(result.finding, (name, method, self._labels))
         return result.drifted
 
     # --- dashboard -----------------------------------------------------------
     def get_system_health(self) -> dict[str, Any]:
         """``{'score', 'status', 'issues'}`` from active alerts and the latest key rates.
 
-        Evaluates what was recorded since the last export first (the seed's health was live)."""
-        self.flush()
+        Evaluates first when an evaluation is due (see :meth:`flush`)."""
+        self._evaluate_if_due()
         return self._health()
 
     def _health(self) -> dict[str, Any]:
@@ -603,11 +645,11 @@ class Monitor:
     def get_dashboard_data(self) -> dict[str, Any]:
         """The seed's dashboard dict: system_health, alerts, metrics (stats per raw metric) and more.
 
-        Evaluates what was recorded since the last export first (the seed's dashboard data was live).
+        Evaluates first when an evaluation is due (see :meth:`flush`).
         ``components`` maps each component to its row of the dashboard's Components page
         (:class:`~heritage_otel.analysis.components.ComponentTable`): calls, timed_calls, failures,
         success_rate, latency_mean_ms and latency_p95_ms (None when no call was measured), status."""
-        self.flush()
+        self._evaluate_if_due()
         self.metrics.cleanup()
         components = {row["component"]: row for row in self.components.rows(time.time())}
         return {
@@ -658,6 +700,7 @@ class Monitor:
 
     def _after_evaluation(self, evaluation: Any) -> None:
         """Each export: the component table takes the interval's samples (the ones the Analyzer ingested)."""
+        self._evaluated_at = time.monotonic()
         self.components.add(self.exporter.last_samples)
         server = self._dashboard
         if server is not None:

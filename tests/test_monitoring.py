@@ -85,6 +85,27 @@ def test_record_query_records_the_otel_instruments(telemetry) -> None:
     assert (row["component"], row["calls"], row["timed_calls"], row["latency_mean_ms"]) == ("simrank", 5, 0, None)
 
 
+def test_example1_alert_check_sees_the_queries_just_recorded_without_a_background_thread() -> None:
+    """Example 1 with get_monitor() (no background thread): reading the active alerts after slow queries
+    evaluates them (the seed checked thresholds as queries arrived); reads within the check interval do
+    not evaluate again, so a read after every query does not cut the data into one-query intervals."""
+    recommender = _Recommender()
+    monitor = get_monitor()
+    assert not monitor.background
+    for i in range(30):
+        results = recommender.get_recommendations("temple architecture")
+        monitor.record_query(query_id=f"q_{i:03d}", latency_ms=3500.0, num_results=len(results), ndcg=0.75,
+                             components_used=['simrank', 'horn_index'])
+    alerts = monitor.alerts.get_active_alerts()
+    assert [(a.metric_name, a.level.name) for a in alerts] == [("query_latency_p95", "CRITICAL")]
+    exports = monitor.exporter.exports
+    for i in range(5):
+        monitor.record_query(query_id=f"r_{i}", latency_ms=100.0, num_results=10)
+        monitor.alerts.get_active_alerts()
+        monitor.get_dashboard_data()
+    assert monitor.exporter.exports == exports  # not due before check_interval_seconds (60 s)
+
+
 def test_threshold_alert_from_the_pipeline_then_resolution() -> None:
     """p95 latency 2500 ms breaches the seed rule (WARNING); after recovery the alert resolves."""
     monitor = initialize_monitoring(start_background=False)
@@ -101,6 +122,32 @@ def test_threshold_alert_from_the_pipeline_then_resolution() -> None:
     assert monitor.alerts.flush(5.0)
     lines = [json.loads(x) for x in open("logs/alerts.jsonl").read().splitlines() if x]
     assert [x["state"] for x in lines] == ["firing", "resolved"]
+
+
+def test_one_latency_problem_is_one_notification_across_threshold_anomaly_and_drift() -> None:
+    """The seed's checks on one slow spell (threshold, check_anomalies, check_drift) give three active
+    alerts but one incident: the registered handler and alerts.jsonl get one notification, not three."""
+    monitor = initialize_monitoring(config={"service_name": "doc-recommender"}, start_background=False)
+    received = []
+    monitor.alerts.register_handler(lambda alert: received.append(alert))
+    rng = np.random.default_rng(1)
+    for i, v in enumerate(rng.normal(100, 5, 100)):
+        monitor.record_query(f"q{i}", latency_ms=float(v), num_results=10, ndcg=0.8)
+    assert monitor.check_thresholds() == []
+    for i in range(40):
+        monitor.record_query(f"s{i}", latency_ms=3500.0, num_results=10, ndcg=0.8)
+    for _ in range(2):
+        monitor.check_thresholds()
+        monitor.check_anomalies(lookback_minutes=60)
+    monitor.drift_detector.set_reference("query_latency", rng.normal(100, 5, 500))
+    assert monitor.check_drift("query_latency", monitor.metrics.get_recent_values("query_latency"), method="psi")
+    active = monitor.alerts.get_active_alerts()
+    assert {(a.metric_name, a.detector) for a in active} == {("query_latency_p95", "threshold"),
+                                                              ("query_latency", "mad"), ("query_latency", "psi")}
+    assert {dict(a.labels)["service.name"] for a in active} == {"doc-recommender"}
+    assert monitor.alerts.flush(5.0)
+    assert [(a.metric_name, a.event) for a in received] == [("query_latency_p95", "fired")]
+    assert len(open("logs/alerts.jsonl").read().splitlines()) == 1
 
 
 def test_example2_check_anomalies(capsys) -> None:
@@ -501,7 +548,8 @@ def test_components_page_of_a_facade_user_counts_calls_failures_and_unmeasured_l
     assert monitor.metrics.get_stats("simrank_latency")["count"] == 20  # the seed's raw per-component values
 
     serve(20, 5)
-    data = monitor.get_dashboard_data()  # evaluates what was recorded since the last export
+    monitor.flush()
+    data = monitor.get_dashboard_data()
     assert data["components"]["horn_index"]["calls"] == 25
     assert data["components"] == {r["component"]: r for r in
                                   requests.get(url + "/api/components", timeout=5).json()["components"]}
