@@ -36,7 +36,9 @@ True
 Configuration keys (``initialize_monitoring(config=...)``; unknown keys and
 bad values fail at start-up): ``retention_minutes`` (60),
 ``anomaly_sensitivity`` (3.0), ``thresholds`` (rules in the seed's format for
-any indicator or recorded metric, merged over the seed's defaults),
+any indicator or recorded metric, merged over the seed's defaults; the seed's
+``component_failure_rate``, ``diversity_score`` and ``avg_results_returned``
+are read as ``component_error_rate``, ``diversity`` and ``results_per_query``),
 ``replace_thresholds`` (False: True uses ``thresholds`` alone),
 ``check_interval_seconds`` (60; the background export/evaluation period),
 ``cooldown_minutes`` (15), ``alert_log_path`` (``logs/alerts.jsonl``; None
@@ -151,6 +153,27 @@ SEED_METRICS: Final[dict[str, tuple[str, str, float]]] = {
 }
 
 
+#: The seed's names of three indicators, accepted in ``thresholds`` (the alerts then name ours).
+SEED_INDICATOR_NAMES: Final[dict[str, str]] = {
+    "component_failure_rate": "component_error_rate",
+    "diversity_score": "diversity",
+    "avg_results_returned": "results_per_query",
+}
+
+
+def _indicator_rules(user_rules: Mapping[str, Any]) -> dict[str, Any]:
+    """``thresholds`` with the seed's indicator names translated (a name given both ways is an error)."""
+    out: dict[str, Any] = {}
+    for name, rule in user_rules.items():
+        ours = SEED_INDICATOR_NAMES.get(name, name)
+        if ours in out:
+            msg = (f"monitoring config 'thresholds' names {ours!r} twice ({name!r} is the seed's name for it); "
+                   "keep one")
+            raise ValueError(msg)
+        out[ours] = rule
+    return out
+
+
 def _settings(config: Mapping[str, Any] | None) -> dict[str, Any]:
     if config is not None and not isinstance(config, Mapping):
         msg = f"config = {config!r} is not valid; expected a dict with keys among {', '.join(DEFAULTS)}"
@@ -173,10 +196,11 @@ def _settings(config: Mapping[str, Any] | None) -> dict[str, Any]:
     if user_rules is not None and not isinstance(user_rules, Mapping):
         msg = f"monitoring config 'thresholds' = {user_rules!r} is not valid; expected a dict of rule name -> rule dict"
         raise ValueError(msg)
+    user_rules = _indicator_rules(user_rules or {})
     if out["replace_thresholds"]:
-        out["thresholds"] = dict(user_rules or {})
+        out["thresholds"] = user_rules
     else:
-        out["thresholds"] = {**DEFAULT_THRESHOLDS, **(user_rules or {})}
+        out["thresholds"] = {**DEFAULT_THRESHOLDS, **user_rules}
     return out
 
 

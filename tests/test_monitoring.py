@@ -383,6 +383,33 @@ def test_custom_metric_threshold_and_rules_merged_with_the_defaults() -> None:
     assert fired == {("my_custom_metric", "WARNING"), ("error_rate", "CRITICAL")}
 
 
+def test_the_seeds_indicator_names_in_thresholds_are_judged() -> None:
+    """'component_failure_rate' and 'diversity_score' (the seed's names) are rules on our indicators, not
+    rules on metrics nobody records: failing components and low diversity raise their alerts."""
+    from heritage_otel.errors import HighSeverityError
+    from heritage_otel.handler import ErrorHandler
+
+    monitor = initialize_monitoring(config={"thresholds": {
+        "component_failure_rate": {"max": 0.05, "warning": 0.03, "critical": 0.1},
+        "diversity_score": {"min": 0.6, "warning": 0.65, "critical": 0.5},
+    }}, start_background=False)
+
+    @ErrorHandler().handle_errors("simrank", fallback_value=[])
+    def rank(i: int) -> list[int]:
+        if i % 5 == 0:
+            raise HighSeverityError("simrank index unavailable")
+        return [i]
+
+    for i in range(20):
+        rank(i)
+        monitor.record_query(f"q{i}", latency_ms=100, num_results=10, ndcg=0.8, diversity=0.3)
+    fired = {(a.metric_name, a.level.name) for a in monitor.check_thresholds()}
+    assert fired == {("component_error_rate", "CRITICAL"), ("diversity", "CRITICAL")}
+    with pytest.raises(ValueError, match="names 'diversity' twice"):
+        initialize_monitoring(config={"thresholds": {"diversity": {"min": 0.5}, "diversity_score": {"min": 0.6}}},
+                              start_background=False)
+
+
 def test_replace_thresholds_uses_the_given_rules_alone() -> None:
     """replace_thresholds=True: the 50 % error rate is not judged because no rule names it."""
     monitor = initialize_monitoring(config={"thresholds": {"ndcg_at_10": {"min": 0.6}}, "replace_thresholds": True},
