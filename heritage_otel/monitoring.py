@@ -51,6 +51,17 @@ process's CPU, memory and thread metrics through
 ``opentelemetry-instrumentation-system-metrics``, on the monitor's own
 provider; ``get_dashboard_data()["resources"]``).
 
+Components: ``record_query(components_used=[...])`` counts one use of each
+named component (``heritage.component.uses``; no duration),
+``record_component_performance(name, latency_ms, success, error_type)``
+records a measured call (``heritage.component.duration``, and
+``heritage.errors`` when it failed). The dashboard's Components page and
+``get_dashboard_data()["components"]`` read both through one
+:class:`~heritage_otel.analysis.components.ComponentTable` (a call reported
+both ways counts once; latency None when none was measured).
+
+When things are judged: see :meth:`Monitor.flush`.
+
 If the recommender is also auto-instrumented (``RecommenderInstrumentor``),
 calling ``record_query`` as well counts each query twice: use one or the other.
 
@@ -706,8 +717,10 @@ class Monitor:
         Loopback by default (``port=0`` picks a free port); the same pages as
         the Analyzer service (overview, metrics, trends, alerts, alert history,
         components, query log, trace pages read from Jaeger when ``jaeger_url``
-        is set, else from this process's span store). Stopped by
-        :meth:`shutdown`. Calling it again returns the running dashboard's URL.
+        is set, else from this process's span store). The query log lists the
+        queries recorded after it started; the other pages everything the
+        monitor holds. Stopped by :meth:`shutdown`. Calling it again returns
+        the running dashboard's URL.
         """
         if self._dashboard is not None:
             return str(self._dashboard.url)
