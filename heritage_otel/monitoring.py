@@ -80,12 +80,14 @@ import logging
 import math
 import threading
 import time
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
 from opentelemetry import metrics as otel_metrics
+from opentelemetry import trace as otel_trace
 from opentelemetry.sdk.metrics import MeterProvider, TraceBasedExemplarFilter
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
@@ -163,6 +165,9 @@ SEED_METRICS: Final[dict[str, tuple[str, str, float]]] = {
     "diversity": (semconv.METRIC_DIVERSITY, "diversity", 1.0),
 }
 
+
+#: Queries recorded before ``serve_dashboard()`` that its query log shows (the seed's page: the last 50).
+EARLY_QUERIES: Final = 50
 
 #: The seed's names of three indicators, accepted in ``thresholds`` (the alerts then name ours).
 SEED_INDICATOR_NAMES: Final[dict[str, str]] = {
@@ -497,6 +502,8 @@ class Monitor:
             self.alerts.add_sink(JsonlFileSink(cfg["alert_log_path"]), "alerts.jsonl")
         self.exporter = AnalyzingMetricExporter(self.analyzer, self.alerts, on_evaluation=self._after_evaluation)
         self._dashboard: Any = None
+        #: The last queries recorded before the dashboard started (its query log shows them too).
+        self._early_queries: deque[dict[str, Any]] = deque(maxlen=EARLY_QUERIES)
         self.background = bool(start_background)
         self._reader = PeriodicExportingMetricReader(
             self.exporter, export_interval_millis=interval_s * 1000 if self.background else math.inf)
@@ -559,8 +566,7 @@ class Monitor:
                     attributes = {semconv.COMPONENT: name}
                     for inst in self._instrument_sets:
                         inst.component_uses.add(1, attributes)
-            if self._dashboard is not None:
-                self._log_query_on_dashboard(query_id, latency_ms, num_results, components_used, success)
+            self._log_query(query_id, latency_ms, num_results, components_used, success)
         except Exception:  # noqa: BLE001 - monitoring never breaks the caller
             _log.exception("record_query(%r) failed; not recorded", query_id)
 
@@ -718,8 +724,7 @@ class Monitor:
         the Analyzer service (overview, metrics, trends, alerts, alert history,
         components, query log, trace pages read from Jaeger when ``jaeger_url``
         is set, else from this process's span store). The query log lists the
-        queries recorded after it started; the other pages everything the
-        monitor holds. Stopped by :meth:`shutdown`. Calling it again returns
+        queries recorded since it started and the last 50 before. Stopped by :meth:`shutdown`. Calling it again returns
         the running dashboard's URL.
         """
         if self._dashboard is not None:
@@ -733,6 +738,10 @@ class Monitor:
         server = AnalyzerServer(config, analyzer=self.analyzer, alert_manager=self.alerts, components=self.components,
                                 start_background=False)
         self._dashboard = server.start()
+        from heritage_otel.service.queries import QueryRecord
+
+        while self._early_queries:
+            server.service.queries.add(QueryRecord(**self._early_queries.popleft()))
         return str(server.url)
 
     def _after_evaluation(self, evaluation: Any) -> None:
@@ -744,19 +753,23 @@ class Monitor:
             server.service.counters["metric_requests"] += 1
             server.service.last_evaluation_s = evaluation.time_s
 
-    def _log_query_on_dashboard(self, query_id: str, latency_ms: float, num_results: int,
-                                components_used: Sequence[str] | None, success: bool) -> None:
-        from opentelemetry import trace
-
+    def _log_query(self, query_id: str, latency_ms: float, num_results: int,
+                   components_used: Sequence[str] | None, success: bool) -> None:
+        """One entry of the dashboard's query log (kept until the dashboard starts, the last few only)."""
+        context = otel_trace.get_current_span().get_span_context()
+        record = {
+            "query_id": str(query_id), "time_s": time.time(), "results": int(num_results),
+            "latency_ms": float(latency_ms), "components": tuple(components_used or ()), "success": bool(success),
+            "trace_id": f"{context.trace_id:032x}" if context.is_valid else None,
+            "span_id": f"{context.span_id:016x}" if context.is_valid else None,
+            "service": str(self.resource.attributes.get("service.name", "")) or None}
+        dashboard = self._dashboard
+        if dashboard is None:
+            self._early_queries.append(record)
+            return
         from heritage_otel.service.queries import QueryRecord
 
-        context = trace.get_current_span().get_span_context()
-        self._dashboard.service.queries.add(QueryRecord(
-            query_id=str(query_id), time_s=time.time(), results=int(num_results), latency_ms=float(latency_ms),
-            components=tuple(components_used or ()), success=bool(success),
-            trace_id=f"{context.trace_id:032x}" if context.is_valid else None,
-            span_id=f"{context.span_id:016x}" if context.is_valid else None,
-            service=str(self.resource.attributes.get("service.name", "")) or None))
+        dashboard.service.queries.add(QueryRecord(**record))
 
     # --- lifecycle -----------------------------------------------------------
     def shutdown(self, timeout_s: float = 10.0) -> bool:

@@ -558,27 +558,30 @@ def test_components_page_of_a_facade_user_counts_calls_failures_and_unmeasured_l
             monitor.record_query(f"q{i}", latency_ms=120, num_results=10,
                                  components_used=["simrank", "horn_index", "embedding", "horn_index"])
 
-    serve(0, 20)
+    serve(0, 60)
     monitor.flush()
     url = monitor.serve_dashboard()
+    queries = requests.get(url + "/api/queries", params={"limit": 100}, timeout=5).json()["queries"]
+    assert [q["query_id"] for q in queries] == [f"q{i}" for i in range(59, 9, -1)]  # the last 50 before it started
     rows = {r["component"]: r for r in requests.get(url + "/api/components", timeout=5).json()["components"]}
     assert set(rows) == {"simrank", "horn_index", "embedding"}
     horn = rows["horn_index"]
-    assert (horn["calls"], horn["timed_calls"], horn["failures"], horn["status"]) == (20, 0, 0, "ok")
+    assert (horn["calls"], horn["timed_calls"], horn["failures"], horn["status"]) == (60, 0, 0, "ok")
     assert horn["latency_mean_ms"] is None and horn["latency_p95_ms"] is None  # unknown, not 0
     simrank = rows["simrank"]
-    assert (simrank["calls"], simrank["timed_calls"], simrank["failures"]) == (20, 20, 1)
-    assert simrank["latency_mean_ms"] == pytest.approx(19.5) and 25 <= simrank["latency_p95_ms"] <= 50  # its bucket
-    assert (simrank["success_rate"], simrank["status"]) == (0.95, "degraded")
+    assert (simrank["calls"], simrank["timed_calls"], simrank["failures"]) == (60, 60, 1)
+    assert simrank["latency_mean_ms"] == pytest.approx(19.5) and 25 <= simrank["latency_p95_ms"] <= 29
+    assert (simrank["success_rate"], simrank["status"]) == (0.9833, "degraded")
     embedding = rows["embedding"]
-    assert (embedding["calls"], embedding["failures"], embedding["success_rate"]) == (20, 5, 0.75)
+    assert (embedding["calls"], embedding["failures"], embedding["success_rate"]) == (60, 15, 0.75)
     assert embedding["status"] == "failing" and embedding["latency_mean_ms"] is None
-    assert monitor.metrics.get_stats("simrank_latency")["count"] == 20  # the seed's raw per-component values
+    assert monitor.metrics.get_stats("simrank_latency")["count"] == 60  # the seed's raw per-component values
 
-    serve(20, 5)
+    serve(60, 5)
     monitor.flush()
     data = monitor.get_dashboard_data()
-    assert data["components"]["horn_index"]["calls"] == 25
+    assert data["components"]["horn_index"]["calls"] == 65
+    assert requests.get(url + "/api/queries", timeout=5).json()["queries"][0]["query_id"] == "q64"
     assert data["components"] == {r["component"]: r for r in
                                   requests.get(url + "/api/components", timeout=5).json()["components"]}
 
