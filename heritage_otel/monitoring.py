@@ -496,6 +496,7 @@ class Monitor:
         self.alerts = _SeedAlertManager(cooldown_s=float(cfg["cooldown_minutes"]) * 60, jaeger_url=cfg["jaeger_url"])
         self._interval_s = interval_s
         self._evaluated_at = -math.inf  # time.monotonic() of the last evaluation (or of a claimed one)
+        self._created_at = time.monotonic()
         self._due_lock = threading.Lock()
         self.alerts.before_read = self._evaluate_if_due
         if cfg["alert_log_path"]:
@@ -567,6 +568,7 @@ class Monitor:
                     for inst in self._instrument_sets:
                         inst.component_uses.add(1, attributes)
             self._log_query(query_id, latency_ms, num_results, components_used, success)
+            self._evaluate_if_due(recording=True)
         except Exception:  # noqa: BLE001 - monitoring never breaks the caller
             _log.exception("record_query(%r) failed; not recorded", query_id)
 
@@ -594,6 +596,7 @@ class Monitor:
                 for provider in self._providers:
                     count_error(Severity.HIGH, name, str(error_type) if error_type else "_OTHER", provider)
             self.metrics.keep_raw(f"{name}_latency", value, None)
+            self._evaluate_if_due(recording=True)
         except Exception:  # noqa: BLE001 - monitoring never breaks the caller
             _log.exception("record_component_performance(%r) failed; not recorded", component_name)
 
@@ -603,23 +606,32 @@ class Monitor:
 
         The monitor evaluates once per ``check_interval_seconds``: on its
         background thread, or, without one (``start_background=False``,
-        ``get_monitor()``), on the first read (``alerts.get_active_alerts()``,
-        ``get_dashboard_data()``, ``get_system_health()``, the dashboard's
-        pages) once the interval has passed since the last evaluation, so a
-        read right after a burst of queries sees their alerts, and frequent
-        reads do not cut the data into intervals too short to judge.
+        ``get_monitor()``), on the first ``record_query`` or read
+        (``alerts.get_active_alerts()``, ``get_dashboard_data()``,
+        ``get_system_health()``, the dashboard's pages) once the interval has
+        passed since the last evaluation: alert handlers hear of a problem
+        while queries are recorded, a read right after a burst of queries
+        sees their alerts (a read evaluates also when nothing was evaluated
+        yet), and frequent calls do not cut the data into intervals too
+        short to judge.
         ``check_thresholds()``, ``check_anomalies()`` and ``flush()`` evaluate at once.
         """
         if self._closed:
             return True
         return bool(self.meter_provider.force_flush(timeout_millis))
 
-    def _evaluate_if_due(self) -> None:
+    def _evaluate_if_due(self, recording: bool = False) -> None:
+        """Without a background thread: evaluate when an interval has passed since the last evaluation (a read
+        also when there was none yet; a record not before an interval since the monitor started)."""
         if self.background or self._closed:
             return
+        now = time.monotonic()
+        since = max(self._evaluated_at, self._created_at) if recording else self._evaluated_at
+        if now - since < self._interval_s:
+            return
         with self._due_lock:
-            now = time.monotonic()
-            due = now - self._evaluated_at >= self._interval_s
+            since = max(self._evaluated_at, self._created_at) if recording else self._evaluated_at
+            due = now - since >= self._interval_s
             if due:
                 self._evaluated_at = now
         if due:
