@@ -150,13 +150,15 @@ def record_query(
     inst: Instruments,
     duration_s: float,
     *,
-    success: bool = True,
+    success: bool | None = True,
     num_results: int | None = None,
     quality: Mapping[str, float] | None = None,
 ) -> None:
     """Record one query on ``inst``: the one recording path of the instrumentor and the monitor facade.
 
-    Counts the query and its duration (attribute ``heritage.success``), the
+    Counts the query and its duration (attribute ``heritage.success``; none
+    when ``success`` is None: the outcome is unknown, and the error rate is
+    then the recorded errors per query), the
     number of results and an empty result when ``num_results`` is given, and
     each quality score (keys among :data:`QUALITY_KEYS`; others are ignored).
     Call it inside the query's span so the histograms carry exemplars.
@@ -164,7 +166,7 @@ def record_query(
     >>> from opentelemetry.metrics import NoOpMeterProvider
     >>> record_query(instruments_for(NoOpMeterProvider()), 0.120, num_results=10, quality={"ndcg_at_10": 0.8})
     """
-    outcome = _SUCCEEDED if success else _FAILED
+    outcome = _SUCCEEDED if success else _FAILED if success is not None else None
     inst.queries.add(1, outcome)
     inst.query_duration.record(duration_s, outcome)
     if num_results is not None:

@@ -546,18 +546,23 @@ class Monitor:
         *,
         precision_at_5: float | None = None,
         diversity: float | None = None,
-        success: bool = True,
+        success: bool | None = None,
     ) -> None:
         """Record one query on the OpenTelemetry instruments and in the raw store. Never raises.
 
         ``query_id`` is not recorded as a metric attribute (unbounded cardinality).
+        ``success`` (not in the seed's signature): None records no outcome, so
+        ``error_rate`` is every error recorded (``ErrorHandler``,
+        ``FallbackChain``, ...) per query, the seed's reading; True/False make it
+        the share of failed queries (an error a fallback absorbed then shows in
+        ``component_error_rate`` and ``fallback_rate`` only).
         """
         try:
             quality = {"ndcg_at_10": ndcg, "precision_at_5": precision_at_5, "diversity": diversity}
             quality = {k: float(v) for k, v in quality.items() if v is not None}
             for inst in self._instrument_sets:
-                record_query(inst, float(latency_ms) / 1000.0, success=bool(success), num_results=int(num_results),
-                             quality=quality)
+                record_query(inst, float(latency_ms) / 1000.0, success=None if success is None else bool(success),
+                             num_results=int(num_results), quality=quality)
             self.metrics.keep_raw("query_latency", float(latency_ms), None)
             self.metrics.keep_raw("num_results", float(num_results), None)
             for name, value in quality.items():
@@ -766,12 +771,13 @@ class Monitor:
             server.service.last_evaluation_s = evaluation.time_s
 
     def _log_query(self, query_id: str, latency_ms: float, num_results: int,
-                   components_used: Sequence[str] | None, success: bool) -> None:
+                   components_used: Sequence[str] | None, success: bool | None) -> None:
         """One entry of the dashboard's query log (kept until the dashboard starts, the last few only)."""
         context = otel_trace.get_current_span().get_span_context()
         record = {
             "query_id": str(query_id), "time_s": time.time(), "results": int(num_results),
-            "latency_ms": float(latency_ms), "components": tuple(components_used or ()), "success": bool(success),
+            "latency_ms": float(latency_ms), "components": tuple(components_used or ()),
+            "success": None if success is None else bool(success),
             "trace_id": f"{context.trace_id:032x}" if context.is_valid else None,
             "span_id": f"{context.span_id:016x}" if context.is_valid else None,
             "service": str(self.resource.attributes.get("service.name", "")) or None}

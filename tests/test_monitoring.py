@@ -712,6 +712,8 @@ assert get_recommendations("", top_k=5) == []   # invalid input: handled, logged
 monitor.flush()
 print(json.dumps({"stats": monitor.metrics.get_stats("query_latency"),
                   "indicators": monitor.get_dashboard_data()["indicators"],
+                  "health": monitor.get_system_health(),
+                  "alerts": sorted((a.metric_name, a.level.name) for a in monitor.alerts.get_active_alerts()),
                   "percentiles": perf_logger.get_percentiles("full_recommendation")}))
 '''
 
@@ -732,6 +734,10 @@ def test_integration_guide_steps_1_to_4_run_as_written(tmp_path) -> None:
     assert result["stats"]["count"] == 30
     assert set(result["percentiles"]) == {"p50", "p95", "p99"}
     assert result["indicators"]["component_error_rate"] == pytest.approx(4 / 30)  # 3 failures + 1 invalid input
+    # the guide's record_query gives no outcome: its error rate is the handled errors per query, as the seed's
+    assert result["indicators"]["error_rate"] == pytest.approx(4 / 30)
+    assert ["error_rate", "CRITICAL"] in result["alerts"]
+    assert result["health"]["status"] != "healthy" and any("error_rate" in i for i in result["health"]["issues"])
     queries = [json.loads(x) for x in (tmp_path / "logs" / "queries.log").read_text().splitlines()]
     assert len(queries) == 30 and queries[0]["query_id"] == "q_00000"
     assert "temple architecture" not in (tmp_path / "logs" / "queries.log").read_text()
