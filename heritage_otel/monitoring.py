@@ -551,6 +551,10 @@ class Monitor:
         """Record one query on the OpenTelemetry instruments and in the raw store. Never raises.
 
         ``query_id`` is not recorded as a metric attribute (unbounded cardinality).
+        ``components_used``: the names of the components the query used (each
+        counted as a call, duration unknown), or a mapping of name to its
+        latency in ms (each a measured call, as
+        :meth:`record_component_performance` records it).
         ``success`` (not in the seed's signature): None records no outcome, so
         ``error_rate`` is every error recorded (``ErrorHandler``,
         ``FallbackChain``, ...) per query, the seed's reading; True/False make it
@@ -567,7 +571,10 @@ class Monitor:
             self.metrics.keep_raw("num_results", float(num_results), None)
             for name, value in quality.items():
                 self.metrics.keep_raw(name, value, None)
-            if components_used:
+            if isinstance(components_used, Mapping):  # {name: latency_ms}: measured calls
+                for name, component_ms in components_used.items():
+                    self._record_component(name, component_ms)
+            elif components_used:
                 for name in dict.fromkeys(str(c) for c in components_used):
                     attributes = {semconv.COMPONENT: name}
                     for inst in self._instrument_sets:
@@ -590,20 +597,28 @@ class Monitor:
         ``components_used`` is not counted twice.
         """
         try:
-            name, value = str(component_name), float(latency_ms)
-            if not math.isfinite(value) or value < 0:
-                _log.warning("record_component_performance(%r, latency_ms=%r): expected a finite latency >= 0; "
-                             "not recorded", name, latency_ms)
-                return
-            for inst in self._instrument_sets:
-                record_component_call(inst, name, value / 1000.0, success=bool(success))
-            if not success:
-                for provider in self._providers:
-                    count_error(Severity.HIGH, name, str(error_type) if error_type else "_OTHER", provider)
-            self.metrics.keep_raw(f"{name}_latency", value, None)
+            self._record_component(component_name, latency_ms, success, error_type)
             self._evaluate_if_due(recording=True)
         except Exception:  # noqa: BLE001 - monitoring never breaks the caller
             _log.exception("record_component_performance(%r) failed; not recorded", component_name)
+
+    def _record_component(self, component_name: str, latency_ms: Any, success: bool = True,
+                          error_type: str | None = None) -> None:
+        name = str(component_name)
+        try:
+            value = float(latency_ms)
+        except (TypeError, ValueError):
+            value = math.nan
+        if not math.isfinite(value) or value < 0:
+            _log.warning("component %r: latency_ms = %r is not valid; expected a finite number >= 0 (not recorded)",
+                         name, latency_ms)
+            return
+        for inst in self._instrument_sets:
+            record_component_call(inst, name, value / 1000.0, success=bool(success))
+        if not success:
+            for provider in self._providers:
+                count_error(Severity.HIGH, name, str(error_type) if error_type else "_OTHER", provider)
+        self.metrics.keep_raw(f"{name}_latency", value, None)
 
     # --- checks ------------------------------------------------------------
     def flush(self, timeout_millis: float = 10_000) -> bool:

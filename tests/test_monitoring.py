@@ -603,6 +603,22 @@ def test_components_page_of_a_facade_user_counts_calls_failures_and_unmeasured_l
                                   requests.get(url + "/api/components", timeout=5).json()["components"]}
 
 
+def test_components_used_with_latencies_records_measured_calls(telemetry) -> None:
+    """components_used={name: latency_ms} is a measured call of each component: durations, not uses."""
+    monitor = initialize_monitoring(config={"system_metrics": False}, start_background=False)
+    for i in range(10):
+        monitor.record_query(f"q{i}", latency_ms=80, num_results=10,
+                             components_used={"simrank": 20.0, "horn_index": 40.0, "embedding": "n/a"})
+    for name, ms in (("simrank", 20.0), ("horn_index", 40.0)):
+        (point,) = telemetry.metric_points(semconv.METRIC_COMPONENT_DURATION, **{semconv.COMPONENT: name})
+        assert (point.count, point.sum) == (10, pytest.approx(ms / 100))
+    assert not telemetry.metric_points(semconv.METRIC_COMPONENT_USES)
+    monitor.flush()
+    rows = monitor.get_dashboard_data()["components"]
+    assert {n: (r["calls"], r["latency_mean_ms"]) for n, r in rows.items()} == {"simrank": (10, 20.0),
+                                                                               "horn_index": (10, 40.0)}
+
+
 def test_record_component_performance_never_raises_and_skips_bad_latencies(telemetry) -> None:
     """A non-finite or negative latency is not recorded (a warning says so); nothing escapes."""
     monitor = initialize_monitoring(config={"system_metrics": False}, start_background=False)
