@@ -212,7 +212,9 @@ def _record_exception(span: Span, exc: BaseException, escaped: bool) -> str:
     return message
 
 
-def count_error(severity: Severity, component: str, error_type: str, meter_provider: MeterProvider | None = None) -> None:
+def count_error(
+    severity: Severity, component: str, error_type: str, meter_provider: MeterProvider | None = None
+) -> None:
     """Add one to ``heritage.errors`` (attributes: severity name, component, ``error.type``).
 
     :func:`record_error` calls it once per exception; call it directly for a
@@ -224,7 +226,11 @@ def count_error(severity: Severity, component: str, error_type: str, meter_provi
     """
     instruments_for(meter_provider).errors.add(
         1,
-        {semconv.ERROR_SEVERITY_NAME: severity.name.lower(), semconv.COMPONENT: component, semconv.ERROR_TYPE: error_type},
+        {
+            semconv.ERROR_SEVERITY_NAME: severity.name.lower(),
+            semconv.COMPONENT: component,
+            semconv.ERROR_TYPE: error_type,
+        },
     )
 
 

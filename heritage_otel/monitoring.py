@@ -683,8 +683,8 @@ class Monitor:
                     i = int(np.flatnonzero(flags)[np.argmax(np.abs(scores[flags]))])
                     center = float(np.mean(values) if det_name == "zscore" else np.median(values))
                     scale = (values[i] - center) / scores[i] if scores[i] else math.nan
-                    finding = anomaly_finding(name, det_name, self._labels, float(values[i]), float(scores[i]), center, scale,
-                                              sensitivity=sensitivity,
+                    finding = anomaly_finding(name, det_name, self._labels, float(values[i]), float(scores[i]),
+                                              center, scale, sensitivity=sensitivity,
                                               critical_factor=self.analyzer.config.critical_factor)
                 self._apply(finding, (name, det_name, self._labels))
         return [a for a in self.alerts.get_active_alerts() if a.detector in ("zscore", "mad")]
@@ -756,8 +756,8 @@ class Monitor:
         the Analyzer service (overview, metrics, trends, alerts, alert history,
         components, query log, trace pages read from Jaeger when ``jaeger_url``
         is set, else from this process's span store). The query log lists the
-        queries recorded since it started and the last 50 before. Stopped by :meth:`shutdown`. Calling it again returns
-        the running dashboard's URL.
+        queries recorded since it started and the last 50 before. Stopped by
+        :meth:`shutdown`. Calling it again returns the running dashboard's URL.
         """
         if self._dashboard is not None:
             return str(self._dashboard.url)

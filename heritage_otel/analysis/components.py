@@ -44,6 +44,8 @@ from heritage_otel.analysis.samples import KIND_HISTOGRAM, IntervalSample, bucke
 __all__ = ["ComponentTable"]
 
 _MAX_COMPONENTS: Final = 256
+#: One interval of measured calls: time, count, sum, bounds, bucket counts, unit, min, max.
+_Timed = tuple[float, float, float, tuple[float, ...], tuple[int, ...], str, float, float]
 _MAX_ENTRIES: Final = 4096
 
 
@@ -59,8 +61,7 @@ class ComponentTable:
 
     def __init__(self, window_s: float = 3600.0) -> None:
         self.window_s = window_s
-        # (time, count, sum, bounds, bucket counts, unit, min, max) per interval
-        self._calls: dict[str, deque[tuple[float, float, float, tuple[float, ...], tuple[int, ...], str, float, float]]] = {}
+        self._calls: dict[str, deque[_Timed]] = {}
         self._failures: dict[str, deque[tuple[float, float]]] = {}
         self._uses: dict[str, deque[tuple[float, float]]] = {}
         self._lock = threading.Lock()
