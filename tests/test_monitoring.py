@@ -650,9 +650,7 @@ query_logger = QueryLogger()
 system_logger = SystemLogger()
 perf_logger = PerformanceLogger()
 
-from heritage_otel.handler import ErrorHandler
-from heritage_otel.validation import InputValidator, OutputValidator
-from heritage_otel.fallback import FallbackChain
+from heritage_otel.error_handler import ErrorHandler, FallbackChain, InputValidator, OutputValidator
 
 error_handler = ErrorHandler()
 input_validator = InputValidator()
@@ -672,7 +670,7 @@ def evaluate_ndcg(results):
 
 from heritage_otel.monitoring import get_monitor
 from heritage_otel.logs import QueryLogger, PerformanceLogger
-from heritage_otel.handler import ErrorHandler
+from heritage_otel.error_handler import ErrorHandler
 
 monitor = get_monitor()
 query_logger = QueryLogger()
