@@ -450,6 +450,13 @@ class DriftDetector:
         return DriftResult(drifted, "ks", result.statistic, result.pvalue, finding)
 
 
+def _seed_alert_dict(alert: Alert) -> dict[str, Any]:
+    """``alert.to_dict()`` with the seed's keys too (``alert_id``, ``metric_name``, ``timestamp``), so a
+    dashboard written against the seed's ``get_dashboard_data()`` reads it."""
+    return {**alert.to_dict(), "alert_id": alert.id, "metric_name": alert.metric,
+            "timestamp": alert.timestamp.isoformat()}
+
+
 def _resource(service_name: str | None) -> Resource:
     active = telemetry.current()
     if service_name is None and active is not None:
@@ -719,7 +726,8 @@ class Monitor:
         """The seed's dashboard dict: system_health, alerts, metrics (stats per raw metric) and more.
 
         Evaluates first when an evaluation is due (see :meth:`flush`).
-        ``components`` maps each component to its row of the dashboard's Components page
+        Each of ``alerts`` is :meth:`Alert.to_dict` with the seed's keys
+        ``alert_id``, ``metric_name`` and ``timestamp`` too. ``components`` maps each component to its row of the dashboard's Components page
         (:class:`~heritage_otel.analysis.components.ComponentTable`): calls, timed_calls, failures,
         success_rate, latency_mean_ms and latency_p95_ms (None when no call was measured), status."""
         self._evaluate_if_due()
@@ -728,7 +736,7 @@ class Monitor:
         return {
             "timestamp": _dt.datetime.now(tz=_dt.timezone.utc).isoformat(),
             "system_health": self._health(),
-            "alerts": [a.to_dict() for a in self.alerts.get_active_alerts()],
+            "alerts": [_seed_alert_dict(a) for a in self.alerts.get_active_alerts()],
             "metrics": {name: self.metrics.get_stats(name) for name in self.metrics.names()},
             "counters": self.metrics.counters(),
             "gauges": self.metrics.gauges(),

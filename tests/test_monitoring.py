@@ -277,6 +277,9 @@ def test_example5_dashboard_data(capsys) -> None:
     # one WARNING alert (-10) and p95 2500 ms at 1.25x its 2000 ms budget (-5): 85
     assert "Score: 85.0/100" in out and "Status: healthy" in out and "Total: 1" in out
     assert "query_latency:\n  Mean: 2500.00\n  P95: 2500.00" in out
+    (alert,) = dashboard_data["alerts"]  # the seed's keys, for a dashboard written against the seed
+    assert (alert["metric_name"], alert["level"], alert["alert_id"]) == ("query_latency_p95", "WARNING", alert["id"])
+    assert alert["timestamp"] == alert["last_seen"]
 
 
 def test_get_stats_match_numpy() -> None:
