@@ -63,7 +63,8 @@ __all__ = ["CHECKPOINT_FILE", "FORMAT_VERSION", "Checkpointer"]
 
 _log = logging.getLogger(__name__)
 
-FORMAT_VERSION: Final = 1
+#: 2: a component table entry holds its interval's min and max latency, and the table counts uses.
+FORMAT_VERSION: Final = 2
 CHECKPOINT_FILE: Final = "analyzer.ckpt"
 #: AnalyzerService attributes whose objects' state is checkpointed.
 _PARTS: Final = ("analyzer", "alerts", "converter", "fleet", "components", "queries")
