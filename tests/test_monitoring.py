@@ -109,18 +109,18 @@ def test_example1_alert_check_sees_the_queries_just_recorded_without_a_backgroun
 def test_without_a_background_thread_recording_alone_notifies_the_handler() -> None:
     """The seed checked thresholds as queries arrived: with no thread and no read, record_query evaluates once
     per check interval, so a registered handler hears of slow queries (and not once per query)."""
-    monitor = initialize_monitoring(config={"check_interval_seconds": 0.2}, start_background=False)
+    monitor = initialize_monitoring(config={"check_interval_seconds": 0.5}, start_background=False)
     received = []
     monitor.alerts.register_handler(received.append)
     start, n = time.monotonic(), 0
-    while not received and time.monotonic() - start < 20:
+    while not received and time.monotonic() - start < 30:
         monitor.record_query(f"q{n}", latency_ms=3500.0, num_results=10)
         n += 1
         if n % 25 == 0:
             monitor.alerts.flush(1.0)
         time.sleep(0.004)
     assert [a.metric_name for a in received] == ["query_latency_p95"]
-    assert monitor.exporter.exports <= (time.monotonic() - start) / 0.2 + 1 < n
+    assert monitor.exporter.exports <= (time.monotonic() - start) / 0.5 + 1 < n
 
 
 def test_threshold_alert_from_the_pipeline_then_resolution() -> None:
