@@ -187,17 +187,26 @@ def test_latency_spike_becomes_critical_alert_with_exemplar_trace_then_resolves(
         assert [m["metric"] for m in note.members] == ["query_latency_p95"]
         assert set(note.exemplar_trace_ids) <= span_trace_ids
 
-        for _ in range(3):  # recovery
+        def incident_resolved() -> bool:
+            return any(n.event == "resolved" and n.incident == note.incident for n in received)
+
+        # recovery: healthy traffic until the incident resolves (bounded). A throughput finding a split phase
+        # adds to the same incident (related signals of one service) needs its own healthy intervals.
+        for _ in range(40):
             serve(0.05)
             provider.force_flush()
-        assert _wait_for(lambda: not manager.get_active_alerts(metric="query_latency_p95"))
+            manager.flush(5.0)
+            if not manager.get_active_alerts(metric="query_latency_p95") and incident_resolved():
+                break
+        assert not manager.get_active_alerts(metric="query_latency_p95")
         resolved = [a for a in manager.history(metric="query_latency_p95") if a.state == "resolved"]
         assert resolved and resolved[0].id == alert.id
-        assert manager.flush(5.0)
-        assert _wait_for(lambda: any(n.event == "resolved" for n in received), 2.0)
+        assert incident_resolved()
         events = [(n.event, n.incident, [m["metric"] for m in n.members]) for n in received]
-        assert [e[:2] for e in events if e[1] == note.incident] == [("fired", note.incident),
-                                                                    ("resolved", note.incident)], events
+        ours = [e for e in events if e[1] == note.incident]
+        assert (ours[0][0], ours[-1][0]) == ("fired", "resolved"), events
+        assert {e[0] for e in ours[1:-1]} <= {"updated"}, events  # only a throughput member joining
+        assert {m for e in ours for m in e[2]} <= {"query_latency_p95", "throughput_qps"}, events
         # any other incident can only be the throughput a split phase shows (see the baseline's comment)
         assert {m for e in events if e[1] != note.incident for m in e[2]} <= {"throughput_qps"}, events
     finally:
