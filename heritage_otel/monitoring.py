@@ -93,6 +93,7 @@ from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 
 from heritage_otel import semconv, telemetry
+from heritage_otel.indicators import bad_direction
 from heritage_otel._internal import delegating
 from heritage_otel._internal.points import PointSeries
 from heritage_otel.analysis import (
@@ -221,6 +222,16 @@ def _settings(config: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 _HISTOGRAM, _COUNTER, _GAUGE = "histogram", "counter", "gauge"
+
+#: The facade's raw series (the seed's names) and the indicator whose bad direction each follows.
+_RAW_SERIES_INDICATOR = {"query_latency": "query_latency_p95", "num_results": "results_per_query"}
+
+
+def _raw_bad_direction(name: str) -> str:
+    """The direction in which a raw series of the facade gets worse, from the one indicator table."""
+    if name.endswith("_latency") and name not in _RAW_SERIES_INDICATOR:
+        return bad_direction("component_latency_p95")  # record_component_performance's series
+    return bad_direction(_RAW_SERIES_INDICATOR.get(name, name))
 
 
 class MetricsStore:
@@ -677,12 +688,14 @@ class Monitor:
         self.flush()
         sensitivity = float(self.config["anomaly_sensitivity"])
         min_samples = int(self.config["min_samples"])
-        detectors = {"zscore": ZScoreDetector(sensitivity, min_samples, max(min_samples, 2)),
-                     "mad": MADDetector(sensitivity, min_samples, max(min_samples, 2))}
+        window = max(min_samples, 2)
         for name in self.metrics.names():
             values = np.asarray(self.metrics.get_recent_values(name, lookback_minutes))
             if len(values) <= min_samples:
                 continue
+            direction = _raw_bad_direction(name)  # latency going down, quality going up: no alert
+            detectors = {"zscore": ZScoreDetector(sensitivity, min_samples, window, direction=direction),
+                         "mad": MADDetector(sensitivity, min_samples, window, direction=direction)}
             for det_name, det in detectors.items():
                 scores, flags = det.score(values)
                 finding = None

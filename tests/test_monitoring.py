@@ -805,3 +805,20 @@ def test_record_metric_of_a_seed_name_records_our_instrument(telemetry) -> None:
     assert monitor.metrics.get_recent_values("query_latency") == [250.0]
     (point,) = telemetry.metric_points(semconv.METRIC_QUERY_DURATION)
     assert point.count == 1 and point.sum == pytest.approx(0.25)
+
+
+def test_check_anomalies_judges_each_series_in_its_bad_direction() -> None:
+    """Latency that drops and quality that rises are good news: no anomaly alert for them."""
+    monitor = initialize_monitoring(start_background=False)
+    rng = np.random.default_rng(5)
+    latencies = [float(v) for v in rng.normal(100, 5, 60)]
+    quality = [float(v) for v in rng.normal(0.7, 0.01, 60)]
+    latencies[40], quality[40] = 5.0, 0.99  # far faster, far better
+    for i, (latency, ndcg) in enumerate(zip(latencies, quality, strict=True)):
+        monitor.record_query(f"q{i}", latency_ms=latency, num_results=10, ndcg=ndcg)
+    found = monitor.check_anomalies(lookback_minutes=60)
+    assert not [a for a in found if a.metric_name in ("query_latency", "ndcg_at_10")], found
+    for i in range(5):  # the same size of change the bad way is reported
+        monitor.record_query(f"bad{i}", latency_ms=420.0 + i, num_results=10, ndcg=0.7)
+    found = monitor.check_anomalies(lookback_minutes=60)
+    assert {a.detector for a in found if a.metric_name == "query_latency"} == {"zscore", "mad"}
