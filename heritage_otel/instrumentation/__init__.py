@@ -66,8 +66,12 @@ keyword                      meaning
 ``response_hook``            ``(span, instance, results)``, after a successful call
 ``capture_query_text``       export the raw query; default ``HERITAGE_OTEL_CAPTURE_QUERY_TEXT``
                              or False (then a salted SHA-256 digest is exported)
-``evaluator``                ``(instance, query, results) -> {"ndcg_at_10": ..}``;
-                             default: ``instance.evaluate(query, results)`` if it exists
+``evaluator``                ``(instance, query, results) -> {"ndcg_at_10": ..}``; default:
+                             ``instance.evaluate(query, results)`` for the reference recommender,
+                             none for yours (its ``evaluate`` may be anything)
+``document_reader``          ``(result item) -> (id, score)`` for results that are not mappings,
+                             ``(id, score)`` pairs or objects with ``id``/``score``
+                             (:mod:`~heritage_otel.instrumentation.shapes`)
 ``targets``                  a :class:`RecommenderTargets` for your own recommender
                              (default: the reference one, or ``HERITAGE_OTEL_RECOMMENDER_*``)
 ``max_documents``            how many results get ``retrieval.documents.*`` attributes (20)
@@ -79,7 +83,10 @@ unwrapped, and a later ``configure()`` wraps them again. When the providers
 passed to ``instrument()`` are the API's no-op ones, or ``OTEL_SDK_DISABLED``
 is ``true``, nothing is wrapped at all. Results without a length (an
 iterator) reach the caller unconsumed: no count, quality or document
-attributes are taken from them. Hook and evaluator exceptions are logged and dropped; the recommender's own
+attributes are taken from them. ``async def`` entry points and components,
+generator-function entry points and plain ``module:function`` targets are
+wrapped by their kind (``docs/instrumentation.md``). Hook, evaluator and
+reader exceptions are logged and dropped; the recommender's own
 exceptions propagate unchanged. Inside ``suppress_instrumentation()`` nothing
 is recorded. ``instrument()`` twice is a no-op; ``uninstrument()`` restores
 the original methods.
@@ -87,12 +94,14 @@ the original methods.
 
 from __future__ import annotations
 
+import difflib
+import functools
 import importlib
 import inspect
 import logging
 import sys
 import threading
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
@@ -111,24 +120,67 @@ _logger = logging.getLogger(__name__)
 _wrap_lock = threading.RLock()  # wrapping and unwrapping: instrument(), imports and pipeline switches
 
 
-def _resolve_class(target: str) -> tuple[type, str]:
+def _did_you_mean(name: str, candidates: Collection[str]) -> str:
+    close = difflib.get_close_matches(name, [c for c in candidates if not c.startswith("__")], n=3)
+    return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+
+
+def _resolve_target(target: str) -> tuple[Any, str]:
+    """The object that holds the target (its class, or its module for a function) and the attribute name."""
     module_name, class_name, method = parse_target(target)
     module = importlib.import_module(module_name)
-    try:
-        cls = getattr(module, class_name)
-    except AttributeError:
-        msg = f"instrumentation target {target!r}: module {module_name!r} has no class {class_name!r}"
-        raise ValueError(msg) from None
+    if class_name is None:
+        if not callable(getattr(module, method, None)):
+            functions = [name for name, value in vars(module).items() if callable(value)]
+            msg = (f"instrumentation target {target!r}: module {module_name!r} has no function {method!r}"
+                   f"{_did_you_mean(method, functions)}")
+            raise ValueError(msg)
+        return module, method
+    cls = getattr(module, class_name, None)
+    if not isinstance(cls, type):
+        classes = [name for name, value in vars(module).items() if isinstance(value, type)]
+        msg = (f"instrumentation target {target!r}: module {module_name!r} has no class {class_name!r}"
+               f"{_did_you_mean(class_name, classes)}")
+        raise ValueError(msg)
     if not callable(getattr(cls, method, None)):
-        msg = f"instrumentation target {target!r}: {class_name} has no method {method!r}"
+        methods = [name for name in dir(cls) if callable(getattr(cls, name, None))]
+        msg = f"instrumentation target {target!r}: {class_name} has no method {method!r}{_did_you_mean(method, methods)}"
         raise ValueError(msg)
     return cls, method
 
 
-def _entry_parameters(cls: type, method: str) -> tuple[str, str, int | None]:
+def _no_quality(instance: Any, query: Any, results: Any) -> None:
+    """The evaluator of a recommender that is not the reference one and was given none: no quality scores."""
+    return None
+
+
+def _entry_wrapper(wrappers: Any, function: Any) -> Any:
+    """The entry point's wrapper for its kind: ``async def``, generator function, or plain."""
+    from heritage_otel.instrumentation._call_kinds import async_recommend, generator_recommend
+
+    if inspect.iscoroutinefunction(function):
+        return async_recommend(wrappers)
+    if inspect.isgeneratorfunction(function):
+        return generator_recommend(wrappers)
+    return wrappers.recommend
+
+
+def _component_wrapper(wrappers: Any, name: str, operation: str, function: Any) -> Any:
+    """A component's wrapper for its kind: ``async def`` or plain."""
+    if inspect.iscoroutinefunction(function):
+        from heritage_otel.instrumentation._call_kinds import async_component
+
+        return async_component(wrappers, name, operation)
+    return wrappers.component(name, operation)
+
+
+def _entry_parameters(owner: Any, method: str) -> tuple[str, str, int | None]:
     """Names of the entry point's query and top-k parameters, and the top-k default."""
     try:
-        params = list(inspect.signature(getattr(cls, method)).parameters.values())[1:]  # without self
+        params = list(inspect.signature(getattr(owner, method)).parameters.values())
+        if isinstance(owner, type) and not isinstance(inspect.getattr_static(owner, method),
+                                                      (staticmethod, classmethod)):
+            params = params[1:]  # without self
     except (TypeError, ValueError):
         params = []
     query = params[0].name if params else "query"
@@ -159,7 +211,7 @@ class RecommenderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         if isinstance(max_documents, bool) or not isinstance(max_documents, int) or max_documents < 0:
             msg = f"max_documents={max_documents!r} is not valid; expected an integer >= 0"
             raise ValueError(msg)
-        for key in ("request_hook", "response_hook", "evaluator"):
+        for key in ("request_hook", "response_hook", "evaluator", "document_reader"):
             if kwargs.get(key) is not None and not callable(kwargs[key]):
                 msg = f"{key}={kwargs[key]!r} is not valid; expected a callable or None"
                 raise TypeError(msg)
@@ -170,7 +222,9 @@ class RecommenderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             logger_provider=kwargs.get("logger_provider"),
             request_hook=kwargs.get("request_hook"),
             response_hook=kwargs.get("response_hook"),
-            evaluator=kwargs.get("evaluator"),
+            # instance.evaluate(query, results) is the reference recommender's; another's evaluate may be anything
+            evaluator=kwargs.get("evaluator") or (None if targets.is_reference else _no_quality),
+            document_reader=kwargs.get("document_reader"),
             capture_query_text=capture_query_text_enabled(kwargs.get("capture_query_text")),
             max_documents=max_documents,
             chain_name=targets.chain_name,
@@ -183,12 +237,15 @@ class RecommenderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             self._active = None
             return
         attach_otlp_json_file(kwargs.get("tracer_provider"))
-        plan: list[tuple[str, Any]] = []
+        # (target, wrapper for the target's function): the wrapper depends on its kind (async, generator)
+        plan: list[tuple[str, Callable[[Any], Any]]] = []
         if targets.entry_point is not None:
-            plan.append((targets.entry_point, wrappers.recommend))
-        plan += [(target, wrappers.component(name, parse_target(target)[2])) for name, target in targets.components.items()]
-        plan += [(t, w) for t, w in ((targets.ensemble, wrappers.ensemble), (targets.chain, wrappers.chain),
-                                     (targets.cache, wrappers.cache)) if t is not None]
+            plan.append((targets.entry_point, lambda function: _entry_wrapper(wrappers, function)))
+        plan += [(target, functools.partial(_component_wrapper, wrappers, name, parse_target(target)[2]))
+                 for name, target in targets.components.items()]
+        plan += [(t, lambda function, w=w: w) for t, w in (
+            (targets.ensemble, wrappers.ensemble), (targets.chain, wrappers.chain), (targets.cache, wrappers.cache))
+            if t is not None]
         self._generation = getattr(self, "_generation", 0) + 1
         self._active = self._generation
         self._entry_point = targets.entry_point
@@ -216,20 +273,21 @@ class RecommenderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             delegating.add_switch_callback(self._follow_pipeline)
 
     def _resolve(self, items: list[tuple[str, Any]], *, strict: bool) -> None:
-        """Resolve each target to (class, method); ``strict``: all or nothing (raises), else the valid ones
+        """Resolve each target to (class or module, attribute); ``strict``: all or nothing (raises), else the valid ones
         (each bad one logged)."""
         resolved = []
-        for target, wrapper in items:
+        for target, make_wrapper in items:
             try:
-                resolved.append((*_resolve_class(target), target, wrapper))
+                resolved.append((*_resolve_target(target), target, make_wrapper))
             except Exception:
                 if strict:
                     raise
                 _logger.exception("heritage recommender instrumentation: cannot wrap %s; skipped", target)
-        for cls, method, target, wrapper in resolved:
+        for owner, method, target, make_wrapper in resolved:
             if target == self._entry_point:
-                self._wrappers.entry_parameters = _entry_parameters(cls, method)
-            self._resolved.append((cls, method, wrapper))
+                self._wrappers.entry_parameters = _entry_parameters(owner, method)
+            # the wrapper suits the target's kind (async def, generator function, plain)
+            self._resolved.append((owner, method, make_wrapper(inspect.unwrap(getattr(owner, method)))))
 
     def _wanted(self) -> bool:
         """Whether the wrappers should be in place now."""

@@ -27,7 +27,16 @@ from heritage_otel import semconv
 from heritage_otel._internal import delegating
 from heritage_otel.errors import record_error
 from heritage_otel.fallback import FallbackChain
-from heritage_otel.instrumentation.custom_types import Evaluator, RequestHook, ResponseHook
+from heritage_otel.instrumentation.custom_types import DocumentReader, Evaluator, RequestHook, ResponseHook
+from heritage_otel.instrumentation.shapes import (
+    chain_arguments,
+    document_items,
+    has_hits,
+    read_document,
+    result_count,
+    safe_reader,
+    warn_once,
+)
 from heritage_otel.instruments import QUALITY_KEYS, instruments_for, record_query
 from heritage_otel.logs.hashing import hash_query_text
 from heritage_otel.logs.query_logger import QueryLogger
@@ -109,6 +118,7 @@ class Wrappers:
         max_documents: int,
         chain_name: str,
         entry_parameters: tuple[str, str, int | None],
+        document_reader: DocumentReader | None = None,
     ) -> None:
         self.tracer = trace.get_tracer(semconv.INSTRUMENTATION_SCOPE, __version__, tracer_provider)
         self.tracer_provider = tracer_provider
@@ -124,6 +134,7 @@ class Wrappers:
                                for i in range(max_documents)]
         self.chain_name = chain_name
         self.entry_parameters = entry_parameters
+        self.read_document = safe_reader(document_reader) if document_reader is not None else None
         self.off = _off_check(tracer_provider, meter_provider, logger_provider)
         # one chain for every call: its spans and counter; the strategies are the recommender's, per call
         self.fallback_chain = FallbackChain(chain_name, tracer_provider=tracer_provider, meter_provider=meter_provider)
@@ -219,8 +230,8 @@ class Wrappers:
         """Metrics (inside the span, so histograms get exemplars), attributes and the query event."""
         success = error is None
         try:
-            # a result without a length (an iterator) is not counted: counting would consume it
-            count = len(results) if results is not None and hasattr(results, "__len__") else None
+            # a result without a count (an iterator) is not counted: counting would consume it
+            count = result_count(results) if results is not None else None
             quality = self._quality(instance, query, results) if success and count is not None else {}
             record_query(self.instruments, duration, success=success, num_results=count if success else None,
                          quality=quality)
@@ -247,9 +258,11 @@ class Wrappers:
                 attributes[semconv.RESULT_EMPTY] = count == 0
             for key, value in quality.items():
                 attributes[_QUALITY_ATTRS[key]] = value
-            documents = results if type(results) is list or isinstance(results, Sequence) else ()  # never consume an iterator
+            # never consume an iterator; dicts first (the ABC checks cost more), other shapes: shapes.read_document
+            documents = results if type(results) is list else document_items(results)
+            reader = self.read_document
             for (id_key, score_key), item in zip(self._document_keys, documents):
-                if type(item) is dict or isinstance(item, Mapping):  # dicts first: the ABC check costs more
+                if reader is None and (type(item) is dict or isinstance(item, Mapping)):
                     doc_id = item.get("doc_id")
                     if doc_id is None:
                         doc_id = item.get("id")
@@ -258,6 +271,12 @@ class Wrappers:
                     score = item.get("score")
                     if type(score) is float or (isinstance(score, (int, float)) and not isinstance(score, bool)):
                         attributes[score_key] = float(score)
+                else:
+                    doc_id, score = (reader or read_document)(item)
+                    if doc_id is not None:
+                        attributes[id_key] = doc_id
+                    if score is not None:
+                        attributes[score_key] = score
         span.set_attributes(attributes)
 
     def _emit_query_event(
@@ -324,7 +343,7 @@ class Wrappers:
             if span.is_recording():
                 span.set_attribute(semconv.OPENINFERENCE_SPAN_KIND, semconv.OPENINFERENCE_RERANKER)
                 if isinstance(rankings, Mapping):
-                    span.set_attribute(semconv.COMPONENTS_USED, tuple(str(k) for k, v in rankings.items() if v))
+                    span.set_attribute(semconv.COMPONENTS_USED, tuple(str(k) for k, v in rankings.items() if has_hits(v)))
             result = wrapped(*args, **kwargs)
             _set_result_count(span, result)
             return result
@@ -334,7 +353,14 @@ class Wrappers:
         state = _current_call.get()
         if state is None and self._skip():
             return wrapped(*args, **kwargs)
-        strategies, rest = (args[0], args[1:]) if args else (kwargs.pop("strategies"), ())
+        parsed = chain_arguments(args, kwargs)
+        if parsed is None:
+            warn_once(f"chain:{getattr(wrapped, '__qualname__', wrapped)}",
+                      "heritage recommender instrumentation: chain target %s was not called as (strategies, *args) "
+                      "with strategies (name, callable, priority); called through without chain spans (logged once)",
+                      getattr(wrapped, "__qualname__", wrapped))
+            return wrapped(*args, **kwargs)
+        strategies, rest = parsed
         result, used = self.fallback_chain.execute_strategies(strategies, *rest, **kwargs)
         if state is not None:
             state.strategy_used = used
@@ -357,9 +383,8 @@ class Wrappers:
 
 
 def _set_result_count(span: Any, result: Any) -> None:
-    """``heritage.result.count`` on a recording span, when the result has a length."""
+    """``heritage.result.count`` on a recording span, when the result has a count (:func:`result_count`)."""
     if span.is_recording():
-        try:
-            span.set_attribute(semconv.RESULT_COUNT, len(result))
-        except TypeError:
-            pass
+        count = result_count(result)
+        if count is not None:
+            span.set_attribute(semconv.RESULT_COUNT, count)

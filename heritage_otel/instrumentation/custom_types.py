@@ -5,9 +5,11 @@
 - ``ResponseHook(span, instance, results)`` runs after a successful call,
   before the span ends;
 - ``Evaluator(instance, query, results)`` returns quality scores
-  (``ndcg_at_10``, ``precision_at_5``, ``diversity``, any subset) or None.
+  (``ndcg_at_10``, ``precision_at_5``, ``diversity``, any subset) or None;
+- ``DocumentReader(item)`` returns ``(document id, score)`` of one result
+  item (either may be None), or None to skip it.
 
-Hooks and evaluators never break the recommender: their exceptions are
+Hooks, evaluators and document readers never break the recommender: their exceptions are
 logged and dropped. Check ``span.is_recording()`` before heavy attribute work.
 """
 
@@ -21,5 +23,6 @@ from opentelemetry.trace import Span
 RequestHook = Callable[[Span, Any, str, int], None]
 ResponseHook = Callable[[Span, Any, Sequence[Mapping[str, Any]]], None]
 Evaluator = Callable[[Any, str, Sequence[Mapping[str, Any]]], "Mapping[str, float] | None"]
+DocumentReader = Callable[[Any], "tuple[Any, Any] | None"]
 
-__all__ = ["Evaluator", "RequestHook", "ResponseHook"]
+__all__ = ["DocumentReader", "Evaluator", "RequestHook", "ResponseHook"]

@@ -1,4 +1,4 @@
-"""What :class:`RecommenderInstrumentor` wraps: ``module:Class.method`` targets.
+"""What :class:`RecommenderInstrumentor` wraps: ``module:Class.method`` (or ``module:function``) targets.
 
 ``RecommenderTargets()`` names the reference recommender
 (:mod:`heritage_otel.examples.recommender`). For your own recommender, pass a
@@ -35,8 +35,8 @@ on a miss.
 ('app.rec:Rec.search', {'bm25': 'app.bm25:Index.score'}, None, None, None)
 >>> RecommenderTargets(entry_point="app.rec:Rec.search").components
 mappingproxy({})
->>> parse_target("app.rec:Rec.search")
-('app.rec', 'Rec', 'search')
+>>> parse_target("app.rec:Rec.search"), parse_target("app.bm25:top_documents")
+(('app.rec', 'Rec', 'search'), ('app.bm25', None, 'top_documents'))
 """
 
 from __future__ import annotations
@@ -60,14 +60,16 @@ ENV_CACHE: Final = env_vars.HERITAGE_OTEL_RECOMMENDER_CACHE
 _logger = logging.getLogger(__name__)
 _REFERENCE: Final = "heritage_otel.examples.recommender"
 _REFERENCE_ENTRY: Final = f"{_REFERENCE}.recommender:HeritageRecommender.recommend"
-_TARGET = re.compile(r"^([A-Za-z_][\w.]*):([A-Za-z_]\w*)\.([A-Za-z_]\w*)$")
+_TARGET = re.compile(r"^([A-Za-z_][\w.]*):(?:([A-Za-z_]\w*)\.)?([A-Za-z_]\w*)$")
 
 
-def parse_target(target: str) -> tuple[str, str, str]:
-    """Split ``module:Class.method`` into (module, class, method); ValueError when malformed."""
+def parse_target(target: str) -> tuple[str, str | None, str]:
+    """Split ``module:Class.method`` into (module, class, method), ``module:function`` into (module, None,
+    function); ValueError when malformed."""
     match = _TARGET.match(target.strip()) if isinstance(target, str) else None
     if match is None:
-        msg = f"instrumentation target {target!r} is not valid; expected 'module:Class.method', e.g. 'app.rec:Rec.recommend'"
+        msg = (f"instrumentation target {target!r} is not valid; expected 'module:Class.method' or "
+               "'module:function', e.g. 'app.rec:Rec.recommend'")
         raise ValueError(msg)
     return match.group(1), match.group(2), match.group(3)
 
@@ -136,6 +138,11 @@ class RecommenderTargets:
             if target is not None:
                 parse_target(target)
         object.__setattr__(self, "components", MappingProxyType(dict(self.components)))
+
+    @property
+    def is_reference(self) -> bool:
+        """True when the entry point is the reference recommender's (its ``evaluate`` scores quality)."""
+        return self.entry_point == _REFERENCE_ENTRY
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, strict: bool = True) -> RecommenderTargets:

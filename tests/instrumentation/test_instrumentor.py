@@ -457,7 +457,7 @@ def test_from_env_strict_raises_and_lenient_keeps_the_valid_targets(caplog) -> N
     """strict (the default) raises on a malformed variable; strict=False logs it and keeps the rest."""
     env = {"HERITAGE_OTEL_RECOMMENDER_ENTRY": "app:Rec.search",
            "HERITAGE_OTEL_RECOMMENDER_COMPONENTS": "ok=app:A.rank,bad=app.A.rank",
-           "HERITAGE_OTEL_RECOMMENDER_ENSEMBLE": "app:Ens"}
+           "HERITAGE_OTEL_RECOMMENDER_ENSEMBLE": "app:Ens.merge.now"}
     with pytest.raises(ValueError, match="HERITAGE_OTEL_RECOMMENDER_COMPONENTS entry 'bad'"):
         RecommenderTargets.from_env(env)
     targets = RecommenderTargets.from_env(env, strict=False)

@@ -1,0 +1,164 @@
+"""Entry points and components whose work is not one synchronous call: coroutines, generators.
+
+A ``async def`` entry point gets its span around the awaited call; a
+generator function gets its span from the first ``next()`` until it is
+exhausted, closed or raises, with the recommender's own time (the time
+spent inside ``next()``) as the query duration and what it yielded (the
+first :data:`KEPT_RESULTS` items) as its results. Either way the span is
+the current one while the recommender's code runs, so its components are
+children. An ``async def`` component gets its span around the awaited call
+too. The synchronous kinds are :class:`Wrappers`' own methods.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Generator
+from typing import Any
+
+from opentelemetry import context, trace
+
+from heritage_otel import semconv
+from heritage_otel.errors import record_error
+from heritage_otel.instrumentation._wrappers import (
+    CallState,
+    Wrappers,
+    _current_call,
+    _query_and_top_k,
+    _set_result_count,
+)
+
+#: How many yielded items of a generator entry point are kept for its documents, query event and evaluator.
+KEPT_RESULTS = 1000
+
+
+class _Call:
+    """One ``heritage.recommend`` span, entered (made current) once per piece of the recommender's work."""
+
+    def __init__(self, wrappers: Wrappers, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        self.w = wrappers
+        self.instance = instance
+        self.query, top_k = _query_and_top_k(args, kwargs, wrappers.entry_parameters)
+        self.state = CallState()
+        self.span = wrappers.tracer.start_span(semconv.SPAN_RECOMMEND, record_exception=False,
+                                               set_status_on_exception=False)
+        self.context = trace.set_span_in_context(self.span)
+        self._tokens: list[tuple[Any, Any]] = []
+        with self:
+            wrappers._start_attributes(self.span, self.query, top_k, self.state)
+            wrappers._call_hook(wrappers.request_hook, self.span, instance, self.query, top_k)
+
+    def __enter__(self) -> _Call:
+        self._tokens.append((context.attach(self.context), _current_call.set(self.state)))
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        token, call_token = self._tokens.pop()
+        _current_call.reset(call_token)
+        context.detach(token)
+
+    def succeed(self, results: Any, duration: float) -> None:
+        """Record a successful call (inside the span's context) and end the span."""
+        with self:
+            self.w._finish(self.span, self.instance, self.query, results, duration, self.state)
+            self.w._call_hook(self.w.response_hook, self.span, self.instance, results)
+        self.span.end()
+
+    def fail(self, exc: BaseException, duration: float) -> None:
+        """Record the exception that escaped the recommender and end the span."""
+        with self:
+            record_error(self.span, exc, component="recommender", escaped=True, meter_provider=self.w.meter_provider)
+            self.w._finish(self.span, self.instance, self.query, None, duration, self.state, error=exc)
+        self.span.end()
+
+
+def async_recommend(wrappers: Wrappers) -> Callable[..., Any]:
+    """The wrapt wrapper of an ``async def`` entry point."""
+
+    async def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if wrappers._skip():
+            return await wrapped(*args, **kwargs)
+        call = _Call(wrappers, instance, args, kwargs)
+        start = time.perf_counter()
+        try:
+            with call:
+                results = await wrapped(*args, **kwargs)
+        except Exception as exc:
+            call.fail(exc, time.perf_counter() - start)
+            raise
+        except BaseException:  # cancelled: the span still ends
+            call.span.end()
+            raise
+        call.succeed(results, time.perf_counter() - start)
+        return results
+
+    return wrapper
+
+
+def generator_recommend(wrappers: Wrappers) -> Callable[..., Any]:
+    """The wrapt wrapper of a generator-function entry point."""
+
+    def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if wrappers._skip():
+            return wrapped(*args, **kwargs)
+        return _measured(wrappers, wrapped(*args, **kwargs), instance, args, kwargs)
+
+    return wrapper
+
+
+def _measured(wrappers: Wrappers, generator: Generator[Any, Any, Any], instance: Any, args: tuple[Any, ...],
+              kwargs: dict[str, Any]) -> Generator[Any, Any, Any]:
+    """Yields what ``generator`` yields, inside a ``heritage.recommend`` span that starts at the first ``next()``."""
+    call = _Call(wrappers, instance, args, kwargs)
+    kept: list[Any] = []
+    elapsed = 0.0
+    try:
+        while True:
+            start = time.perf_counter()
+            try:
+                with call:
+                    item = next(generator)
+            except StopIteration:
+                elapsed += time.perf_counter() - start
+                break
+            except Exception as exc:
+                call.fail(exc, elapsed + time.perf_counter() - start)
+                raise
+            elapsed += time.perf_counter() - start
+            if len(kept) < KEPT_RESULTS:
+                kept.append(item)
+            yield item
+    except GeneratorExit:  # the caller stopped early: what it took is the result
+        generator.close()
+        call.succeed(kept, elapsed)
+        raise
+    call.succeed(kept, elapsed)
+
+
+def async_component(wrappers: Wrappers, name: str, operation: str) -> Callable[..., Any]:
+    """The wrapt wrapper of an ``async def`` ranking component: its span covers the awaited call."""
+    span_name = semconv.component_span_name(operation, name)
+
+    async def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        state = _current_call.get()
+        if state is None and wrappers._skip():  # inside a heritage.recommend call the entry point has decided
+            return await wrapped(*args, **kwargs)
+        with wrappers.tracer.start_as_current_span(span_name, record_exception=False,
+                                                   set_status_on_exception=False) as span:
+            if span.is_recording():
+                span.set_attributes({semconv.COMPONENT: name,
+                                     semconv.OPENINFERENCE_SPAN_KIND: semconv.OPENINFERENCE_RETRIEVER})
+            start = time.perf_counter()
+            try:
+                result = await wrapped(*args, **kwargs)
+            except Exception as exc:
+                record_error(span, exc, component=name, escaped=True, meter_provider=wrappers.meter_provider)
+                wrappers._record_component(name, time.perf_counter() - start, success=False)
+                raise
+            wrappers._record_component(name, time.perf_counter() - start, success=True)
+            if state is not None:
+                state.components_used.append(name)
+            _set_result_count(span, result)
+            return result
+
+    return wrapper
