@@ -17,7 +17,11 @@ and, if asked, written to a local OTLP-JSON file.
 
 Calling ``configure()`` again shuts the previous pipeline down (its batch
 threads stop) and points the global providers at the new one: providers
-never stack.
+never stack. While a test capture holds the global providers (the
+``telemetry`` fixture, :func:`heritage_otel.testing.capture_telemetry`),
+``configure()`` still checks its settings but builds nothing: it returns the
+capture's pipeline, so what the code under test records is captured, and
+its ``shutdown()`` only flushes.
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ __all__ = ["Telemetry", "configure", "current", "resource_for"]
 _logger = logging.getLogger(__name__)
 _lock = threading.RLock()
 _active: Telemetry | None = None
+_held: Telemetry | None = None  # a test capture's pipeline, which configure() does not replace
 
 
 class Telemetry:
@@ -261,6 +266,10 @@ def configure(
         otlp_json_path=otlp_json_path,
     )
     resource = resource_for(settings)
+    held = _held
+    if set_global and held is not None and not held.is_shutdown:
+        _logger.info("configure(): a telemetry capture holds the global providers; returning its pipeline")
+        return _CapturedTelemetry(settings, held)
 
     if settings.disabled:
         telemetry = Telemetry(
@@ -321,6 +330,48 @@ def _activate(telemetry: Telemetry, set_global: bool) -> Telemetry:
     if previous is not None:
         previous.shutdown()
     return telemetry
+
+
+class _CapturedTelemetry(Telemetry):
+    """What ``configure()`` returns while a test capture holds the globals: the capture's providers under the
+    caller's settings. ``shutdown()`` flushes them and leaves them running (the capture shuts them down)."""
+
+    def __init__(self, settings: Settings, capture: Telemetry) -> None:
+        super().__init__(settings, capture.resource, capture.tracer_provider, capture.meter_provider,
+                         capture.logger_provider, capture.span_store)
+        self._capture = capture
+
+    def shutdown(self, timeout_millis: int = 30_000) -> None:
+        with self._lock:
+            if self._shutdown:
+                return
+            self._shutdown = True
+        self._capture.force_flush(timeout_millis)
+
+
+    @property
+    def enabled(self) -> bool:
+        return self._capture.enabled
+
+    @property
+    def is_shutdown(self) -> bool:
+        return self._shutdown or self._capture.is_shutdown
+
+
+def hold_globals(telemetry: Telemetry | None) -> None:
+    """Make ``telemetry`` (a test capture's pipeline) the one ``configure()`` returns instead of replacing it;
+    None: no capture holds them. Used by :mod:`heritage_otel.testing`."""
+    global _held
+    with _lock:
+        _held = telemetry
+
+
+def release_globals(telemetry: Telemetry) -> None:
+    """Release the globals if ``telemetry`` holds them."""
+    global _held
+    with _lock:
+        if _held is telemetry:
+            _held = None
 
 
 def current() -> Telemetry | None:

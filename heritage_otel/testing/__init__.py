@@ -8,6 +8,9 @@ suite gets these fixtures with no conftest:
     A :class:`TelemetryCapture`: a fresh ``configure()`` pipeline whose spans,
     metrics and logs go to in-memory exporters, reachable through the global
     OpenTelemetry providers for the duration of one test, then shut down.
+    Application code under test that calls ``configure()`` meanwhile gets
+    this pipeline back (its settings are still checked, its ``shutdown()``
+    only flushes), so what it records is captured.
 ``span_exporter`` / ``metric_reader`` / ``log_exporter``
     The in-memory exporter and reader of that pipeline.
 

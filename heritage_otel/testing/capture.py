@@ -15,7 +15,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import StatusCode
 
 from heritage_otel import semconv
-from heritage_otel.telemetry import Telemetry, configure
+from heritage_otel.telemetry import Telemetry, configure, hold_globals, release_globals
 from heritage_otel.traces.render import key_attributes
 
 __all__ = ["SpanNode", "TelemetryCapture", "capture_telemetry"]
@@ -61,6 +61,7 @@ class TelemetryCapture:
         configure_kwargs.setdefault("service_name", "heritage-otel-test")
         configure_kwargs.setdefault("service_instance_id", "test-instance")
         configure_kwargs.setdefault("span_store_size", 0)
+        hold_globals(None)  # a capture replaces any pipeline, an earlier capture's too
         self.telemetry: Telemetry = configure(
             span_exporters=[self.span_exporter],
             metric_readers=[self.metric_reader],
@@ -68,6 +69,8 @@ class TelemetryCapture:
             simple_processors=True,
             **configure_kwargs,
         )
+        # until shutdown, the code under test calling configure() gets this pipeline instead of replacing it
+        hold_globals(self.telemetry)
 
     # providers, for code that takes them explicitly
     @property
@@ -199,6 +202,7 @@ class TelemetryCapture:
         self.log_exporter.clear()
 
     def shutdown(self) -> None:
+        release_globals(self.telemetry)
         self.telemetry.shutdown()
 
 

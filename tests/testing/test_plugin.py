@@ -127,3 +127,44 @@ def test_unknown_metric_names_fail_loudly(telemetry):
     assert telemetry.metric_sum(semconv.METRIC_FALLBACKS) == 0  # ours, not recorded yet
     # the SDK's own self-observability gauges (otel.sdk.*) may come from processors of earlier tests
     assert [n for n in telemetry.metric_names() if not n.startswith("otel.sdk.")] == [semconv.METRIC_ERRORS]
+
+
+def test_code_under_test_that_calls_configure_is_still_captured(telemetry):
+    """An application's own configure() inside a test returns the capture's pipeline instead of replacing it."""
+    import heritage_otel
+
+    app_telemetry = heritage_otel.configure(service_name="my-app")  # what the application does at start-up
+    with trace.get_tracer("app").start_as_current_span("app.request"):
+        pass
+    app_telemetry.shutdown()  # the application's own shutdown only flushes the capture
+    with trace.get_tracer("app").start_as_current_span("app.after_shutdown"):
+        pass
+    assert [s.name for s in telemetry.spans()] == ["app.request", "app.after_shutdown"]
+    assert app_telemetry.tracer_provider is telemetry.tracer_provider and app_telemetry.is_shutdown
+
+
+def test_configure_inside_a_capture_still_checks_its_settings(telemetry, monkeypatch):
+    """A bad setting fails in the test exactly as it would in production."""
+    import pytest
+
+    import heritage_otel
+    from heritage_otel.settings import ConfigurationError
+
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER", "ratio")
+    with pytest.raises(ConfigurationError, match="OTEL_TRACES_SAMPLER = 'ratio'"):
+        heritage_otel.configure()
+
+
+def test_after_the_capture_configure_builds_pipelines_again():
+    """Outside any capture, configure() replaces the global pipeline as documented."""
+    import heritage_otel
+    from heritage_otel.testing import capture_telemetry
+
+    with capture_telemetry() as captured:
+        inside = heritage_otel.configure()
+    outside = heritage_otel.configure(service_name="after")
+    try:
+        assert outside.tracer_provider is not captured.tracer_provider and inside.is_shutdown
+        assert heritage_otel.telemetry.current() is outside
+    finally:
+        outside.shutdown()
