@@ -13,6 +13,10 @@ suite gets these fixtures with no conftest:
     only flushes), so what it records is captured.
 ``span_exporter`` / ``metric_reader`` / ``log_exporter``
     The in-memory exporter and reader of that pipeline.
+``instrument_recommender``
+    ``instrument_recommender(targets=..., **options)`` instruments a
+    recommender into that pipeline for one test (the instrumentor is
+    uninstrumented first if something left it instrumented, and after the test).
 
 Outside pytest, :func:`capture_telemetry` gives the same capture as a
 context manager:

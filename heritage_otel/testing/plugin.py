@@ -8,7 +8,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter
@@ -44,3 +45,30 @@ def metric_reader(telemetry: TelemetryCapture) -> InMemoryMetricReader:
 def log_exporter(telemetry: TelemetryCapture) -> InMemoryLogRecordExporter:
     """The in-memory log exporter of the ``telemetry`` fixture."""
     return telemetry.log_exporter
+
+
+@pytest.fixture
+def instrument_recommender(telemetry: TelemetryCapture) -> Iterator[Callable[..., Any]]:
+    """``instrument_recommender(targets=..., **options)``: the recommender instrumentor, instrumented for one test.
+
+    It records into the ``telemetry`` fixture and is uninstrumented after the
+    test. An instrumentor left instrumented (by an earlier test or by the
+    application's start-up code) is uninstrumented first, so the targets and
+    options given here are the ones in effect (``instrument()`` on an
+    instrumented instrumentor is otherwise a no-op).
+    """
+    from heritage_otel.instrumentation import RecommenderInstrumentor
+
+    instrumentor = RecommenderInstrumentor()
+
+    def instrument(**options: Any) -> RecommenderInstrumentor:
+        if instrumentor.is_instrumented_by_opentelemetry:
+            instrumentor.uninstrument()
+        instrumentor.instrument(**options)
+        return instrumentor
+
+    try:
+        yield instrument
+    finally:
+        if instrumentor.is_instrumented_by_opentelemetry:
+            instrumentor.uninstrument()

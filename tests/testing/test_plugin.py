@@ -168,3 +168,38 @@ def test_after_the_capture_configure_builds_pipelines_again():
         assert heritage_otel.telemetry.current() is outside
     finally:
         outside.shutdown()
+
+
+def test_instrument_recommender_fixture_applies_each_tests_targets(pytester):
+    """Each test's targets take effect, even after a test (or the app) left the instrumentor instrumented."""
+    pytester.makepyfile(
+        shop="""
+        class Shop:
+            def search(self, text, k=3):
+                return [("a", 1.0), ("b", 0.5)][:k]
+
+            def search_pairs(self, text, k=3):
+                return self.search(text, k + 1)[:k]
+        """,
+        test_shop="""
+        from heritage_otel.instrumentation import RecommenderInstrumentor, RecommenderTargets
+        from shop import Shop
+
+        def test_app_start_up_leaves_it_instrumented(telemetry):
+            RecommenderInstrumentor().instrument(targets=RecommenderTargets(entry_point="shop:Shop.search"))
+            Shop().search("x")
+            assert telemetry.span("heritage.recommend").attributes["heritage.query.top_k"] == 3
+
+        def test_fixture_targets_win(telemetry, instrument_recommender):
+            instrument_recommender(targets=RecommenderTargets(entry_point="shop:Shop.search_pairs"))
+            Shop().search_pairs("x", k=1)
+            assert telemetry.span("heritage.recommend").attributes["heritage.query.top_k"] == 1
+            assert [s.name for s in telemetry.spans()] == ["heritage.recommend"]
+
+        def test_uninstrumented_after(telemetry):
+            Shop().search_pairs("x")
+            assert telemetry.spans() == ()
+        """,
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3)
