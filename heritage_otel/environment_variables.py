@@ -80,10 +80,10 @@ HERITAGE_OTEL_LOG_DIR: Final = _declare(
 
 # --- auto-instrumentation targets ----------------------------------------------------------------------
 HERITAGE_OTEL_RECOMMENDER_ENTRY: Final = _declare(
-    "HERITAGE_OTEL_RECOMMENDER_ENTRY", "`module:Class.method`", "the reference recommender's",
+    "HERITAGE_OTEL_RECOMMENDER_ENTRY", "`module:Class.method` or `module:function`", "the reference recommender's",
     "The `recommend(query, top_k)` method to trace", "instrumentation")
 HERITAGE_OTEL_RECOMMENDER_COMPONENTS: Final = _declare(
-    "HERITAGE_OTEL_RECOMMENDER_COMPONENTS", "`name=module:Class.method`, comma separated",
+    "HERITAGE_OTEL_RECOMMENDER_COMPONENTS", "`name=module:Class.method` (or `name=module:function`), comma separated",
     "the reference recommender's", "The ranking components to trace", "instrumentation")
 HERITAGE_OTEL_RECOMMENDER_ENSEMBLE: Final = _declare(
     "HERITAGE_OTEL_RECOMMENDER_ENSEMBLE", "`module:Class.method`", "the reference recommender's",
@@ -94,6 +94,11 @@ HERITAGE_OTEL_RECOMMENDER_CHAIN: Final = _declare(
 HERITAGE_OTEL_RECOMMENDER_CACHE: Final = _declare(
     "HERITAGE_OTEL_RECOMMENDER_CACHE", "`module:Class.method`", "the reference recommender's",
     "The cache look-up (empty: none)", "instrumentation")
+HERITAGE_OTEL_RECOMMENDER_EVALUATOR: Final = _declare(
+    "HERITAGE_OTEL_RECOMMENDER_EVALUATOR", "`module:Class.method` or `module:function`",
+    "the reference recommender's `evaluate`; none for yours",
+    "Quality scores per query, called `(recommender, query, results)`: a method of the recommender's class "
+    "or a function", "instrumentation")
 
 # --- alert sinks -------------------------------------------------------------------------------------------
 HERITAGE_OTEL_ALERT_WEBHOOK_URL: Final = _declare(

@@ -67,6 +67,7 @@ keyword                      meaning
 ``capture_query_text``       export the raw query; default ``HERITAGE_OTEL_CAPTURE_QUERY_TEXT``
                              or False (then a salted SHA-256 digest is exported)
 ``evaluator``                ``(instance, query, results) -> {"ndcg_at_10": ..}``; default:
+                             ``HERITAGE_OTEL_RECOMMENDER_EVALUATOR``, else
                              ``instance.evaluate(query, results)`` for the reference recommender,
                              none for yours (its ``evaluate`` may be anything)
 ``document_reader``          ``(result item) -> (id, score)`` for results that are not mappings,
@@ -110,7 +111,7 @@ from wrapt import register_post_import_hook, wrap_function_wrapper
 
 from heritage_otel._internal import delegating
 from heritage_otel.instrumentation.package import _instruments
-from heritage_otel.instrumentation.targets import RecommenderTargets, parse_target
+from heritage_otel.instrumentation.targets import RecommenderTargets, evaluator_from_env, parse_target
 from heritage_otel.instrumentation.version import __version__
 from heritage_otel.logs.hashing import capture_query_text_enabled
 
@@ -223,7 +224,7 @@ class RecommenderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             request_hook=kwargs.get("request_hook"),
             response_hook=kwargs.get("response_hook"),
             # instance.evaluate(query, results) is the reference recommender's; another's evaluate may be anything
-            evaluator=kwargs.get("evaluator") or (None if targets.is_reference else _no_quality),
+            evaluator=kwargs.get("evaluator") or evaluator_from_env() or (None if targets.is_reference else _no_quality),
             document_reader=kwargs.get("document_reader"),
             capture_query_text=capture_query_text_enabled(kwargs.get("capture_query_text")),
             max_documents=max_documents,

@@ -20,6 +20,8 @@ variable                               value
 ``HERITAGE_OTEL_RECOMMENDER_ENSEMBLE``  ``module:Class.method`` of the merge step (empty: none)
 ``HERITAGE_OTEL_RECOMMENDER_CHAIN``     ``module:Class.method`` of the chain runner (empty: none)
 ``HERITAGE_OTEL_RECOMMENDER_CACHE``     ``module:Class.method`` of the cache look-up (empty: none)
+``HERITAGE_OTEL_RECOMMENDER_EVALUATOR`` ``module:Class.method`` or ``module:function`` called
+                                       ``(recommender, query, results)`` for quality scores
 =====================================  ============================================================
 
 A chain runner takes ``(strategies, *args, **kwargs)``, where ``strategies``
@@ -56,6 +58,7 @@ ENV_COMPONENTS: Final = env_vars.HERITAGE_OTEL_RECOMMENDER_COMPONENTS
 ENV_ENSEMBLE: Final = env_vars.HERITAGE_OTEL_RECOMMENDER_ENSEMBLE
 ENV_CHAIN: Final = env_vars.HERITAGE_OTEL_RECOMMENDER_CHAIN
 ENV_CACHE: Final = env_vars.HERITAGE_OTEL_RECOMMENDER_CACHE
+ENV_EVALUATOR: Final = env_vars.HERITAGE_OTEL_RECOMMENDER_EVALUATOR
 
 _logger = logging.getLogger(__name__)
 _REFERENCE: Final = "heritage_otel.examples.recommender"
@@ -188,3 +191,63 @@ class RecommenderTargets:
                 if not value or valid(var, value):
                     kwargs[key] = value or None
         return cls(**kwargs)  # type: ignore[arg-type]
+
+
+class _Evaluator:
+    """An evaluator named by a target, imported on its first call (the recommender's module is loaded by then)."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+        self._function: object = None
+
+    def __call__(self, instance: object, query: object, results: object) -> object:
+        if self._function is None:
+            self._function = self._resolve()
+        return self._function(instance, query, results)  # type: ignore[operator]
+
+    def _resolve(self) -> object:
+        """The named callable; one that cannot be found is logged once and scores nothing from then on."""
+        import importlib
+
+        try:
+            module_name, class_name, name = parse_target(self.target)
+            owner = importlib.import_module(module_name)
+            if class_name is not None:
+                owner = getattr(owner, class_name)
+            function = getattr(owner, name)
+            if not callable(function):
+                raise TypeError(f"{function!r} is not callable")  # noqa: TRY301
+        except Exception:  # noqa: BLE001 - a bad evaluator never breaks the recommender
+            _logger.exception("heritage recommender instrumentation: %s = %r cannot be used; no quality scores",
+                              ENV_EVALUATOR, self.target)
+            return _no_scores
+        return function
+
+    def __repr__(self) -> str:
+        return f"<evaluator {self.target}>"
+
+
+def _no_scores(instance: object, query: object, results: object) -> None:
+    return None
+
+
+def evaluator_from_env(environ: Mapping[str, str] | None = None) -> _Evaluator | None:
+    """The evaluator ``HERITAGE_OTEL_RECOMMENDER_EVALUATOR`` names, or None (unset, or malformed: logged).
+
+    ``module:Class.method`` is the recommender's own method (called with the
+    recommender as ``self``), ``module:function`` any function taking
+    ``(recommender, query, results)``; either returns quality scores.
+
+    >>> evaluator_from_env({"HERITAGE_OTEL_RECOMMENDER_EVALUATOR": "shop.search:Search.quality"})
+    <evaluator shop.search:Search.quality>
+    """
+    env = os.environ if environ is None else environ
+    value = env.get(ENV_EVALUATOR, "").strip()
+    if not value:
+        return None
+    try:
+        parse_target(value)
+    except ValueError as exc:
+        _logger.error("heritage recommender instrumentation: %s: %s; skipped", ENV_EVALUATOR, exc)
+        return None
+    return _Evaluator(value)

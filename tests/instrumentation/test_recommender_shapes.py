@@ -181,3 +181,25 @@ def test_an_async_component_span_covers_the_awaited_call(telemetry, instrumentor
     assert failed.status.status_code is StatusCode.ERROR and failed.attributes["error.type"] == "ConnectionError"
     assert telemetry.metric_sum(semconv.METRIC_ERRORS, **{semconv.COMPONENT: "remote"}) == 1
     assert telemetry.histogram_count(semconv.METRIC_COMPONENT_DURATION, **{semconv.COMPONENT: "remote"}) == 2
+
+
+def test_the_evaluator_can_be_named_in_the_environment(telemetry, instrumentor, monkeypatch) -> None:
+    """``HERITAGE_OTEL_RECOMMENDER_EVALUATOR`` (for opentelemetry-instrument) names a method or function."""
+    monkeypatch.setattr(Finder, "quality", lambda self, text, hits: {"precision_at_5": len(hits) / 5},
+                        raising=False)
+    monkeypatch.setenv("HERITAGE_OTEL_RECOMMENDER_EVALUATOR", f"{MOD}:Finder.quality")
+    instrumentor.instrument(targets=_targets())
+    Finder().search("maps", k=2)
+    assert telemetry.span(semconv.SPAN_RECOMMEND).attributes[semconv.QUALITY_PRECISION_AT_5] == 0.4
+
+
+def test_an_evaluator_named_wrongly_is_logged_once_and_scores_nothing(telemetry, instrumentor, monkeypatch,
+                                                                      caplog) -> None:
+    """A typo in the variable: one log record naming it; queries are answered and recorded as usual."""
+    monkeypatch.setenv("HERITAGE_OTEL_RECOMMENDER_EVALUATOR", f"{MOD}:Finder.qualty")
+    instrumentor.instrument(targets=_targets())
+    with caplog.at_level(logging.ERROR, logger="heritage_otel"):
+        for _ in range(3):
+            assert len(Finder().search("maps", k=2)) == 2
+    assert sum("HERITAGE_OTEL_RECOMMENDER_EVALUATOR" in r.getMessage() for r in caplog.records) == 1
+    assert telemetry.metric_sum(semconv.METRIC_QUERIES) == 3
