@@ -25,6 +25,7 @@ from heritage_otel.traces import (
     traces_to_json,
 )
 from heritage_otel.traces.durations import parse_duration_ns
+from heritage_otel.traces.hints import nothing_found
 
 JAEGER_URL_ENV = env_vars.HERITAGE_OTEL_JAEGER_URL
 
@@ -75,11 +76,19 @@ def traces(
     jaeger_url: str | None,
 ) -> None:
     """Print traces as indented span trees with durations, status, key attributes and events."""
+    why_nothing = "no traces found"
     if file_ is not None:
+        everything = read_otlp_json_file(file_)
         found = filter_traces(
-            read_otlp_json_file(file_), service=service, trace_id=trace_id, error_only=error_only,
+            everything, service=service, trace_id=trace_id, error_only=error_only,
             min_duration=min_duration, lookback=None if trace_id else lookback, operation=operation, limit=limit,
         )
+        if not found and not trace_id:
+            why_nothing = nothing_found(
+                service=service, services=[name for t in everything for name in t.services],
+                operation=operation, operations=[s.name for t in everything for s in t.spans
+                                                 if not service or s.service_name == service],
+                lookback=lookback)
     else:
         url = jaeger_url or _default_jaeger_url()
         try:
@@ -95,12 +104,18 @@ def traces(
             else:
                 found = client.find_traces(service, limit=limit, lookback=lookback or "1h", min_duration=min_duration,
                                            error_only=error_only, operation=operation)
+                if not found:
+                    services = client.services()
+                    why_nothing = nothing_found(
+                        service=service, services=services, operation=operation,
+                        operations=client.operations(service) if operation and service in services else (),
+                        lookback=lookback or "1h")
         except (JaegerError, ValueError) as exc:
             raise click.ClickException(str(exc)) from exc
     if as_json:
         click.echo(traces_to_json(found))
         return
     if not found:
-        click.echo("no traces found", err=True)
+        click.echo(why_nothing, err=True)
         raise SystemExit(1 if trace_id else 0)
     click.echo(render_traces(found))

@@ -100,7 +100,8 @@ class JaegerClient:
         try:
             response = self._session.get(url, params=params, timeout=self.timeout_s)
         except requests.RequestException as exc:
-            msg = f"could not reach Jaeger at {url}: {exc} (is the stack up? heritage-otel stack status)"
+            msg = (f"could not reach Jaeger at {url}: {exc} (is the stack up? heritage-otel stack status; "
+                   "a stack started from another folder: --jaeger-url, or HERITAGE_OTEL_STATE_DIR)")
             raise JaegerError(msg) from exc
         if response.status_code == 404:
             return {"data": []}
@@ -112,6 +113,12 @@ class JaegerClient:
     def services(self) -> list[str]:
         """Service names Jaeger has spans for."""
         return sorted(self._get("/api/services").get("data") or [])
+
+    def operations(self, service: str) -> list[str]:
+        """Span names Jaeger has for ``service``."""
+        from urllib.parse import quote
+
+        return sorted(self._get(f"/api/services/{quote(service, safe='')}/operations").get("data") or [])
 
     def find_traces(
         self,

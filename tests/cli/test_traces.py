@@ -117,3 +117,25 @@ def test_jaeger_search_and_trace_id(jaeger_stack: Stack, sent: SentTraces) -> No
 def test_a_search_without_service_lists_the_services(jaeger_stack: Stack, sent: SentTraces) -> None:
     result = CliRunner().invoke(cli, ["traces"], env={"HERITAGE_OTEL_JAEGER_URL": jaeger_stack.ports.jaeger_url})
     assert result.exit_code == 2 and "--service is required" in result.output and sent.service in result.output
+
+
+def test_a_typo_in_service_or_operation_names_what_exists(spans_file) -> None:
+    """A search that finds nothing because a name is unknown says so, with the close matches."""
+    path, _ = spans_file
+    result = invoke("--file", str(path), "--service", "file-tset")
+    assert result.exit_code == 0
+    assert "no service 'file-tset'; services: file-test (did you mean 'file-test'?)" in result.output
+    result = invoke("--file", str(path), "--service", "file-test", "--operation", "sample.slwo")
+    assert "service 'file-test' has no operation 'sample.slwo'" in result.output and "'sample.slow'" in result.output
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(120)
+def test_a_typo_in_the_service_names_jaegers_services(jaeger_stack: Stack, sent: SentTraces) -> None:
+    """Against Jaeger: an unknown service or operation is named, with Jaeger's own names."""
+    url = jaeger_stack.ports.jaeger_url
+    result = invoke("--service", sent.service + "x", "--jaeger-url", url)
+    assert result.exit_code == 0 and f"no service '{sent.service}x'" in result.output
+    assert f"did you mean '{sent.service}'" in result.output
+    result = invoke("--service", sent.service, "--operation", "sample.requst", "--jaeger-url", url)
+    assert "no operation 'sample.requst'" in result.output and "'sample.request'" in result.output
