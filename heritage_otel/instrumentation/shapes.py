@@ -55,6 +55,8 @@ def _is_array(value: Any) -> bool:
 
 def result_count(result: Any) -> int | None:
     """How many hits ``result`` holds, or None when it cannot be told without consuming it."""
+    if type(result) is list:  # the common case first: this runs on every wrapped call
+        return len(result)
     if isinstance(result, tuple) and len(result) >= 2 and all(_is_array(part) for part in result):
         shapes = {part.shape for part in result}
         if len(shapes) == 1:
@@ -67,6 +69,8 @@ def result_count(result: Any) -> int | None:
 
 def has_hits(value: Any) -> bool:
     """True unless ``value`` is None or has length 0 (never asks a numpy array for its truth value)."""
+    if type(value) is list:
+        return bool(value)
     if value is None:
         return False
     count = result_count(value)
