@@ -76,7 +76,7 @@ def async_recommend(wrappers: Wrappers) -> Callable[..., Any]:
     """The wrapt wrapper of an ``async def`` entry point."""
 
     async def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if wrappers._skip():
+        if wrappers._skip() or _current_call.get() is not None:  # re-entered: part of the call in progress
             return await wrapped(*args, **kwargs)
         call = _Call(wrappers, instance, args, kwargs)
         start = time.perf_counter()
@@ -99,7 +99,7 @@ def generator_recommend(wrappers: Wrappers) -> Callable[..., Any]:
     """The wrapt wrapper of a generator-function entry point."""
 
     def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if wrappers._skip():
+        if wrappers._skip() or _current_call.get() is not None:  # re-entered: part of the call in progress
             return wrapped(*args, **kwargs)
         return _measured(wrappers, wrapped(*args, **kwargs), instance, args, kwargs)
 

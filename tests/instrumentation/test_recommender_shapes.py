@@ -203,3 +203,25 @@ def test_an_evaluator_named_wrongly_is_logged_once_and_scores_nothing(telemetry,
             assert len(Finder().search("maps", k=2)) == 2
     assert sum("HERITAGE_OTEL_RECOMMENDER_EVALUATOR" in r.getMessage() for r in caplog.records) == 1
     assert telemetry.metric_sum(semconv.METRIC_QUERIES) == 3
+
+
+def test_components_in_a_thread_pool_are_children_when_the_context_is_carried(telemetry, instrumentor) -> None:
+    """Engines submitted with ``contextvars.copy_context().run`` are children of the call and counted in it."""
+    instrumentor.instrument(targets=RecommenderTargets(
+        entry_point=f"{MOD}:ParallelFinder.search", components=ENGINES))
+    shapes.ParallelFinder().search("maps", k=2)
+    (root,) = telemetry.span_tree()
+    assert sorted(c.span.attributes[semconv.COMPONENT] for c in root.children) == ["titles", "vectors"]
+    assert set(root.span.attributes[semconv.COMPONENTS_USED]) == {"titles", "vectors"}
+
+
+def test_an_entry_point_that_calls_itself_is_one_query(telemetry, instrumentor) -> None:
+    """A retry through the entry point itself (nothing matched, search again relaxed) is one span and one query."""
+    instrumentor.instrument(targets=RecommenderTargets(entry_point=f"{MOD}:ParallelFinder.search_retrying",
+                                                       components=ENGINES))
+    results = shapes.ParallelFinder().search_retrying("zzz", k=2)
+    (root,) = telemetry.span_tree()
+    assert root.name == semconv.SPAN_RECOMMEND and root.span.attributes[semconv.RESULT_COUNT] == len(results) == 2
+    assert [c.name for c in root.children] == [semconv.component_span_name("match", "titles")] * 2
+    assert telemetry.metric_sum(semconv.METRIC_QUERIES) == 1
+    assert telemetry.metric_sum(semconv.METRIC_EMPTY_RESULTS) == 0
