@@ -136,8 +136,10 @@ def _measured(wrappers: Wrappers, generator: Generator[Any, Any, Any], instance:
 
 
 def async_component(wrappers: Wrappers, name: str, operation: str) -> Callable[..., Any]:
-    """The wrapt wrapper of an ``async def`` ranking component: its span covers the awaited call."""
+    """The wrapt wrapper of an ``async def`` ranking component: :meth:`Wrappers.component` around the await."""
     span_name = semconv.component_span_name(operation, name)
+    span_attributes = {semconv.COMPONENT: name, semconv.OPENINFERENCE_SPAN_KIND: semconv.OPENINFERENCE_RETRIEVER}
+    succeeded, failed = {semconv.COMPONENT: name, semconv.SUCCESS: True}, {semconv.COMPONENT: name, semconv.SUCCESS: False}
 
     async def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         state = _current_call.get()
@@ -146,16 +148,15 @@ def async_component(wrappers: Wrappers, name: str, operation: str) -> Callable[.
         with wrappers.tracer.start_as_current_span(span_name, record_exception=False,
                                                    set_status_on_exception=False) as span:
             if span.is_recording():
-                span.set_attributes({semconv.COMPONENT: name,
-                                     semconv.OPENINFERENCE_SPAN_KIND: semconv.OPENINFERENCE_RETRIEVER})
+                span.set_attributes(span_attributes)
             start = time.perf_counter()
             try:
                 result = await wrapped(*args, **kwargs)
             except Exception as exc:
                 record_error(span, exc, component=name, escaped=True, meter_provider=wrappers.meter_provider)
-                wrappers._record_component(name, time.perf_counter() - start, success=False)
+                wrappers._record_component(time.perf_counter() - start, failed)
                 raise
-            wrappers._record_component(name, time.perf_counter() - start, success=True)
+            wrappers._record_component(time.perf_counter() - start, succeeded)
             if state is not None:
                 state.components_used.append(name)
             _set_result_count(span, result)
