@@ -15,7 +15,9 @@ heritage_otel.settings.ConfigurationError: protocol (argument) = 'http/xml' is n
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -49,6 +51,10 @@ _FALSE = {"false", "0", "no", "off", ""}
 
 class ConfigurationError(ValueError):
     """A setting has a value that cannot work; raised at start-up."""
+
+
+_SIGNAL_PATH = re.compile(r"/v1/(traces|metrics|logs)/?$")
+_logger = logging.getLogger(__name__)
 
 
 def _bad(setting: str, value: Any, valid: str) -> ConfigurationError:
@@ -156,6 +162,10 @@ def _signal_settings(
     own = environ.get(endpoint_var, "").strip()
     if own and not endpoint_from_argument:
         url: str | None = _check_endpoint(endpoint_var, own)
+        if chosen != "grpc" and urlsplit(url).path in ("", "/"):
+            _logger.warning("%s = %s has no path; it is used as given (nothing is appended), so %s go to '/': "
+                            "the Collector and the Analyzer receive at /v1/%s (e.g. '%s/v1/%s')",
+                            endpoint_var, mask_text(repr(own)), signal, signal, mask_text(url), signal)
     elif endpoint is None:
         url = None
     else:
@@ -231,6 +241,10 @@ def resolve_settings(
 
     raw_protocol, protocol_name = _pick(protocol, "protocol", "OTEL_EXPORTER_OTLP_PROTOCOL", env)
     chosen_protocol = "http/protobuf" if raw_protocol is None else _check_protocol(protocol_name, raw_protocol)
+    if checked_endpoint and chosen_protocol != "grpc" and _SIGNAL_PATH.search(urlsplit(checked_endpoint).path):
+        raise _bad(endpoint_name, raw_endpoint,
+                   "expected the base URL, e.g. 'http://127.0.0.1:4318': /v1/traces, /v1/metrics and /v1/logs are "
+                   "appended to it per signal; a full URL for one signal goes in OTEL_EXPORTER_OTLP_{SIGNAL}_ENDPOINT")
     signals = {signal: _signal_settings(signal, checked_endpoint, endpoint is not None, chosen_protocol, env)
                for signal in SIGNALS}
 

@@ -93,3 +93,23 @@ def test_non_positive_intervals_are_rejected(interval):
     """An export interval below 1 ms names the argument and the valid range."""
     with pytest.raises(ConfigurationError, match=r"^metric_export_interval_millis \(argument\) = .* integer >= 1"):
         resolve_settings(metric_export_interval_millis=interval, environ={})
+
+
+@pytest.mark.parametrize("signal", ["traces", "metrics", "logs"])
+def test_a_signal_path_in_the_general_endpoint_fails_naming_where_it_belongs(signal):
+    """OTEL_EXPORTER_OTLP_ENDPOINT=.../v1/traces would send to .../v1/traces/v1/traces: refused at start-up."""
+    with pytest.raises(ConfigurationError) as error:
+        resolve_settings(environ={"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:4318/v1/{signal}"})
+    message = str(error.value)
+    assert message.startswith(f"OTEL_EXPORTER_OTLP_ENDPOINT = 'http://127.0.0.1:4318/v1/{signal}' is not valid")
+    assert "OTEL_EXPORTER_OTLP_{SIGNAL}_ENDPOINT" in message
+    grpc = resolve_settings(environ={"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4317",
+                                     "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"})
+    assert grpc.signals[signal].endpoint == "http://127.0.0.1:4317"
+
+
+def test_a_signal_endpoint_without_a_path_warns_that_it_is_used_as_given(caplog):
+    """OTEL_EXPORTER_OTLP_METRICS_ENDPOINT=http://host:4328 posts to '/': a warning names the URL it likely meant."""
+    settings_ = resolve_settings(environ={"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": "http://127.0.0.1:4328"})
+    assert settings_.signals["metrics"].endpoint == "http://127.0.0.1:4328"  # as given, as the SDK does
+    assert "'http://127.0.0.1:4328/v1/metrics'" in caplog.text and "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT" in caplog.text
