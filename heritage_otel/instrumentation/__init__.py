@@ -100,6 +100,7 @@ import functools
 import importlib
 import inspect
 import logging
+import os
 import sys
 import threading
 from collections.abc import Callable, Collection
@@ -126,10 +127,37 @@ def _did_you_mean(name: str, candidates: Collection[str]) -> str:
     return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
 
 
+def _program_module_name() -> str | None:
+    """The module name the running program would have if imported (``python app.py``: ``app``;
+    ``python -m pkg.app``: ``pkg.app``). Python runs it as ``__main__`` and never imports it under that name."""
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    if spec is not None and getattr(spec, "name", None):
+        return str(spec.name)
+    argv = iter(list(getattr(sys, "orig_argv", ()))[1:])
+    for arg in argv:
+        if arg in ("-X", "-W"):  # options with a value
+            next(argv, None)
+        elif arg == "-m":
+            return next(argv, None)
+        elif arg == "-c" or not arg.startswith("-"):
+            return os.path.splitext(os.path.basename(arg))[0] if arg.endswith(".py") else None
+    return None
+
+
+def _loaded_module(module_name: str) -> Any:
+    """The module ``module_name`` if it is loaded: imported, or the running program under ``__main__``."""
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    if module_name == _program_module_name():
+        return sys.modules.get("__main__")
+    return None
+
+
 def _resolve_target(target: str) -> tuple[Any, str]:
     """The object that holds the target (its class, or its module for a function) and the attribute name."""
     module_name, class_name, method = parse_target(target)
-    module = importlib.import_module(module_name)
+    module = _loaded_module(module_name) or importlib.import_module(module_name)
     if class_name is None:
         if not callable(getattr(module, method, None)):
             functions = [name for name, value in vars(module).items() if callable(value)]
@@ -260,7 +288,16 @@ class RecommenderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             pending.setdefault(parse_target(target)[0], []).append((target, wrapper))
         # modules already imported are resolved now: bad targets given in code fail here (nothing wrapped);
         # from the environment they are logged and the valid ones wrapped. Other modules: when imported.
-        loaded = [i for m, items in pending.items() if m in sys.modules for i in items]
+        program = _program_module_name()
+        not_run_yet = [m for m in pending if m == program and m not in sys.modules
+                       and not hasattr(sys.modules.get("__main__"), "__file__")]
+        for module_name in not_run_yet:  # opentelemetry-instrument python app.py, with targets in app itself
+            _logger.warning(
+                "heritage recommender instrumentation: %s are in %r, the program being run, which Python runs as "
+                "'__main__' and never imports as %r, so they cannot be wrapped; move the recommender into a module "
+                "the program imports (or instrument in code, from the program itself)",
+                ", ".join(t for t, _ in pending.pop(module_name)), module_name, module_name)
+        loaded = [i for m, items in pending.items() if _loaded_module(m) is not None for i in items]
         try:
             self._resolve(loaded, strict=explicit)
         except Exception:
@@ -268,7 +305,7 @@ class RecommenderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             raise
         self._follow_pipeline()
         for module_name, items in pending.items():
-            if module_name not in sys.modules:
+            if _loaded_module(module_name) is None:
                 register_post_import_hook(self._on_import(self._generation, items), module_name)
         if self._follows_globals:
             delegating.add_switch_callback(self._follow_pipeline)

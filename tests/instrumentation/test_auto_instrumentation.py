@@ -141,3 +141,45 @@ def test_otlp_json_path_is_honoured_under_opentelemetry_instrument(tmp_path: Pat
     names = [span["name"] for line in lines for rs in json.loads(line)["resourceSpans"]
              for ss in rs["scopeSpans"] for span in ss["spans"]]
     assert names.count(semconv.SPAN_RECOMMEND) == 3
+
+
+PROGRAM = """
+class Finder:
+    def search(self, text, k=3):
+        return [("a", 1.0), ("b", 0.5)][:k]
+
+
+if __name__ == "__main__":
+    import sys
+    if sys.argv[1:] == ["in-code"]:
+        from heritage_otel import configure
+        from heritage_otel.instrumentation import RecommenderInstrumentor, RecommenderTargets
+        telemetry = configure(service_name="program")
+        RecommenderInstrumentor().instrument(targets=RecommenderTargets(entry_point="finder_app:Finder.search"))
+        Finder().search("x", k=1)
+        print("spans:", [s.name for s in telemetry.span_store.spans()])
+    else:
+        print("wrapped:", type(Finder.__dict__["search"]).__name__)
+"""
+
+
+def test_targets_in_the_program_being_run(tmp_path) -> None:
+    """``python finder_app.py``: targets in the program itself are wrapped when it instruments itself, and under
+    opentelemetry-instrument (which instruments before the program runs) a warning says why they cannot be."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    (tmp_path / "finder_app.py").write_text(PROGRAM)
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "OTEL_SERVICE_NAME": "program", "OTEL_TRACES_EXPORTER": "none",
+           "OTEL_METRICS_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "none"}
+    in_code = subprocess.run([sys.executable, "finder_app.py", "in-code"], cwd=tmp_path, env=env,
+                             capture_output=True, text=True, timeout=60, check=True)
+    assert "spans: ['heritage.recommend']" in in_code.stdout, in_code.stderr
+    auto = subprocess.run([str(bin_dir / "opentelemetry-instrument"), sys.executable, "finder_app.py"],
+                          cwd=tmp_path, env={**env, "HERITAGE_OTEL_RECOMMENDER_ENTRY": "finder_app:Finder.search"},
+                          capture_output=True, text=True, timeout=60, check=True)
+    assert "wrapped: function" in auto.stdout
+    assert "finder_app:Finder.search are in 'finder_app', the program being run" in auto.stderr
