@@ -98,6 +98,7 @@ from __future__ import annotations
 import difflib
 import functools
 import importlib
+import importlib.util
 import inspect
 import logging
 import os
@@ -143,6 +144,70 @@ def _program_module_name() -> str | None:
         elif arg == "-c" or not arg.startswith("-"):
             return os.path.splitext(os.path.basename(arg))[0] if arg.endswith(".py") else None
     return None
+
+
+def _program_path() -> list[str]:
+    """``sys.path`` as the program will see it: with the program's folder (``python app.py``) or the working
+    directory (``python -m``), which Python adds only after ``opentelemetry-instrument`` has instrumented."""
+    argv = [a for a in list(getattr(sys, "orig_argv", ()))[1:] if not a.startswith("-")]
+    first = os.path.dirname(os.path.abspath(argv[0])) if argv and argv[0].endswith(".py") else os.getcwd()
+    return [first, *sys.path]
+
+
+def _unfindable(module_name: str) -> str | None:
+    """A message when ``module_name`` cannot be found (so it would never be imported), else None.
+
+    Imports nothing: a top-level package is looked up on the program's path,
+    a submodule only when its parent package is already imported.
+    """
+    import importlib.machinery
+    import pkgutil
+
+    parts = module_name.split(".")
+    for depth in range(1, len(parts) + 1):
+        name = ".".join(parts[:depth])
+        if name in sys.modules or name == _program_module_name():
+            continue
+        parent = sys.modules.get(".".join(parts[:depth - 1])) if depth > 1 else None
+        if depth > 1 and parent is None:
+            return None  # its parent is not imported yet: finding it would import the parent
+        search = list(getattr(parent, "__path__", ())) if parent is not None else _program_path()
+        try:
+            # found: deeper parts cannot be checked until it is imported
+            if importlib.machinery.PathFinder.find_spec(name, search) is not None:
+                return None
+            if depth == 1 and importlib.util.find_spec(name) is not None:  # a meta-path finder knows it
+                return None
+        except (ImportError, ValueError):
+            return None
+        names = {info.name for info in pkgutil.iter_modules(search)}
+        return f"no module {name!r} can be found{_did_you_mean(parts[depth - 1], names)}"
+    return None
+
+
+def _first_unimported_parent(module_name: str) -> str | None:
+    """The outermost package of ``module_name`` that is not imported yet (None: every parent is)."""
+    parts = module_name.split(".")
+    return next((".".join(parts[:d]) for d in range(1, len(parts)) if ".".join(parts[:d]) not in sys.modules), None)
+
+
+def _watch_for_typo(module_name: str, targets: str) -> None:
+    """Check ``module_name`` exists once each parent package is imported; log the targets there if not."""
+    parent = _first_unimported_parent(module_name)
+    if parent is None:
+        return
+
+    def check(_module: Any) -> None:
+        try:
+            problem = _unfindable(module_name)
+            if problem is not None:
+                _logger.error("heritage recommender instrumentation: cannot wrap %s: %s; skipped", targets, problem)
+            else:
+                _watch_for_typo(module_name, targets)
+        except Exception:  # noqa: BLE001 - never break the application's import
+            _logger.debug("could not check module %s", module_name, exc_info=True)
+
+    register_post_import_hook(check, parent)
 
 
 def _loaded_module(module_name: str) -> Any:
@@ -297,6 +362,14 @@ class RecommenderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 "'__main__' and never imports as %r, so they cannot be wrapped; move the recommender into a module "
                 "the program imports (or instrument in code, from the program itself)",
                 ", ".join(t for t, _ in pending.pop(module_name)), module_name, module_name)
+        for module_name in [m for m in pending if _loaded_module(m) is None]:
+            problem = _unfindable(module_name)
+            if problem is not None:  # a typo in a module name would otherwise wait for an import that never comes
+                targets_there = ", ".join(t for t, _ in pending.pop(module_name))
+                if explicit:
+                    msg = f"instrumentation target {targets_there}: {problem}"
+                    raise ValueError(msg)
+                _logger.error("heritage recommender instrumentation: cannot wrap %s: %s; skipped", targets_there, problem)
         loaded = [i for m, items in pending.items() if _loaded_module(m) is not None for i in items]
         try:
             self._resolve(loaded, strict=explicit)
@@ -307,6 +380,7 @@ class RecommenderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         for module_name, items in pending.items():
             if _loaded_module(module_name) is None:
                 register_post_import_hook(self._on_import(self._generation, items), module_name)
+                _watch_for_typo(module_name, ", ".join(t for t, _ in items))
         if self._follows_globals:
             delegating.add_switch_callback(self._follow_pipeline)
 

@@ -225,3 +225,28 @@ def test_an_entry_point_that_calls_itself_is_one_query(telemetry, instrumentor) 
     assert [c.name for c in root.children] == [semconv.component_span_name("match", "titles")] * 2
     assert telemetry.metric_sum(semconv.METRIC_QUERIES) == 1
     assert telemetry.metric_sum(semconv.METRIC_EMPTY_RESULTS) == 0
+
+
+def test_a_typo_in_a_module_name_fails_instead_of_waiting_forever(instrumentor, caplog) -> None:
+    """A target module that cannot be found is never imported: refused in code, logged from the environment."""
+    typo = MOD.replace("shapes_recommender", "shapes_recomender")
+    with pytest.raises(ValueError, match="no module 'tests.instrumentation.shapes_recomender' can be found|"
+                                         "no module 'tests' can be found"):
+        instrumentor.instrument(targets=RecommenderTargets(entry_point=f"{typo}:Finder.search"))
+    with pytest.raises(ValueError, match="no module 'bookfindr' can be found"):
+        instrumentor.instrument(targets=RecommenderTargets(entry_point="bookfindr.service:Finder.search"))
+
+
+def test_a_typo_in_a_submodule_is_logged_when_its_package_is_imported(instrumentor, tmp_path, monkeypatch,
+                                                                        caplog) -> None:
+    """``pkg.engine`` for ``pkg.engines``: unknown until ``pkg`` is imported, then logged with the close name."""
+    package = tmp_path / "typo_pkg_for_targets"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "engines.py").write_text("class Index:\n    def rank(self, text, k=3):\n        return []\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    instrumentor.instrument(targets=RecommenderTargets(
+        entry_point=None, components={"bm25": "typo_pkg_for_targets.engine:Index.rank"}))
+    with caplog.at_level(logging.ERROR, logger="heritage_otel"):
+        import typo_pkg_for_targets  # noqa: F401
+    assert "no module 'typo_pkg_for_targets.engine' can be found; did you mean 'engines'?" in caplog.text
