@@ -57,6 +57,7 @@ _APP = textwrap.dedent("""
 def test_application_code_needs_only_the_core_dependencies(tmp_path) -> None:
     """With the extras' packages unimportable, the application-facing API, configure() and the instrumentor work."""
     code = _APP.format(blocked=NOT_IN_CORE)
+    (tmp_path / "app.py").write_text("class Rec:\n    def search(self, text, k=3):\n        return []\n")  # not imported
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120,
                          check=False, env={"PYTHONPATH": str(REPO_ROOT), "PATH": "/usr/bin:/bin"})
     assert out.returncode == 0, out.stderr
