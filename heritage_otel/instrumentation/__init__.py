@@ -299,7 +299,8 @@ class RecommenderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         explicit = kwargs.get("targets") is not None
         targets = kwargs["targets"] if explicit else RecommenderTargets.from_env(strict=False)
         if not isinstance(targets, RecommenderTargets):
-            msg = f"targets={targets!r} is not valid; expected a RecommenderTargets"
+            msg = (f"targets={targets!r} is not valid; expected a RecommenderTargets, "
+                   "e.g. RecommenderTargets(entry_point='app.search:Search.find')")
             raise TypeError(msg)
         max_documents = kwargs.get("max_documents", 20)
         if isinstance(max_documents, bool) or not isinstance(max_documents, int) or max_documents < 0:

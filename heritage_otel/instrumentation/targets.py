@@ -77,6 +77,26 @@ def parse_target(target: str) -> tuple[str, str | None, str]:
     return match.group(1), match.group(2), match.group(3)
 
 
+def target_of(value: object) -> str:
+    """A target string as given, or the ``module:Class.method`` / ``module:function`` of a function or method.
+
+    >>> import json
+    >>> target_of(json.JSONDecoder.decode), target_of(json.dumps), target_of("app.rec:Rec.search")
+    ('json.decoder:JSONDecoder.decode', 'json:dumps', 'app.rec:Rec.search')
+    """
+    if isinstance(value, str):
+        return value
+    module, qualname = getattr(value, "__module__", None), getattr(value, "__qualname__", None)
+    if callable(value) and isinstance(module, str) and isinstance(qualname, str):
+        target = f"{module}:{qualname}"
+        if _TARGET.match(target):
+            return target
+        msg = (f"instrumentation target {value!r} ({target}) is not valid; expected a module-level function or "
+               "a method of a module-level class")
+        raise ValueError(msg)
+    return value  # type: ignore[return-value]  # parse_target names what is wrong with it
+
+
 def _reference_components() -> dict[str, str]:
     return {
         "simrank": f"{_REFERENCE}.simrank:SimRankRanker.rank",
@@ -114,7 +134,7 @@ class RecommenderTargets:
     point wrapped) they are none.
     """
 
-    entry_point: str | None = _REFERENCE_ENTRY
+    entry_point: str | None = _REFERENCE_ENTRY  # each target: "module:Class.method", "module:function", or the object
     components: Mapping[str, str] = field(default=_UNSET)  # type: ignore[assignment]
     ensemble: str | None = field(default=_UNSET)  # type: ignore[assignment]
     chain: str | None = field(default=_UNSET)  # type: ignore[assignment]
@@ -122,6 +142,12 @@ class RecommenderTargets:
     chain_name: str = "ranking_chain"
 
     def __post_init__(self) -> None:
+        for key in ("entry_point", "ensemble", "chain", "cache"):
+            value = getattr(self, key)
+            if value is not None and value is not _UNSET:
+                object.__setattr__(self, key, target_of(value))
+        if isinstance(self.components, Mapping):
+            object.__setattr__(self, "components", {name: target_of(t) for name, t in self.components.items()})
         if self.entry_point is not None:
             parse_target(self.entry_point)
         defaults = _reference_defaults() if self.entry_point == _REFERENCE_ENTRY else {

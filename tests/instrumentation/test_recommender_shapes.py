@@ -250,3 +250,20 @@ def test_a_typo_in_a_submodule_is_logged_when_its_package_is_imported(instrument
     with caplog.at_level(logging.ERROR, logger="heritage_otel"):
         import typo_pkg_for_targets  # noqa: F401
     assert "no module 'typo_pkg_for_targets.engine' can be found; did you mean 'engines'?" in caplog.text
+
+
+def test_targets_may_be_the_functions_and_methods_themselves(telemetry, instrumentor) -> None:
+    """``entry_point=Finder.search`` is the same as ``"module:Finder.search"``; a local function is refused."""
+    targets = RecommenderTargets(entry_point=Finder.search, components={"titles": shapes.top_titles})
+    assert (targets.entry_point, targets.components["titles"]) == (f"{MOD}:Finder.search", f"{MOD}:top_titles")
+    instrumentor.instrument(targets=RecommenderTargets(entry_point=shapes.search_titles,
+                                                       components={"titles": shapes.top_titles}))
+    shapes.search_titles("maps", k=1)
+    assert [n.name for _, n in telemetry.span_tree()[0].walk()] == [
+        semconv.SPAN_RECOMMEND, semconv.component_span_name("top_titles", "titles")]
+
+    def local_search(text, k=3):
+        return []
+
+    with pytest.raises(ValueError, match="expected a module-level function or a method of a module-level class"):
+        RecommenderTargets(entry_point=local_search)
