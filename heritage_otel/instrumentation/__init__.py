@@ -89,7 +89,9 @@ generator-function entry points and plain ``module:function`` targets are
 wrapped by their kind (``docs/instrumentation.md``). Hook, evaluator and
 reader exceptions are logged and dropped; the recommender's own
 exceptions propagate unchanged. Inside ``suppress_instrumentation()`` nothing
-is recorded. ``instrument()`` twice is a no-op; ``uninstrument()`` restores
+is recorded. ``instrument()`` twice is a no-op, unless the second names other ``targets=``
+(in code, after ``opentelemetry-instrument`` loaded the instrumentor with the
+environment's targets): those replace them, with a warning; ``uninstrument()`` restores
 the original methods.
 """
 
@@ -288,6 +290,18 @@ class RecommenderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     _wrapped: list[tuple[type, str]]
 
+    def instrument(self, **kwargs: Any) -> Any:
+        """Instrument (see the module docstring); twice is a no-op, unless ``targets=`` names other targets than
+        the ones in place (say, what ``opentelemetry-instrument`` took from the environment): those replace them."""
+        targets = kwargs.get("targets")
+        current = getattr(self, "_targets", None)
+        if self.is_instrumented_by_opentelemetry and targets is not None and targets != current:
+            _logger.warning("heritage recommender instrumentation: already instrumented (entry point %s); "
+                            "re-instrumenting with the targets given (entry point %s)",
+                            getattr(current, "entry_point", None), getattr(targets, "entry_point", targets))
+            self.uninstrument()
+        return super().instrument(**kwargs)
+
     def instrumentation_dependencies(self) -> Collection[str]:
         """No third-party distribution: the targets are the recommender's own classes."""
         return _instruments
@@ -298,6 +312,7 @@ class RecommenderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
         explicit = kwargs.get("targets") is not None
         targets = kwargs["targets"] if explicit else RecommenderTargets.from_env(strict=False)
+        self._targets = targets
         if not isinstance(targets, RecommenderTargets):
             msg = (f"targets={targets!r} is not valid; expected a RecommenderTargets, "
                    "e.g. RecommenderTargets(entry_point='app.search:Search.find')")

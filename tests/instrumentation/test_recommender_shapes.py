@@ -267,3 +267,15 @@ def test_targets_may_be_the_functions_and_methods_themselves(telemetry, instrume
 
     with pytest.raises(ValueError, match="expected a module-level function or a method of a module-level class"):
         RecommenderTargets(entry_point=local_search)
+
+
+def test_targets_given_in_code_replace_those_loaded_from_the_environment(telemetry, instrumentor, caplog) -> None:
+    """opentelemetry-instrument instruments with the environment's targets first; instrument(targets=...) in the
+    program then takes effect (a warning says so) instead of being a silent no-op."""
+    instrumentor.instrument()  # what opentelemetry-instrument does: no targets given
+    with caplog.at_level(logging.WARNING):
+        instrumentor.instrument(targets=_targets())
+        instrumentor.instrument(targets=_targets())  # the same targets again: a no-op
+    Finder().search("maps", k=2)
+    assert telemetry.span(semconv.SPAN_RECOMMEND).attributes[semconv.RESULT_COUNT] == 2
+    assert sum("re-instrumenting" in r.getMessage() for r in caplog.records) == 1
