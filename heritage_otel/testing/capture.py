@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +16,7 @@ from opentelemetry.trace import StatusCode
 
 from heritage_otel import semconv
 from heritage_otel.telemetry import Telemetry, configure, hold_globals, release_globals
-from heritage_otel.traces.render import key_attributes
+from heritage_otel.traces.render import KEY_ATTRIBUTE_PREFIXES, key_attributes
 
 __all__ = ["SpanNode", "TelemetryCapture", "capture_telemetry"]
 
@@ -129,9 +129,11 @@ class TelemetryCapture:
             (parent.children if parent is not None else roots).append(node)
         return roots
 
-    def render_tree(self, trace_id: int | None = None, *, attributes: bool = True) -> str:
+    def render_tree(self, trace_id: int | None = None, *, attributes: bool | Iterable[str] = True) -> str:
         """The span tree, two spaces per level: each span's name, ``ERROR`` when its status is,
-        and its key attributes (ours, ``error.type``, OpenInference's; ``attributes=False``: names only)."""
+        and its key attributes (ours, ``error.type``, OpenInference's; ``attributes=False``: names only;
+        ``attributes=("app.",)``: those prefixes too, for attributes your own code sets)."""
+        prefixes = (*KEY_ATTRIBUTE_PREFIXES, *attributes) if not isinstance(attributes, bool) else KEY_ATTRIBUTE_PREFIXES
         lines = []
         for root in self.span_tree(trace_id):
             for depth, node in root.walk():
@@ -139,7 +141,7 @@ class TelemetryCapture:
                 if attributes:
                     if node.span.status.status_code is StatusCode.ERROR:
                         parts.append("ERROR")
-                    shown = key_attributes(node.span.attributes or {})
+                    shown = key_attributes(node.span.attributes or {}, prefixes=prefixes)
                     if shown:
                         parts.append(shown)
                 lines.append("  " * depth + "  ".join(parts))

@@ -203,3 +203,12 @@ def test_instrument_recommender_fixture_applies_each_tests_targets(pytester):
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=3)
+
+
+def test_render_tree_can_show_the_applications_own_attributes(telemetry):
+    """attributes=("app.",) adds the attributes an application sets itself to the key ones."""
+    with trace.get_tracer("app").start_as_current_span("app.request") as span:
+        span.set_attribute("app.tenant", "museum-7")
+        span.set_attribute("heritage.component", "search")
+    assert telemetry.render_tree() == "app.request  heritage.component=search"
+    assert telemetry.render_tree(attributes=("app.",)) == "app.request  app.tenant=museum-7 heritage.component=search"
