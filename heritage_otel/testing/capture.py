@@ -172,14 +172,24 @@ class TelemetryCapture:
         """Data points of metric ``name`` whose attributes include ``attributes``.
 
         A name that was never recorded and is not one of heritage-otel's
-        metrics raises AssertionError listing the names that were (a typo
-        never reads as 0).
+        metrics raises AssertionError listing the names that were, and so
+        does an attribute key that none of the metric's points carries (a
+        typo never reads as 0).
         """
         found = self._metrics()
         if name not in found and name not in KNOWN_METRICS:
             msg = f"no metric {name!r} was recorded; recorded metrics: {', '.join(sorted(found)) or 'none'}"
             raise AssertionError(msg)
-        return [p for p in found.get(name, ()) if _matches(p.attributes, attributes)]
+        points = found.get(name, [])
+        matching = [p for p in points if _matches(p.attributes, attributes)]
+        if points and not matching:  # an attribute no point carries is a typo, not a zero
+            known = sorted({key for p in points for key in (p.attributes or {})})
+            unknown = [key for key in attributes if key not in known]
+            if unknown:
+                msg = (f"metric {name!r} has no point with attribute {unknown[0]!r}; "
+                       f"its attributes: {', '.join(known) or 'none'}")
+                raise AssertionError(msg)
+        return matching
 
     def metric_sum(self, name: str, **attributes: Any) -> float:
         """Sum of a counter's points (or of a histogram's recorded values) matching."""

@@ -212,3 +212,18 @@ def test_render_tree_can_show_the_applications_own_attributes(telemetry):
         span.set_attribute("heritage.component", "search")
     assert telemetry.render_tree() == "app.request  heritage.component=search"
     assert telemetry.render_tree(attributes=("app.",)) == "app.request  app.tenant=museum-7 heritage.component=search"
+
+
+def test_an_attribute_key_no_point_carries_fails_loudly(telemetry):
+    """metric_sum(name, **{typo: v}) raises listing the metric's attribute keys; a value with no match reads 0."""
+    import pytest
+
+    from heritage_otel import semconv
+    from heritage_otel.instruments import instruments_for
+
+    instruments_for().errors.add(1, {semconv.COMPONENT: "broken", semconv.ERROR_SEVERITY_NAME: "high"})
+    with pytest.raises(AssertionError, match="no point with attribute 'heritage.componet'; its attributes: "
+                                             "heritage.component, heritage.error.severity_name"):
+        telemetry.metric_sum(semconv.METRIC_ERRORS, **{"heritage.componet": "broken"})
+    assert telemetry.metric_sum(semconv.METRIC_ERRORS, **{semconv.COMPONENT: "titles"}) == 0
+    assert telemetry.metric_sum(semconv.METRIC_ERRORS, **{semconv.COMPONENT: "broken"}) == 1
