@@ -97,13 +97,9 @@ the original methods.
 
 from __future__ import annotations
 
-import difflib
 import functools
-import importlib
-import importlib.util
 import inspect
 import logging
-import os
 import sys
 import threading
 from collections.abc import Callable, Collection
@@ -114,6 +110,14 @@ from opentelemetry.instrumentation.utils import unwrap
 from wrapt import register_post_import_hook, wrap_function_wrapper
 
 from heritage_otel._internal import delegating
+from heritage_otel.instrumentation._resolve import (
+    entry_parameters,
+    loaded_module,
+    program_module_name,
+    resolve_target,
+    unfindable,
+    watch_for_typo,
+)
 from heritage_otel.instrumentation.package import _instruments
 from heritage_otel.instrumentation.targets import RecommenderTargets, evaluator_from_env, parse_target
 from heritage_otel.instrumentation.version import __version__
@@ -123,126 +127,6 @@ __all__ = ["RecommenderInstrumentor", "RecommenderTargets", "__version__"]
 
 _logger = logging.getLogger(__name__)
 _wrap_lock = threading.RLock()  # wrapping and unwrapping: instrument(), imports and pipeline switches
-
-
-def _did_you_mean(name: str, candidates: Collection[str]) -> str:
-    close = difflib.get_close_matches(name, [c for c in candidates if not c.startswith("__")], n=3)
-    return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-
-
-def _program_module_name() -> str | None:
-    """The module name the running program would have if imported (``python app.py``: ``app``;
-    ``python -m pkg.app``: ``pkg.app``). Python runs it as ``__main__`` and never imports it under that name."""
-    main = sys.modules.get("__main__")
-    spec = getattr(main, "__spec__", None)
-    if spec is not None and getattr(spec, "name", None):
-        return str(spec.name)
-    argv = iter(list(getattr(sys, "orig_argv", ()))[1:])
-    for arg in argv:
-        if arg in ("-X", "-W"):  # options with a value
-            next(argv, None)
-        elif arg == "-m":
-            return next(argv, None)
-        elif arg == "-c" or not arg.startswith("-"):
-            return os.path.splitext(os.path.basename(arg))[0] if arg.endswith(".py") else None
-    return None
-
-
-def _program_path() -> list[str]:
-    """``sys.path`` as the program will see it: with the program's folder (``python app.py``) or the working
-    directory (``python -m``), which Python adds only after ``opentelemetry-instrument`` has instrumented."""
-    argv = [a for a in list(getattr(sys, "orig_argv", ()))[1:] if not a.startswith("-")]
-    first = os.path.dirname(os.path.abspath(argv[0])) if argv and argv[0].endswith(".py") else os.getcwd()
-    return [first, *sys.path]
-
-
-def _unfindable(module_name: str) -> str | None:
-    """A message when ``module_name`` cannot be found (so it would never be imported), else None.
-
-    Imports nothing: a top-level package is looked up on the program's path,
-    a submodule only when its parent package is already imported.
-    """
-    import importlib.machinery
-    import pkgutil
-
-    parts = module_name.split(".")
-    for depth in range(1, len(parts) + 1):
-        name = ".".join(parts[:depth])
-        if name in sys.modules or name == _program_module_name():
-            continue
-        parent = sys.modules.get(".".join(parts[:depth - 1])) if depth > 1 else None
-        if depth > 1 and parent is None:
-            return None  # its parent is not imported yet: finding it would import the parent
-        search = list(getattr(parent, "__path__", ())) if parent is not None else _program_path()
-        try:
-            # found: deeper parts cannot be checked until it is imported
-            if importlib.machinery.PathFinder.find_spec(name, search) is not None:
-                return None
-            if depth == 1 and importlib.util.find_spec(name) is not None:  # a meta-path finder knows it
-                return None
-        except (ImportError, ValueError):
-            return None
-        names = {info.name for info in pkgutil.iter_modules(search)}
-        return f"no module {name!r} can be found{_did_you_mean(parts[depth - 1], names)}"
-    return None
-
-
-def _first_unimported_parent(module_name: str) -> str | None:
-    """The outermost package of ``module_name`` that is not imported yet (None: every parent is)."""
-    parts = module_name.split(".")
-    return next((".".join(parts[:d]) for d in range(1, len(parts)) if ".".join(parts[:d]) not in sys.modules), None)
-
-
-def _watch_for_typo(module_name: str, targets: str) -> None:
-    """Check ``module_name`` exists once each parent package is imported; log the targets there if not."""
-    parent = _first_unimported_parent(module_name)
-    if parent is None:
-        return
-
-    def check(_module: Any) -> None:
-        try:
-            problem = _unfindable(module_name)
-            if problem is not None:
-                _logger.error("heritage recommender instrumentation: cannot wrap %s: %s; skipped", targets, problem)
-            else:
-                _watch_for_typo(module_name, targets)
-        except Exception:  # noqa: BLE001 - never break the application's import
-            _logger.debug("could not check module %s", module_name, exc_info=True)
-
-    register_post_import_hook(check, parent)
-
-
-def _loaded_module(module_name: str) -> Any:
-    """The module ``module_name`` if it is loaded: imported, or the running program under ``__main__``."""
-    if module_name in sys.modules:
-        return sys.modules[module_name]
-    if module_name == _program_module_name():
-        return sys.modules.get("__main__")
-    return None
-
-
-def _resolve_target(target: str) -> tuple[Any, str]:
-    """The object that holds the target (its class, or its module for a function) and the attribute name."""
-    module_name, class_name, method = parse_target(target)
-    module = _loaded_module(module_name) or importlib.import_module(module_name)
-    if class_name is None:
-        if not callable(getattr(module, method, None)):
-            functions = [name for name, value in vars(module).items() if callable(value)]
-            msg = (f"instrumentation target {target!r}: module {module_name!r} has no function {method!r}"
-                   f"{_did_you_mean(method, functions)}")
-            raise ValueError(msg)
-        return module, method
-    cls = getattr(module, class_name, None)
-    if not isinstance(cls, type):
-        classes = [name for name, value in vars(module).items() if isinstance(value, type)]
-        msg = (f"instrumentation target {target!r}: module {module_name!r} has no class {class_name!r}"
-               f"{_did_you_mean(class_name, classes)}")
-        raise ValueError(msg)
-    if not callable(getattr(cls, method, None)):
-        methods = [name for name in dir(cls) if callable(getattr(cls, name, None))]
-        msg = f"instrumentation target {target!r}: {class_name} has no method {method!r}{_did_you_mean(method, methods)}"
-        raise ValueError(msg)
-    return cls, method
 
 
 def _no_quality(instance: Any, query: Any, results: Any) -> None:
@@ -268,21 +152,6 @@ def _component_wrapper(wrappers: Any, name: str, operation: str, function: Any) 
 
         return async_component(wrappers, name, operation)
     return wrappers.component(name, operation)
-
-
-def _entry_parameters(owner: Any, method: str) -> tuple[str, str, int | None]:
-    """Names of the entry point's query and top-k parameters, and the top-k default."""
-    try:
-        params = list(inspect.signature(getattr(owner, method)).parameters.values())
-        if isinstance(owner, type) and not isinstance(inspect.getattr_static(owner, method),
-                                                      (staticmethod, classmethod)):
-            params = params[1:]  # without self
-    except (TypeError, ValueError):
-        params = []
-    query = params[0].name if params else "query"
-    top_k = params[1].name if len(params) > 1 else "top_k"
-    default = params[1].default if len(params) > 1 and isinstance(params[1].default, int) else None
-    return query, top_k, default
 
 
 class RecommenderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
@@ -369,7 +238,7 @@ class RecommenderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             pending.setdefault(parse_target(target)[0], []).append((target, wrapper))
         # modules already imported are resolved now: bad targets given in code fail here (nothing wrapped);
         # from the environment they are logged and the valid ones wrapped. Other modules: when imported.
-        program = _program_module_name()
+        program = program_module_name()
         not_run_yet = [m for m in pending if m == program and m not in sys.modules
                        and not hasattr(sys.modules.get("__main__"), "__file__")]
         for module_name in not_run_yet:  # opentelemetry-instrument python app.py, with targets in app itself
@@ -378,15 +247,15 @@ class RecommenderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 "'__main__' and never imports as %r, so they cannot be wrapped; move the recommender into a module "
                 "the program imports (or instrument in code, from the program itself)",
                 ", ".join(t for t, _ in pending.pop(module_name)), module_name, module_name)
-        for module_name in [m for m in pending if _loaded_module(m) is None]:
-            problem = _unfindable(module_name)
+        for module_name in [m for m in pending if loaded_module(m) is None]:
+            problem = unfindable(module_name)
             if problem is not None:  # a typo in a module name would otherwise wait for an import that never comes
                 targets_there = ", ".join(t for t, _ in pending.pop(module_name))
                 if explicit:
                     msg = f"instrumentation target {targets_there}: {problem}"
                     raise ValueError(msg)
                 _logger.error("heritage recommender instrumentation: cannot wrap %s: %s; skipped", targets_there, problem)
-        loaded = [i for m, items in pending.items() if _loaded_module(m) is not None for i in items]
+        loaded = [i for m, items in pending.items() if loaded_module(m) is not None for i in items]
         try:
             self._resolve(loaded, strict=explicit)
         except Exception:
@@ -394,9 +263,9 @@ class RecommenderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             raise
         self._follow_pipeline()
         for module_name, items in pending.items():
-            if _loaded_module(module_name) is None:
+            if loaded_module(module_name) is None:
                 register_post_import_hook(self._on_import(self._generation, items), module_name)
-                _watch_for_typo(module_name, ", ".join(t for t, _ in items))
+                watch_for_typo(module_name, ", ".join(t for t, _ in items))
         if self._follows_globals:
             delegating.add_switch_callback(self._follow_pipeline)
 
@@ -406,14 +275,14 @@ class RecommenderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         resolved = []
         for target, make_wrapper in items:
             try:
-                resolved.append((*_resolve_target(target), target, make_wrapper))
+                resolved.append((*resolve_target(target), target, make_wrapper))
             except Exception:
                 if strict:
                     raise
                 _logger.exception("heritage recommender instrumentation: cannot wrap %s; skipped", target)
         for owner, method, target, make_wrapper in resolved:
             if target == self._entry_point:
-                self._wrappers.entry_parameters = _entry_parameters(owner, method)
+                self._wrappers.entry_parameters = entry_parameters(owner, method)
             # the wrapper suits the target's kind (async def, generator function, plain)
             self._resolved.append((owner, method, make_wrapper(inspect.unwrap(getattr(owner, method)))))
 

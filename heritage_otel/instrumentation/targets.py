@@ -233,16 +233,11 @@ class _Evaluator:
 
     def _resolve(self) -> object:
         """The named callable; one that cannot be found is logged once and scores nothing from then on."""
-        import importlib
+        from heritage_otel.instrumentation._resolve import resolve_target  # it imports this module
 
         try:
-            module_name, class_name, name = parse_target(self.target)
-            owner = importlib.import_module(module_name)
-            if class_name is not None:
-                owner = getattr(owner, class_name)
+            owner, name = resolve_target(self.target)
             function = getattr(owner, name)
-            if not callable(function):
-                raise TypeError(f"{function!r} is not callable")  # noqa: TRY301
         except Exception:  # noqa: BLE001 - a bad evaluator never breaks the recommender
             _logger.exception("heritage recommender instrumentation: %s = %r cannot be used; no quality scores",
                               ENV_EVALUATOR, self.target)
