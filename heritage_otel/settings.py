@@ -268,6 +268,10 @@ def resolve_settings(
             raise _bad(ratio_name, raw_ratio, "expected a number between 0.0 and 1.0") from None
         if not 0.0 <= ratio <= 1.0:
             raise _bad(ratio_name, raw_ratio, "expected a number between 0.0 and 1.0")
+        if "ratio" not in chosen_sampler:
+            _logger.warning("%s = %r is ignored by the sampler %r (it samples every trace or none); a ratio needs "
+                            "OTEL_TRACES_SAMPLER=parentbased_traceidratio (or traceidratio)",
+                            ratio_name, raw_ratio, chosen_sampler)
 
     if disabled is None:
         raw_disabled = env.get("OTEL_SDK_DISABLED")
@@ -275,6 +279,9 @@ def resolve_settings(
 
     interval = _int_setting(metric_export_interval_millis, "metric_export_interval_millis", "OTEL_METRIC_EXPORT_INTERVAL", env, 60_000, 1,
                             86_400_000)
+    if metric_export_interval_millis is None and interval < 1_000:
+        _logger.warning("OTEL_METRIC_EXPORT_INTERVAL = %d is in milliseconds: metrics are exported every %d ms "
+                        "(for %d seconds: %d)", interval, interval, interval, interval * 1_000)
     store = _int_setting(span_store_size, "span_store_size", env_vars.HERITAGE_OTEL_SPAN_STORE_SIZE, env, 10_000, 0,
                          100_000_000)
 

@@ -113,3 +113,22 @@ def test_a_signal_endpoint_without_a_path_warns_that_it_is_used_as_given(caplog)
     settings_ = resolve_settings(environ={"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": "http://127.0.0.1:4328"})
     assert settings_.signals["metrics"].endpoint == "http://127.0.0.1:4328"  # as given, as the SDK does
     assert "'http://127.0.0.1:4328/v1/metrics'" in caplog.text and "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT" in caplog.text
+
+
+def test_a_ratio_without_a_ratio_sampler_warns_that_it_is_ignored(caplog):
+    """OTEL_TRACES_SAMPLER_ARG=0.1 alone keeps every trace (the default sampler has no ratio): said at start-up."""
+    resolve_settings(environ={"OTEL_TRACES_SAMPLER_ARG": "0.1"})
+    assert "OTEL_TRACES_SAMPLER_ARG = '0.1' is ignored by the sampler 'parentbased_always_on'" in caplog.text
+    caplog.clear()
+    resolve_settings(environ={"OTEL_TRACES_SAMPLER_ARG": "0.1", "OTEL_TRACES_SAMPLER": "parentbased_traceidratio"})
+    assert "ignored" not in caplog.text
+
+
+def test_a_metric_interval_in_seconds_by_mistake_warns(caplog):
+    """OTEL_METRIC_EXPORT_INTERVAL is in milliseconds: 5 means every 5 ms, which the warning spells out."""
+    assert resolve_settings(environ={"OTEL_METRIC_EXPORT_INTERVAL": "5"}).metric_export_interval_millis == 5
+    assert "every 5 ms (for 5 seconds: 5000)" in caplog.text
+    caplog.clear()
+    resolve_settings(environ={"OTEL_METRIC_EXPORT_INTERVAL": "5000"}, metric_export_interval_millis=None)
+    resolve_settings(environ={}, metric_export_interval_millis=50)  # the argument says millis in its name
+    assert "milliseconds" not in caplog.text
