@@ -12,6 +12,7 @@ too. The synchronous kinds are :class:`Wrappers`' own methods.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Generator
 from typing import Any
@@ -27,6 +28,8 @@ from heritage_otel.instrumentation._wrappers import (
     _query_and_top_k,
     _set_result_count,
 )
+
+_logger = logging.getLogger(__name__)
 
 #: How many yielded items of a generator entry point are kept for its documents, query event and evaluator.
 KEPT_RESULTS = 1000
@@ -72,13 +75,24 @@ class _Call:
         self.span.end()
 
 
+def _start(wrappers: Wrappers, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Call | None:
+    """A started call, or None (logged) when the telemetry could not start: the recommender runs regardless."""
+    try:
+        return _Call(wrappers, instance, args, kwargs)
+    except Exception:  # noqa: BLE001 - telemetry never breaks the recommender
+        _logger.exception("heritage recommender instrumentation: could not start the heritage.recommend span")
+        return None
+
+
 def async_recommend(wrappers: Wrappers) -> Callable[..., Any]:
     """The wrapt wrapper of an ``async def`` entry point."""
 
     async def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if wrappers._skip() or _current_call.get() is not None:  # re-entered: part of the call in progress
             return await wrapped(*args, **kwargs)
-        call = _Call(wrappers, instance, args, kwargs)
+        call = _start(wrappers, instance, args, kwargs)
+        if call is None:
+            return await wrapped(*args, **kwargs)
         start = time.perf_counter()
         try:
             with call:
@@ -96,7 +110,7 @@ def async_recommend(wrappers: Wrappers) -> Callable[..., Any]:
 
 
 def generator_recommend(wrappers: Wrappers) -> Callable[..., Any]:
-    """The wrapt wrapper of a generator-function entry point."""
+    """The wrapt wrapper of a generator-function entry point (values sent into it are not forwarded)."""
 
     def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if wrappers._skip() or _current_call.get() is not None:  # re-entered: part of the call in progress
@@ -108,10 +122,15 @@ def generator_recommend(wrappers: Wrappers) -> Callable[..., Any]:
 
 def _measured(wrappers: Wrappers, generator: Generator[Any, Any, Any], instance: Any, args: tuple[Any, ...],
               kwargs: dict[str, Any]) -> Generator[Any, Any, Any]:
-    """Yields what ``generator`` yields, inside a ``heritage.recommend`` span that starts at the first ``next()``."""
-    call = _Call(wrappers, instance, args, kwargs)
+    """Yields what ``generator`` yields, inside a ``heritage.recommend`` span that starts at the first ``next()``
+    and ends when the generator is exhausted, raises, or is closed (what was taken by then is the result)."""
+    call = _start(wrappers, instance, args, kwargs)
+    if call is None:
+        yield from generator
+        return
     kept: list[Any] = []
     elapsed = 0.0
+    ended = False
     try:
         while True:
             start = time.perf_counter()
@@ -122,17 +141,17 @@ def _measured(wrappers: Wrappers, generator: Generator[Any, Any, Any], instance:
                 elapsed += time.perf_counter() - start
                 break
             except Exception as exc:
+                ended = True
                 call.fail(exc, elapsed + time.perf_counter() - start)
                 raise
             elapsed += time.perf_counter() - start
             if len(kept) < KEPT_RESULTS:
                 kept.append(item)
             yield item
-    except GeneratorExit:  # the caller stopped early: what it took is the result
-        generator.close()
-        call.succeed(kept, elapsed)
-        raise
-    call.succeed(kept, elapsed)
+    finally:
+        if not ended:  # exhausted, closed early, or an exception thrown in by the caller
+            generator.close()
+            call.succeed(kept, elapsed)
 
 
 def async_component(wrappers: Wrappers, name: str, operation: str) -> Callable[..., Any]:

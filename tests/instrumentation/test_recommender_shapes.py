@@ -279,3 +279,19 @@ def test_targets_given_in_code_replace_those_loaded_from_the_environment(telemet
     Finder().search("maps", k=2)
     assert telemetry.span(semconv.SPAN_RECOMMEND).attributes[semconv.RESULT_COUNT] == 2
     assert sum("re-instrumenting" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_a_generator_that_raises_midway_records_the_error_and_ends_its_span(telemetry, instrumentor) -> None:
+    """What it yielded reaches the caller, then its exception; the span is ERROR and ended, counted once."""
+    instrumentor.instrument(targets=_targets("stream"))
+    stream = Finder().stream(None, k=3)  # None.split() raises on the first next(), inside the finder
+    with pytest.raises(AttributeError):
+        next(stream)
+    root = telemetry.span(semconv.SPAN_RECOMMEND)
+    assert root.status.status_code is StatusCode.ERROR and root.attributes[semconv.SUCCESS] is False
+    assert telemetry.metric_sum(semconv.METRIC_QUERIES) == 1
+    thrown = Finder().stream("maps", k=3)
+    next(thrown)
+    with pytest.raises(KeyError):
+        thrown.throw(KeyError("the caller's own"))
+    assert len(telemetry.find_spans(semconv.SPAN_RECOMMEND)) == 2  # ended, with what was taken
