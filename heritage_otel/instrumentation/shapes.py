@@ -20,8 +20,8 @@ know (it records less instead):
 True
 >>> read_document({"doc_id": "d1", "score": 0.5}), read_document(("d2", 0.25)), read_document(np.int64(7))
 (('d1', 0.5), ('d2', 0.25), ('7', None))
->>> documents([("a", 1.0), ("b", 0.5)], limit=1)
-[('a', 1.0)]
+>>> documents([("a", 1.0), ("b", 0.5)], limit=1), documents(np.array([[7, 0.5], [3, 0.25]]), limit=1)
+([('a', 1.0)], [('7.0', 0.5)])
 >>> has_hits(np.array([0.3, 0.1])), has_hits([]), has_hits(None)
 (True, False, False)
 """
@@ -108,13 +108,28 @@ def read_document(item: Any) -> tuple[str | None, float | None]:
 
 
 def document_items(results: Any) -> Any:
-    """The items of ``results`` to read documents from: a sequence or array as is, a ``{id: score}`` mapping's
-    items, nothing from anything else (a one-shot iterator is never consumed)."""
+    """The items of ``results`` to read documents from: a sequence as is, a ``{id: score}`` mapping's items,
+    a 1-D array's values, a 2-D array's rows; nothing from anything else (a one-shot iterator is never
+    consumed, and a container whose iteration is not its rows, such as a DataFrame, gives no wrong documents).
+    """
     if isinstance(results, Mapping):
         return results.items()
-    if hasattr(results, "__len__") and hasattr(results, "__getitem__") and not isinstance(results, (str, bytes)):
+    if isinstance(results, Sequence) and not isinstance(results, (str, bytes)):
         return results
+    shape = getattr(results, "shape", None)
+    if isinstance(shape, tuple) and len(shape) in (1, 2) and hasattr(results, "tolist") and hasattr(results, "dtype"):
+        return results if len(shape) == 1 else _Rows(results)
     return ()
+
+
+class _Rows:
+    """The rows of a 2-D array as lists, one at a time (``(id, score)`` rows read like pairs)."""
+
+    def __init__(self, array: Any) -> None:
+        self.array = array
+
+    def __iter__(self) -> Any:
+        return (row.tolist() for row in self.array)
 
 
 def documents(results: Any, limit: int, reader: DocumentReader | None = None) -> list[tuple[str | None, float | None]]:
