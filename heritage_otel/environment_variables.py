@@ -80,8 +80,8 @@ HERITAGE_OTEL_LOG_DIR: Final = _declare(
 
 # --- auto-instrumentation targets ----------------------------------------------------------------------
 HERITAGE_OTEL_RECOMMENDER_ENTRY: Final = _declare(
-    "HERITAGE_OTEL_RECOMMENDER_ENTRY", "`module:Class.method` or `module:function`", "the reference recommender's",
-    "The `recommend(query, top_k)` method to trace", "instrumentation")
+    "HERITAGE_OTEL_RECOMMENDER_ENTRY", "`module:Class.method` or `module:function`, comma separated for several",
+    "the reference recommender's", "The `recommend(query, top_k)` method(s) to trace", "instrumentation")
 HERITAGE_OTEL_RECOMMENDER_COMPONENTS: Final = _declare(
     "HERITAGE_OTEL_RECOMMENDER_COMPONENTS", "`name=module:Class.method` (or `name=module:function`), comma separated",
     "the reference recommender's", "The ranking components to trace", "instrumentation")

@@ -97,6 +97,7 @@ the original methods.
 
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
 import logging
@@ -134,10 +135,14 @@ def _no_quality(instance: Any, query: Any, results: Any) -> None:
     return None
 
 
-def _entry_wrapper(wrappers: Any, function: Any) -> Any:
-    """The entry point's wrapper for its kind: ``async def``, generator function, or plain."""
+def _entry_wrapper(shared: Any, owner: Any, method: str) -> Any:
+    """An entry point's wrapper for its kind (``async def``, generator function, or plain), reading its own
+    query and top-k parameters (several entry points share everything else)."""
     from heritage_otel.instrumentation._call_kinds import async_recommend, generator_recommend
 
+    wrappers = copy.copy(shared)
+    wrappers.entry_parameters = entry_parameters(owner, method)
+    function = inspect.unwrap(getattr(owner, method))
     if inspect.iscoroutinefunction(function):
         return async_recommend(wrappers)
     if inspect.isgeneratorfunction(function):
@@ -145,9 +150,9 @@ def _entry_wrapper(wrappers: Any, function: Any) -> Any:
     return wrappers.recommend
 
 
-def _component_wrapper(wrappers: Any, name: str, operation: str, function: Any) -> Any:
+def _component_wrapper(wrappers: Any, name: str, operation: str, owner: Any, method: str) -> Any:
     """A component's wrapper for its kind: ``async def`` or plain."""
-    if inspect.iscoroutinefunction(function):
+    if inspect.iscoroutinefunction(inspect.unwrap(getattr(owner, method))):
         from heritage_otel.instrumentation._call_kinds import async_component
 
         return async_component(wrappers, name, operation)
@@ -216,19 +221,16 @@ class RecommenderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             self._active = None
             return
         attach_otlp_json_file(kwargs.get("tracer_provider"))
-        # (target, wrapper for the target's function): the wrapper depends on its kind (async, generator)
+        # (target, (owner, attribute) -> its wrapper): the wrapper depends on its kind (async, generator)
         plan: list[tuple[str, Callable[[Any], Any]]] = []
-        if targets.entry_point is not None:
-            plan.append((targets.entry_point, lambda function: _entry_wrapper(wrappers, function)))
+        plan += [(entry, functools.partial(_entry_wrapper, wrappers)) for entry in targets.entry_points]
         plan += [(target, functools.partial(_component_wrapper, wrappers, name, parse_target(target)[2]))
                  for name, target in targets.components.items()]
-        plan += [(t, lambda function, w=w: w) for t, w in (
+        plan += [(t, lambda owner, method, w=w: w) for t, w in (
             (targets.ensemble, wrappers.ensemble), (targets.chain, wrappers.chain), (targets.cache, wrappers.cache))
             if t is not None]
         self._generation = getattr(self, "_generation", 0) + 1
         self._active = self._generation
-        self._entry_point = targets.entry_point
-        self._wrappers = wrappers
         self._resolved: list[tuple[type, str, Any]] = []
         # on the global providers, the wrappers follow the pipeline: present while it can record, removed
         # while telemetry is off (configure(disabled=True)), so a disabled application runs its own code
@@ -280,11 +282,8 @@ class RecommenderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 if strict:
                     raise
                 _logger.exception("heritage recommender instrumentation: cannot wrap %s; skipped", target)
-        for owner, method, target, make_wrapper in resolved:
-            if target == self._entry_point:
-                self._wrappers.entry_parameters = entry_parameters(owner, method)
-            # the wrapper suits the target's kind (async def, generator function, plain)
-            self._resolved.append((owner, method, make_wrapper(inspect.unwrap(getattr(owner, method)))))
+        for owner, method, _target, make_wrapper in resolved:
+            self._resolved.append((owner, method, make_wrapper(owner, method)))
 
     def _wanted(self) -> bool:
         """Whether the wrappers should be in place now."""

@@ -15,7 +15,7 @@ this one still run); :meth:`RecommenderTargets.from_env` with
 =====================================  ============================================================
 variable                               value
 =====================================  ============================================================
-``HERITAGE_OTEL_RECOMMENDER_ENTRY``    ``module:Class.method`` of ``recommend(query, top_k)``
+``HERITAGE_OTEL_RECOMMENDER_ENTRY``    ``module:Class.method`` of ``recommend(query, top_k)`` (comma separated: several)
 ``HERITAGE_OTEL_RECOMMENDER_COMPONENTS`` ``name=module:Class.method`` pairs, comma separated
 ``HERITAGE_OTEL_RECOMMENDER_ENSEMBLE``  ``module:Class.method`` of the merge step (empty: none)
 ``HERITAGE_OTEL_RECOMMENDER_CHAIN``     ``module:Class.method`` of the chain runner (empty: none)
@@ -37,6 +37,8 @@ on a miss.
 ('app.rec:Rec.search', {'bm25': 'app.bm25:Index.score'}, None, None, None)
 >>> RecommenderTargets(entry_point="app.rec:Rec.search").components
 mappingproxy({})
+>>> RecommenderTargets(entry_point=["app.rec:Rec.search", "app.rec:Rec.similar"]).entry_points
+('app.rec:Rec.search', 'app.rec:Rec.similar')
 >>> parse_target("app.rec:Rec.search"), parse_target("app.bm25:top_documents")
 (('app.rec', 'Rec', 'search'), ('app.bm25', None, 'top_documents'))
 """
@@ -46,7 +48,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Final
@@ -134,7 +136,8 @@ class RecommenderTargets:
     point wrapped) they are none.
     """
 
-    entry_point: str | None = _REFERENCE_ENTRY  # each target: "module:Class.method", "module:function", or the object
+    # each target: "module:Class.method", "module:function", or the object; entry_point may list several
+    entry_point: str | Sequence[str] | None = _REFERENCE_ENTRY
     components: Mapping[str, str] = field(default=_UNSET)  # type: ignore[assignment]
     ensemble: str | None = field(default=_UNSET)  # type: ignore[assignment]
     chain: str | None = field(default=_UNSET)  # type: ignore[assignment]
@@ -142,14 +145,18 @@ class RecommenderTargets:
     chain_name: str = "ranking_chain"
 
     def __post_init__(self) -> None:
-        for key in ("entry_point", "ensemble", "chain", "cache"):
+        if isinstance(self.entry_point, (list, tuple)):  # several entry points: each call of any is one query
+            entries = tuple(dict.fromkeys(target_of(t) for t in self.entry_point))
+            object.__setattr__(self, "entry_point", entries[0] if len(entries) == 1 else (entries or None))
+        for key in ("ensemble", "chain", "cache") if isinstance(self.entry_point, tuple) else (
+                "entry_point", "ensemble", "chain", "cache"):
             value = getattr(self, key)
             if value is not None and value is not _UNSET:
                 object.__setattr__(self, key, target_of(value))
         if isinstance(self.components, Mapping):
             object.__setattr__(self, "components", {name: target_of(t) for name, t in self.components.items()})
-        if self.entry_point is not None:
-            parse_target(self.entry_point)
+        for entry in self.entry_points:
+            parse_target(entry)
         defaults = _reference_defaults() if self.entry_point == _REFERENCE_ENTRY else {
             "components": {}, "ensemble": None, "chain": None, "cache": None}
         for key, default in defaults.items():
@@ -167,6 +174,13 @@ class RecommenderTargets:
             if target is not None:
                 parse_target(target)
         object.__setattr__(self, "components", MappingProxyType(dict(self.components)))
+
+    @property
+    def entry_points(self) -> tuple[str, ...]:
+        """The entry points, as a tuple (empty: none)."""
+        if self.entry_point is None:
+            return ()
+        return self.entry_point if isinstance(self.entry_point, tuple) else (self.entry_point,)  # type: ignore[return-value]
 
     @property
     def is_reference(self) -> bool:
@@ -198,10 +212,9 @@ class RecommenderTargets:
 
         kwargs: dict[str, object] = {}
         entry = env.get(ENV_ENTRY, "").strip()
-        if entry and valid(ENV_ENTRY, entry):
-            kwargs["entry_point"] = entry
-        elif entry:  # a user's entry point was meant: never fall back to the reference recommender's targets
-            kwargs["entry_point"] = None
+        if entry:  # a user's entry point was meant: never fall back to the reference recommender's targets
+            entries = [e for e in filter(None, (e.strip() for e in entry.split(","))) if valid(ENV_ENTRY, e)]
+            kwargs["entry_point"] = tuple(entries) or None
         if ENV_COMPONENTS in env:
             components = {}
             for pair in filter(None, (p.strip() for p in env[ENV_COMPONENTS].split(","))):

@@ -295,3 +295,18 @@ def test_a_generator_that_raises_midway_records_the_error_and_ends_its_span(tele
     with pytest.raises(KeyError):
         thrown.throw(KeyError("the caller's own"))
     assert len(telemetry.find_spans(semconv.SPAN_RECOMMEND)) == 2  # ended, with what was taken
+
+
+def test_several_entry_points_each_read_their_own_parameters(telemetry, instrumentor, monkeypatch) -> None:
+    """entry_point=[...]: each call of any of them is one query, with its own query and top-k parameters;
+    one that calls another (search_pairs -> search) is still one query."""
+    instrumentor.instrument(targets=RecommenderTargets(
+        entry_point=[f"{MOD}:Finder.search_pairs", f"{MOD}:search_titles"], components=ENGINES))
+    Finder().search_pairs("maps", k=2)
+    shapes.search_titles(text="maps kings", k=1)
+    first, second = telemetry.find_spans(semconv.SPAN_RECOMMEND)
+    assert (first.attributes[semconv.QUERY_TOP_K], second.attributes[semconv.QUERY_TOP_K]) == (2, 1)
+    assert second.attributes[semconv.QUERY_LENGTH] == len("maps kings")
+    assert telemetry.metric_sum(semconv.METRIC_QUERIES) == 2
+    monkeypatch.setenv("HERITAGE_OTEL_RECOMMENDER_ENTRY", f"{MOD}:Finder.search, {MOD}:search_titles")
+    assert RecommenderTargets.from_env().entry_points == (f"{MOD}:Finder.search", f"{MOD}:search_titles")
