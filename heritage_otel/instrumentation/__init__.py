@@ -78,6 +78,9 @@ keyword                      meaning
 ``max_documents``            how many results get ``retrieval.documents.*`` attributes (20)
 ===========================  ==========================================================
 
+Any other keyword fails with a ``TypeError`` naming the close option (a typo
+is never silently ignored).
+
 On the global providers the wrappers follow the pipeline: while telemetry is
 disabled (``configure(disabled=True)``) the recommender's own methods run,
 unwrapped, and a later ``configure()`` wraps them again. When the providers
@@ -112,6 +115,7 @@ from wrapt import register_post_import_hook, wrap_function_wrapper
 
 from heritage_otel._internal import delegating
 from heritage_otel.instrumentation._resolve import (
+    did_you_mean,
     entry_parameters,
     loaded_module,
     program_module_name,
@@ -127,6 +131,9 @@ from heritage_otel.logs.hashing import capture_query_text_enabled
 __all__ = ["RecommenderInstrumentor", "RecommenderTargets", "__version__"]
 
 _logger = logging.getLogger(__name__)
+#: The keyword options of instrument() (BaseInstrumentor takes skip_dep_check and raise_exception_on_conflict).
+_OPTIONS = frozenset({"tracer_provider", "meter_provider", "logger_provider", "request_hook", "response_hook",
+                      "capture_query_text", "evaluator", "document_reader", "targets", "max_documents"})
 _wrap_lock = threading.RLock()  # wrapping and unwrapping: instrument(), imports and pipeline switches
 
 
@@ -184,6 +191,11 @@ class RecommenderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         from heritage_otel.instrumentation._otlp_json import attach_otlp_json_file
         from heritage_otel.instrumentation._wrappers import Wrappers, never_records, sdk_disabled_by_environment
 
+        unknown = sorted(set(kwargs) - _OPTIONS)
+        if unknown:  # a typo'd option would otherwise be ignored without a word
+            msg = (f"instrument({unknown[0]}=...) is not a valid option{did_you_mean(unknown[0], _OPTIONS)}; "
+                   f"valid: {', '.join(sorted(_OPTIONS))}")
+            raise TypeError(msg)
         explicit = kwargs.get("targets") is not None
         targets = kwargs["targets"] if explicit else RecommenderTargets.from_env(strict=False)
         self._targets = targets

@@ -310,3 +310,11 @@ def test_several_entry_points_each_read_their_own_parameters(telemetry, instrume
     assert telemetry.metric_sum(semconv.METRIC_QUERIES) == 2
     monkeypatch.setenv("HERITAGE_OTEL_RECOMMENDER_ENTRY", f"{MOD}:Finder.search, {MOD}:search_titles")
     assert RecommenderTargets.from_env().entry_points == (f"{MOD}:Finder.search", f"{MOD}:search_titles")
+
+
+def test_a_typo_in_an_option_of_instrument_is_refused(instrumentor) -> None:
+    """instrument(document_reder=...) would be ignored without a word: it fails naming the close option."""
+    with pytest.raises(TypeError, match="instrument\\(document_reder=...\\) is not a valid option; "
+                                        "did you mean 'document_reader'"):
+        instrumentor.instrument(targets=_targets(), document_reder=lambda hit: (hit.book_id, hit.relevance))
+    assert not instrumentor.is_instrumented_by_opentelemetry
