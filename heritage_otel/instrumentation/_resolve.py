@@ -28,6 +28,7 @@ _logger = logging.getLogger("heritage_otel.instrumentation")
 
 
 def did_you_mean(name: str, candidates: Collection[str]) -> str:
+    """``"; did you mean 'x'?"`` for the close matches of ``name`` among ``candidates``, else ``""``."""
     close = difflib.get_close_matches(name, [c for c in candidates if not c.startswith("__")], n=3)
     return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
 
