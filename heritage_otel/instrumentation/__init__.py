@@ -110,7 +110,6 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
-from opentelemetry.instrumentation.utils import unwrap
 from wrapt import register_post_import_hook, wrap_function_wrapper
 
 from heritage_otel._internal import delegating
@@ -120,6 +119,7 @@ from heritage_otel.instrumentation._resolve import (
     loaded_module,
     program_module_name,
     resolve_target,
+    restore,
     unfindable,
     watch_for_typo,
 )
@@ -319,8 +319,8 @@ class RecommenderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 self._unwrap_all()
 
     def _unwrap_all(self) -> None:
-        for cls, method in reversed(self._wrapped):
-            unwrap(cls, method)
+        for owner, method in reversed(self._wrapped):
+            restore(owner, method)  # not utils.unwrap: it loses staticmethod and classmethod
         self._wrapped = []
 
     def _on_import(self, generation: int, items: list[tuple[str, Any]]) -> Any:

@@ -20,7 +20,7 @@ import sys
 from collections.abc import Collection
 from typing import Any
 
-from wrapt import register_post_import_hook
+from wrapt import FunctionWrapper, register_post_import_hook
 
 from heritage_otel.instrumentation.targets import parse_target
 
@@ -158,3 +158,17 @@ def entry_parameters(owner: Any, method: str) -> tuple[str, str, int | None]:
     top_k = params[1].name if len(params) > 1 else "top_k"
     default = params[1].default if len(params) > 1 and isinstance(params[1].default, int) else None
     return query, top_k, default
+
+
+def restore(owner: Any, name: str) -> None:
+    """Put back what ``wrap_function_wrapper(owner, name, ...)`` replaced, as it was defined.
+
+    Read from the class's own ``__dict__``: through ``getattr`` (what
+    ``opentelemetry.instrumentation.utils.unwrap`` does) a wrapped
+    ``staticmethod`` or ``classmethod`` comes back bound, and putting that
+    back would turn a static method into a plain function (its instance calls
+    then pass ``self``) and bind a class method to the base class for good.
+    """
+    current = vars(owner).get(name) if isinstance(owner, type) else getattr(owner, name, None)
+    if isinstance(current, FunctionWrapper):
+        setattr(owner, name, current.__wrapped__)

@@ -165,3 +165,15 @@ class ParallelFinder:
         if not hits and text != "rivers":
             return self.search_retrying("rivers", k)
         return hits
+
+
+class Engines:
+    """Engines as a static method and a class method."""
+
+    @staticmethod
+    def keyword(text: str, n: int = 3) -> list[tuple[str, float]]:
+        return TitleMatcher().match(text, n)
+
+    @classmethod
+    def search(cls, text: str, k: int = 2) -> list[tuple[str, float]]:
+        return cls.keyword(text, k)

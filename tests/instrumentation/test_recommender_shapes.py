@@ -318,3 +318,42 @@ def test_a_typo_in_an_option_of_instrument_is_refused(instrumentor) -> None:
                                         "did you mean 'document_reader'"):
         instrumentor.instrument(targets=_targets(), document_reder=lambda hit: (hit.book_id, hit.relevance))
     assert not instrumentor.is_instrumented_by_opentelemetry
+
+
+def test_static_and_class_methods_are_themselves_again_after_uninstrument(telemetry, instrumentor) -> None:
+    """Wrapped and restored by uninstrument(), a staticmethod stays static and a classmethod stays bound to the
+    class it is called on."""
+    expected = shapes.Engines().keyword("maps", 1)
+    instrumentor.instrument(targets=RecommenderTargets(entry_point=f"{MOD}:Engines.search",
+                                                       components={"keywords": f"{MOD}:Engines.keyword"}))
+    assert shapes.Engines().keyword("maps", 1) == shapes.Engines.search("maps", k=1) == expected
+    assert [n.name for _, n in telemetry.span_tree()[1].walk()] == [
+        semconv.SPAN_RECOMMEND, semconv.component_span_name("keyword", "keywords")]
+    instrumentor.uninstrument()
+    assert type(vars(shapes.Engines)["keyword"]) is staticmethod
+    assert type(vars(shapes.Engines)["search"]) is classmethod
+    assert shapes.Engines().keyword("maps", 1) == expected  # no self passed as the text
+
+    class Tuned(shapes.Engines):
+        pass
+
+    assert Tuned.search.__self__ is Tuned
+
+
+def test_static_methods_stay_static_while_telemetry_is_switched_off(instrumentor) -> None:
+    """configure(disabled=True) takes the wrappers off (the instrumentor follows the pipeline): what is put
+    back is the staticmethod itself."""
+    import heritage_otel
+
+    expected = shapes.Engines().keyword("maps", 1)
+    telemetry = heritage_otel.configure(service_name="switching")
+    try:
+        instrumentor.instrument(targets=RecommenderTargets(entry_point=None,
+                                                           components={"keywords": f"{MOD}:Engines.keyword"}))
+        assert type(vars(shapes.Engines)["keyword"]) is not staticmethod  # wrapped
+        telemetry = heritage_otel.configure(disabled=True)
+        assert type(vars(shapes.Engines)["keyword"]) is staticmethod
+        assert shapes.Engines().keyword("maps", 1) == expected
+    finally:
+        instrumentor.uninstrument()
+        telemetry.shutdown()
