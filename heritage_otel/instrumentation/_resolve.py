@@ -168,7 +168,13 @@ def restore(owner: Any, name: str) -> None:
     ``staticmethod`` or ``classmethod`` comes back bound, and putting that
     back would turn a static method into a plain function (its instance calls
     then pass ``self``) and bind a class method to the base class for good.
+    A method the class inherited is deleted from it again, not copied into it.
     """
     current = vars(owner).get(name) if isinstance(owner, type) else getattr(owner, name, None)
-    if isinstance(current, FunctionWrapper):
-        setattr(owner, name, current.__wrapped__)
+    if not isinstance(current, FunctionWrapper):
+        return
+    original = current.__wrapped__
+    if isinstance(owner, type) and any(vars(base).get(name) is original for base in owner.__mro__[1:]):
+        delattr(owner, name)  # it was inherited: the class gets it from its base again
+    else:
+        setattr(owner, name, original)

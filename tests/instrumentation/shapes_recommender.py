@@ -177,3 +177,7 @@ class Engines:
     @classmethod
     def search(cls, text: str, k: int = 2) -> list[tuple[str, float]]:
         return cls.keyword(text, k)
+
+
+class TunedFinder(Finder):
+    """Inherits ``search``."""

@@ -357,3 +357,14 @@ def test_static_methods_stay_static_while_telemetry_is_switched_off(instrumentor
     finally:
         instrumentor.uninstrument()
         telemetry.shutdown()
+
+
+def test_an_inherited_method_named_on_a_subclass_is_inherited_again_after_uninstrument(telemetry,
+                                                                                        instrumentor) -> None:
+    """``module:Sub.search`` where Sub inherits search: wrapped on Sub only, and afterwards Sub has no copy."""
+    instrumentor.instrument(targets=RecommenderTargets(entry_point=f"{MOD}:TunedFinder.search"))
+    shapes.TunedFinder().search("maps", k=1)
+    Finder().search("maps", k=1)  # the base class is not wrapped
+    assert len(telemetry.find_spans(semconv.SPAN_RECOMMEND)) == 1
+    instrumentor.uninstrument()
+    assert "search" not in vars(shapes.TunedFinder)
