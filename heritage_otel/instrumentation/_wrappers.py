@@ -28,18 +28,11 @@ from heritage_otel._internal import delegating
 from heritage_otel.errors import record_error
 from heritage_otel.fallback import FallbackChain
 from heritage_otel.instrumentation.custom_types import DocumentReader, Evaluator, RequestHook, ResponseHook
-from heritage_otel.instrumentation.shapes import (
-    chain_arguments,
-    document_items,
-    has_hits,
-    read_document,
-    result_count,
-    safe_reader,
-    warn_once,
-)
+from heritage_otel.instrumentation.shapes import chain_arguments, warn_once
 from heritage_otel.instruments import QUALITY_KEYS, instruments_for, record_query
 from heritage_otel.logs.hashing import hash_query_text
 from heritage_otel.logs.query_logger import QueryLogger
+from heritage_otel.results import as_score, document_items, has_hits, read_document, result_count, safe_reader
 from heritage_otel.version import __version__
 
 _logger = logging.getLogger(__name__)
@@ -124,7 +117,8 @@ class Wrappers:
         self.tracer_provider = tracer_provider
         self.meter_provider = meter_provider
         self.instruments = instruments_for(meter_provider)
-        self.query_logger = QueryLogger(capture_query_text=capture_query_text, logger_provider=logger_provider)
+        self.query_logger = QueryLogger(capture_query_text=capture_query_text, logger_provider=logger_provider,
+                                        document_reader=document_reader)
         self.request_hook = request_hook
         self.response_hook = response_hook
         self.evaluator = evaluator or _default_evaluator
@@ -258,19 +252,16 @@ class Wrappers:
                 attributes[semconv.RESULT_EMPTY] = count == 0
             for key, value in quality.items():
                 attributes[_QUALITY_ATTRS[key]] = value
-            # never consume an iterator; dicts first (the ABC checks cost more), other shapes: shapes.read_document
+            # never consume an iterator (document_items); the reference shape, a dict with a doc_id, inline
             documents = results if type(results) is list else document_items(results)
             reader = self.read_document
             for (id_key, score_key), item in zip(self._document_keys, documents):
-                if reader is None and (type(item) is dict or isinstance(item, Mapping)):
-                    doc_id = item.get("doc_id")
-                    if doc_id is None:
-                        doc_id = item.get("id")
-                    if doc_id is not None:
-                        attributes[id_key] = str(doc_id)
+                if reader is None and type(item) is dict and item.get("doc_id") is not None:
+                    attributes[id_key] = str(item["doc_id"])
                     score = item.get("score")
-                    if type(score) is float or (isinstance(score, (int, float)) and not isinstance(score, bool)):
-                        attributes[score_key] = float(score)
+                    score = score if type(score) is float else as_score(score)
+                    if score is not None:
+                        attributes[score_key] = score
                 else:
                     doc_id, score = (reader or read_document)(item)
                     if doc_id is not None:

@@ -20,9 +20,10 @@ from typing import Any
 
 from opentelemetry.trace import Span
 
+from heritage_otel.results import DocumentReader
+
 RequestHook = Callable[[Span, Any, str, int], None]
 ResponseHook = Callable[[Span, Any, Sequence[Mapping[str, Any]]], None]
 Evaluator = Callable[[Any, str, Sequence[Mapping[str, Any]]], "Mapping[str, float] | None"]
-DocumentReader = Callable[[Any], "tuple[Any, Any] | None"]
 
 __all__ = ["DocumentReader", "Evaluator", "RequestHook", "ResponseHook"]

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from opentelemetry._logs import LoggerProvider, SeverityNumber
@@ -34,6 +34,7 @@ from heritage_otel import semconv
 from heritage_otel.errors import exception_message_for_export
 from heritage_otel.logs._emit import Emitter
 from heritage_otel.logs.hashing import capture_query_text_enabled, hash_query_text
+from heritage_otel.results import ID_NAMES, DocumentReader, document_ids
 
 __all__ = ["QueryLogger"]
 
@@ -44,26 +45,13 @@ LOGGER_NAME = f"{semconv.INSTRUMENTATION_SCOPE}.queries"
 FILE_NAME = "queries.log"
 
 
-def _result_ids(results: Any, id_field: str, limit: int) -> list[str]:
-    if type(results) is list:  # the common case, a list of dicts, in one pass
-        first = results[:limit]
-        if all(type(item) is dict and id_field in item for item in first):
-            return [str(item[id_field]) for item in first]
-    ids: list[str] = []
-    if not isinstance(results, (list, tuple)) and (  # lists first: the ABC checks cost more than the loop
-            not isinstance(results, Iterable) or isinstance(results, (str, bytes, Mapping, Iterator))):
-        return ids  # an iterator is the caller's to consume, once
-    for item in results:
-        if len(ids) >= limit:
-            break
-        if type(item) is dict or isinstance(item, Mapping):
-            if id_field in item:
-                ids.append(str(item[id_field]))
-        elif isinstance(item, (tuple, list)) and item:  # (doc_id, score) pairs
-            ids.append(str(item[0]))
-        elif hasattr(item, id_field):  # result objects
-            ids.append(str(getattr(item, id_field)))
-    return ids
+def _result_ids(results: Any, id_names: tuple[str, ...], limit: int, reader: DocumentReader | None) -> list[str]:
+    """The ids of the first ``limit`` results, read as :func:`heritage_otel.results.documents` reads them."""
+    if reader is None and type(results) is list:  # the common case, a list of dicts, in one pass
+        first, key = results[:limit], id_names[0]
+        if all(type(item) is dict and item.get(key) is not None for item in first):
+            return [str(item[key]) for item in first]
+    return document_ids(results, limit, reader, id_names)
 
 
 class QueryLogger:
@@ -71,9 +59,11 @@ class QueryLogger:
 
     ``log_dir`` (default: ``HERITAGE_OTEL_LOG_DIR``; else ``./logs`` while no
     OpenTelemetry SDK is configured, as the seed did; else no file) is where
-    ``queries.log`` goes. A result's document id is its ``id_field`` key (a
-    mapping), its first item (a ``(doc_id, score)`` pair) or its ``id_field``
-    attribute (an object); the first ``max_result_ids`` ids are recorded. ``logger_provider``
+    ``queries.log`` goes. A result's document id is read as the instrumentor
+    reads it (:mod:`heritage_otel.results`): its ``id_field`` key or
+    attribute first (then ``doc_id``, ``id``, ``document_id``), the first item
+    of an ``(id, score)`` pair, a bare id, or what ``document_reader(item)``
+    returns; the first ``max_result_ids`` ids are recorded. ``logger_provider``
     defaults to the global one.
     """
 
@@ -85,12 +75,15 @@ class QueryLogger:
         id_field: str = "doc_id",
         max_result_ids: int = 10,
         logger_provider: LoggerProvider | None = None,
+        document_reader: DocumentReader | None = None,
     ) -> None:
         if not isinstance(max_result_ids, int) or isinstance(max_result_ids, bool) or max_result_ids < 0:
             msg = f"max_result_ids = {max_result_ids!r} is not valid; expected an integer >= 0"
             raise ValueError(msg)
         self.capture_query_text = capture_query_text
         self.id_field = id_field
+        self._id_names = tuple(dict.fromkeys((id_field, *ID_NAMES)))
+        self.document_reader = document_reader
         self.max_result_ids = max_result_ids
         self._emitter = Emitter(LOGGER_NAME, FILE_NAME, log_dir, logger_provider)
 
@@ -138,7 +131,7 @@ class QueryLogger:
             query_hash = hash_query_text(text)
         raw_text = text if capture else None
         count = len(results) if results is not None and hasattr(results, "__len__") else 0
-        ids = _result_ids(results, self.id_field, self.max_result_ids)
+        ids = _result_ids(results, self._id_names, self.max_result_ids, self.document_reader)
         components = tuple(components_used or ())
         if not all(type(c) is str for c in components):
             components = tuple(str(c) for c in components)

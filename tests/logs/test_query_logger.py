@@ -228,7 +228,24 @@ def test_file_lines_are_strict_json_with_odd_values(telemetry, tmp_path):
     logger.close()
     text = (tmp_path / "queries.log").read_text(encoding="utf-8")
     line = json.loads(text, parse_constant=lambda c: pytest.fail(c))
-    assert line["latency_ms"] == "Infinity" and line["num_results"] == 2 and line["result_ids"] == []  # str items
+    assert line["latency_ms"] == "Infinity" and line["num_results"] == 2 and line["result_ids"] == ["d1", "d2"]
+
+
+class _Hit:
+    def __init__(self, book_id: str, relevance: float) -> None:
+        self.book_id, self.relevance = book_id, relevance
+
+
+def test_result_ids_are_read_as_the_instrumentor_reads_documents(telemetry):
+    """``id`` keys, (id, score) pairs, bare ids, {id: score} and, through document_reader, any object."""
+    QueryLogger().log_query("a", QUERY, [{"id": "x1", "score": 1.0}, ("x2", 0.5), "x3"], 1.0, ())
+    QueryLogger().log_query("b", QUERY, {"y1": 0.9, "y2": 0.1}, 1.0, ())
+    reader = QueryLogger(document_reader=lambda hit: (hit.book_id, hit.relevance))
+    reader.log_query("c", QUERY, [_Hit("z1", 0.3)], 1.0, ())
+    QueryLogger(id_field="book").log_query("d", QUERY, [{"book": "w1", "id": "ignored"}], 1.0, ())
+    ids = {r.log_record.attributes[semconv.QUERY_ID]: r.log_record.attributes[semconv.RESULT_IDS]
+           for r in telemetry.logs()}
+    assert ids == {"a": ("x1", "x2", "x3"), "b": ("y1", "y2"), "c": ("z1",), "d": ("w1",)}
 
 
 def test_bad_configuration_fails_fast(tmp_path):
@@ -248,7 +265,7 @@ def test_result_ids_from_pairs_and_objects(telemetry):
     logger.log_query("q", QUERY, [SimpleNamespace(doc_id="d9", score=0.1), 7], 1.0, ["bm25"])
     first, second = (r.log_record.attributes[semconv.RESULT_IDS] for r in telemetry.logs())
     assert first == ("d1", "d2")
-    assert second == ("d9",)
+    assert second == ("d9", "7")  # a bare id, as the span's retrieval documents read it
 
 
 def test_bridge_on_root_does_not_duplicate_records(telemetry):
