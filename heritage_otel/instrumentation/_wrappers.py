@@ -376,6 +376,6 @@ class Wrappers:
 def _set_result_count(span: Any, result: Any) -> None:
     """``heritage.result.count`` on a recording span, when the result has a count (:func:`result_count`)."""
     if span.is_recording():
-        count = result_count(result)
+        count = len(result) if type(result) is list else result_count(result)
         if count is not None:
             span.set_attribute(semconv.RESULT_COUNT, count)

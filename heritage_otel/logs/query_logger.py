@@ -47,10 +47,14 @@ FILE_NAME = "queries.log"
 
 def _result_ids(results: Any, id_names: tuple[str, ...], limit: int, reader: DocumentReader | None) -> list[str]:
     """The ids of the first ``limit`` results, read as :func:`heritage_otel.results.documents` reads them."""
-    if reader is None and type(results) is list:  # the common case, a list of dicts, in one pass
-        first, key = results[:limit], id_names[0]
-        if all(type(item) is dict and item.get(key) is not None for item in first):
-            return [str(item[key]) for item in first]
+    if reader is None and type(results) is list:  # the common case, a list of dicts with ids, in one pass
+        try:
+            ids = [item[id_names[0]] for item in results[:limit] if type(item) is dict]
+        except KeyError:
+            pass
+        else:
+            if len(ids) == min(limit, len(results)) and None not in ids:
+                return [str(doc_id) for doc_id in ids]
     return document_ids(results, limit, reader, id_names)
 
 
