@@ -32,6 +32,7 @@ import asyncio
 import concurrent.futures
 import contextvars
 import inspect
+import operator
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
@@ -98,6 +99,17 @@ def _refuse_awaitable(strategy: Strategy, result: Any) -> None:
 
 def _descending_priority(strategy: Strategy) -> int:
     return -strategy.priority
+
+
+_PRIORITY = operator.itemgetter(2)
+
+
+def _as_strategy(given: Any) -> Strategy:
+    """A ``(name, func, priority[, timeout_s])`` tuple as a Strategy; anything else as one whose call fails."""
+    try:
+        return Strategy(*given)
+    except TypeError:
+        return Strategy(repr(given)[:80], given)
 
 
 def _in_daemon_thread(func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> concurrent.futures.Future[Any]:
@@ -190,15 +202,19 @@ class FallbackChain:
         >>> chain.execute_strategies([("primary", lambda q: 1 / 0, 2), ("backup", str.upper, 1)], "tomb")
         ('TOMB', 'backup')
         """
-        plan = [s if isinstance(s, Strategy) else Strategy(*s) for s in strategies]
-        if any(a.priority < b.priority for a, b in zip(plan, plan[1:])):
-            plan.sort(key=_descending_priority)
+        try:  # a stable sort: ties keep the order given
+            plan = sorted(strategies, key=_PRIORITY, reverse=True)
+        except (TypeError, IndexError):  # priorities that do not compare: the order given
+            plan = list(strategies)
         return self._run(plan, args, kwargs)
 
-    def _run(self, strategies: Sequence[Strategy], args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, str]:
+    def _run(self, strategies: Sequence[Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, str]:
+        """Try ``strategies`` (Strategy objects, or tuples turned into them as they are tried) in order."""
         errors: list[tuple[str, BaseException]] = []
         with self._chain_span() as chain_span:
             for attempt, strategy in enumerate(strategies, start=1):
+                if type(strategy) is not Strategy:
+                    strategy = _as_strategy(strategy)
                 with self._attempt_span(strategy, attempt) as attempt_span:
                     try:
                         if strategy.timeout_s is None and callable(strategy.func):  # the common case, inline
@@ -210,6 +226,9 @@ class FallbackChain:
                     except Exception as exc:  # noqa: BLE001 - the chain's purpose
                         errors.append((strategy.name, self._failed(attempt_span, strategy, exc)))
                         continue
+                    if self.result_check is None:  # every answer is accepted
+                        attempt_span.set_attribute(semconv.FALLBACK_OUTCOME, semconv.OUTCOME_SUCCESS)
+                        return self._succeeded(chain_span, strategy, attempt, errors, result)
                     if self._accept(attempt_span, strategy, result, errors):
                         return self._succeeded(chain_span, strategy, attempt, errors, result)
             raise self._exhausted(chain_span, errors)

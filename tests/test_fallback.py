@@ -286,3 +286,10 @@ def test_execute_strategies_counts_an_uncallable_strategy_as_a_failed_attempt(te
     assert result == ("TOMB", "backup")
     _, attempts = _attempts(telemetry)
     assert attempts[0].attributes[semconv.FALLBACK_OUTCOME] == semconv.OUTCOME_ERROR
+
+
+def test_execute_strategies_never_raises_on_a_malformed_strategy_list(telemetry):
+    """Priorities that do not compare keep the order given; a strategy of another shape is a failed attempt."""
+    chain = FallbackChain("ranking_chain")
+    assert chain.execute_strategies([("a", str.upper, None), ("b", str.lower, 1)], "Tomb") == ("TOMB", "a")
+    assert chain.execute_strategies([("only a name",), ("b", str.lower, 1)], "Tomb") == ("tomb", "b")

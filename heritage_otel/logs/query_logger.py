@@ -34,7 +34,7 @@ from heritage_otel import semconv
 from heritage_otel.errors import exception_message_for_export
 from heritage_otel.logs._emit import Emitter
 from heritage_otel.logs.hashing import capture_query_text_enabled, hash_query_text
-from heritage_otel.results import ID_NAMES, DocumentReader, document_ids
+from heritage_otel.results import ID_NAMES, DocumentReader, document_ids, result_count
 
 __all__ = ["QueryLogger"]
 
@@ -47,14 +47,15 @@ FILE_NAME = "queries.log"
 
 def _result_ids(results: Any, id_names: tuple[str, ...], limit: int, reader: DocumentReader | None) -> list[str]:
     """The ids of the first ``limit`` results, read as :func:`heritage_otel.results.documents` reads them."""
-    if reader is None and type(results) is list:  # the common case, a list of dicts with ids, in one pass
+    if reader is None and type(results) is list and results and type(results[0]) is dict:
+        key = id_names[0]  # the common case, a list of dicts with ids, in one pass
         try:
-            ids = [item[id_names[0]] for item in results[:limit] if type(item) is dict]
-        except KeyError:
+            ids = [str(item[key]) for item in results[:limit]]
+        except Exception:  # noqa: BLE001 - another shape: read item by item below
             pass
         else:
-            if len(ids) == min(limit, len(results)) and None not in ids:
-                return [str(doc_id) for doc_id in ids]
+            if "None" not in ids:  # an id of None is no id: the reading below skips it
+                return ids
     return document_ids(results, limit, reader, id_names)
 
 
@@ -129,40 +130,39 @@ class QueryLogger:
         error: BaseException | str | None,
         query_hash: str | None,
     ) -> None:
-        text = None if query_text is None else str(query_text)
+        text = query_text if query_text is None or type(query_text) is str else str(query_text)
         capture = self.capture_query_text if self.capture_query_text is not None else capture_query_text_enabled()
         if query_hash is None and text is not None:
             query_hash = hash_query_text(text)
         raw_text = text if capture else None
-        count = len(results) if results is not None and hasattr(results, "__len__") else 0
+        count = 0 if results is None else result_count(results)  # None: not known without consuming them
         ids = _result_ids(results, self._id_names, self.max_result_ids, self.document_reader)
-        components = tuple(components_used or ())
-        if not all(type(c) is str for c in components):
-            components = tuple(str(c) for c in components)
+        components = tuple(map(str, components_used)) if components_used else ()
         latency = float(latency_ms)
-        succeeded = bool(success) and error is None
+        succeeded = error is None and bool(success)
+        # attribute values as OpenTelemetry takes them (no None, homogeneous tuples): used as they are
+        attributes: dict[str, Any] = {
+            semconv.QUERY_ID: query_id if type(query_id) is str else str(query_id),
+            semconv.RESULT_IDS: tuple(ids),
+            semconv.LATENCY_MS: latency,
+            semconv.COMPONENTS_USED: components,
+            semconv.SUCCESS: succeeded,
+        }
+        if query_hash is not None:
+            attributes[semconv.QUERY_HASH] = query_hash
+        if text is not None:
+            attributes[semconv.QUERY_LENGTH] = len(text)
+            if raw_text is not None:
+                attributes[semconv.QUERY_TEXT] = raw_text
+        if count is not None:
+            attributes[semconv.RESULT_COUNT] = count
+            attributes[semconv.RESULT_EMPTY] = count == 0
         error_type = error_message = None
         if error is not None:
             error_type = type(error).__qualname__ if isinstance(error, BaseException) else "_OTHER"
             error_message = exception_message_for_export(error, capture)
-        # attribute values as OpenTelemetry takes them (no None, homogeneous tuples): used as they are
-        attributes: dict[str, Any] = {semconv.QUERY_ID: str(query_id)}
-        if query_hash is not None:
-            attributes[semconv.QUERY_HASH] = query_hash
-        if raw_text is not None:
-            attributes[semconv.QUERY_TEXT] = raw_text
-        if text is not None:
-            attributes[semconv.QUERY_LENGTH] = len(text)
-        attributes[semconv.RESULT_COUNT] = count
-        attributes[semconv.RESULT_EMPTY] = count == 0
-        attributes[semconv.RESULT_IDS] = tuple(ids)
-        attributes[semconv.LATENCY_MS] = latency
-        attributes[semconv.COMPONENTS_USED] = components
-        attributes[semconv.SUCCESS] = succeeded
-        if error_type is not None:
             attributes[semconv.ERROR_TYPE] = error_type
-            if error_message is not None:
-                attributes[semconv.EXCEPTION_MESSAGE] = error_message
+            attributes[semconv.EXCEPTION_MESSAGE] = error_message
             if isinstance(error, BaseException):
                 attributes[semconv.EXCEPTION_TYPE] = error_type
         file_fields = None if not self._emitter.writes_file else {
