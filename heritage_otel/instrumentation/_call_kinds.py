@@ -178,7 +178,8 @@ def async_component(wrappers: Wrappers, name: str, operation: str) -> Callable[.
             wrappers._record_component(time.perf_counter() - start, succeeded)
             if state is not None:
                 state.components_used.append(name)
-            _set_result_count(span, result)
+            if span.is_recording():
+                _set_result_count(span, result)
             return result
 
     return wrapper

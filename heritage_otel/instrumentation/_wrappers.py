@@ -331,12 +331,16 @@ class Wrappers:
             return wrapped(*args, **kwargs)
         with self.tracer.start_as_current_span(semconv.SPAN_ENSEMBLE) as span:
             rankings = args[0] if args else kwargs.get("rankings")
-            if span.is_recording():
-                span.set_attribute(semconv.OPENINFERENCE_SPAN_KIND, semconv.OPENINFERENCE_RERANKER)
-                if isinstance(rankings, Mapping):
-                    span.set_attribute(semconv.COMPONENTS_USED, tuple(str(k) for k, v in rankings.items() if has_hits(v)))
+            recording = span.is_recording()
+            if recording:
+                attributes = {semconv.OPENINFERENCE_SPAN_KIND: semconv.OPENINFERENCE_RERANKER}
+                if type(rankings) is dict or isinstance(rankings, Mapping):
+                    attributes[semconv.COMPONENTS_USED] = tuple(
+                        str(k) for k, v in rankings.items() if (v if type(v) is list else has_hits(v)))
+                span.set_attributes(attributes)
             result = wrapped(*args, **kwargs)
-            _set_result_count(span, result)
+            if recording:
+                _set_result_count(span, result)
             return result
 
     def chain(self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -374,8 +378,7 @@ class Wrappers:
 
 
 def _set_result_count(span: Any, result: Any) -> None:
-    """``heritage.result.count`` on a recording span, when the result has a count (:func:`result_count`)."""
-    if span.is_recording():
-        count = len(result) if type(result) is list else result_count(result)
-        if count is not None:
-            span.set_attribute(semconv.RESULT_COUNT, count)
+    """``heritage.result.count`` on a span that records, when the result has a count (:func:`result_count`)."""
+    count = len(result) if type(result) is list else result_count(result)
+    if count is not None:
+        span.set_attribute(semconv.RESULT_COUNT, count)
