@@ -29,7 +29,7 @@ from heritage_otel.errors import record_error
 from heritage_otel.fallback import FallbackChain
 from heritage_otel.instrumentation.custom_types import DocumentReader, Evaluator, RequestHook, ResponseHook
 from heritage_otel.instrumentation.shapes import chain_arguments, warn_once
-from heritage_otel.instruments import QUALITY_KEYS, instruments_for, record_query
+from heritage_otel.instruments import instruments_for, record_query
 from heritage_otel.logs.hashing import hash_query_text
 from heritage_otel.logs.query_logger import QueryLogger
 from heritage_otel.results import as_score, document_items, has_hits, read_document, result_count, safe_reader
@@ -156,7 +156,9 @@ class Wrappers:
         except Exception:  # noqa: BLE001
             _logger.exception("heritage recommender instrumentation: evaluator raised; quality not recorded")
             return {}
-        return {k: float(scores[k]) for k in QUALITY_KEYS if scores and scores.get(k) is not None}
+        if not scores:
+            return {}
+        return {k: float(v) for k, v in scores.items() if v is not None and k in _QUALITY_ATTRS}
 
     def _query_attribute(self, query: str, state: CallState) -> tuple[str, str]:
         if self.capture_query_text:
