@@ -34,6 +34,7 @@ Run::
     .venv/bin/python benchmarks/bench_overhead.py            # 20 rounds x 400 queries per variant
     .venv/bin/python benchmarks/bench_overhead.py --profile  # where the instrumentor's extra time goes
     .venv/bin/python benchmarks/bench_overhead.py --no-sdk   # instrumented vs bare, no SDK set up at all
+    .venv/bin/python benchmarks/bench_overhead.py --opcodes  # Python bytecodes per query, hand vs instrumentor
 """
 
 from __future__ import annotations
@@ -511,6 +512,38 @@ def profile(n: int) -> None:
             v.tel.shutdown()
 
 
+def opcodes(queries_traced: int = 20) -> dict[str, float]:
+    """Python bytecodes executed per query by ``hand`` and ``instrumentor`` (deterministic, unlike timings;
+    C code, such as wrapt's and the SDK's, is not counted)."""
+    rec = HeritageRecommender(cache_size=0)
+    queries = [q.text for q in rec.corpus.queries]
+    counted: dict[str, float] = {}
+    for name in ("hand", "instrumentor"):
+        variant = Variant(name, rec)
+        with variant as call:
+            for text in queries:  # warm-up over every query: caches filled for both variants alike
+                call(text, 10)
+            total = 0
+
+            def trace(frame: Any, event: str, arg: Any) -> Any:
+                nonlocal total
+                frame.f_trace_opcodes = True
+                if event == "opcode":
+                    total += 1
+                return trace
+
+            sys.settrace(trace)
+            try:
+                for text in queries[:queries_traced]:
+                    call(text, 10)
+            finally:
+                sys.settrace(None)
+        counted[name] = total / queries_traced
+        if variant.tel is not None:
+            variant.tel.shutdown()
+    return counted
+
+
 def no_sdk(rounds: int, per_round: int) -> float:
     """Median per-round ratio instrumented / bare when no SDK is set up at all (run in a fresh process:
     nothing may have called ``configure()`` or set a global provider)."""
@@ -536,10 +569,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1, help="seed of the round order shuffle")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON too")
     parser.add_argument("--profile", action="store_true", help="profile instrumentor vs hand-written, then exit")
+    parser.add_argument("--opcodes", action="store_true", help="Python bytecodes per query, hand vs instrumentor")
     parser.add_argument("--no-sdk", action="store_true", help="instrumented vs bare with no SDK set up at all, then exit")
     args = parser.parse_args(argv)
     if args.rounds < 1 or args.queries < 1:
         parser.error("--rounds and --queries must be >= 1")
+    if args.opcodes:
+        counted = opcodes()
+        print(f"bytecodes per query: hand-written {counted['hand']:.0f}, instrumentor {counted['instrumentor']:.0f} "
+              f"({counted['instrumentor'] / counted['hand'] - 1:+.1%})")
+        return 0
     if args.no_sdk:
         ratio = no_sdk(args.rounds, args.queries)
         print(f"no SDK at all, instrumented / bare: {ratio:.3f}x (the 7 wrappers call straight through)")
