@@ -97,10 +97,7 @@ def _refuse_awaitable(strategy: Strategy, result: Any) -> None:
         raise TypeError(msg)
 
 
-def _descending_priority(strategy: Strategy) -> int:
-    return -strategy.priority
-
-
+#: A strategy's priority (sorted with ``reverse=True``: highest first, ties in the order given, as sorts are stable).
 _PRIORITY = operator.itemgetter(2)
 
 
@@ -173,7 +170,7 @@ class FallbackChain:
         """Register a strategy; higher ``priority`` is tried first (ties: registration order)."""
         _validate_strategy(name, func, priority, timeout_s, self._strategies)
         self._strategies.append(Strategy(name, func, priority, float(timeout_s) if timeout_s else None))
-        self._strategies.sort(key=_descending_priority)
+        self._strategies.sort(key=_PRIORITY, reverse=True)
         return self
 
     @property

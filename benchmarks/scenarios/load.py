@@ -23,23 +23,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
 from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
-from opentelemetry.sdk.metrics import (
-    Counter,
-    Histogram,
-    ObservableCounter,
-    ObservableGauge,
-    ObservableUpDownCounter,
-    UpDownCounter,
-)
-from opentelemetry.sdk.metrics.export import AggregationTemporality, PeriodicExportingMetricReader
+from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 
+from heritage_otel.analysis.exporter import DELTA_TEMPORALITY
 from heritage_otel.errors import HeritageError
 from heritage_otel.examples.recommender import HeritageRecommender, QueryMix
 from heritage_otel.instrumentation import RecommenderInstrumentor
 from heritage_otel.telemetry import configure
-
-DELTA = {kind: AggregationTemporality.DELTA
-         for kind in (Counter, UpDownCounter, Histogram, ObservableCounter, ObservableUpDownCounter, ObservableGauge)}
 
 
 def _say(event: str, **fields: object) -> None:
@@ -59,7 +49,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     reader = PeriodicExportingMetricReader(
-        OTLPMetricExporter(endpoint=f"{args.url}/v1/metrics", timeout=10, preferred_temporality=DELTA),
+        OTLPMetricExporter(endpoint=f"{args.url}/v1/metrics", timeout=10, preferred_temporality=DELTA_TEMPORALITY),
         export_interval_millis=args.interval_ms)
     telemetry = configure(service_name=args.service, service_instance_id=args.instance, metric_readers=[reader],
                           log_exporters=[OTLPLogExporter(endpoint=f"{args.url}/v1/logs", timeout=10)],

@@ -114,7 +114,6 @@ class Wrappers:
         document_reader: DocumentReader | None = None,
     ) -> None:
         self.tracer = trace.get_tracer(semconv.INSTRUMENTATION_SCOPE, __version__, tracer_provider)
-        self.tracer_provider = tracer_provider
         self.meter_provider = meter_provider
         self.instruments = instruments_for(meter_provider)
         self.query_logger = QueryLogger(capture_query_text=capture_query_text, logger_provider=logger_provider,
@@ -123,10 +122,8 @@ class Wrappers:
         self.response_hook = response_hook
         self.evaluator = evaluator or _default_evaluator
         self.capture_query_text = capture_query_text
-        self.max_documents = max_documents
         self._document_keys = [(semconv.retrieval_document_id(i), semconv.retrieval_document_score(i))
                                for i in range(max_documents)]
-        self.chain_name = chain_name
         self.entry_parameters = entry_parameters
         self.read_document = safe_reader(document_reader) if document_reader is not None else None
         self.off = _off_check(tracer_provider, meter_provider, logger_provider)
