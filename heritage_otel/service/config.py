@@ -10,7 +10,7 @@ source refuses to start, and it is kept out of ``repr``.
 
 >>> cfg = ServiceConfig()
 >>> cfg.host, cfg.port, cfg.max_request_bytes
-('127.0.0.1', 4328, 20971520)
+('127.0.0.1', 4328, 67108864)
 >>> ServiceConfig(port=70000)
 Traceback (most recent call last):
 ...
@@ -35,6 +35,7 @@ from urllib.parse import urlsplit, urlunsplit
 from heritage_otel import environment_variables as env_vars
 from heritage_otel.checks import check_int, check_number
 from heritage_otel.analysis.sinks._http import check_url
+from heritage_otel.service.payload import DEFAULT_MAX_ITEMS
 from heritage_otel.secrets import mask_text
 
 __all__ = [
@@ -47,8 +48,8 @@ __all__ = [
 ENV_TOKEN: Final = env_vars.HERITAGE_OTEL_ANALYZER_TOKEN
 #: Default port: next to the Collector's 4317/4318, not clashing with them.
 DEFAULT_PORT: Final = 4328
-#: 20 MiB, the OTLP specification's recommended request limit (after decompression too).
-DEFAULT_MAX_REQUEST_BYTES: Final = 20 * 1024 * 1024
+#: 64 MiB: the largest request body the OTLP/HTTP specification asks a server to accept (after gzip too).
+DEFAULT_MAX_REQUEST_BYTES: Final = 64 * 1024 * 1024
 _LOOPBACK_NAMES: Final = ("localhost", "127.0.0.1", "::1")
 
 
@@ -157,15 +158,27 @@ class ServiceConfig:
     # --- limits: what one request (or all of them) can make the service hold ---------------------
     max_request_bytes: int = _limit(DEFAULT_MAX_REQUEST_BYTES, 1024, 256 << 20,
                                     "largest request body in bytes, on the wire and after gzip (413 beyond)")
-    max_connections: int = _limit(256, 1, 10_000, "open connections; further ones are closed at once")
-    max_concurrent_requests: int = _limit(64, 1, 10_000, "requests in progress; further ones get 503")
+    max_request_items: int = _limit(
+        DEFAULT_MAX_ITEMS, 1000, 100_000_000,
+        "messages (protobuf) or values (JSON) decoded from one request, counted before decoding (413 beyond)")
+    max_connections: int = _limit(
+        256, 1, 10_000, "open connections; beyond, the longest-idle one is closed (or the new one if none is idle)")
+    max_connections_per_client: int = _limit(
+        128, 1, 10_000, "open connections of one client address; beyond, its longest-idle one is closed")
+    max_concurrent_requests: int = _limit(
+        64, 1, 10_000, "requests in progress; further ones get 503 (health checks are always answered)")
+    max_requests_per_client: int = _limit(
+        32, 1, 10_000, "requests in progress from one client address; further ones get 503")
     max_concurrent_ingest: int = _limit(4, 1, 256, "OTLP bodies decoded and ingested at once; others wait")
     max_buffered_bytes: int = _limit(
         96 << 20, 1024, 16 << 30, "request body bytes held by all requests together (503 beyond); >= max_request_bytes")
     max_header_bytes: int = _limit(16384, 1024, 1 << 20, "request line and headers in bytes (400 beyond)")
     header_timeout_s: float = _limit(10.0, 0.1, 600.0, "seconds for a request's headers to arrive")
-    request_timeout_s: float = _limit(20.0, 0.1, 3600.0, "seconds for a whole request body to arrive (408)")
+    request_timeout_s: float = _limit(
+        20.0, 0.1, 3600.0, "seconds for a whole request body to arrive (503 with Retry-After beyond)")
     keep_alive_timeout_s: float = _limit(5.0, 0.1, 3600.0, "seconds an idle keep-alive connection stays open")
+    write_timeout_s: float = _limit(
+        10.0, 0.1, 3600.0, "seconds a client may leave our answers unread before its connection is closed")
     max_histogram_buckets: int = _limit(
         320, 1, 10_000, "buckets per histogram point; points with more are dropped")
     max_bucket_layouts: int = _limit(

@@ -19,6 +19,7 @@ integers, and unknown fields are ignored.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import zlib
 from typing import Any, Final, TypeVar
@@ -35,14 +36,18 @@ __all__ = [
     "GzipStream",
     "gunzip_limited",
     "decode",
+    "count_messages",
+    "count_json_values",
+    "DEFAULT_MAX_ITEMS",
     "encode_message",
     "status_body",
 ]
 
 PROTOBUF: Final = "application/x-protobuf"
 JSON: Final = "application/json"
-_HEX_ID_FIELDS: Final = frozenset({"traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id"})
 _CHUNK: Final = 64 * 1024
+#: Default cap on the messages (protobuf) or values (JSON) of one request; ServiceConfig.max_request_items.
+DEFAULT_MAX_ITEMS: Final = 500_000
 
 M = TypeVar("M", bound=Message)
 
@@ -140,29 +145,176 @@ def gunzip_limited(data: bytes, max_bytes: int) -> bytes:
     return bytes(out)
 
 
-def _hex_ids_to_base64(node: Any) -> Any:
-    """Rewrite OTLP/JSON hex ids into the base64 the generic protobuf JSON parser expects."""
-    if isinstance(node, dict):
-        out = {}
-        for key, value in node.items():
-            if key in _HEX_ID_FIELDS and isinstance(value, str):
+def _children(node: Any, *names: str) -> list[Any]:
+    """The list under the first of ``names`` present in a JSON object (OTLP/JSON accepts both spellings)."""
+    if not isinstance(node, dict):
+        return []
+    for name in names:
+        if name in node:
+            value = node[name]
+            return value if isinstance(value, list) else []
+    return []
+
+
+def _hex_to_base64(record: Any, fields: tuple[str, ...]) -> None:
+    """Rewrite the hex ids of one span, link, log record or exemplar (in place) into base64."""
+    if not isinstance(record, dict):
+        return
+    for key in fields:
+        for spelling in (key, _SNAKE[key]):
+            value = record.get(spelling)
+            if isinstance(value, str):
                 try:
                     raw = bytes.fromhex(value)
                 except ValueError:
-                    raise PayloadError(400, f"{key} {value[:40]!r} is not a hex string", key) from None
-                out[key] = base64.b64encode(raw).decode("ascii")
+                    raise PayloadError(400, f"{spelling} {value[:40]!r} is not a hex string", spelling) from None
+                record[spelling] = base64.b64encode(raw).decode("ascii")
+
+
+def _hex_ids_to_base64(document: dict[str, Any]) -> dict[str, Any]:
+    """Rewrite OTLP/JSON hex ids (where the schema has them, nowhere else) into the base64 protobuf JSON expects.
+
+    Only the id fields of log records, exemplars, spans and links are touched;
+    a key spelled ``traceId`` anywhere else is an unknown field, ignored like
+    any other. The document is changed in place (no copy of a large body).
+    """
+    for resource in _children(document, "resourceLogs", "resource_logs"):
+        for scope in _children(resource, "scopeLogs", "scope_logs"):
+            for record in _children(scope, "logRecords", "log_records"):
+                _hex_to_base64(record, ("traceId", "spanId"))
+    for resource in _children(document, "resourceMetrics", "resource_metrics"):
+        for scope in _children(resource, "scopeMetrics", "scope_metrics"):
+            for metric in _children(scope, "metrics"):
+                for kind in _METRIC_KINDS:
+                    data = metric.get(kind) if isinstance(metric, dict) else None
+                    for point in _children(data, "dataPoints", "data_points"):
+                        for exemplar in _children(point, "exemplars"):
+                            _hex_to_base64(exemplar, ("traceId", "spanId"))
+    for resource in _children(document, "resourceSpans", "resource_spans"):
+        for scope in _children(resource, "scopeSpans", "scope_spans"):
+            for span in _children(scope, "spans"):
+                _hex_to_base64(span, ("traceId", "spanId", "parentSpanId"))
+                for link in _children(span, "links"):
+                    _hex_to_base64(link, ("traceId", "spanId"))
+    return document
+
+
+_SNAKE: Final = {"traceId": "trace_id", "spanId": "span_id", "parentSpanId": "parent_span_id"}
+_METRIC_KINDS: Final = ("gauge", "sum", "histogram", "exponentialHistogram", "exponential_histogram", "summary")
+
+
+def _message_plan(descriptor: Any, plans: dict[str, dict[int, Any]] | None = None) -> dict[int, Any]:
+    """{field number: plan of the field's message type} for every message-typed field, recursively (shared)."""
+    plans = {} if plans is None else plans
+    name = descriptor.full_name
+    if name not in plans:
+        plan: dict[int, Any] = {}
+        plans[name] = plan
+        for fd in descriptor.fields:
+            if fd.message_type is not None:
+                plan[fd.number] = _message_plan(fd.message_type, plans)
+    return plans[name]
+
+
+@functools.cache
+def _plan_for(message_type: type[Message]) -> dict[int, Any]:
+    return _message_plan(message_type.DESCRIPTOR)
+
+
+def _varint(data: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if pos >= len(data) or shift > 63:
+            raise PayloadError(400, "the body is not a valid protobuf: a varint is truncated or too long")
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, pos
+        shift += 7
+
+
+def count_messages(data: bytes, message_type: type[Message], max_items: int) -> int:
+    r"""How many messages ``data`` (a serialized ``message_type``) holds, read from the wire format, not decoded.
+
+    Every embedded message counts (resources, scopes, metrics, data points,
+    log records, spans, attributes, values, ...). The walk stops with a 413
+    as soon as the count passes ``max_items``, so ten million empty messages
+    cost ``max_items`` steps, not a decode; a body that is not protobuf
+    wire format is a 400.
+
+    >>> from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+    >>> count_messages(b"\x0a\x00" * 3, ExportMetricsServiceRequest, max_items=10)
+    3
+    >>> try:
+    ...     count_messages(b"\x0a\x00" * 10_000_000, ExportMetricsServiceRequest, max_items=1000)
+    ... except PayloadError as exc:
+    ...     print(exc.status, exc.message)
+    413 the body holds more than 1000 messages (max_request_items)
+    """
+    items = 0
+    stack: list[tuple[int, int, dict[int, Any]]] = [(0, len(data), _plan_for(message_type))]
+    while stack:
+        pos, end, plan = stack.pop()
+        while pos < end:
+            tag = data[pos]
+            pos += 1
+            if tag >= 0x80:
+                tag, pos = _varint(data, pos - 1)
+            wire = tag & 7
+            if wire == 2:
+                size = data[pos] if pos < end else 0x80
+                if size < 0x80:
+                    pos += 1
+                else:
+                    size, pos = _varint(data, pos)
+                child = plan.get(tag >> 3)
+                if child is not None:
+                    items += 1
+                    if items > max_items:
+                        raise PayloadError(413, f"the body holds more than {max_items} messages (max_request_items)")
+                    if child and size:
+                        stack.append((pos, pos + size, child))
+                pos += size
+            elif wire == 0:
+                _, pos = _varint(data, pos)
+            elif wire == 1:
+                pos += 8
+            elif wire == 5:
+                pos += 4
             else:
-                out[key] = _hex_ids_to_base64(value)
-        return out
-    if isinstance(node, list):
-        return [_hex_ids_to_base64(v) for v in node]
-    return node
+                raise PayloadError(400, f"the body is not a valid {message_type.__name__} protobuf: wire type {wire}")
+        if pos != end:
+            raise PayloadError(400, f"the body is not a valid {message_type.__name__} protobuf: a field is truncated")
+    return items
+
+
+def count_json_values(body: bytes, max_items: int) -> int:
+    """An upper bound of the values a JSON body decodes to (objects, arrays, and one per separator); 413 past ``max_items``.
+
+    Counted with ``bytes.count`` before parsing (brackets and commas inside
+    strings count too, so the bound is never low): 80 KB of gzip that inflate
+    to millions of ``[]`` are refused without building a single list.
+
+    >>> count_json_values(b'{"a":[1,2,3]}', max_items=10)
+    4
+    """
+    items = body.count(b"{") + body.count(b"[") + body.count(b",")
+    if items > max_items:
+        raise PayloadError(413, f"the JSON body holds more than {max_items} values (max_request_items)")
+    return items
 
 
 def decode(
-    body: bytes, content_type: str | None, content_encoding: str | None, message_type: type[M], *, max_bytes: int
+    body: bytes, content_type: str | None, content_encoding: str | None, message_type: type[M], *, max_bytes: int,
+    max_items: int = DEFAULT_MAX_ITEMS,
 ) -> M:
-    """Decode one OTLP request body into ``message_type``; raises :class:`PayloadError` (400/413/415)."""
+    """Decode one OTLP request body into ``message_type``; raises :class:`PayloadError` (400/413/415).
+
+    The size is checked (``max_bytes``, after gzip too), then the elements are
+    counted (``max_items``: messages of protobuf, values of JSON) before
+    anything is built; unknown fields are ignored.
+    """
     kind = media_type(content_type)
     if kind is None:
         msg = f"unsupported Content-Type {content_type!r}; expected {PROTOBUF} or {JSON}"
@@ -176,11 +328,13 @@ def decode(
         raise PayloadError(413, f"the body exceeds the limit of {max_bytes} bytes")
     message = message_type()
     if kind == PROTOBUF:
+        count_messages(body, message_type, max_items)
         try:
             message.ParseFromString(body)
         except (DecodeError, RecursionError, ValueError) as exc:
             raise PayloadError(400, f"the body is not a valid {message_type.__name__} protobuf: {exc}") from None
         return message
+    count_json_values(body, max_items)
     try:
         document = json.loads(body) if body.strip() else {}
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:

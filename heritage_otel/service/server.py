@@ -5,12 +5,20 @@ response types) served by uvicorn's strict, maintained HTTP/1.1 stack
 (docs/fleet-mode.md says why). Every limit comes from
 :class:`~heritage_otel.service.config.ServiceConfig`: the body is streamed
 and refused (413) once it passes ``max_request_bytes`` on the wire or after
-gzip, a request whose body has not arrived within ``request_timeout_s`` gets
-408, decoding and ingesting run at most ``max_concurrent_ingest`` at a time,
+gzip, and its elements are counted before decoding (``max_request_items``,
+413); a body that has not arrived within ``request_timeout_s`` gets 503 with
+``Retry-After`` (OTLP clients retry it), decoding and ingesting run at most
+``max_concurrent_ingest`` at a time, at most ``max_concurrent_requests`` are
+in progress (``max_requests_per_client`` per client address; beyond, 503 with
+``Retry-After``), ``/healthz`` and ``/api/health`` are answered whatever is in
+progress, a request line plus headers over ``max_header_bytes`` gets 431,
 requests must name this service in ``Host``, and a request carrying both
 ``Content-Length`` and ``Transfer-Encoding`` is refused (no smuggling).
-Connections are bounded by :mod:`heritage_otel.service.protocol`. Every
-request is answered, whatever it carries: a handler error becomes a 500 with
+Connections are bounded by :mod:`heritage_otel.service.protocol` (read and
+write deadlines, connection caps, an answer to gRPC). Every error on an OTLP
+path (``/v1/...``) has a ``google.rpc.Status`` body in the request's encoding;
+spans sent to ``/v1/traces`` get a partial success naming where they belong.
+Every request is answered, whatever it carries: a handler error becomes a 500 with
 a ``google.rpc.Status`` body and the server goes on serving. The bearer token
 (when configured) protects the receiver and the API, compared in constant
 time on the raw header bytes and never logged; the dashboard's static files
@@ -34,6 +42,7 @@ import mimetypes
 import socket
 import threading
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from importlib import resources
 from typing import Any, Final
@@ -50,6 +59,11 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsPartialSuccess,
     ExportMetricsServiceRequest,
     ExportMetricsServiceResponse,
+)
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTracePartialSuccess,
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
 )
 from starlette.datastructures import Headers
 from starlette.responses import Response
@@ -77,7 +91,10 @@ _log = logging.getLogger(__name__)
 #: sees the answer; a larger one closes the connection instead.
 _DRAIN_FACTOR: Final = 4
 _STATIC: Final = "static"
-_OTLP_PATHS: Final = {"/v1/metrics": ExportMetricsServiceRequest, "/v1/logs": ExportLogsServiceRequest}
+_OTLP_PATHS: Final = {"/v1/metrics": ExportMetricsServiceRequest, "/v1/logs": ExportLogsServiceRequest,
+                      "/v1/traces": ExportTraceServiceRequest}
+#: Answered even when every request slot is taken (cheap, bounded, and what orchestrators probe).
+_HEALTH_PATHS: Final = frozenset({"/healthz", "/api/health"})
 _REALM: Final = {"WWW-Authenticate": 'Bearer realm="heritage-otel-analyzer"'}
 #: The dashboard loads only its own files and talks only to this server.
 _CSP: Final = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
@@ -165,6 +182,8 @@ class AnalyzerApp:
         self._token = self.config.token.encode("ascii") if self.config.token else None
         self._ingest_slots: asyncio.Semaphore | None = None
         self._in_flight = 0  # requests being handled (event-loop only, no lock needed)
+        self._per_client: Counter[str] = Counter()  # requests being handled, per client address (event loop)
+        self._health_threads: anyio.CapacityLimiter | None = None
         self._buffered = 0  # body bytes held by all requests (wire + decompressed; event-loop only)
 
     # --- ASGI entry -----------------------------------------------------------------------------
@@ -175,11 +194,17 @@ class AnalyzerApp:
         headers = Headers(scope=scope)
         kind = media_type(headers.get("content-type")) or PROTOBUF
         reader = _Receiver(receive)
-        self._in_flight += 1
+        health = scope["path"] in _HEALTH_PATHS and scope["method"] in ("GET", "HEAD")
+        client = scope["client"][0] if scope.get("client") else ""
+        # a refused request is not counted: its (small) answer may wait on a client that does not read
+        counted = not health and self._admit(client)
         try:
-            if self._in_flight > self.config.max_concurrent_requests:
-                raise _Refused(503, "too many requests in progress; retry later", counter="busy_refused",
-                               headers={"Retry-After": "1"}, close=True)
+            if not health and not counted:
+                if self._in_flight >= self.config.max_concurrent_requests:
+                    raise _Refused(503, "too many requests in progress; retry later", counter="busy_refused",
+                                   headers={"Retry-After": "1"}, close=True)
+                raise _Refused(503, "this client address has too many requests in progress; retry later",
+                               counter="client_busy_refused", headers={"Retry-After": "1"}, close=True)
             self._check_envelope(scope, headers)
             if scope["method"] == "POST":
                 await self._post(scope, reader, send, headers, kind, deadline)
@@ -196,9 +221,27 @@ class AnalyzerApp:
             await self._respond(send, 500, status_body(500, "internal error; see the Analyzer's log", PROTOBUF),
                                 PROTOBUF, close=True)
         finally:
-            self._in_flight -= 1
+            if counted:
+                self._in_flight -= 1
+                self._per_client[client] -= 1
+                if self._per_client[client] <= 0:
+                    del self._per_client[client]
+
+    def _admit(self, client: str) -> bool:
+        """Count one more request in progress (of ``client``) unless a cap is reached."""
+        if self._in_flight >= self.config.max_concurrent_requests or \
+                self._per_client[client] >= self.config.max_requests_per_client:
+            return False
+        self._in_flight += 1
+        self._per_client[client] += 1
+        return True
 
     def _check_envelope(self, scope: Scope, headers: Headers) -> None:
+        head = len(scope["raw_path"] or b"") + len(scope["query_string"]) + sum(
+            len(name) + len(value) + 4 for name, value in scope["headers"])
+        if head > self.config.max_header_bytes:
+            raise _Refused(431, f"the request line and headers exceed max_header_bytes ({self.config.max_header_bytes})",
+                           counter="headers_too_large", close=True)
         if _host_name(headers.get("host", "")) not in self._hosts:
             raise _Refused(400, "the Host header does not name this service (see allowed_hosts)",
                            counter="hosts_refused")
@@ -233,8 +276,8 @@ class AnalyzerApp:
                       deadline: float) -> None:
         if exc.counter:
             self.service.drops.add(exc.counter)
-        drained = not exc.close and exc.status != 408 and await self._discard_body(scope, receive, deadline)
-        if scope["path"] in _OTLP_PATHS and scope["method"] == "POST":
+        drained = not exc.close and await self._discard_body(scope, receive, deadline)
+        if scope["path"].startswith("/v1/"):  # an OTLP path (known or not): a google.rpc.Status body
             body, ctype = status_body(exc.status, exc.message, kind, exc.field), kind
         else:
             body, ctype = json.dumps({"error": exc.message}).encode(), "application/json"
@@ -272,7 +315,7 @@ class AnalyzerApp:
                     deadline: float) -> None:
         path = scope["path"]
         if path not in _OTLP_PATHS:
-            raise _Refused(404, f"no OTLP endpoint at {path[:200]}; use /v1/metrics or /v1/logs")
+            raise _Refused(404, f"no OTLP endpoint at {path[:200]}; use /v1/metrics, /v1/logs or /v1/traces")
         if not self._authorized(headers):
             raise _Refused(401, "missing or wrong bearer token", headers=_REALM)
         if "content-length" not in headers and "transfer-encoding" not in headers:
@@ -339,9 +382,9 @@ class AnalyzerApp:
                         break
             if inflater is not None:
                 parts.append(inflater.finish())
-        except TimeoutError:
-            raise _Refused(408, f"the body did not arrive within {self.config.request_timeout_s:g} s",
-                           counter="request_timeouts") from None
+        except TimeoutError:  # retryable (OTLP retries 503, not 408): a slow link is not bad data
+            raise _Refused(503, f"the body did not arrive within {self.config.request_timeout_s:g} s; retry later",
+                           counter="request_timeouts", headers={"Retry-After": "5"}, close=True) from None
         except PayloadError as exc:
             counter = "decompressed_too_large" if exc.status == 413 else None
             raise _Refused(exc.status, exc.message, counter=counter, field=exc.field) from None
@@ -350,10 +393,14 @@ class AnalyzerApp:
     def _ingest(self, path: str, body: bytes, content_type: str | None, kind: str) -> tuple[int, bytes]:
         """Decode and ingest one OTLP body (on a worker thread); (status, encoded response)."""
         service = self.service
-        limit = self.config.max_request_bytes
+        limit, items = self.config.max_request_bytes, self.config.max_request_items
         try:
+            if path == "/v1/traces":
+                return 200, encode_message(_traces_refused(decode(
+                    body, content_type, None, ExportTraceServiceRequest, max_bytes=limit, max_items=items)), kind)
             if path == "/v1/metrics":
-                request = decode(body, content_type, None, ExportMetricsServiceRequest, max_bytes=limit)
+                request = decode(body, content_type, None, ExportMetricsServiceRequest, max_bytes=limit,
+                                 max_items=items)
                 result = service.ingest_metrics(request)
                 if result.malformed and not result.accepted:  # nothing usable, and the sender's fault
                     message = f"every data point was refused: {result.message()}"
@@ -363,13 +410,15 @@ class AnalyzerApp:
                     response.partial_success.CopyFrom(ExportMetricsPartialSuccess(
                         rejected_data_points=result.rejected, error_message=result.message()))
             else:
-                logs = decode(body, content_type, None, ExportLogsServiceRequest, max_bytes=limit)
+                logs = decode(body, content_type, None, ExportLogsServiceRequest, max_bytes=limit, max_items=items)
                 _seen, rejected, message = service.ingest_logs(logs)
                 response = ExportLogsServiceResponse()
                 if rejected:
                     response.partial_success.CopyFrom(ExportLogsPartialSuccess(
                         rejected_log_records=rejected, error_message=message))
         except PayloadError as exc:
+            if exc.status == 413:
+                service.drops.add("too_many_items" if "max_request_items" in exc.message else "decompressed_too_large")
             return exc.status, status_body(exc.status, exc.message, kind, exc.field)
         return 200, encode_message(response, kind)
 
@@ -379,11 +428,19 @@ class AnalyzerApp:
         if path == "/healthz":
             await self._json(send, 200, {"status": "ok"})
             return
+        if path.startswith("/v1/"):
+            raise _Refused(405, f"{scope['method']} is not allowed on {path[:200]}; OTLP/HTTP uses POST",
+                           headers={"Allow": "POST"})
         if path.startswith("/api/"):
             if not self._authorized(headers):
                 raise _Refused(401, "missing or wrong bearer token", headers=_REALM)
             query = {k: v[-1] for k, v in parse_qs(scope["query_string"].decode("latin-1")).items()}
-            status, payload = await anyio.to_thread.run_sync(api.route, self.service, path, query)
+            limiter = None
+            if path in _HEALTH_PATHS:  # its own threads: answered while slow API calls hold the shared pool
+                if self._health_threads is None:
+                    self._health_threads = anyio.CapacityLimiter(2)
+                limiter = self._health_threads
+            status, payload = await anyio.to_thread.run_sync(api.route, self.service, path, query, limiter=limiter)
             await self._json(send, status, payload)
             return
         name = "index.html" if path in ("/", "/index.html") else path.lstrip("/").removeprefix("static/")
@@ -394,6 +451,17 @@ class AnalyzerApp:
         if ctype.startswith("text/") or ctype in ("application/javascript", "text/javascript"):
             ctype += "; charset=utf-8"
         await self._respond(send, 200, body, ctype, {"Content-Security-Policy": _CSP, "Referrer-Policy": "no-referrer"})
+
+
+def _traces_refused(request: ExportTraceServiceRequest) -> ExportTraceServiceResponse:
+    """The answer to spans sent here: a partial success rejecting every one (they belong in Jaeger)."""
+    spans = sum(len(scope.spans) for resource in request.resource_spans for scope in resource.scope_spans)
+    response = ExportTraceServiceResponse()
+    if spans:
+        response.partial_success.CopyFrom(ExportTracePartialSuccess(
+            rejected_spans=spans, error_message="the Analyzer does not store traces; export spans to the Collector "
+                                                "(which sends them to Jaeger), not to this endpoint"))
+    return response
 
 
 async def _no_receive() -> dict[str, Any]:
@@ -443,7 +511,9 @@ class AnalyzerServer:
             msg = f"cannot listen on {cfg.host}:{cfg.port}: {exc}"
             raise OSError(msg) from exc
         self.app = AnalyzerApp(self.service)
-        limits = ConnectionLimits(cfg.header_timeout_s, cfg.max_connections, self.service.drops)
+        limits = ConnectionLimits(cfg.header_timeout_s, cfg.max_connections, self.service.drops,
+                                  write_timeout_s=cfg.write_timeout_s,
+                                  max_connections_per_client=cfg.max_connections_per_client)
         self._uvicorn = uvicorn.Server(uvicorn.Config(
             self.app,
             http=functools.partial(LimitedH11Protocol, limits=limits),  # type: ignore[arg-type]

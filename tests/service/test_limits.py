@@ -7,6 +7,8 @@ keeps answering, and its resident memory stays flat.
 from __future__ import annotations
 
 import gzip
+import http.client
+import json
 import socket
 import time
 from collections.abc import Iterator
@@ -35,13 +37,24 @@ from tests.service.attacks import (
 
 HEADER_TIMEOUT_S = 2.0
 REQUEST_TIMEOUT_S = 3.0
+WRITE_TIMEOUT_S = 3.0
 
 
 @pytest.fixture(scope="module")
 def served() -> Iterator[Served]:
     with analyzer_serve("--header-timeout-s", str(HEADER_TIMEOUT_S), "--request-timeout-s",
-                        str(REQUEST_TIMEOUT_S)) as srv:
+                        str(REQUEST_TIMEOUT_S), "--write-timeout-s", str(WRITE_TIMEOUT_S)) as srv:
         yield srv
+
+
+def _post_from(srv: Served, source: str, body: bytes) -> int:
+    """POST ``body`` to /v1/metrics from another loopback address (``127.0.0.2``: another client)."""
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30, source_address=(source, 0))
+    try:
+        conn.request("POST", "/v1/metrics", body=body, headers=PROTOBUF_AUTH)
+        return conn.getresponse().status
+    finally:
+        conn.close()
 
 
 def _post(srv: Served, body: bytes, path: str = "/v1/metrics", **headers: str) -> requests.Response:
@@ -66,7 +79,13 @@ def _refused_whole(resp: requests.Response, why: str) -> None:
 
 
 def _dropped(srv: Served) -> dict[str, int]:
-    return srv.stats()["limits"]["dropped"]
+    """The drop counters, read from an operator's own address (127.0.0.3: not sharing an attacker's quota)."""
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30, source_address=("127.0.0.3", 0))
+    try:
+        conn.request("GET", "/api/stats", headers=AUTH)
+        return json.loads(conn.getresponse().read())["limits"]["dropped"]
+    finally:
+        conn.close()
 
 
 def test_chunk_size_minus_one_is_400_on_every_path_and_memory_stays_flat(served):
@@ -190,14 +209,88 @@ def test_headers_sent_one_byte_at_a_time_are_cut_off(served):
     assert time.monotonic() - started < HEADER_TIMEOUT_S + 4  # the whole trickle would take 7.8 s
 
 
-def test_a_slow_body_gets_408_at_the_request_deadline(served):
-    """A body at one byte per second is answered 408 once request_timeout_s has passed, not kept open."""
+def test_a_slow_body_gets_a_retryable_503_at_the_request_deadline(served):
+    """A body at one byte per second is answered 503 with Retry-After (OTLP clients retry it; they drop on 408)."""
     head = request_head("POST", "/v1/metrics", {**PROTOBUF_AUTH, "Content-Length": "100"})
     started = time.monotonic()
     reply = raw_exchange(served.port, head, trickle=[b"x"] * 6, trickle_every_s=1.0, read_s=15)
-    assert reply.startswith(b"HTTP/1.1 408"), reply[:80]
+    assert reply.startswith(b"HTTP/1.1 503"), reply[:80]
+    assert b"retry-after: 5" in reply.lower()
     assert time.monotonic() - started < REQUEST_TIMEOUT_S + 8
     assert _dropped(served)["request_timeouts"] >= 1
+
+
+def test_clients_that_pipeline_and_never_read_starve_neither_health_checks_nor_other_clients(served):
+    """64 connections pipeline 300 GETs of the dashboard script each and never read: /healthz and /api/health
+    answer, another client address exports, and the write deadline closes the non-readers."""
+    before = _dropped(served)
+    pipelined = request_head("GET", "/dashboard.js", {}) * 300
+    socks = []
+    try:
+        for _ in range(64):
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.settimeout(10)
+            sock.connect(("127.0.0.1", served.port))
+            sock.sendall(pipelined)
+            socks.append(sock)
+        time.sleep(1.0)
+        for _ in range(10):
+            assert requests.get(served.url + "/healthz", timeout=5).status_code == 200
+            assert requests.get(served.url + "/api/health", headers=AUTH, timeout=5).status_code == 200
+        assert _post_from(served, "127.0.0.2", good_metrics("other-client").SerializeToString()) == 200
+        deadline = time.monotonic() + WRITE_TIMEOUT_S + 15
+        while _dropped(served)["write_timeouts"] - before["write_timeouts"] < 32:
+            assert time.monotonic() < deadline, _dropped(served)
+            time.sleep(0.5)
+    finally:
+        for sock in socks:
+            sock.close()
+    after = _dropped(served)
+    assert after["client_busy_refused"] > before["client_busy_refused"]  # one address got its share, no more
+    assert _post(served, good_metrics("after-pipeliners").SerializeToString()).status_code == 200
+
+
+def test_three_hundred_idle_connections_leave_room_for_health_checks(served):
+    """More idle connections than max_connections_per_client: the longest idle is closed for each newcomer."""
+    before = _dropped(served)["idle_evicted"]
+    socks = []
+    try:
+        for _ in range(300):
+            socks.append(socket.create_connection(("127.0.0.1", served.port), timeout=10))
+        assert all(requests.get(served.url + "/healthz", timeout=5).status_code == 200 for _ in range(50))
+    finally:
+        for sock in socks:
+            sock.close()
+    assert _dropped(served)["idle_evicted"] - before >= 300 - 128
+
+
+def test_ten_thousand_headers_in_one_write_are_refused(served):
+    """A head of 10,000 headers (~150 KB) sent at once does not pass the 16 KiB max_header_bytes."""
+    before = _dropped(served)
+    head = request_head("GET", "/api/health", {**AUTH, **{f"X-Flood-{i}": "v" * 4 for i in range(10_000)}})
+    assert len(head) > 100_000
+    reply = raw_exchange(served.port, head)
+    assert reply[:12] in (b"HTTP/1.1 431", b"HTTP/1.1 400"), reply[:80]  # 400: h11 saw it incomplete first
+    after = _dropped(served)
+    assert (after["headers_too_large"] + after["malformed_http"]
+            > before["headers_too_large"] + before["malformed_http"])
+
+
+def test_the_otlp_grpc_exporter_fails_fast_with_the_reason(served):
+    """The real gRPC exporter's call ends within seconds with an error carrying our message (no 30 s hang)."""
+    import grpc
+    from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2_grpc
+
+    started = time.monotonic()
+    with grpc.insecure_channel(f"127.0.0.1:{served.port}") as channel:
+        stub = metrics_service_pb2_grpc.MetricsServiceStub(channel)
+        with pytest.raises(grpc.RpcError) as failed:
+            stub.Export(good_metrics("grpc-client"), timeout=20)
+    assert time.monotonic() - started < 10
+    assert failed.value.code() == grpc.StatusCode.UNIMPLEMENTED  # not retried by OTLP exporters
+    assert "this port speaks OTLP/HTTP" in failed.value.details(), failed.value.details()
+    assert _dropped(served)["grpc_refused"] >= 1
 
 
 def test_content_length_with_transfer_encoding_is_refused(served):

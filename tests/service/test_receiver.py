@@ -281,12 +281,70 @@ def test_bearer_token_protects_receiver_and_api_and_is_never_logged(caplog):
     assert token not in caplog.text
 
 
-def test_unknown_paths_and_methods(server):
-    """POST to another path is 404 with a Status body; GET /v1/metrics is 404; PUT is 405."""
-    assert post(server.url, "/v1/traces", b"", PROTOBUF).status_code == 404
-    assert requests.get(server.url + "/v1/metrics", timeout=5).status_code == 404
-    assert requests.put(server.url + "/v1/metrics", data=b"", timeout=5).status_code == 405
+def test_unknown_paths_and_methods_on_otlp_paths_get_a_status_body(server):
+    """POST to an unknown /v1/ path is 404, GET /v1/metrics and PUT are 405: each a google.rpc.Status in the
+    request's encoding (protobuf, or JSON for a JSON request)."""
+    other = post(server.url, "/v1/profiles", b"", PROTOBUF)
+    assert other.status_code == 404
+    assert "/v1/metrics" in _status(other).message
+    wrong_method = requests.get(server.url + "/v1/metrics", timeout=5)
+    assert wrong_method.status_code == 405
+    assert wrong_method.headers["Allow"] == "POST"
+    assert "POST" in _status(wrong_method).message
+    put = requests.put(server.url + "/v1/metrics", data=b"", headers=JSON, timeout=5)
+    assert put.status_code == 405
+    assert put.json()["code"] == 12  # UNIMPLEMENTED
     assert still_serving(server)
+
+
+def test_spans_sent_here_get_a_partial_success_naming_where_they_belong(server):
+    """POST /v1/traces is answered per OTLP: 200 with every span rejected and a message (not a 404)."""
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+        ExportTraceServiceResponse,
+    )
+
+    req = ExportTraceServiceRequest()
+    spans = req.resource_spans.add().scope_spans.add()
+    for i in range(3):
+        span = spans.spans.add()
+        span.trace_id, span.span_id, span.name = bytes(16), bytes([i + 1] * 8), "q"
+    resp = post(server.url, "/v1/traces", req.SerializeToString(), PROTOBUF)
+    assert resp.status_code == 200
+    answer = ExportTraceServiceResponse()
+    answer.ParseFromString(resp.content)
+    assert answer.partial_success.rejected_spans == 3
+    assert "Jaeger" in answer.partial_success.error_message
+    empty = post(server.url, "/v1/traces", b"{}", JSON)
+    assert empty.status_code == 200
+    assert empty.json() == {}
+
+
+def test_an_unknown_field_named_trace_id_is_ignored(server):
+    """Only the schema's id fields are hex: ``traceId`` elsewhere (unknown) is ignored, whatever it holds."""
+    doc = {"resourceMetrics": [{"traceId": "not-hex!", "scopeMetrics": [{"metrics": [{"name": "x", "traceId": 7}]}]}],
+           "traceId": "zz"}
+    assert post(server.url, "/v1/metrics", json.dumps(doc).encode(), JSON).status_code == 200
+    logs = {"resourceLogs": [{"scopeLogs": [{"logRecords": [{"spanId": "00f067aa0ba902b7", "extra": {
+        "traceId": "not hex either"}}]}]}]}
+    assert post(server.url, "/v1/logs", json.dumps(logs).encode(), JSON).status_code == 200
+
+
+def test_a_body_with_more_messages_than_max_request_items_is_refused_before_decoding():
+    """Ten million empty ResourceMetrics (20 MB) are a 413 after counting max_request_items, not a decode."""
+    with running_server(max_request_items=10_000, max_request_bytes=32 << 20, max_buffered_bytes=64 << 20) as srv:
+        started = time.monotonic()
+        resp = post(srv.url, "/v1/metrics", b"\x0a\x00" * 10_000_000, PROTOBUF)
+        assert resp.status_code == 413
+        assert "max_request_items" in _status(resp).message
+        nested = gzip.compress(b'{"x":[' + b"[]," * 3_000_000 + b"[]]}")
+        resp = post(srv.url, "/v1/metrics", nested, {**JSON, "Content-Encoding": "gzip"})
+        assert resp.status_code == 413
+        assert "max_request_items" in resp.json()["message"]
+        assert time.monotonic() - started < 30  # the decode of the first took minutes
+        dropped = requests.get(srv.url + "/api/stats", timeout=5).json()["limits"]["dropped"]
+        assert dropped["too_many_items"] == 2
+        assert still_serving(srv)
 
 
 def test_missing_content_length_and_short_body_do_not_stop_the_server(server):
