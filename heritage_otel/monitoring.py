@@ -770,7 +770,8 @@ class Monitor:
                     out[f"{key.metric}{{{labels}}}" if labels else key.metric] = float(values[-1])
         return out
 
-    def serve_dashboard(self, host: str = "127.0.0.1", port: int = 0) -> str:
+    def serve_dashboard(self, host: str = "127.0.0.1", port: int = 0, *, token: str | None = None,
+                        ingest: bool = False) -> str:
         """Serve the operational dashboard from this process, on this monitor's Analyzer; returns its URL.
 
         Loopback by default (``port=0`` picks a free port); the same pages as
@@ -779,6 +780,10 @@ class Monitor:
         is set, else from this process's span store). The query log lists the
         queries recorded since it started and the last 50 before. Stopped by
         :meth:`shutdown`. Calling it again returns the running dashboard's URL.
+        Read-only unless ``ingest=True`` (no other process on the host can
+        write OTLP data into this application's Analyzer and alerts); ``token``
+        (else ``HERITAGE_OTEL_ANALYZER_TOKEN``) makes the API and any ingest
+        require ``Authorization: Bearer <token>``.
         """
         if self._dashboard is not None:
             return str(self._dashboard.url)
@@ -787,7 +792,8 @@ class Monitor:
 
         interval = float(self.config["check_interval_seconds"])
         config = ServiceConfig(host=host, port=port, jaeger_url=self.config["jaeger_url"],
-                               refresh_seconds=max(5, min(300, round(interval))))
+                               refresh_seconds=max(5, min(300, round(interval))), ingest=ingest,
+                               token=ServiceConfig.resolve_token(token))
         server = AnalyzerServer(config, analyzer=self.analyzer, alert_manager=self.alerts, components=self.components,
                                 start_background=False)
         self._dashboard = server.start()

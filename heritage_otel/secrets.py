@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from urllib.parse import urlsplit, urlunsplit
 from typing import Any, Final
 
-__all__ = ["MASK", "is_secret_key", "mask_secrets", "mask_text"]
+__all__ = ["MASK", "is_secret_key", "mask_secrets", "mask_text", "public_url"]
 
 #: What a secret value is replaced by.
 MASK: Final = "***"
@@ -72,6 +73,19 @@ def mask_text(text: str) -> str:
     out = _URL_USERINFO.sub(lambda m: f"{m.group('scheme')}{MASK}@", str(text))
     out = _CREDENTIAL.sub(lambda m: MASK, out)
     return _mask_pairs(out)
+
+
+def public_url(url: str) -> str:
+    """``url`` as it may be shown or linked: without ``user:password@``, secret query parameters masked.
+
+    For links (a link with ``***@`` in it would not open); messages use :func:`mask_text`.
+
+    >>> public_url("https://ops:pw@jaeger.example:16686/search?token=x&service=a")
+    'https://jaeger.example:16686/search?token=***&service=a'
+    """
+    parts = urlsplit(str(url))
+    netloc = parts.netloc.rpartition("@")[2]
+    return mask_text(urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)))
 
 
 def _mask_value(value: Any) -> Any:

@@ -63,7 +63,7 @@ from heritage_otel.analysis.samples import Labels, SeriesKey
 from heritage_otel.analysis.sinks.protocol import AlertSink, check_sink
 from heritage_otel.analysis.sinks.worker import SinkWorker
 from heritage_otel.checks import check_int
-from heritage_otel.secrets import mask_text
+from heritage_otel.secrets import mask_text, public_url
 
 __all__ = ["Alert", "AlertLevel", "AlertManager", "STATE_FIRING", "STATE_RESOLVED", "DEFAULT_COOLDOWN_S"]
 
@@ -255,7 +255,7 @@ class AlertManager:
     def _links(self, trace_ids: tuple[str, ...]) -> tuple[str, ...]:
         if not self.jaeger_url:
             return ()
-        return tuple(f"{self.jaeger_url}/trace/{t}" for t in trace_ids)
+        return tuple(f"{public_url(self.jaeger_url)}/trace/{t}" for t in trace_ids)
 
     def process(self, finding: Finding, now: float | None = None) -> Alert | None:
         """Apply one finding (no policy); returns the alert if it was fired, escalated or repeated, else None.

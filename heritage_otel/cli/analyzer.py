@@ -117,7 +117,10 @@ def analyzer() -> None:
 @click.option("--jaeger-url", envvar=env_vars.HERITAGE_OTEL_JAEGER_URL, default=None,
               help=f"Jaeger UI base URL for trace links, e.g. http://127.0.0.1:16686 [env {env_vars.HERITAGE_OTEL_JAEGER_URL}].")
 @click.option("--token", default=None,
-              help=f"Bearer token required by the receiver and the API [env {ENV_TOKEN}]; a blank one is refused.")
+              help=f"Bearer token required by the receiver and the API; a blank one is refused. Other users can "
+                   f"read it in the process list: prefer --token-file or {ENV_TOKEN}.")
+@click.option("--token-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help=f"File whose first line is the bearer token (keep it mode 600) [else env {ENV_TOKEN}].")
 @click.option("--allowed-host", "allowed_hosts", multiple=True,
               help="A name requests may carry in their Host header besides the bind address (repeatable).")
 @click.option("--interval-seconds", type=float, default=None,
@@ -143,7 +146,8 @@ def analyzer() -> None:
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 @_limit_options
 def serve(
-    host: str, port: int, jaeger_url: str | None, token: str | None, allowed_hosts: tuple[str, ...],
+    host: str, port: int, jaeger_url: str | None, token: str | None, token_file: Path | None,
+    allowed_hosts: tuple[str, ...],
     interval_seconds: float | None, retention_minutes: float | None, sensitivity: float | None,
     cooldown_seconds: float, refresh_seconds: int, alerts_file: Path | None, alertmanager_url: tuple[str, ...],
     checkpoint_dir: Path | None, checkpoint_interval_seconds: float, checkpoint_max_age_minutes: float | None,
@@ -153,6 +157,10 @@ def serve(
     from heritage_otel.service import AnalyzerServer
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if token is not None:
+        logging.getLogger(__name__).warning(
+            "--token on the command line can be read by every user of this host (ps, /proc/<pid>/cmdline); "
+            "use --token-file or the %s environment variable", ENV_TOKEN)
     fields = _load_config(config_file)
     for name, value in (("interval_seconds", interval_seconds), ("retention_minutes", retention_minutes),
                         ("sensitivity", sensitivity)):
@@ -161,7 +169,7 @@ def serve(
     try:
         analyzer_config = AnalyzerConfig(**fields)
         config = ServiceConfig(
-            host=host, port=port, jaeger_url=jaeger_url, token=ServiceConfig.resolve_token(token),
+            host=host, port=port, jaeger_url=jaeger_url, token=ServiceConfig.resolve_token(token, token_file),
             allowed_hosts=tuple(allowed_hosts), refresh_seconds=refresh_seconds, **limits,
         )
         check_range("--cooldown-seconds", cooldown_seconds, 0.0, _MAX_COOLDOWN_S, "alert dedup/repeat period")

@@ -30,13 +30,12 @@ import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import urlsplit, urlunsplit
 
 from heritage_otel import environment_variables as env_vars
 from heritage_otel.checks import check_int, check_number
 from heritage_otel.analysis.sinks._http import check_url
 from heritage_otel.service.payload import DEFAULT_MAX_ITEMS
-from heritage_otel.secrets import mask_text
+from heritage_otel.secrets import public_url
 
 __all__ = [
     "range_text",
@@ -155,6 +154,8 @@ class ServiceConfig:
     evaluate_every_s: float = 1.0
     fleet_aggregates: bool = True
     refresh_seconds: int = 30
+    #: Accept OTLP writes (``POST /v1/...``); False serves the dashboard and API only (403 to writes).
+    ingest: bool = True
     # --- limits: what one request (or all of them) can make the service hold ---------------------
     max_request_bytes: int = _limit(DEFAULT_MAX_REQUEST_BYTES, 1024, 256 << 20,
                                     "largest request body in bytes, on the wire and after gzip (413 beyond)")
@@ -213,6 +214,9 @@ class ServiceConfig:
             raise ValueError(msg)
         if self.token is not None:
             check_token(self.token, "token")
+        if not isinstance(self.ingest, bool):
+            msg = f"ingest = {self.ingest!r} is not valid; expected True or False"
+            raise ValueError(msg)
         if not isinstance(self.allowed_hosts, tuple) or not all(
                 isinstance(h, str) and h.strip() and "/" not in h for h in self.allowed_hosts):
             msg = f"allowed_hosts = {self.allowed_hosts!r} is not valid; expected a tuple of host names such as ('analyzer.internal',)"
@@ -221,13 +225,30 @@ class ServiceConfig:
             check_url("jaeger_url", self.jaeger_url)
 
     @classmethod
-    def resolve_token(cls, token: str | None) -> str | None:
-        """The argument, else ``HERITAGE_OTEL_ANALYZER_TOKEN``, else None (no authentication).
+    def resolve_token(cls, token: str | None, token_file: str | os.PathLike[str] | None = None) -> str | None:
+        """The argument, else the first line of ``token_file``, else ``HERITAGE_OTEL_ANALYZER_TOKEN``, else None.
 
-        A token given but blank or unusable, from either source, is a ValueError (fail closed).
+        A token given but blank or unusable, from any source, is a ValueError
+        (fail closed); so is a file that cannot be read, or both a token and a file.
+
+        >>> import tempfile
+        >>> with tempfile.NamedTemporaryFile("w", suffix=".token") as f:
+        ...     _ = f.write("s3cret\n"); f.flush()
+        ...     ServiceConfig.resolve_token(None, f.name)
+        's3cret'
         """
+        if token is not None and token_file is not None:
+            msg = "--token and --token-file are both given; keep one (--token-file: the token stays out of ps)"
+            raise ValueError(msg)
         if token is not None:
             return check_token(token, "--token")
+        if token_file is not None:
+            try:
+                text = Path(token_file).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                msg = f"--token-file = {str(token_file)!r} is not valid; cannot read it ({exc.__class__.__name__})"
+                raise ValueError(msg) from None
+            return check_token(text.strip("\r\n"), f"--token-file {token_file}")
         from_env = os.environ.get(ENV_TOKEN)
         if from_env is None:
             return None
@@ -267,11 +288,7 @@ class ServiceConfig:
         >>> ServiceConfig(jaeger_url="https://ops:pw@jaeger.example/?token=x").public_jaeger_url
         'https://jaeger.example/?token=***'
         """
-        if not self.jaeger_url:
-            return None
-        parts = urlsplit(self.jaeger_url)
-        netloc = parts.netloc.rpartition("@")[2]
-        return mask_text(urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)))
+        return public_url(self.jaeger_url) if self.jaeger_url else None
 
     def trace_url(self, trace_id: str) -> str | None:
         """Link to one trace in Jaeger's UI (credentials never included), or None without a Jaeger URL.

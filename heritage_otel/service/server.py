@@ -318,6 +318,8 @@ class AnalyzerApp:
             raise _Refused(404, f"no OTLP endpoint at {path[:200]}; use /v1/metrics, /v1/logs or /v1/traces")
         if not self._authorized(headers):
             raise _Refused(401, "missing or wrong bearer token", headers=_REALM)
+        if not self.config.ingest:
+            raise _Refused(403, "this dashboard is read-only: it accepts no OTLP data (ingest is off)")
         if "content-length" not in headers and "transfer-encoding" not in headers:
             raise _Refused(411, "Content-Length (or chunked Transfer-Encoding) is required")
         content_type = headers.get("content-type")

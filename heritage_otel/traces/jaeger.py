@@ -102,12 +102,12 @@ class JaegerClient:
         except requests.RequestException as exc:
             msg = (f"could not reach Jaeger at {url}: {exc} (is the stack up? heritage-otel stack status; "
                    "a stack started from another folder: --jaeger-url, or HERITAGE_OTEL_STATE_DIR)")
-            raise JaegerError(msg) from exc
+            raise JaegerError(mask_text(msg)) from None  # the cause's text may hold the URL's credentials
         if response.status_code == 404:
             return {"data": []}
         if response.status_code != 200:
             msg = f"Jaeger answered {response.status_code} for {response.url}: {response.text[:300]}"
-            raise JaegerError(msg)
+            raise JaegerError(mask_text(msg))
         return response.json()
 
     def services(self) -> list[str]:

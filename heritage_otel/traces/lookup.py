@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Final
 
+from heritage_otel.secrets import mask_text, public_url
 from heritage_otel.traces.model import Trace, group_traces
 from heritage_otel.traces.otlp_json import spans_from_otlp_json
 
@@ -112,7 +113,7 @@ class TraceLookup:
                 found = JaegerClient(self.jaeger_url, timeout_s=self.timeout_s).get_trace(trace_id)
                 source = "jaeger" if found is not None else None
             except Exception as exc:  # noqa: BLE001 - an unreadable answer is reported, the store still asked
-                errors.append(str(exc))
+                errors.append(mask_text(str(exc)))
         if found is None:
             try:
                 store = self._span_store()
@@ -121,6 +122,6 @@ class TraceLookup:
                 _logger.exception("reading trace %s from the span store failed", trace_id)
                 errors.append(f"span store: {exc}")
             source = "span_store" if found is not None else None
-        ui = f"{self.jaeger_url}/trace/{trace_id}" if found is not None and self.jaeger_ui_answers() else None
+        ui = f"{public_url(self.jaeger_url)}/trace/{trace_id}" if found is not None and self.jaeger_ui_answers() else None
         return {"trace_id": trace_id, "trace": found.to_dict() if found is not None else None, "source": source,
                 "jaeger_ui": ui, "errors": errors}

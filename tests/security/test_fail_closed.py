@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,8 @@ from heritage_otel.service import AnalyzerServer, ServiceConfig
 from heritage_otel.service.config import ENV_TOKEN
 from heritage_otel.settings import ConfigurationError, resolve_settings
 from heritage_otel.validation import InputValidator, OutputValidator
+from tests.helpers import free_port
+from tests.service.attacks import CLI
 
 SECRET = "hunter2-5ecret-77"
 QUERY = "roman coins near hadrians wall"
@@ -49,6 +53,53 @@ def test_an_unusable_token_from_the_environment_refuses_to_start(value: str) -> 
 def test_an_unusable_token_argument_refuses_to_start(value: str) -> None:
     code, out = _serve("--token", value)
     assert code == 2 and "--token is not a usable token" in out
+
+
+def test_a_token_on_the_command_line_is_warned_about(caplog) -> None:
+    """--token is readable by every user in /proc/<pid>/cmdline: a warning names the alternatives (not the token)."""
+    code, _ = _serve("--token", SECRET, "--max-connections", "0")  # fails after the token is read
+    assert code == 2
+    assert "--token-file" in caplog.text and ENV_TOKEN in caplog.text
+    assert SECRET not in caplog.text
+
+
+def test_a_token_file_is_read_and_guards_the_api(tmp_path: Path) -> None:
+    """--token-file: the first line is the token (not on the command line); the API then requires it."""
+    token_file = tmp_path / "analyzer.token"
+    token_file.write_text(SECRET + "\n", encoding="utf-8")
+    token_file.chmod(0o600)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != ENV_TOKEN}
+    proc = subprocess.Popen([*CLI, "analyzer", "serve", "--port", str(port), "--token-file", str(token_file),
+                             "--log-level", "ERROR"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            try:
+                if requests.get(url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        assert requests.get(url + "/api/health", timeout=10).status_code == 401
+        assert requests.get(url + "/api/health", headers={"Authorization": f"Bearer {SECRET}"},
+                            timeout=10).status_code == 200
+        assert SECRET not in " ".join(proc.args)
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (("--token-file", "/nonexistent/analyzer.token"), "--token-file = '/nonexistent/analyzer.token' is not valid"),
+    (("--token", "abc", "--token-file", "/etc/hostname"), "--token and --token-file are both given"),
+])
+def test_a_bad_token_file_refuses_to_start(args: tuple[str, ...], expected: str) -> None:
+    code, out = _serve(*args)
+    assert code == 2 and expected in " ".join(out.split()), out
 
 
 def test_service_config_refuses_a_blank_token() -> None:
