@@ -233,7 +233,7 @@ class ServiceConfig:
 
         >>> import tempfile
         >>> with tempfile.NamedTemporaryFile("w", suffix=".token") as f:
-        ...     _ = f.write("s3cret\n"); f.flush()
+        ...     _ = f.write("s3cret" + chr(10)); f.flush()
         ...     ServiceConfig.resolve_token(None, f.name)
         's3cret'
         """
