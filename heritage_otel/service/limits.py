@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from typing import Any, Final
 
 from heritage_otel import semconv
 
 __all__ = [
     "DROP_COUNTERS", "DropCounters", "HistogramLayouts", "SeriesAdmission", "bounded_attributes", "plausible_time_ns",
+    "cut_resource_attributes",
 ]
 
 #: Every drop counter, with what it counts (the runbook's "limits" table says the same).
@@ -110,6 +111,33 @@ def bounded_attributes(
     if truncated:
         counters.add("attribute_values_truncated", truncated)
     return out
+
+
+def cut_resource_attributes(resources: Iterable[Any], *, max_value_length: int, counters: DropCounters) -> int:
+    """Cut (in place) every string attribute of each resource (and its key) to ``max_value_length``; how many.
+
+    Done on the decoded request before anything reads it, so a 1 MiB
+    ``service.name`` is never kept, even by a request without data points
+    (``resources``: ``request.resource_metrics`` or ``request.resource_logs``).
+
+    >>> from opentelemetry.proto.metrics.v1.metrics_pb2 import ResourceMetrics
+    >>> rm = ResourceMetrics(); kv = rm.resource.attributes.add(); kv.key = "service.name"
+    >>> kv.value.string_value = "s" * 100
+    >>> cut_resource_attributes([rm], max_value_length=16, counters=DropCounters()), len(kv.value.string_value)
+    (1, 16)
+    """
+    cut = 0
+    for item in resources:
+        for kv in item.resource.attributes:
+            if len(kv.key) > max_value_length:
+                kv.key = kv.key[:max_value_length]
+                cut += 1
+            if kv.value.WhichOneof("value") == "string_value" and len(kv.value.string_value) > max_value_length:
+                kv.value.string_value = kv.value.string_value[:max_value_length]
+                cut += 1
+    if cut:
+        counters.add("attribute_values_truncated", cut)
+    return cut
 
 
 def plausible_time_ns(time_ns: int, *, now_ns: int, max_future_s: float, max_age_s: float) -> bool:

@@ -82,6 +82,7 @@ from heritage_otel.service.payload import (
     media_type,
     status_body,
 )
+from heritage_otel.service.limits import cut_resource_attributes
 from heritage_otel.service.protocol import ConnectionLimits, LimitedH11Protocol
 
 __all__ = ["AnalyzerServer"]
@@ -403,6 +404,8 @@ class AnalyzerApp:
             if path == "/v1/metrics":
                 request = decode(body, content_type, None, ExportMetricsServiceRequest, max_bytes=limit,
                                  max_items=items)
+                cut_resource_attributes(request.resource_metrics, max_value_length=self.config.max_attribute_value_length,
+                                        counters=service.drops)
                 result = service.ingest_metrics(request)
                 if result.malformed and not result.accepted:  # nothing usable, and the sender's fault
                     message = f"every data point was refused: {result.message()}"
@@ -413,6 +416,8 @@ class AnalyzerApp:
                         rejected_data_points=result.rejected, error_message=result.message()))
             else:
                 logs = decode(body, content_type, None, ExportLogsServiceRequest, max_bytes=limit, max_items=items)
+                cut_resource_attributes(logs.resource_logs, max_value_length=self.config.max_attribute_value_length,
+                                        counters=service.drops)
                 _seen, rejected, message = service.ingest_logs(logs)
                 response = ExportLogsServiceResponse()
                 if rejected:

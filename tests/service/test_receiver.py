@@ -389,3 +389,18 @@ def test_concurrent_good_and_bad_requests_are_all_answered(server):
     stats = requests.get(server.url + "/api/stats", timeout=5).json()
     assert stats["data_points_accepted"] == 8 * 20
     assert still_serving(server)
+
+
+def test_a_megabyte_service_name_is_cut_before_anything_keeps_it(server):
+    """Resources with a unique 1 MiB service.name and no data point (metrics and logs): what is kept is cut to
+    max_attribute_value_length, and counted."""
+    limit = server.config.max_attribute_value_length
+    for i in range(5):
+        name = f"{i}" + "s" * (1 << 20)
+        req, _ = metrics_request(resource(name, f"replica-{i}"))
+        assert post(server.url, "/v1/metrics", req.SerializeToString(), PROTOBUF).status_code == 200
+        logs = query_logs_request([{"query_id": f"q{i}"}], res={semconv.SERVICE_NAME: name})
+        assert post(server.url, "/v1/logs", logs.SerializeToString(), PROTOBUF).status_code == 200
+    stats = requests.get(server.url + "/api/stats", timeout=10).json()
+    assert stats["services"] and max(len(s) for s in stats["services"]) <= limit
+    assert stats["limits"]["dropped"]["attribute_values_truncated"] >= 10
