@@ -39,6 +39,7 @@ DROP_COUNTERS: Final = {
     "write_timeouts": "connections closed because the client left our answers unread for write_timeout_s",
     "idle_evicted": "idle connections closed to make room for a new one (max_connections or max_connections_per_client)",
     "connections_refused": "connections closed at once because max_connections (or the client's share) were busy",
+    "busiest_client_evicted": "connections of the address holding the most closed to admit another address at max_connections",
     "busy_refused": "requests refused (503) because max_concurrent_requests were in progress",
     "client_busy_refused": "requests refused (503) because their client address had max_requests_per_client in progress",
     "headers_too_large": "requests refused (431) because their request line and headers exceeded max_header_bytes",

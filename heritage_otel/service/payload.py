@@ -221,7 +221,7 @@ def _plan_for(message_type: type[Message]) -> dict[int, Any]:
     return _message_plan(message_type.DESCRIPTOR)
 
 
-def _varint(data: bytes, pos: int) -> tuple[int, int]:
+def _varint(data: bytes | bytearray, pos: int) -> tuple[int, int]:
     value = shift = 0
     while True:
         if pos >= len(data) or shift > 63:
@@ -234,7 +234,7 @@ def _varint(data: bytes, pos: int) -> tuple[int, int]:
         shift += 7
 
 
-def count_messages(data: bytes, message_type: type[Message], max_items: int) -> int:
+def count_messages(data: bytes | bytearray, message_type: type[Message], max_items: int) -> int:
     r"""How many messages ``data`` (a serialized ``message_type``) holds, read from the wire format, not decoded.
 
     Every embedded message counts (resources, scopes, metrics, data points,
@@ -289,7 +289,7 @@ def count_messages(data: bytes, message_type: type[Message], max_items: int) -> 
     return items
 
 
-def count_json_values(body: bytes, max_items: int) -> int:
+def count_json_values(body: bytes | bytearray, max_items: int) -> int:
     """An upper bound of the values a JSON body decodes to (objects, arrays, and one per separator); 413 past ``max_items``.
 
     Counted with ``bytes.count`` before parsing (brackets and commas inside
@@ -306,7 +306,7 @@ def count_json_values(body: bytes, max_items: int) -> int:
 
 
 def decode(
-    body: bytes, content_type: str | None, content_encoding: str | None, message_type: type[M], *, max_bytes: int,
+    body: bytes | bytearray, content_type: str | None, content_encoding: str | None, message_type: type[M], *, max_bytes: int,
     max_items: int = DEFAULT_MAX_ITEMS,
 ) -> M:
     """Decode one OTLP request body into ``message_type``; raises :class:`PayloadError` (400/413/415).

@@ -20,7 +20,10 @@ client address. This subclass adds them:
   open, or the new connection's address already holds
   ``max_connections_per_client``, the connection idle the longest (between
   requests, of that address when its share is the limit) is closed to make
-  room; only when none is idle is the new one closed at once;
+  room; when none is idle and all ``max_connections`` are taken, the oldest
+  connection of the address holding the most (more than the newcomer's) is
+  closed: the heaviest client pays, not the newcomer (a health probe, another
+  replica); only when none of these applies is the new one closed at once;
 - **a clear answer to OTLP/gRPC**: an HTTP/2 client (the connection preface
   ``PRI * HTTP/2.0``) is answered over HTTP/2 (the ``h2`` library): each call
   gets ``grpc-status`` 12 (UNIMPLEMENTED, which OTLP exporters do not retry)
@@ -131,7 +134,8 @@ class LimitedH11Protocol(H11Protocol):
         if limits.per_client[self._peer] > limits.max_connections_per_client and not self._evict_idle(self._peer):
             self._refuse()
             return
-        if len(self.connections) > limits.max_connections and not self._evict_idle(None):
+        if len(self.connections) > limits.max_connections and not self._evict_idle(None) \
+                and not self._evict_from_busiest():
             self._refuse()
             return
         self._arm()
@@ -153,6 +157,20 @@ class LimitedH11Protocol(H11Protocol):
             return False
         self._limits.counters.add("idle_evicted")
         oldest.transport.abort()
+        return True
+
+    def _evict_from_busiest(self) -> bool:
+        """Abort the oldest connection of the address holding the most (more than ours): the heaviest pays."""
+        per_client = self._limits.per_client
+        busiest = max(per_client, key=per_client.__getitem__, default=None)
+        if busiest is None or busiest == self._peer or per_client[busiest] <= per_client[self._peer]:
+            return False
+        victims = [c for c in self.connections if isinstance(c, LimitedH11Protocol) and c._peer == busiest
+                   and not c._lost and c is not self]
+        if not victims:
+            return False
+        self._limits.counters.add("busiest_client_evicted")
+        min(victims, key=lambda c: c.last_active).transport.abort()
         return True
 
     # --- read deadline ---------------------------------------------------------------------------

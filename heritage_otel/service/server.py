@@ -359,7 +359,7 @@ class AnalyzerApp:
 
     async def _read_body(
         self, receive: Receive, headers: Headers, gzipped: bool, deadline: float, held: list[int],
-    ) -> bytes:
+    ) -> bytearray:
         """The (decompressed) body, streamed: 413 past the limit on the wire or after gzip, 408 past the deadline."""
         limit = self.config.max_request_bytes
         declared = headers.get("content-length")
@@ -367,7 +367,7 @@ class AnalyzerApp:
             raise _Refused(413, f"the body ({declared} bytes) exceeds the limit of {limit} bytes",
                            counter="body_too_large")
         inflater = GzipStream(limit) if gzipped else None
-        parts: list[bytes] = []
+        body = bytearray()  # grown in place (one copy of the body held, not chunks plus their join)
         received = 0
         try:
             async with asyncio.timeout_at(deadline):
@@ -379,21 +379,22 @@ class AnalyzerApp:
                     received += len(chunk)
                     if received > limit:
                         raise _Refused(413, f"the body exceeds the limit of {limit} bytes", counter="body_too_large")
-                    parts.append(inflater.feed(chunk) if inflater is not None else chunk)
-                    self._hold(len(chunk) + (len(parts[-1]) if inflater is not None else 0), held)
+                    part = inflater.feed(chunk) if inflater is not None else chunk
+                    self._hold(len(chunk) + (len(part) if inflater is not None else 0), held)
+                    body += part
                     if not message.get("more_body"):
                         break
             if inflater is not None:
-                parts.append(inflater.finish())
+                body += inflater.finish()
         except TimeoutError:  # retryable (OTLP retries 503, not 408): a slow link is not bad data
             raise _Refused(503, f"the body did not arrive within {self.config.request_timeout_s:g} s; retry later",
                            counter="request_timeouts", headers={"Retry-After": "5"}, close=True) from None
         except PayloadError as exc:
             counter = "decompressed_too_large" if exc.status == 413 else None
             raise _Refused(exc.status, exc.message, counter=counter, field=exc.field) from None
-        return b"".join(parts)
+        return body
 
-    def _ingest(self, path: str, body: bytes, content_type: str | None, kind: str) -> tuple[int, bytes]:
+    def _ingest(self, path: str, body: bytearray, content_type: str | None, kind: str) -> tuple[int, bytes]:
         """Decode and ingest one OTLP body (on a worker thread); (status, encoded response)."""
         service = self.service
         limit, items = self.config.max_request_bytes, self.config.max_request_items

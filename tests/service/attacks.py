@@ -49,12 +49,17 @@ class Served:
 
 
 @contextmanager
-def analyzer_serve(*extra: str) -> Iterator[Served]:
-    """``analyzer serve --max-request-bytes 1048576 --token s3cret`` (the issue's command line) on a free port."""
+def analyzer_serve(*extra: str, max_request_bytes: int | None = LIMIT) -> Iterator[Served]:
+    """``analyzer serve --max-request-bytes 1048576 --token s3cret`` (the issue's command line) on a free port.
+
+    ``max_request_bytes=None`` keeps the default limit. The token is passed in the environment.
+    """
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "HERITAGE_OTEL_ANALYZER_TOKEN"}
+    env = {**{k: v for k, v in os.environ.items() if k != "HERITAGE_OTEL_ANALYZER_TOKEN"},
+           "HERITAGE_OTEL_ANALYZER_TOKEN": TOKEN}
+    size = [] if max_request_bytes is None else ["--max-request-bytes", str(max_request_bytes)]
     proc = subprocess.Popen(
-        [*CLI, "analyzer", "serve", "--port", str(port), "--max-request-bytes", str(LIMIT), "--token", TOKEN,
+        [*CLI, "analyzer", "serve", "--port", str(port), *size,
          "--interval-seconds", "1", "--log-level", "ERROR", *extra],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
