@@ -167,7 +167,8 @@ class ServiceConfig:
     max_connections_per_client: int = _limit(
         128, 1, 10_000, "open connections of one client address; beyond, its longest-idle one is closed")
     max_concurrent_requests: int = _limit(
-        64, 1, 10_000, "requests in progress; further ones get 503 (health checks are always answered)")
+        64, 1, 10_000,
+        "requests in progress (as many again for addresses with none); further ones get 503 (not health checks)")
     max_requests_per_client: int = _limit(
         32, 1, 10_000, "requests in progress from one client address; further ones get 503")
     max_concurrent_ingest: int = _limit(4, 1, 256, "OTLP bodies decoded and ingested at once; others wait")

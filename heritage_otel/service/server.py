@@ -10,7 +10,8 @@ gzip, and its elements are counted before decoding (``max_request_items``,
 ``Retry-After`` (OTLP clients retry it), decoding and ingesting run at most
 ``max_concurrent_ingest`` at a time, at most ``max_concurrent_requests`` are
 in progress (``max_requests_per_client`` per client address; beyond, 503 with
-``Retry-After``), ``/healthz`` and ``/api/health`` are answered whatever is in
+``Retry-After``; an address with none in progress may use a reserve of as
+many again), ``/healthz`` and ``/api/health`` are answered whatever is in
 progress, a request line plus headers over ``max_header_bytes`` gets 431,
 requests must name this service in ``Host``, and a request carrying both
 ``Content-Length`` and ``Transfer-Encoding`` is refused (no smuggling).
@@ -201,7 +202,7 @@ class AnalyzerApp:
         counted = not health and self._admit(client)
         try:
             if not health and not counted:
-                if self._in_flight >= self.config.max_concurrent_requests:
+                if self._per_client[client] < self.config.max_requests_per_client:
                     raise _Refused(503, "too many requests in progress; retry later", counter="busy_refused",
                                    headers={"Retry-After": "1"}, close=True)
                 raise _Refused(503, "this client address has too many requests in progress; retry later",
@@ -229,9 +230,16 @@ class AnalyzerApp:
                     del self._per_client[client]
 
     def _admit(self, client: str) -> bool:
-        """Count one more request in progress (of ``client``) unless a cap is reached."""
-        if self._in_flight >= self.config.max_concurrent_requests or \
-                self._per_client[client] >= self.config.max_requests_per_client:
+        """Count one more request in progress (of ``client``) unless a cap is reached.
+
+        Fair share: an address with nothing in progress is admitted past
+        ``max_concurrent_requests`` into a reserve of as many again, so a few
+        busy addresses cannot lock out another replica (or an operator).
+        """
+        cap = self.config.max_concurrent_requests
+        if self._per_client[client] >= self.config.max_requests_per_client:
+            return False
+        if self._in_flight >= (2 * cap if self._per_client[client] == 0 else cap):
             return False
         self._in_flight += 1
         self._per_client[client] += 1
