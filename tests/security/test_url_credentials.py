@@ -19,7 +19,7 @@ def test_jaeger_url_credentials_are_kept_out_of_the_trace_api_config_and_logs(ca
     without the password, /api/config shows the URL without it, and nothing logged holds it."""
     caplog.set_level(logging.DEBUG)
     jaeger = f"http://ops:{PASSWORD}@127.0.0.1:{free_port()}"
-    with AnalyzerServer(ServiceConfig(port=free_port(), jaeger_url=jaeger)).start() as server:
+    with AnalyzerServer(ServiceConfig(port=free_port(), jaeger_url=jaeger)) as server:
         found = requests.get(server.url + "/api/traces/" + "ab" * 16, timeout=30)
         config = requests.get(server.url + "/api/config", timeout=10)
     assert found.status_code == 404
