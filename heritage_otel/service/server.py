@@ -1,29 +1,19 @@
 """The HTTP server: OTLP/HTTP receiver, JSON API and dashboard on one port, on uvicorn with the h11 parser.
 
-An ASGI application (:class:`AnalyzerApp`, using Starlette's header and
-response types) served by uvicorn's strict, maintained HTTP/1.1 stack
-(docs/fleet-mode.md says why). Every limit comes from
-:class:`~heritage_otel.service.config.ServiceConfig`: the body is streamed
-and refused (413) once it passes ``max_request_bytes`` on the wire or after
-gzip, and its elements are counted before decoding (``max_request_items``,
-413); a body that has not arrived within ``request_timeout_s`` gets 503 with
-``Retry-After`` (OTLP clients retry it), decoding and ingesting run at most
-``max_concurrent_ingest`` at a time, at most ``max_concurrent_requests`` are
-in progress (``max_requests_per_client`` per client address; beyond, 503 with
-``Retry-After``; an address with none in progress may use a reserve of as
-many again), ``/healthz`` and ``/api/health`` are answered whatever is in
-progress, a request line plus headers over ``max_header_bytes`` gets 431,
-requests must name this service in ``Host``, and a request carrying both
-``Content-Length`` and ``Transfer-Encoding`` is refused (no smuggling).
-Connections are bounded by :mod:`heritage_otel.service.protocol` (read and
-write deadlines, connection caps, an answer to gRPC). Every error on an OTLP
-path (``/v1/...``) has a ``google.rpc.Status`` body in the request's encoding;
-spans sent to ``/v1/traces`` get a partial success naming where they belong.
-Every request is answered, whatever it carries: a handler error becomes a 500 with
-a ``google.rpc.Status`` body and the server goes on serving. The bearer token
-(when configured) protects the receiver and the API, compared in constant
-time on the raw header bytes and never logged; the dashboard's static files
-are public (they hold no data) and the page asks for the token.
+The rooms, one module each: the connections (:mod:`~heritage_otel.service.protocol`:
+uvicorn's h11 protocol with read and write deadlines, connection caps with a
+share per client address, an answer to gRPC); the envelope of every request
+(:mod:`~heritage_otel.service.envelope`: requests in progress in total and per
+address, header size, ``Host``, framing, the bearer token, how a refusal is
+answered); the OTLP receiver (:mod:`~heritage_otel.service.receiver`: bodies
+streamed under the size, element and buffered-bytes limits, decoded and
+ingested on worker threads); the API and the dashboard
+(:mod:`~heritage_otel.service.routes`). This module wires them into one ASGI
+application (:class:`AnalyzerApp`) and runs its lifecycle on uvicorn
+(:class:`AnalyzerServer`: listen, start, close; docs/fleet-mode.md says why
+uvicorn and h11). ``/healthz`` and ``/api/health`` are answered whatever is in
+progress; every request is answered, whatever it carries: a handler error
+becomes a 500 with a ``google.rpc.Status`` body and the server goes on serving.
 
 >>> server = AnalyzerServer(ServiceConfig(port=0), start_background=False)
 >>> server.url.startswith("http://127.0.0.1:")
@@ -35,453 +25,74 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import hmac
-import json
 import logging
-import math
-import mimetypes
 import socket
 import threading
 import time
-from collections import Counter
-from collections.abc import Awaitable, Callable
-from importlib import resources
-from typing import Any, Final
-from urllib.parse import parse_qs
+from typing import Final
 
-import anyio.to_thread
 import uvicorn
-from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
-    ExportLogsPartialSuccess,
-    ExportLogsServiceRequest,
-    ExportLogsServiceResponse,
-)
-from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
-    ExportMetricsPartialSuccess,
-    ExportMetricsServiceRequest,
-    ExportMetricsServiceResponse,
-)
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTracePartialSuccess,
-    ExportTraceServiceRequest,
-    ExportTraceServiceResponse,
-)
 from starlette.datastructures import Headers
-from starlette.responses import Response
 
 from heritage_otel.analysis import AlertManager, Analyzer, AnalyzerConfig
 from heritage_otel.analysis.components import ComponentTable
-from heritage_otel.service import api
 from heritage_otel.service.config import ServiceConfig
 from heritage_otel.service.core import AnalyzerService
-from heritage_otel.service.payload import (
-    PROTOBUF,
-    GzipStream,
-    PayloadError,
-    decode,
-    encode_message,
-    media_type,
-    status_body,
-)
-from heritage_otel.service.limits import cut_resource_attributes
+from heritage_otel.service.envelope import HEALTH_PATHS, BodyReader, ClientGone, Envelope, Receive, Refused, Scope, Send
+from heritage_otel.service.payload import PROTOBUF, media_type, status_body
 from heritage_otel.service.protocol import ConnectionLimits, LimitedH11Protocol
+from heritage_otel.service.receiver import OtlpReceiver
+from heritage_otel.service.routes import Routes
 
-__all__ = ["AnalyzerServer"]
+__all__ = ["AnalyzerServer", "AnalyzerApp"]
 
 _log = logging.getLogger(__name__)
-#: An oversized or refused body up to this many times the limit is read and discarded so the client
-#: sees the answer; a larger one closes the connection instead.
-_DRAIN_FACTOR: Final = 4
-_STATIC: Final = "static"
-_OTLP_PATHS: Final = {"/v1/metrics": ExportMetricsServiceRequest, "/v1/logs": ExportLogsServiceRequest,
-                      "/v1/traces": ExportTraceServiceRequest}
-#: Answered even when every request slot is taken (cheap, bounded, and what orchestrators probe).
-_HEALTH_PATHS: Final = frozenset({"/healthz", "/api/health"})
-_REALM: Final = {"WWW-Authenticate": 'Bearer realm="heritage-otel-analyzer"'}
-#: The dashboard loads only its own files and talks only to this server.
-_CSP: Final = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-               "frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
 _START_TIMEOUT_S: Final = 10.0
-
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-
-
-def _static_files() -> dict[str, bytes]:
-    """Every file under ``static/`` (read once; a handful of small files)."""
-    out: dict[str, bytes] = {}
-    root = resources.files("heritage_otel.service").joinpath(_STATIC)
-
-    def walk(node: Any, prefix: str) -> None:
-        for child in node.iterdir():
-            name = f"{prefix}{child.name}"
-            if child.is_dir():
-                walk(child, name + "/")
-            elif child.is_file():
-                out[name] = child.read_bytes()
-
-    walk(root, "")
-    return out
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, (set, tuple)):
-        return list(value)
-    return str(value)
-
-
-class _Refused(Exception):
-    """A request answered with an error before (or instead of) its body being used."""
-
-    def __init__(self, status: int, message: str, *, counter: str | None = None, field: str | None = None,
-                 headers: dict[str, str] | None = None, close: bool = False) -> None:
-        super().__init__(message)
-        self.status, self.message, self.counter, self.field = status, message, counter, field
-        self.headers = headers or {}
-        self.close = close
-
-
-class _ClientGone(Exception):
-    """The client disconnected mid-request."""
-
-
-class _Receiver:
-    """The ASGI ``receive`` of one request, remembering whether the body has all been read."""
-
-    def __init__(self, receive: Receive) -> None:
-        self._receive = receive
-        self.done = False
-
-    async def __call__(self) -> dict[str, Any]:
-        if self.done:
-            msg = "the body was already read"
-            raise RuntimeError(msg)
-        message = await self._receive()
-        if message["type"] == "http.disconnect" or not message.get("more_body"):
-            self.done = True
-        return message
-
-
-def _host_name(host_header: str) -> str:
-    """The name part of a ``Host`` header (``[::1]:4328`` -> ``::1``), lower case."""
-    host = host_header.strip().lower()
-    if host.startswith("["):
-        return host[1:].partition("]")[0]
-    return host.rpartition(":")[0] if host.count(":") == 1 else host
 
 
 class AnalyzerApp:
-    """The ASGI application: routes, Host and token checks, streamed bodies with limits."""
+    """The ASGI application: the envelope's checks, then the OTLP receiver (POST) or the routes (GET, HEAD)."""
 
     def __init__(self, service: AnalyzerService, static: dict[str, bytes] | None = None) -> None:
         self.service = service
         self.config = service.config
-        self.static = _static_files() if static is None else static
-        self._hosts = self.config.host_names()
-        self._token = self.config.token.encode("ascii") if self.config.token else None
-        self._ingest_slots: asyncio.Semaphore | None = None
-        self._in_flight = 0  # requests being handled (event-loop only, no lock needed)
-        self._per_client: Counter[str] = Counter()  # requests being handled, per client address (event loop)
-        self._health_threads: anyio.CapacityLimiter | None = None
-        self._buffered = 0  # body bytes held by all requests (wire + decompressed; event-loop only)
+        self.envelope = Envelope(service.config, service.drops)
+        self.receiver = OtlpReceiver(service, self.envelope)
+        self.routes = Routes(service, self.envelope, static)
 
-    # --- ASGI entry -----------------------------------------------------------------------------
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
+        envelope = self.envelope
         deadline = asyncio.get_running_loop().time() + self.config.request_timeout_s
         headers = Headers(scope=scope)
         kind = media_type(headers.get("content-type")) or PROTOBUF
-        reader = _Receiver(receive)
-        health = scope["path"] in _HEALTH_PATHS and scope["method"] in ("GET", "HEAD")
+        reader = BodyReader(receive)
+        health = scope["path"] in HEALTH_PATHS and scope["method"] in ("GET", "HEAD")
         client = scope["client"][0] if scope.get("client") else ""
         # a refused request is not counted: its (small) answer may wait on a client that does not read
-        counted = not health and self._admit(client)
+        counted = not health and envelope.admit(client)
         try:
             if not health and not counted:
-                if self._per_client[client] < self.config.max_requests_per_client:
-                    raise _Refused(503, "too many requests in progress; retry later", counter="busy_refused",
-                                   headers={"Retry-After": "1"}, close=True)
-                raise _Refused(503, "this client address has too many requests in progress; retry later",
-                               counter="client_busy_refused", headers={"Retry-After": "1"}, close=True)
-            self._check_envelope(scope, headers)
+                raise envelope.busy(client)
+            envelope.check(scope, headers)
             if scope["method"] == "POST":
-                await self._post(scope, reader, send, headers, kind, deadline)
+                await self.receiver.post(scope, reader, send, headers, kind, deadline)
             elif scope["method"] in ("GET", "HEAD"):
-                await self._get(scope, send, headers)
+                await self.routes.get(scope, send, headers)
             else:
-                raise _Refused(405, f"method {scope['method']} not allowed")
-        except _Refused as exc:
-            await self._refuse(scope, reader, send, exc, kind, deadline)
-        except _ClientGone:
+                raise Refused(405, f"method {scope['method']} not allowed")
+        except Refused as exc:
+            await envelope.refuse(scope, reader, send, exc, kind, deadline)
+        except ClientGone:
             return
         except Exception:  # noqa: BLE001 - one bad request never stops the server
             _log.exception("request %s %s failed", scope.get("method"), scope.get("path"))
-            await self._respond(send, 500, status_body(500, "internal error; see the Analyzer's log", PROTOBUF),
-                                PROTOBUF, close=True)
+            await envelope.respond(send, 500, status_body(500, "internal error; see the Analyzer's log", PROTOBUF),
+                                   PROTOBUF, close=True)
         finally:
             if counted:
-                self._in_flight -= 1
-                self._per_client[client] -= 1
-                if self._per_client[client] <= 0:
-                    del self._per_client[client]
-
-    def _admit(self, client: str) -> bool:
-        """Count one more request in progress (of ``client``) unless a cap is reached.
-
-        Fair share: an address with nothing in progress is admitted past
-        ``max_concurrent_requests`` into a reserve of as many again, so a few
-        busy addresses cannot lock out another replica (or an operator).
-        """
-        cap = self.config.max_concurrent_requests
-        if self._per_client[client] >= self.config.max_requests_per_client:
-            return False
-        if self._in_flight >= (2 * cap if self._per_client[client] == 0 else cap):
-            return False
-        self._in_flight += 1
-        self._per_client[client] += 1
-        return True
-
-    def _check_envelope(self, scope: Scope, headers: Headers) -> None:
-        head = len(scope["raw_path"] or b"") + len(scope["query_string"]) + sum(
-            len(name) + len(value) + 4 for name, value in scope["headers"])
-        if head > self.config.max_header_bytes:
-            raise _Refused(431, f"the request line and headers exceed max_header_bytes ({self.config.max_header_bytes})",
-                           counter="headers_too_large", close=True)
-        if _host_name(headers.get("host", "")) not in self._hosts:
-            raise _Refused(400, "the Host header does not name this service (see allowed_hosts)",
-                           counter="hosts_refused")
-        names = {name for name, _ in scope["headers"]}
-        if b"content-length" in names and b"transfer-encoding" in names:
-            raise _Refused(400, "a request may not carry both Content-Length and Transfer-Encoding",
-                           counter="framing_refused", close=True)
-
-    def _authorized(self, headers: Headers) -> bool:
-        if self._token is None:
-            return True
-        raw = headers.get("authorization", "").encode("latin-1")
-        scheme, _, supplied = raw.partition(b" ")
-        return scheme.lower() == b"bearer" and hmac.compare_digest(supplied.strip(), self._token)
-
-    # --- responses ------------------------------------------------------------------------------
-    @staticmethod
-    async def _respond(send: Send, status: int, body: bytes, content_type: str,
-                       headers: dict[str, str] | None = None, *, close: bool = False) -> None:
-        out = {"content-type": content_type, "cache-control": "no-store", "x-content-type-options": "nosniff",
-               **(headers or {})}
-        if close:
-            out["connection"] = "close"
-        response = Response(body, status_code=status, headers=out)
-        await response({"type": "http"}, _no_receive, send)
-
-    async def _json(self, send: Send, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
-        body = json.dumps(payload, separators=(",", ":"), default=_jsonable, allow_nan=False).encode("utf-8")
-        await self._respond(send, status, body, "application/json", headers)
-
-    async def _refuse(self, scope: Scope, receive: _Receiver, send: Send, exc: _Refused, kind: str,
-                      deadline: float) -> None:
-        if exc.counter:
-            self.service.drops.add(exc.counter)
-        drained = not exc.close and await self._discard_body(scope, receive, deadline)
-        if scope["path"].startswith("/v1/"):  # an OTLP path (known or not): a google.rpc.Status body
-            body, ctype = status_body(exc.status, exc.message, kind, exc.field), kind
-        else:
-            body, ctype = json.dumps({"error": exc.message}).encode(), "application/json"
-        await self._respond(send, exc.status, body, ctype, exc.headers, close=not drained)
-
-    async def _discard_body(self, scope: Scope, receive: _Receiver, deadline: float) -> bool:
-        """Read and drop a refused request's body (bounded) so the client sees the answer; True when it all came."""
-        if receive.done:
-            return True
-        headers = Headers(scope=scope)
-        if scope["method"] not in ("POST", "PUT", "PATCH") and "content-length" not in headers \
-                and "transfer-encoding" not in headers:
-            return True
-        allowance = _DRAIN_FACTOR * self.config.max_request_bytes
-        declared = headers.get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > allowance):
-            return False
-        seen = 0
-        try:
-            async with asyncio.timeout_at(deadline):
-                while True:
-                    message = await receive()
-                    if message["type"] == "http.disconnect":
-                        return False
-                    seen += len(message.get("body", b""))
-                    if seen > allowance:
-                        return False
-                    if not message.get("more_body"):
-                        return True
-        except TimeoutError:
-            return False
-
-    # --- OTLP receiver --------------------------------------------------------------------------
-    async def _post(self, scope: Scope, receive: Receive, send: Send, headers: Headers, kind: str,
-                    deadline: float) -> None:
-        path = scope["path"]
-        if path not in _OTLP_PATHS:
-            raise _Refused(404, f"no OTLP endpoint at {path[:200]}; use /v1/metrics, /v1/logs or /v1/traces")
-        if not self._authorized(headers):
-            raise _Refused(401, "missing or wrong bearer token", headers=_REALM)
-        if not self.config.ingest:
-            raise _Refused(403, "this dashboard is read-only: it accepts no OTLP data (ingest is off)")
-        if "content-length" not in headers and "transfer-encoding" not in headers:
-            raise _Refused(411, "Content-Length (or chunked Transfer-Encoding) is required")
-        content_type = headers.get("content-type")
-        if media_type(content_type) is None and content_type:
-            raise _Refused(415, f"unsupported Content-Type {content_type[:100]!r}; expected {PROTOBUF} or application/json")
-        encoding = (headers.get("content-encoding") or "identity").strip().lower()
-        if encoding not in ("gzip", "identity"):
-            raise _Refused(415, f"unsupported Content-Encoding {encoding[:100]!r}; expected gzip or none")
-        held = [0]
-        try:
-            body = await self._read_body(receive, headers, encoding == "gzip", deadline, held)
-            if self._ingest_slots is None:
-                self._ingest_slots = asyncio.Semaphore(self.config.max_concurrent_ingest)
-            try:
-                async with asyncio.timeout_at(deadline):
-                    await self._ingest_slots.acquire()
-            except TimeoutError:
-                raise _Refused(503, "the Analyzer is busy; retry later", headers={"Retry-After": "5"}) from None
-            try:
-                status, payload = await anyio.to_thread.run_sync(self._ingest, path, body, content_type, kind)
-            finally:
-                self._ingest_slots.release()
-        finally:
-            self._buffered -= held[0]
-            self.service.buffered_bytes = self._buffered
-        await self._respond(send, status, payload, kind)
-
-    def _hold(self, n: int, held: list[int]) -> None:
-        """Count ``n`` more body bytes held; 503 when all requests together would hold over max_buffered_bytes."""
-        if self._buffered + n > self.config.max_buffered_bytes:
-            raise _Refused(503, "the Analyzer holds too many request bodies; retry later",
-                           counter="buffered_bytes_refused", headers={"Retry-After": "1"}, close=True)
-        self._buffered += n
-        held[0] += n
-        self.service.buffered_bytes = self._buffered
-
-    async def _read_body(
-        self, receive: Receive, headers: Headers, gzipped: bool, deadline: float, held: list[int],
-    ) -> bytearray:
-        """The (decompressed) body, streamed: 413 past the limit on the wire or after gzip, 408 past the deadline."""
-        limit = self.config.max_request_bytes
-        declared = headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise _Refused(413, f"the body ({declared} bytes) exceeds the limit of {limit} bytes",
-                           counter="body_too_large")
-        inflater = GzipStream(limit) if gzipped else None
-        body = bytearray()  # grown in place (one copy of the body held, not chunks plus their join)
-        received = 0
-        try:
-            async with asyncio.timeout_at(deadline):
-                while True:
-                    message = await receive()
-                    if message["type"] == "http.disconnect":
-                        raise _ClientGone
-                    chunk = message.get("body", b"")
-                    received += len(chunk)
-                    if received > limit:
-                        raise _Refused(413, f"the body exceeds the limit of {limit} bytes", counter="body_too_large")
-                    part = inflater.feed(chunk) if inflater is not None else chunk
-                    self._hold(len(chunk) + (len(part) if inflater is not None else 0), held)
-                    body += part
-                    if not message.get("more_body"):
-                        break
-            if inflater is not None:
-                body += inflater.finish()
-        except TimeoutError:  # retryable (OTLP retries 503, not 408): a slow link is not bad data
-            raise _Refused(503, f"the body did not arrive within {self.config.request_timeout_s:g} s; retry later",
-                           counter="request_timeouts", headers={"Retry-After": "5"}, close=True) from None
-        except PayloadError as exc:
-            counter = "decompressed_too_large" if exc.status == 413 else None
-            raise _Refused(exc.status, exc.message, counter=counter, field=exc.field) from None
-        return body
-
-    def _ingest(self, path: str, body: bytearray, content_type: str | None, kind: str) -> tuple[int, bytes]:
-        """Decode and ingest one OTLP body (on a worker thread); (status, encoded response)."""
-        service = self.service
-        limit, items = self.config.max_request_bytes, self.config.max_request_items
-        try:
-            if path == "/v1/traces":
-                return 200, encode_message(_traces_refused(decode(
-                    body, content_type, None, ExportTraceServiceRequest, max_bytes=limit, max_items=items)), kind)
-            if path == "/v1/metrics":
-                request = decode(body, content_type, None, ExportMetricsServiceRequest, max_bytes=limit,
-                                 max_items=items)
-                cut_resource_attributes(request.resource_metrics, max_value_length=self.config.max_attribute_value_length,
-                                        counters=service.drops)
-                result = service.ingest_metrics(request)
-                if result.malformed and not result.accepted:  # nothing usable, and the sender's fault
-                    message = f"every data point was refused: {result.message()}"
-                    return 400, status_body(400, message, kind, "resource_metrics")
-                response: Any = ExportMetricsServiceResponse()
-                if result.rejected:
-                    response.partial_success.CopyFrom(ExportMetricsPartialSuccess(
-                        rejected_data_points=result.rejected, error_message=result.message()))
-            else:
-                logs = decode(body, content_type, None, ExportLogsServiceRequest, max_bytes=limit, max_items=items)
-                cut_resource_attributes(logs.resource_logs, max_value_length=self.config.max_attribute_value_length,
-                                        counters=service.drops)
-                _seen, rejected, message = service.ingest_logs(logs)
-                response = ExportLogsServiceResponse()
-                if rejected:
-                    response.partial_success.CopyFrom(ExportLogsPartialSuccess(
-                        rejected_log_records=rejected, error_message=message))
-        except PayloadError as exc:
-            if exc.status == 413:
-                service.drops.add("too_many_items" if "max_request_items" in exc.message else "decompressed_too_large")
-            return exc.status, status_body(exc.status, exc.message, kind, exc.field)
-        return 200, encode_message(response, kind)
-
-    # --- API and dashboard ----------------------------------------------------------------------
-    async def _get(self, scope: Scope, send: Send, headers: Headers) -> None:
-        path = scope["path"]
-        if path == "/healthz":
-            await self._json(send, 200, {"status": "ok"})
-            return
-        if path.startswith("/v1/"):
-            raise _Refused(405, f"{scope['method']} is not allowed on {path[:200]}; OTLP/HTTP uses POST",
-                           headers={"Allow": "POST"})
-        if path.startswith("/api/"):
-            if not self._authorized(headers):
-                raise _Refused(401, "missing or wrong bearer token", headers=_REALM)
-            query = {k: v[-1] for k, v in parse_qs(scope["query_string"].decode("latin-1")).items()}
-            limiter = None
-            if path in _HEALTH_PATHS:  # its own threads: answered while slow API calls hold the shared pool
-                if self._health_threads is None:
-                    self._health_threads = anyio.CapacityLimiter(2)
-                limiter = self._health_threads
-            status, payload = await anyio.to_thread.run_sync(api.route, self.service, path, query, limiter=limiter)
-            await self._json(send, status, payload)
-            return
-        name = "index.html" if path in ("/", "/index.html") else path.lstrip("/").removeprefix("static/")
-        body = self.static.get(name)
-        if body is None:
-            raise _Refused(404, f"not found: {path[:200]}")
-        ctype = mimetypes.guess_type(name)[0] or "application/octet-stream"
-        if ctype.startswith("text/") or ctype in ("application/javascript", "text/javascript"):
-            ctype += "; charset=utf-8"
-        await self._respond(send, 200, body, ctype, {"Content-Security-Policy": _CSP, "Referrer-Policy": "no-referrer"})
-
-
-def _traces_refused(request: ExportTraceServiceRequest) -> ExportTraceServiceResponse:
-    """The answer to spans sent here: a partial success rejecting every one (they belong in Jaeger)."""
-    spans = sum(len(scope.spans) for resource in request.resource_spans for scope in resource.scope_spans)
-    response = ExportTraceServiceResponse()
-    if spans:
-        response.partial_success.CopyFrom(ExportTracePartialSuccess(
-            rejected_spans=spans, error_message="the Analyzer does not store traces; export spans to the Collector "
-                                                "(which sends them to Jaeger), not to this endpoint"))
-    return response
-
-
-async def _no_receive() -> dict[str, Any]:
-    return {"type": "http.disconnect"}
+                envelope.release(client)
 
 
 def _listen(host: str, port: int, backlog: int) -> socket.socket:
