@@ -132,3 +132,43 @@ def test_health_and_a_good_exporter_are_answered_through_every_socket_attack(ser
     assert dropped["idle_evicted"] > 0 and closed >= 300, dropped  # the attackers paid, counted
     print("socket attack counters:", {k: v for k, v in dropped.items() if v},
           "health p100 %.3f s, export p100 %.3f s" % (max(t for _, t in health), max(t for _, t in exports)))
+
+
+def test_decode_bombs_from_one_address_do_not_stall_exports_from_another(served: Served) -> None:
+    """Four threads send 20 KB gzip bodies that inflate to 21 MB of empty messages or of ``[]`` (each refused
+    after counting); meanwhile a replica's exports from another address are answered 200 within the bound."""
+    import gzip
+
+    bombs = [gzip.compress(b"\x0a\x00" * 10_500_000, 9),
+             gzip.compress(b'{"resourceMetrics":[],"x":[' + b"[]," * 7_000_000 + b"[]]}", 9)]
+    stop = threading.Event()
+    answers: list[int] = []
+
+    def bomb(i: int) -> None:
+        kind = "application/x-protobuf" if i % 2 == 0 else "application/json"
+        while not stop.is_set():
+            status, _, _ = _request(served.port, "127.0.0.7", "POST", "/v1/metrics", bombs[i % 2],
+                                    {**AUTH, "Content-Type": kind, "Content-Encoding": "gzip"})
+            answers.append(status)
+
+    threads = [threading.Thread(target=bomb, args=(i,), daemon=True) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    exports: list[tuple[int, float]] = []
+    try:
+        time.sleep(1.0)
+        body = good_metrics("replica-beside-bombs").SerializeToString()
+        until = time.monotonic() + 10.0
+        while time.monotonic() < until:
+            status, _, took = _request(served.port, "127.0.0.8", "POST", "/v1/metrics", body, PROTOBUF_AUTH)
+            exports.append((status, took))
+            time.sleep(0.2)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(60)
+    assert answers and set(answers) <= {413, 503}, set(answers)
+    assert exports and all(s == 200 for s, _ in exports), exports  # none lost
+    took = sorted(t for _, t in exports)
+    assert took[len(took) // 2] < 1.0 and took[-1] < 5.0, took  # a shared 2-core machine: median, and a cap
+    print("bombs answered:", len(answers), "exports: p100 %.3f s" % max(t for _, t in exports))
