@@ -10,7 +10,7 @@ source refuses to start, and it is kept out of ``repr``.
 
 >>> cfg = ServiceConfig()
 >>> cfg.host, cfg.port, cfg.max_request_bytes
-('127.0.0.1', 4328, 67108864)
+('127.0.0.1', 4328, 20971520)
 >>> ServiceConfig(port=70000)
 Traceback (most recent call last):
 ...
@@ -47,8 +47,9 @@ __all__ = [
 ENV_TOKEN: Final = env_vars.HERITAGE_OTEL_ANALYZER_TOKEN
 #: Default port: next to the Collector's 4317/4318, not clashing with them.
 DEFAULT_PORT: Final = 4328
-#: 64 MiB: the largest request body the OTLP/HTTP specification asks a server to accept (after gzip too).
-DEFAULT_MAX_REQUEST_BYTES: Final = 64 * 1024 * 1024
+#: 20 MiB: the default limit the OTLP/HTTP specification RECOMMENDS for a request body, after decompression too
+#: (opentelemetry-proto docs/specification.md, "OTLP/HTTP Request"; 413 beyond, which clients must not retry).
+DEFAULT_MAX_REQUEST_BYTES: Final = 20 * 1024 * 1024
 _LOOPBACK_NAMES: Final = ("localhost", "127.0.0.1", "::1")
 
 

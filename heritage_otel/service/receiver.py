@@ -6,13 +6,14 @@ on the wire or after gzip; all requests together hold at most
 ``request_timeout_s`` gets 503 with ``Retry-After`` (OTLP clients retry it).
 Decoding counts elements before building anything (``max_request_items``),
 then at most ``max_concurrent_ingest`` bodies are decoded and ingested at
-once, on worker threads. Spans are answered with a partial success that
+once, on worker threads, and at most half of them from one client address. Spans are answered with a partial success that
 rejects them (they belong in Jaeger).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from typing import Any, Final
 
 import anyio.to_thread
@@ -48,6 +49,9 @@ from heritage_otel.service.payload import (
 
 __all__ = ["OtlpReceiver", "OTLP_PATHS"]
 
+#: How often a request whose address holds its share of decode slots looks again.
+_SHARE_POLL_S: Final = 0.02
+
 OTLP_PATHS: Final = {"/v1/metrics": ExportMetricsServiceRequest, "/v1/logs": ExportLogsServiceRequest,
                      "/v1/traces": ExportTraceServiceRequest}
 
@@ -60,6 +64,7 @@ class OtlpReceiver:
         self.config = service.config
         self.envelope = envelope
         self._ingest_slots: asyncio.Semaphore | None = None
+        self._ingesting: Counter[str] = Counter()  # bodies being decoded/ingested, per client address
         self._buffered = 0  # body bytes held by all requests (wire + decompressed; event-loop only)
 
     async def post(self, scope: Scope, receive: Receive, send: Send, headers: Headers, kind: str,
@@ -85,15 +90,23 @@ class OtlpReceiver:
             body = await self._read_body(receive, headers, encoding == "gzip", deadline, held)
             if self._ingest_slots is None:
                 self._ingest_slots = asyncio.Semaphore(self.config.max_concurrent_ingest)
+            client = scope["client"][0] if scope.get("client") else ""
+            share = max(1, self.config.max_concurrent_ingest // 2)  # no address holds every decode slot
             try:
                 async with asyncio.timeout_at(deadline):
+                    while self._ingesting[client] >= share:
+                        await asyncio.sleep(_SHARE_POLL_S)
                     await self._ingest_slots.acquire()
             except TimeoutError:
                 raise Refused(503, "the Analyzer is busy; retry later", headers={"Retry-After": "5"}) from None
+            self._ingesting[client] += 1
             try:
                 status, payload = await anyio.to_thread.run_sync(self._ingest, path, body, content_type, kind)
             finally:
                 self._ingest_slots.release()
+                self._ingesting[client] -= 1
+                if self._ingesting[client] <= 0:
+                    del self._ingesting[client]
         finally:
             self._buffered -= held[0]
             self.service.buffered_bytes = self._buffered
