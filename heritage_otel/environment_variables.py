@@ -71,6 +71,10 @@ HERITAGE_OTEL_OTLP_JSON_PATH: Final = _declare(
 HERITAGE_OTEL_CAPTURE_QUERY_TEXT: Final = _declare(
     "HERITAGE_OTEL_CAPTURE_QUERY_TEXT", "bool", "false",
     "Export raw query text; off, a digest `sha256:<16 hex>` is exported instead", "logs")
+HERITAGE_OTEL_CAPTURE_EXCEPTION_MESSAGES: Final = _declare(
+    "HERITAGE_OTEL_CAPTURE_EXCEPTION_MESSAGES", "bool", "false",
+    "Export exception messages (span events, status, logs) with secrets and the call's query text masked; "
+    "off, a digest `<hidden sha256:<16 hex>>` is exported instead", "logs")
 HERITAGE_OTEL_QUERY_HASH_SALT: Final = _declare(
     "HERITAGE_OTEL_QUERY_HASH_SALT", "str (secret)", "empty (plain SHA-256)",
     "Salt that makes the query digest an HMAC-SHA-256", "logs", secret=True)
