@@ -77,7 +77,8 @@ HERITAGE_OTEL_CAPTURE_EXCEPTION_MESSAGES: Final = _declare(
     "off, a digest `<hidden sha256:<16 hex>>` is exported instead", "logs")
 HERITAGE_OTEL_QUERY_HASH_SALT: Final = _declare(
     "HERITAGE_OTEL_QUERY_HASH_SALT", "str (secret)", "empty (plain SHA-256)",
-    "Salt that makes the query digest an HMAC-SHA-256", "logs", secret=True)
+    "Salt hashed before the query text (SHA-256); the Collector's `transform/query_text` reads it too, so "
+    "set it for both", "logs", secret=True)
 HERITAGE_OTEL_LOG_DIR: Final = _declare(
     "HERITAGE_OTEL_LOG_DIR", "path", "`./logs` while `configure()` was never called (the seed's files); none after",
     "Folder of `queries.log`, `system.log` and `performance.log` (JSON lines)", "logs")
@@ -121,7 +122,8 @@ HERITAGE_OTEL_ALERTMANAGER_URL: Final = _declare(
 # --- programs: the Analyzer service, traces, stack ------------------------------------------------------------
 HERITAGE_OTEL_ANALYZER_TOKEN: Final = _declare(
     "HERITAGE_OTEL_ANALYZER_TOKEN", "str (secret)", "none (no authentication)",
-    "Bearer token the Analyzer service requires on every route", "analyzer service", secret=True)
+    "Bearer token the Analyzer service requires on every route; the Collector's `otlp_http/analyzer` "
+    "exporter sends it", "analyzer service", secret=True)
 HERITAGE_OTEL_JAEGER_URL: Final = _declare(
     "HERITAGE_OTEL_JAEGER_URL", "http(s) URL", "the stack's Jaeger, else `http://127.0.0.1:16686`",
     "Jaeger query/UI base URL for `heritage-otel traces` and the Analyzer's trace links", "cli")
@@ -166,7 +168,7 @@ HERITAGE_OTEL_COLLECTOR_BATCH_TIMEOUT: Final = _binary(
 HERITAGE_OTEL_COLLECTOR_LOG_LEVEL: Final = _binary(
     "HERITAGE_OTEL_COLLECTOR_LOG_LEVEL", "info", "agent, gateway", "Collector log level")
 HERITAGE_OTEL_COLLECTOR_DEBUG_VERBOSITY: Final = _binary(
-    "HERITAGE_OTEL_COLLECTOR_DEBUG_VERBOSITY", "basic", "agent",
+    "HERITAGE_OTEL_COLLECTOR_DEBUG_VERBOSITY", "basic", "agent, gateway",
     "`debug` exporter (metrics, logs): `basic`, `normal`, `detailed`")
 HERITAGE_OTEL_SAMPLING_PERCENTAGE: Final = _binary(
     "HERITAGE_OTEL_SAMPLING_PERCENTAGE", "10", "agent", "Probabilistic share of healthy traces kept")
@@ -176,6 +178,28 @@ HERITAGE_OTEL_SAMPLING_DECISION_WAIT: Final = _binary(
     "HERITAGE_OTEL_SAMPLING_DECISION_WAIT", "10s", "agent", "Longest wait for a trace's spans")
 HERITAGE_OTEL_SAMPLING_DECISION_WAIT_AFTER_ROOT: Final = _binary(
     "HERITAGE_OTEL_SAMPLING_DECISION_WAIT_AFTER_ROOT", "2s", "agent", "Decide this long after the root span")
+HERITAGE_OTEL_SAMPLING_EXPECTED_TRACES_PER_SEC: Final = _binary(
+    "HERITAGE_OTEL_SAMPLING_EXPECTED_TRACES_PER_SEC", "100", "agent",
+    "Traces per second one agent is sized for (tail sampling's `expected_new_traces_per_sec`)")
+HERITAGE_OTEL_SAMPLING_NUM_TRACES: Final = _binary(
+    "HERITAGE_OTEL_SAMPLING_NUM_TRACES", "5000", "agent",
+    "Traces held while deciding, and each decision cache (5 decision waits of the expected traffic)")
+HERITAGE_OTEL_SAMPLING_MAX_SPANS_PER_SEC: Final = _binary(
+    "HERITAGE_OTEL_SAMPLING_MAX_SPANS_PER_SEC", "200", "agent",
+    "Cap on the spans kept per second (25 % of 100 traces/s of 8 spans): errors 40 %, fallbacks 30 %, "
+    "slow 20 %, baseline 10 %")
+HERITAGE_OTEL_COLLECTOR_DEBUG_EXPORTER: Final = _binary(
+    "HERITAGE_OTEL_COLLECTOR_DEBUG_EXPORTER", "nop", "agent, gateway",
+    "Second exporter of the metrics and logs pipelines: `debug` prints what they forward, `nop` (off)")
+HERITAGE_OTEL_JAEGER_TLS_INSECURE: Final = _binary(
+    "HERITAGE_OTEL_JAEGER_TLS_INSECURE", "true", "agent",
+    "Plaintext to Jaeger while no CA file is given (ignored once `HERITAGE_OTEL_JAEGER_TLS_CA_FILE` is set)")
+HERITAGE_OTEL_JAEGER_TLS_CA_FILE: Final = _binary(
+    "HERITAGE_OTEL_JAEGER_TLS_CA_FILE", "", "agent", "CA that Jaeger's certificate is verified against: TLS on")
+HERITAGE_OTEL_JAEGER_TLS_CERT_FILE: Final = _binary(
+    "HERITAGE_OTEL_JAEGER_TLS_CERT_FILE", "", "agent", "Client certificate sent to Jaeger (mutual TLS)")
+HERITAGE_OTEL_JAEGER_TLS_KEY_FILE: Final = _binary(
+    "HERITAGE_OTEL_JAEGER_TLS_KEY_FILE", "", "agent", "Key of the client certificate")
 HERITAGE_OTEL_JAEGER_OTLP_GRPC_ENDPOINT: Final = _binary(
     "HERITAGE_OTEL_JAEGER_OTLP_GRPC_ENDPOINT", "127.0.0.1:14317", "agent, Jaeger",
     "Where the agent sends traces; Jaeger's OTLP/gRPC listener")
@@ -193,6 +217,15 @@ HERITAGE_OTEL_GATEWAY_BACKENDS: Final = _binary(
 HERITAGE_OTEL_GATEWAY_ANALYZER_SHARDS: Final = _binary(
     "HERITAGE_OTEL_GATEWAY_ANALYZER_SHARDS", "[127.0.0.1:6317, 127.0.0.1:6417]", "gateway",
     "The shard Collectors in front of the Analyzer shards (metrics and logs routed by service)")
+HERITAGE_OTEL_GATEWAY_TLS_INSECURE: Final = _binary(
+    "HERITAGE_OTEL_GATEWAY_TLS_INSECURE", "true", "gateway",
+    "Plaintext to the sampling and shard Collectors while no CA file is given")
+HERITAGE_OTEL_GATEWAY_TLS_CA_FILE: Final = _binary(
+    "HERITAGE_OTEL_GATEWAY_TLS_CA_FILE", "", "gateway", "CA the backends' certificates are verified against: TLS on")
+HERITAGE_OTEL_GATEWAY_TLS_CERT_FILE: Final = _binary(
+    "HERITAGE_OTEL_GATEWAY_TLS_CERT_FILE", "", "gateway", "Client certificate sent to the backends (mutual TLS)")
+HERITAGE_OTEL_GATEWAY_TLS_KEY_FILE: Final = _binary(
+    "HERITAGE_OTEL_GATEWAY_TLS_KEY_FILE", "", "gateway", "Key of the client certificate")
 HERITAGE_OTEL_JAEGER_OTLP_HTTP_ENDPOINT: Final = _binary(
     "HERITAGE_OTEL_JAEGER_OTLP_HTTP_ENDPOINT", "127.0.0.1:14318", "Jaeger", "OTLP/HTTP listener")
 HERITAGE_OTEL_JAEGER_QUERY_HTTP_ENDPOINT: Final = _binary(
