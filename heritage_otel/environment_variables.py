@@ -142,6 +142,17 @@ def _binary(name: str, default: str, used_by: str, meaning: str) -> str:
     return _declare(name, "`${env}` in the YAML", default, meaning, used_by, binary=True)
 
 
+def _tls(prefix: str, used_by: str, peer: str) -> tuple[str, str, str, str]:
+    """The four TLS variables of one hop (``<prefix>TLS_INSECURE``, ``_CA_FILE``, ``_CERT_FILE``, ``_KEY_FILE``)."""
+    return (
+        _binary(f"{prefix}TLS_INSECURE", "true", used_by,
+                f"Plaintext to {peer} while no CA file is given (ignored once `{prefix}TLS_CA_FILE` is set)"),
+        _binary(f"{prefix}TLS_CA_FILE", "", used_by, f"CA the certificate of {peer} is verified against: TLS on"),
+        _binary(f"{prefix}TLS_CERT_FILE", "", used_by, f"Client certificate sent to {peer} (mutual TLS)"),
+        _binary(f"{prefix}TLS_KEY_FILE", "", used_by, "Key of the client certificate"),
+    )
+
+
 HERITAGE_OTEL_COLLECTOR_OTLP_GRPC_ENDPOINT: Final = _binary(
     "HERITAGE_OTEL_COLLECTOR_OTLP_GRPC_ENDPOINT", "127.0.0.1:4317", "agent, gateway", "OTLP/gRPC listener")
 HERITAGE_OTEL_COLLECTOR_OTLP_HTTP_ENDPOINT: Final = _binary(
@@ -191,15 +202,8 @@ HERITAGE_OTEL_SAMPLING_MAX_SPANS_PER_SEC: Final = _binary(
 HERITAGE_OTEL_COLLECTOR_DEBUG_EXPORTER: Final = _binary(
     "HERITAGE_OTEL_COLLECTOR_DEBUG_EXPORTER", "nop", "agent, gateway",
     "Second exporter of the metrics and logs pipelines: `debug` prints what they forward, `nop` (off)")
-HERITAGE_OTEL_JAEGER_TLS_INSECURE: Final = _binary(
-    "HERITAGE_OTEL_JAEGER_TLS_INSECURE", "true", "agent",
-    "Plaintext to Jaeger while no CA file is given (ignored once `HERITAGE_OTEL_JAEGER_TLS_CA_FILE` is set)")
-HERITAGE_OTEL_JAEGER_TLS_CA_FILE: Final = _binary(
-    "HERITAGE_OTEL_JAEGER_TLS_CA_FILE", "", "agent", "CA that Jaeger's certificate is verified against: TLS on")
-HERITAGE_OTEL_JAEGER_TLS_CERT_FILE: Final = _binary(
-    "HERITAGE_OTEL_JAEGER_TLS_CERT_FILE", "", "agent", "Client certificate sent to Jaeger (mutual TLS)")
-HERITAGE_OTEL_JAEGER_TLS_KEY_FILE: Final = _binary(
-    "HERITAGE_OTEL_JAEGER_TLS_KEY_FILE", "", "agent", "Key of the client certificate")
+HERITAGE_OTEL_JAEGER_TLS_INSECURE, HERITAGE_OTEL_JAEGER_TLS_CA_FILE, HERITAGE_OTEL_JAEGER_TLS_CERT_FILE, \
+    HERITAGE_OTEL_JAEGER_TLS_KEY_FILE = _tls("HERITAGE_OTEL_JAEGER_", "agent", "Jaeger")
 HERITAGE_OTEL_JAEGER_OTLP_GRPC_ENDPOINT: Final = _binary(
     "HERITAGE_OTEL_JAEGER_OTLP_GRPC_ENDPOINT", "127.0.0.1:14317", "agent, Jaeger",
     "Where the agent sends traces; Jaeger's OTLP/gRPC listener")
@@ -217,15 +221,8 @@ HERITAGE_OTEL_GATEWAY_BACKENDS: Final = _binary(
 HERITAGE_OTEL_GATEWAY_ANALYZER_SHARDS: Final = _binary(
     "HERITAGE_OTEL_GATEWAY_ANALYZER_SHARDS", "[127.0.0.1:6317, 127.0.0.1:6417]", "gateway",
     "The shard Collectors in front of the Analyzer shards (metrics and logs routed by service)")
-HERITAGE_OTEL_GATEWAY_TLS_INSECURE: Final = _binary(
-    "HERITAGE_OTEL_GATEWAY_TLS_INSECURE", "true", "gateway",
-    "Plaintext to the sampling and shard Collectors while no CA file is given")
-HERITAGE_OTEL_GATEWAY_TLS_CA_FILE: Final = _binary(
-    "HERITAGE_OTEL_GATEWAY_TLS_CA_FILE", "", "gateway", "CA the backends' certificates are verified against: TLS on")
-HERITAGE_OTEL_GATEWAY_TLS_CERT_FILE: Final = _binary(
-    "HERITAGE_OTEL_GATEWAY_TLS_CERT_FILE", "", "gateway", "Client certificate sent to the backends (mutual TLS)")
-HERITAGE_OTEL_GATEWAY_TLS_KEY_FILE: Final = _binary(
-    "HERITAGE_OTEL_GATEWAY_TLS_KEY_FILE", "", "gateway", "Key of the client certificate")
+HERITAGE_OTEL_GATEWAY_TLS_INSECURE, HERITAGE_OTEL_GATEWAY_TLS_CA_FILE, HERITAGE_OTEL_GATEWAY_TLS_CERT_FILE, \
+    HERITAGE_OTEL_GATEWAY_TLS_KEY_FILE = _tls("HERITAGE_OTEL_GATEWAY_", "gateway", "the sampling and shard Collectors")
 HERITAGE_OTEL_JAEGER_OTLP_HTTP_ENDPOINT: Final = _binary(
     "HERITAGE_OTEL_JAEGER_OTLP_HTTP_ENDPOINT", "127.0.0.1:14318", "Jaeger", "OTLP/HTTP listener")
 HERITAGE_OTEL_JAEGER_QUERY_HTTP_ENDPOINT: Final = _binary(
