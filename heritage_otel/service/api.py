@@ -22,6 +22,7 @@ from typing import Any, Final
 from heritage_otel.analysis import AlertLevel
 from heritage_otel.indicators import bad_direction
 from heritage_otel.service.core import KEY_METRICS, AnalyzerService
+from heritage_otel.traces.sampling import why_not_kept
 from heritage_otel.version import __version__
 
 __all__ = ["route", "ApiError"]
@@ -95,7 +96,23 @@ def _incidents(service: AnalyzerService, query: Mapping[str, str]) -> dict[str, 
         raise ApiError(msg)
     limit = int(_number(query, "limit", 100, 1, 1000))
     incidents = service.incidents(state, limit)
+    for incident in incidents:
+        _kept_exemplars(service, incident)
     return {"incidents": incidents, "count": len(incidents), "state": state}
+
+
+def _kept_exemplars(service: AnalyzerService, incident: dict[str, Any]) -> None:
+    """Exemplars limited to traces a source has (what the Collector kept), with links that open them.
+
+    ``exemplar_trace_ids`` keeps the ids not known to be dropped; ``trace_urls`` point at the dashboard's
+    trace page unless the real Jaeger UI answers; ``exemplars_dropped`` counts those tail sampling dropped.
+    """
+    ids = list(incident.get("exemplar_trace_ids") or [])
+    kept = service.traces.kept(ids)
+    shown = [t for t in ids if kept.get(t) is not False]
+    incident["exemplar_trace_ids"] = shown
+    incident["trace_urls"] = [service.traces.page_url(t) for t in shown]
+    incident["exemplars_dropped"] = len(ids) - len(shown)
 
 
 def _series(service: AnalyzerService, query: Mapping[str, str]) -> dict[str, Any]:
@@ -126,7 +143,32 @@ def _components(service: AnalyzerService, query: Mapping[str, str]) -> dict[str,
 def _queries(service: AnalyzerService, query: Mapping[str, str]) -> dict[str, Any]:
     limit = int(_number(query, "limit", 50, 1, service.config.query_store_size))
     filters = {k: query[k] for k in ("instance", "component", "query_id") if query.get(k)}
-    return {"queries": service.recent_queries(limit, filters), "total": service.queries.total}
+    rows = service.recent_queries(limit, filters)
+    kept = service.traces.kept(r["trace_id"] for r in rows if r.get("trace_id"))
+    for r in rows:
+        _trace_fields(service, r, kept.get(r["trace_id"]) if r.get("trace_id") else None)
+    return {"queries": rows, "total": service.queries.total}
+
+
+def _trace_fields(service: AnalyzerService, row: dict[str, Any], kept: bool | None) -> None:
+    """A query row's trace: ``trace_kept`` (True/False, None when unknown), ``trace_url`` that opens it, and
+    ``trace_note`` saying why a dropped trace is not there."""
+    trace_id = row.get("trace_id")
+    row["trace_kept"] = kept
+    row["trace_url"] = service.traces.page_url(trace_id) if trace_id and kept is not False else None
+    row["trace_note"] = why_not_kept(row) if kept is False else None
+
+
+def _trace(service: AnalyzerService, trace_id: str) -> tuple[int, dict[str, Any]]:
+    """One trace for the trace page; when no source has it and the query log knows it, why (tail sampling)."""
+    found = service.traces.find(trace_id)
+    if found["trace"] is not None:
+        return 200, found
+    wanted = found["trace_id"]
+    record = next((q for q in service.queries.recent() if q.trace_id and q.trace_id.rjust(32, "0") == wanted), None)
+    if record is not None:
+        found["why"] = why_not_kept(record.as_dict())
+    return 404, found
 
 
 def _stats(service: AnalyzerService, query: Mapping[str, str]) -> dict[str, Any]:
@@ -169,10 +211,9 @@ def route(service: AnalyzerService, path: str, query: Mapping[str, str]) -> tupl
             return 200, handler(service, query)
         if path.startswith("/api/traces/"):
             try:
-                found = service.traces.find(path.removeprefix("/api/traces/"))
+                return _trace(service, path.removeprefix("/api/traces/"))
             except ValueError as exc:
                 return 400, {"error": str(exc)}
-            return (200 if found["trace"] is not None else 404), found
         if path.startswith("/api/series/"):
             sid = path.removeprefix("/api/series/")
             found = service.points(sid, _number(query, "minutes", 60, 0.1, _MAX_MINUTES))

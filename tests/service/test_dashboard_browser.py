@@ -71,7 +71,9 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     require_binary(BIN_DIR / "jaeger", "bash scripts/deps/jaeger.sh")
     stack = Stack(tmp_path_factory.mktemp("stack"), ports=StackPorts.free(), jaeger_storage="memory", repo=REPO_ROOT,
                   extra_env={"HERITAGE_OTEL_ANALYZER_ENDPOINT": f"http://127.0.0.1:{free_port()}",
-                             "HERITAGE_OTEL_SAMPLING_PERCENTAGE": "100",
+                             # healthy fast traces are dropped (the query log says so); errors and slow ones kept
+                             "HERITAGE_OTEL_SAMPLING_PERCENTAGE": "0",
+                             "HERITAGE_OTEL_SAMPLING_MAX_SPANS_PER_SEC": "1000000",
                              "HERITAGE_OTEL_SAMPLING_DECISION_WAIT": "2s",
                              "HERITAGE_OTEL_SAMPLING_DECISION_WAIT_AFTER_ROOT": "1s",
                              "HERITAGE_OTEL_COLLECTOR_BATCH_TIMEOUT": "200ms"})
@@ -231,7 +233,8 @@ def test_query_log_rows_link_to_the_trace_page(browser, fleet):
     _open(browser, server.url, "queries")
     rows = _css(browser, "#queries-table tbody tr")
     assert 1 <= len(rows) <= 50
-    link = rows[-1].find_element("css selector", "a.trace-link")
+    link = next(r for r in reversed(rows) if r.find_elements("css selector", "a.trace-link")).find_element(
+        "css selector", "a.trace-link")
     trace_id = link.get_attribute("title")
     assert link.get_attribute("href") == f"{server.url}/#trace/{trace_id}"
     assert trace_id in fleet["a"].trace_ids() | fleet["b"].trace_ids()
@@ -265,6 +268,42 @@ def test_query_log_rows_link_to_the_trace_page(browser, fleet):
     filtered = _css(browser, "#queries-table tbody tr")
     assert filtered and all("replica-b" in r.text for r in filtered)
     _shot(browser, "queries-filtered")
+
+
+def test_query_log_says_which_traces_tail_sampling_dropped_and_why(browser, fleet):
+    """A healthy, fast query's trace (the Collector keeps none of those here) is marked dropped with the reason,
+    not linked; the trace page opened on its id says the same; every linked trace is in Jaeger."""
+    server, stack = fleet["server"], fleet["stack"]
+    _open(browser, server.url, "queries")
+    dropped = _css(browser, "#queries-table tbody .trace-dropped")
+    assert dropped, "no query row marked dropped"
+    first = dropped[0]
+    trace_id = first.get_attribute("data-trace-id")
+    assert "dropped" in first.text and "healthy, fast query" in first.text and "baseline share" in first.text
+    assert not first.find_elements("css selector", "a")
+    client = JaegerClient(stack.ports.jaeger_url)
+    assert client.get_trace(trace_id) is None
+    for link in _css(browser, "#queries-table tbody a.trace-link")[:5]:
+        assert client.get_trace(link.get_attribute("title")) is not None
+    _shot(browser, "queries-dropped")
+    browser.get(server.url + "/#trace/" + trace_id)
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, 20).until(lambda d: "not in Jaeger" in d.find_element("id", "trace-summary").text)
+    assert "healthy, fast query" in _css(browser, "#trace-summary")[0].text
+
+
+def test_incident_trace_links_open_kept_traces(browser, fleet):
+    """/api/incidents: exemplars are traces Jaeger has, and their links open the dashboard's trace page (the
+    Jaeger built from its Go module has no UI)."""
+    server, stack = fleet["server"], fleet["stack"]
+    client = JaegerClient(stack.ports.jaeger_url)
+    incidents = requests.get(server.url + "/api/incidents", params={"state": "all"}, timeout=10).json()["incidents"]
+    exemplars = [(t, u) for i in incidents for t, u in zip(i["exemplar_trace_ids"], i["trace_urls"], strict=True)]
+    assert exemplars
+    for trace_id, url in exemplars:
+        assert url == f"/#trace/{trace_id}"
+        assert client.get_trace(trace_id) is not None, trace_id
 
 
 def test_metrics_page_charts_the_selected_metric(browser, fleet):

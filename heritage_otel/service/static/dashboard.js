@@ -95,6 +95,17 @@
     return a;
   }
 
+  // A trace tail sampling did not keep: no link (it would open nothing), the reason on hover and below.
+  function droppedTrace(q) {
+    const span = el("span", null, "trace-dropped");
+    span.appendChild(badge("dropped", "dropped"));
+    span.appendChild(el("code", " " + q.trace_id.slice(0, 16), "muted"));
+    span.title = q.trace_note || "not kept by tail sampling";
+    span.dataset.traceId = q.trace_id;
+    span.appendChild(el("div", span.title, "small muted trace-note"));
+    return span;
+  }
+
   function traceLinks(alert) {
     const span = document.createElement("span");
     const ids = alert.exemplar_trace_ids || [];
@@ -136,6 +147,7 @@
       details.appendChild(members);
       const traces = el("div", "Traces: ", "muted small");
       traces.appendChild(traceLinks({ exemplar_trace_ids: i.exemplar_trace_ids, jaeger_links: i.trace_urls }));
+      if (i.exemplars_dropped) traces.appendChild(el("span", " (" + i.exemplars_dropped + " more not kept by tail sampling)", "muted"));
       details.appendChild(traces);
       li.appendChild(details);
       list.appendChild(li);
@@ -387,7 +399,7 @@
       return (x > y ? 1 : -1) * dir;
     });
     const rows = items.map((q) => {
-      const trace = q.trace_id ? traceLink(q.trace_id, 16) : el("code", "–");
+      const trace = !q.trace_id ? el("code", "–") : q.trace_kept === false ? droppedTrace(q) : traceLink(q.trace_id, 16);
       const tr = row([fmtTime(q.time_s), q.query_id, q.instance || q.service || "–", { text: fmtNum(q.results, 0), cls: "num" },
         { text: q.latency_ms === null ? "–" : fmtNum(q.latency_ms, 1) + " ms", cls: "num " + latencyClass(q.latency_ms) },
         (q.components || []).join(", "),
@@ -550,7 +562,8 @@
     const resp = await fetch("/api/traces/" + encodeURIComponent(id), { headers, cache: "no-store" });
     const data = await resp.json();
     if (!data.trace) {
-      summary.textContent = data.error || ("Trace " + id + " was not found" + (data.errors && data.errors.length ? ": " + data.errors.join("; ") : " (not in Jaeger, nor in this process's span store)."));
+      summary.textContent = data.error || (data.why ? "Trace " + id + " is not in Jaeger: " + data.why + "." :
+        "Trace " + id + " was not found" + (data.errors && data.errors.length ? ": " + data.errors.join("; ") : " (not in Jaeger, nor in this process's span store)."));
       return;
     }
     const t = data.trace;
