@@ -169,7 +169,8 @@ def test_overview_lists_the_open_incident_expandable_to_cause_members_and_traces
     assert len(found) == 1, texts
     item = found[0]
     assert "query_latency" in item.text and "CRITICAL" in item.text
-    item.find_element("css selector", "summary").click()
+    # led by the incident: open on the overview, the probable cause first, without a click
+    assert item.find_element("css selector", "details").get_attribute("open") is not None
     assert "Probable cause:" in item.find_element("css selector", ".cause").text
     members = item.find_elements("css selector", ".members li")
     assert any("query_latency_p95" in m.text and "replica-a" in m.text for m in members), [m.text for m in members]
@@ -177,6 +178,41 @@ def test_overview_lists_the_open_incident_expandable_to_cause_members_and_traces
     traces = {t for i in incidents for t in i["exemplar_trace_ids"]}
     links = item.find_elements("css selector", "a.trace-link")
     assert links and links[0].get_attribute("href").rsplit("/", 1)[-1] in traces
+
+
+def test_overview_colours_the_cards_by_the_open_incidents(browser, fleet):
+    """A key-metric card on a metric of an open incident takes the incident's level, whatever its own value."""
+    server = fleet["server"]
+    _open(browser, server.url, "overview")
+    incidents = requests.get(server.url + "/api/incidents", timeout=5).json()["incidents"]
+    levels = {m["metric"]: m["level"] for i in incidents for m in i["members"] if m.get("state") != "resolved"}
+    tiles = {t.get_attribute("data-metric"): t for t in _css(browser, "#key-metrics .tile")}
+    coloured = [name for name in tiles if name in levels]
+    assert coloured, (sorted(tiles), levels)
+    for name in coloured:
+        assert tiles[name].get_attribute("data-incident-level") == levels[name]
+        assert {"CRITICAL": "crit", "WARNING": "warn"}.get(levels[name], "") in tiles[name].get_attribute("class")
+
+
+def test_one_row_per_incident_where_replica_and_fleet_agree(browser, fleet):
+    """A replica's incident and the fleet's on the same signals are one row (the replica's, saying the fleet sees
+    it too), on the overview; alerts likewise on the Alerts page."""
+    _open(browser, fleet["server"].url, "overview")
+    merged = browser.execute_script("""return window.heritageDashboard.mergeScopes([
+        {id: "r", scope: "replica", service: "s", signals: ["latency"], instances: ["a"], members: [{metric: "m"}],
+         exemplar_trace_ids: ["t1"], cause: null},
+        {id: "f", scope: "fleet", service: "s", signals: ["latency"], instances: [], members: [{metric: "m"}],
+         exemplar_trace_ids: ["t2"], cause: {summary: "simrank failing"}},
+        {id: "o", scope: "fleet", service: "s", signals: ["errors"], instances: [], members: [], exemplar_trace_ids: []}])
+        .map((i) => [i.id, !!i.alsoFleet, i.exemplar_trace_ids.length, i.cause && i.cause.summary])""")
+    assert merged == [["r", True, 2, "simrank failing"], ["o", False, 0, None]]
+    alerts = browser.execute_script("""return window.heritageDashboard.mergeAlertScopes([
+        {metric: "m", level: "CRITICAL", instance: "a", service: "s"}, {metric: "m", level: "CRITICAL", service: "s"},
+        {metric: "m", level: "WARNING", service: "s"}], (a) => a.metric + a.level).map((a) => [a.instance || null, !!a.alsoFleet])""")
+    assert alerts == [["a", True], [None, False]]
+    rows = [(li.text.split(" · ")[0], li.text.split(" · ")[1]) for li in _css(browser, "#overview-alerts li[data-incident]")]
+    assert len(rows) == len(set(rows)), rows
+    assert _css(browser, "#overview-resolved")
 
 
 def test_alerts_page_lists_the_replica_alert(browser, fleet):
