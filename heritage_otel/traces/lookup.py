@@ -44,6 +44,7 @@ _UI_CHECK_EVERY_S: Final = 60.0
 MAX_PRESENCE_CHECKS: Final = 100
 _PRESENCE_CACHE: Final = 10_000
 _ABSENT_RECHECK_S: Final = 15.0
+_JAEGER_RETRY_S: Final = 30.0
 
 
 def trace_from_span_store(store: Any, trace_id: str) -> Trace | None:
@@ -79,6 +80,7 @@ class TraceLookup:
         self.timeout_s = timeout_s
         self._ui: tuple[float, bool] = (-float("inf"), False)
         self._present: dict[str, tuple[float, bool]] = {}
+        self._jaeger_down_until = -float("inf")
         self._lock = threading.Lock()
 
     def jaeger_ui_answers(self) -> bool:
@@ -135,10 +137,13 @@ class TraceLookup:
         if self.jaeger_url:
             from heritage_otel.traces.jaeger import JaegerClient
 
+            if time.monotonic() < self._jaeger_down_until:
+                return None  # it failed a moment ago: no page waits on it again
             try:
                 present = JaegerClient(self.jaeger_url, timeout_s=min(self.timeout_s, 2.0)).get_trace(trace_id) is not None
                 sources += 1
             except Exception:  # noqa: BLE001 - unknown, not "dropped"
+                self._jaeger_down_until = time.monotonic() + _JAEGER_RETRY_S
                 return None
         if not present:
             try:
