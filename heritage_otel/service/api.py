@@ -96,9 +96,20 @@ def _incidents(service: AnalyzerService, query: Mapping[str, str]) -> dict[str, 
         raise ApiError(msg)
     limit = int(_number(query, "limit", 100, 1, 1000))
     incidents = service.incidents(state, limit)
+    where = _instance_whereabouts(service)
     for incident in incidents:
         _kept_exemplars(service, incident)
+        incident["instance_details"] = {i: where[i] for i in incident.get("instances") or () if i in where}
     return {"incidents": incidents, "count": len(incidents), "state": state}
+
+
+def _instance_whereabouts(service: AnalyzerService) -> dict[str, dict[str, Any]]:
+    """``service.instance.id`` -> its ``host`` and ``pid``, from the newest query record of each instance."""
+    where: dict[str, dict[str, Any]] = {}
+    for q in service.queries.recent():
+        if q.instance and q.instance not in where and (q.host or q.pid is not None):
+            where[q.instance] = {"host": q.host, "pid": q.pid}
+    return where
 
 
 def _kept_exemplars(service: AnalyzerService, incident: dict[str, Any]) -> None:

@@ -9,7 +9,9 @@ loaded, checked, and saved as a screenshot under test-output/dashboard/.
 from __future__ import annotations
 
 import base64
+import os
 import shutil
+import socket
 import tempfile
 import threading
 import time
@@ -169,6 +171,8 @@ def test_overview_lists_the_open_incident_expandable_to_cause_members_and_traces
     assert len(found) == 1, texts
     item = found[0]
     assert "query_latency" in item.text and "CRITICAL" in item.text
+    # the instance: its service.instance.id with the host and pid it runs as
+    assert f"replica-a ({socket.gethostname()}, pid {os.getpid()})" in item.text
     # led by the incident: open on the overview, the probable cause first, without a click
     assert item.find_element("css selector", "details").get_attribute("open") is not None
     assert "Probable cause:" in item.find_element("css selector", ".cause").text

@@ -121,8 +121,15 @@
   // --- incidents: one line each, expandable to the probable cause, the members and the traces ------------
   function incidentScope(i) {
     const fleet = i.alsoFleet ? " (the fleet sees it too)" : "";
-    if (i.scope === "replica") return (i.service || "") + " · replica " + i.instances.join(", ") + fleet;
+    if (i.scope === "replica") return (i.service || "") + " · replica " + i.instances.map((id) => instanceName(i, id)).join(", ") + fleet;
     return (i.service || "service") + (i.scope === "fleet" ? " · fleet" : "");
+  }
+
+  // service.instance.id, with the host and pid it runs as when the Analyzer knows them
+  function instanceName(i, id) {
+    const d = (i.instance_details || {})[id];
+    if (!d) return id;
+    return id + " (" + [d.host, d.pid !== null && d.pid !== undefined ? "pid " + d.pid : null].filter(Boolean).join(", ") + ")";
   }
 
   // One row per incident where a replica's and the fleet's say the same (same service and signals): the
