@@ -226,7 +226,13 @@
     }));
     const issues = $("health-issues"); issues.replaceChildren();
     if (!health.issues.length) issues.appendChild(el("li", health.receiving ? "Nothing over budget" : "No data received yet", "muted"));
-    health.issues.slice(0, 12).forEach((t) => issues.appendChild(el("li", t)));
+    // one line per "LEVEL alert on metric" (a replica's alert and the fleet's say the same)
+    const seen = new Map();
+    health.issues.forEach((t) => {
+      const key = t.includes(" alert on ") ? t.split(":")[0] : t;
+      if (seen.has(key)) seen.get(key).more += 1; else seen.set(key, { text: t, more: 0 });
+    });
+    [...seen.values()].slice(0, 12).forEach((i) => issues.appendChild(el("li", i.text + (i.more ? " (+" + i.more + " more: replicas, fleet)" : ""))));
 
     const tiles = $("key-metrics"); tiles.replaceChildren();
     const rules = (state.config && state.config.thresholds) || {};
