@@ -111,8 +111,8 @@ def test_raw_query_text_is_exported_only_when_opted_in(telemetry, instrumentor, 
 
 
 def test_collector_agent_hashes_query_text_in_log_records(tmp_path) -> None:
-    """An application that opted in sends raw text; the agent config's redaction processor forwards
-    only its SHA3-256 hash (log records, as printed by the debug exporter). Spans and span events
+    """An application that opted in sends raw text; the agent config's transform/query_text forwards
+    only its digest, the SDK's (log records, as printed by the debug exporter). Spans and span events
     through to Jaeger are covered by tests/e2e/test_pipeline.py."""
     from heritage_otel import configure
     from heritage_otel.stack import Stack, StackPorts
