@@ -16,13 +16,14 @@ bad one is a 400 naming the parameter, its value and what is valid.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from heritage_otel.analysis import AlertLevel
 from heritage_otel.indicators import bad_direction
 from heritage_otel.service.core import KEY_METRICS, AnalyzerService
-from heritage_otel.traces.sampling import why_not_kept
+from heritage_otel.traces.sampling import DECIDING, DECIDING_S, why_not_kept
 from heritage_otel.version import __version__
 
 __all__ = ["route", "ApiError"]
@@ -165,9 +166,11 @@ def _trace_fields(service: AnalyzerService, row: dict[str, Any], kept: bool | No
     """A query row's trace: ``trace_kept`` (True/False, None when unknown), ``trace_url`` that opens it, and
     ``trace_note`` saying why a dropped trace is not there."""
     trace_id = row.get("trace_id")
+    deciding = kept is False and time.time() - float(row.get("time_s") or 0.0) < DECIDING_S
+    kept = None if deciding else kept
     row["trace_kept"] = kept
     row["trace_url"] = service.traces.page_url(trace_id) if trace_id and kept is not False else None
-    row["trace_note"] = why_not_kept(row) if kept is False else None
+    row["trace_note"] = why_not_kept(row) if kept is False else DECIDING if deciding else None
 
 
 def _trace(service: AnalyzerService, trace_id: str) -> tuple[int, dict[str, Any]]:

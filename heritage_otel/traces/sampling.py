@@ -17,10 +17,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-__all__ = ["SLOW_MS", "why_not_kept"]
+__all__ = ["DECIDING_S", "SLOW_MS", "why_not_kept"]
 
 #: The agent's default latency threshold (HERITAGE_OTEL_SAMPLING_LATENCY_THRESHOLD_MS).
 SLOW_MS: Final = 500.0
+#: How long after a query its trace may still be undecided: the agent's decision wait (10 s) plus batching.
+DECIDING_S: Final = 15.0
+#: What a young trace that is not in Jaeger yet is said to be.
+DECIDING: Final = "not in Jaeger yet: the tail sampler decides up to 10 s after a trace starts"
 _BUSY: Final = ("the kept-spans cap was reached (HERITAGE_OTEL_SAMPLING_MAX_SPANS_PER_SEC, 200 spans/s by default: "
                 "an incident's storm of errors and fallbacks is not traced in full), or the sampler is still deciding "
                 "(up to HERITAGE_OTEL_SAMPLING_DECISION_WAIT, 10 s)")
