@@ -80,13 +80,22 @@ def _alerts(service: AnalyzerService, query: Mapping[str, str]) -> dict[str, Any
 
 
 def _active(service: AnalyzerService, query: Mapping[str, str]) -> dict[str, Any]:
-    alerts = service.active_alerts(**_filters(query))
+    alerts = _linked(service, service.active_alerts(**_filters(query)))
     return {"alerts": alerts, "count": len(alerts)}
+
+
+def _linked(service: AnalyzerService, alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Alert dicts whose ``jaeger_links`` open their traces: Jaeger's UI when a real one answers, else the
+    dashboard's trace page (Jaeger built from its Go module serves a placeholder at ``/trace/<id>``)."""
+    for alert in alerts:
+        if alert.get("jaeger_links"):
+            alert["jaeger_links"] = [service.traces.page_url(t) for t in alert.get("exemplar_trace_ids") or ()]
+    return alerts
 
 
 def _history(service: AnalyzerService, query: Mapping[str, str]) -> dict[str, Any]:
     hours = _number(query, "hours", service.config.alert_history_hours, 0.001, 24 * 30)
-    alerts = service.alert_history(**_filters(query), hours=hours)
+    alerts = _linked(service, service.alert_history(**_filters(query), hours=hours))
     return {"alerts": alerts, "count": len(alerts), "hours": hours}
 
 
@@ -100,6 +109,7 @@ def _incidents(service: AnalyzerService, query: Mapping[str, str]) -> dict[str, 
     where = _instance_whereabouts(service)
     for incident in incidents:
         _kept_exemplars(service, incident)
+        _linked(service, incident.get("members") or [])
         incident["instance_details"] = {i: where[i] for i in incident.get("instances") or () if i in where}
     return {"incidents": incidents, "count": len(incidents), "state": state}
 
