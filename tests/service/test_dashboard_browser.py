@@ -118,7 +118,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
                 time.sleep(0.2)
             assert active, "no latency alert for replica-a"
             time.sleep(4 * INTERVAL_S)  # the fleet aggregate closes its buckets one interval later
-            yield {"server": server, "stack": stack, "a": a, "b": b, "paused": paused}
+            yield {"server": server, "stack": stack, "a": a, "b": b, "paused": paused, "faulty": faulty}
             stop.set()
             thread.join(10)
             a.shutdown()
@@ -403,6 +403,26 @@ def test_no_page_logs_a_browser_error(browser, fleet):
         _open(browser, fleet["server"].url, page)
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert errors == []
+
+
+def test_a_resolved_incident_stays_on_the_overview_with_its_cause(browser, fleet):
+    """Once replica-a recovers its incident resolves, and the overview still lists it, with its probable cause
+    (last of the fleet tests: it ends the fault)."""
+    server = fleet["server"]
+    fleet["faulty"].clear()
+    deadline = time.monotonic() + 90
+    resolved: list = []
+    while time.monotonic() < deadline and not resolved:
+        time.sleep(1)
+        resolved = [i for i in requests.get(server.url + "/api/incidents", params={"state": "resolved"},
+                                            timeout=5).json()["incidents"] if "replica-a" in i["instances"]]
+    assert resolved, "replica-a's incident did not resolve after the fault ended"
+    _open(browser, server.url, "overview")
+    items = [li for li in _css(browser, "#overview-resolved li[data-state='resolved']") if "replica-a" in li.text]
+    assert items, [li.text for li in _css(browser, "#overview-resolved li")]
+    items[0].find_element("css selector", "summary").click()
+    assert "Probable cause:" in items[0].find_element("css selector", ".cause").text
+    _shot(browser, "overview-resolved")
 
 
 def test_page_asks_for_the_token_when_the_api_requires_one(browser):
