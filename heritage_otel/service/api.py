@@ -80,8 +80,17 @@ def _alerts(service: AnalyzerService, query: Mapping[str, str]) -> dict[str, Any
 
 
 def _active(service: AnalyzerService, query: Mapping[str, str]) -> dict[str, Any]:
-    alerts = _linked(service, service.active_alerts(**_filters(query)))
+    alerts = _located(service, _linked(service, service.active_alerts(**_filters(query))))
     return {"alerts": alerts, "count": len(alerts)}
+
+
+def _located(service: AnalyzerService, alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Alert dicts of a replica with ``instance_details``: the host and pid it runs as, when known."""
+    where = _instance_whereabouts(service) if any(a.get("instance") for a in alerts) else {}
+    for alert in alerts:
+        if alert.get("instance") in where:
+            alert["instance_details"] = where[alert["instance"]]
+    return alerts
 
 
 def _linked(service: AnalyzerService, alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -95,7 +104,7 @@ def _linked(service: AnalyzerService, alerts: list[dict[str, Any]]) -> list[dict
 
 def _history(service: AnalyzerService, query: Mapping[str, str]) -> dict[str, Any]:
     hours = _number(query, "hours", service.config.alert_history_hours, 0.001, 24 * 30)
-    alerts = _linked(service, service.alert_history(**_filters(query), hours=hours))
+    alerts = _located(service, _linked(service, service.alert_history(**_filters(query), hours=hours)))
     return {"alerts": alerts, "count": len(alerts), "hours": hours}
 
 

@@ -243,6 +243,7 @@ def test_alerts_page_lists_the_replica_alert(browser, fleet):
     rows = _css(browser, "#alerts-active tbody tr[data-instance='replica-a']")
     texts = [r.text for r in rows]
     assert any("query_latency_p95" in t and "CRITICAL" in t for t in texts), texts
+    assert all(f"replica-a ({socket.gethostname()}, pid {os.getpid()})" in t for t in texts), texts
     assert not any("query_latency" in r.text for r in _css(browser, "#alerts-active tbody tr[data-instance='replica-b']"))
     _shot(browser, "alerts")
 

@@ -115,7 +115,13 @@
   }
 
   function instanceOf(a) {
-    return a.instance ? a.instance + (a.alsoFleet ? " (and the fleet)" : "") : (a.service ? a.service + " (fleet)" : "–");
+    if (!a.instance) return a.service ? a.service + " (fleet)" : "–";
+    return a.instance + whereabouts(a.instance_details) + (a.alsoFleet ? " and the fleet" : "");
+  }
+
+  // " (host, pid N)" of an instance when the Analyzer knows them, else ""
+  function whereabouts(d) {
+    return d ? " (" + [d.host, d.pid !== null && d.pid !== undefined ? "pid " + d.pid : null].filter(Boolean).join(", ") + ")" : "";
   }
 
   // --- incidents: one line each, expandable to the probable cause, the members and the traces ------------
@@ -126,11 +132,7 @@
   }
 
   // service.instance.id, with the host and pid it runs as when the Analyzer knows them
-  function instanceName(i, id) {
-    const d = (i.instance_details || {})[id];
-    if (!d) return id;
-    return id + " (" + [d.host, d.pid !== null && d.pid !== undefined ? "pid " + d.pid : null].filter(Boolean).join(", ") + ")";
-  }
+  function instanceName(i, id) { return id + whereabouts((i.instance_details || {})[id]); }
 
   // One row per incident where a replica's and the fleet's say the same (same service and signals): the
   // replica's, which names the instance, marked as seen by the fleet too; the fleet's members and traces join it.
