@@ -71,9 +71,14 @@ HERITAGE_OTEL_OTLP_JSON_PATH: Final = _declare(
 HERITAGE_OTEL_CAPTURE_QUERY_TEXT: Final = _declare(
     "HERITAGE_OTEL_CAPTURE_QUERY_TEXT", "bool", "false",
     "Export raw query text; off, a digest `sha256:<16 hex>` is exported instead", "logs")
+HERITAGE_OTEL_CAPTURE_EXCEPTION_MESSAGES: Final = _declare(
+    "HERITAGE_OTEL_CAPTURE_EXCEPTION_MESSAGES", "bool", "false",
+    "Export exception messages (span events, status, logs) with secrets and the call's query text masked; "
+    "off, a digest `<hidden sha256:<16 hex>>` is exported instead", "logs")
 HERITAGE_OTEL_QUERY_HASH_SALT: Final = _declare(
     "HERITAGE_OTEL_QUERY_HASH_SALT", "str (secret)", "empty (plain SHA-256)",
-    "Salt that makes the query digest an HMAC-SHA-256", "logs", secret=True)
+    "Salt hashed before the query text (SHA-256); the Collector's `transform/query_text` reads it too, so "
+    "set it for both", "logs", secret=True)
 HERITAGE_OTEL_LOG_DIR: Final = _declare(
     "HERITAGE_OTEL_LOG_DIR", "path", "`./logs` while `configure()` was never called (the seed's files); none after",
     "Folder of `queries.log`, `system.log` and `performance.log` (JSON lines)", "logs")
@@ -117,7 +122,8 @@ HERITAGE_OTEL_ALERTMANAGER_URL: Final = _declare(
 # --- programs: the Analyzer service, traces, stack ------------------------------------------------------------
 HERITAGE_OTEL_ANALYZER_TOKEN: Final = _declare(
     "HERITAGE_OTEL_ANALYZER_TOKEN", "str (secret)", "none (no authentication)",
-    "Bearer token the Analyzer service requires on every route", "analyzer service", secret=True)
+    "Bearer token the Analyzer service requires on every route; the Collector's `otlp_http/analyzer` "
+    "exporter sends it", "analyzer service", secret=True)
 HERITAGE_OTEL_JAEGER_URL: Final = _declare(
     "HERITAGE_OTEL_JAEGER_URL", "http(s) URL", "the stack's Jaeger, else `http://127.0.0.1:16686`",
     "Jaeger query/UI base URL for `heritage-otel traces` and the Analyzer's trace links", "cli")
@@ -134,6 +140,17 @@ HERITAGE_OTEL_HOME: Final = _declare(
 # against the YAML files.
 def _binary(name: str, default: str, used_by: str, meaning: str) -> str:
     return _declare(name, "`${env}` in the YAML", default, meaning, used_by, binary=True)
+
+
+def _tls(prefix: str, used_by: str, peer: str) -> tuple[str, str, str, str]:
+    """The four TLS variables of one hop (``<prefix>TLS_INSECURE``, ``_CA_FILE``, ``_CERT_FILE``, ``_KEY_FILE``)."""
+    return (
+        _binary(f"{prefix}TLS_INSECURE", "true", used_by,
+                f"Plaintext to {peer} while no CA file is given (ignored once `{prefix}TLS_CA_FILE` is set)"),
+        _binary(f"{prefix}TLS_CA_FILE", "", used_by, f"CA the certificate of {peer} is verified against: TLS on"),
+        _binary(f"{prefix}TLS_CERT_FILE", "", used_by, f"Client certificate sent to {peer} (mutual TLS)"),
+        _binary(f"{prefix}TLS_KEY_FILE", "", used_by, "Key of the client certificate"),
+    )
 
 
 HERITAGE_OTEL_COLLECTOR_OTLP_GRPC_ENDPOINT: Final = _binary(
@@ -162,7 +179,7 @@ HERITAGE_OTEL_COLLECTOR_BATCH_TIMEOUT: Final = _binary(
 HERITAGE_OTEL_COLLECTOR_LOG_LEVEL: Final = _binary(
     "HERITAGE_OTEL_COLLECTOR_LOG_LEVEL", "info", "agent, gateway", "Collector log level")
 HERITAGE_OTEL_COLLECTOR_DEBUG_VERBOSITY: Final = _binary(
-    "HERITAGE_OTEL_COLLECTOR_DEBUG_VERBOSITY", "basic", "agent",
+    "HERITAGE_OTEL_COLLECTOR_DEBUG_VERBOSITY", "basic", "agent, gateway",
     "`debug` exporter (metrics, logs): `basic`, `normal`, `detailed`")
 HERITAGE_OTEL_SAMPLING_PERCENTAGE: Final = _binary(
     "HERITAGE_OTEL_SAMPLING_PERCENTAGE", "10", "agent", "Probabilistic share of healthy traces kept")
@@ -172,6 +189,21 @@ HERITAGE_OTEL_SAMPLING_DECISION_WAIT: Final = _binary(
     "HERITAGE_OTEL_SAMPLING_DECISION_WAIT", "10s", "agent", "Longest wait for a trace's spans")
 HERITAGE_OTEL_SAMPLING_DECISION_WAIT_AFTER_ROOT: Final = _binary(
     "HERITAGE_OTEL_SAMPLING_DECISION_WAIT_AFTER_ROOT", "2s", "agent", "Decide this long after the root span")
+HERITAGE_OTEL_SAMPLING_EXPECTED_TRACES_PER_SEC: Final = _binary(
+    "HERITAGE_OTEL_SAMPLING_EXPECTED_TRACES_PER_SEC", "100", "agent",
+    "Traces per second one agent is sized for (tail sampling's `expected_new_traces_per_sec`)")
+HERITAGE_OTEL_SAMPLING_NUM_TRACES: Final = _binary(
+    "HERITAGE_OTEL_SAMPLING_NUM_TRACES", "5000", "agent",
+    "Traces held while deciding, and each decision cache (5 decision waits of the expected traffic)")
+HERITAGE_OTEL_SAMPLING_MAX_SPANS_PER_SEC: Final = _binary(
+    "HERITAGE_OTEL_SAMPLING_MAX_SPANS_PER_SEC", "200", "agent",
+    "Cap on the spans kept per second (25 % of 100 traces/s of 8 spans): errors 40 %, fallbacks 30 %, "
+    "slow 20 %, baseline 10 %")
+HERITAGE_OTEL_COLLECTOR_DEBUG_EXPORTER: Final = _binary(
+    "HERITAGE_OTEL_COLLECTOR_DEBUG_EXPORTER", "nop", "agent, gateway",
+    "Second exporter of the metrics and logs pipelines: `debug` prints what they forward, `nop` (off)")
+HERITAGE_OTEL_JAEGER_TLS_INSECURE, HERITAGE_OTEL_JAEGER_TLS_CA_FILE, HERITAGE_OTEL_JAEGER_TLS_CERT_FILE, \
+    HERITAGE_OTEL_JAEGER_TLS_KEY_FILE = _tls("HERITAGE_OTEL_JAEGER_", "agent", "Jaeger")
 HERITAGE_OTEL_JAEGER_OTLP_GRPC_ENDPOINT: Final = _binary(
     "HERITAGE_OTEL_JAEGER_OTLP_GRPC_ENDPOINT", "127.0.0.1:14317", "agent, Jaeger",
     "Where the agent sends traces; Jaeger's OTLP/gRPC listener")
@@ -189,6 +221,8 @@ HERITAGE_OTEL_GATEWAY_BACKENDS: Final = _binary(
 HERITAGE_OTEL_GATEWAY_ANALYZER_SHARDS: Final = _binary(
     "HERITAGE_OTEL_GATEWAY_ANALYZER_SHARDS", "[127.0.0.1:6317, 127.0.0.1:6417]", "gateway",
     "The shard Collectors in front of the Analyzer shards (metrics and logs routed by service)")
+HERITAGE_OTEL_GATEWAY_TLS_INSECURE, HERITAGE_OTEL_GATEWAY_TLS_CA_FILE, HERITAGE_OTEL_GATEWAY_TLS_CERT_FILE, \
+    HERITAGE_OTEL_GATEWAY_TLS_KEY_FILE = _tls("HERITAGE_OTEL_GATEWAY_", "gateway", "the sampling and shard Collectors")
 HERITAGE_OTEL_JAEGER_OTLP_HTTP_ENDPOINT: Final = _binary(
     "HERITAGE_OTEL_JAEGER_OTLP_HTTP_ENDPOINT", "127.0.0.1:14318", "Jaeger", "OTLP/HTTP listener")
 HERITAGE_OTEL_JAEGER_QUERY_HTTP_ENDPOINT: Final = _binary(

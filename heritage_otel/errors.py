@@ -186,14 +186,17 @@ _COUNTED = "_heritage_otel_counted"
 
 
 def exception_message_for_export(exc: BaseException | str, capture: bool | None = None) -> str:
-    """``str(exc)`` when query capture is on (``capture``, else the environment), else ``<hidden sha256:...>``
-    (an exception or error text may hold the query; the digest still tells equal messages apart)."""
-    from heritage_otel.logs.hashing import capture_query_text_enabled, hash_query_text
+    """``str(exc)`` when query capture is on (``capture``, else the environment); else, with
+    ``HERITAGE_OTEL_CAPTURE_EXCEPTION_MESSAGES=true``, the message with secrets and the call's query masked;
+    else ``<hidden sha256:...>`` (an exception or error text may hold the query; the digest still tells equal
+    messages apart)."""
+    from heritage_otel._internal.exception_messages import message_for_export
+    from heritage_otel.logs.hashing import capture_query_text_enabled
 
     text = str(exc)
     if capture_query_text_enabled(capture) or not text:
         return text
-    return f"<hidden {hash_query_text(text)}>"
+    return message_for_export(text)
 
 
 def _record_exception(span: Span, exc: BaseException, escaped: bool) -> str:

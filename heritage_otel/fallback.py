@@ -24,6 +24,25 @@ records a ``timeout`` attempt and moves on; Python cannot stop a thread, so
 the abandoned call keeps running in the background until it returns, and its
 result or exception is discarded. Coroutine strategies in
 :meth:`FallbackChain.execute_async` are cancelled instead.
+
+Instrumentation applied later. A chain built at import keeps the function
+objects it was given, yet instrumenting one of them afterwards (wrapping
+``myranker:vector_rank`` with :class:`~heritage_otel.instrumentation.RecommenderInstrumentor`)
+takes effect: a registered module-level function or bound method is looked up
+again by name where it was defined when the chain runs, and a wrapper of it
+found there (anything whose ``__wrapped__`` leads to it) is called instead.
+Anything else put there (a different function) is ignored: the chain calls
+what it was given.
+
+>>> import types, functools, sys
+>>> ranker = types.ModuleType("ranker_doc"); sys.modules["ranker_doc"] = ranker
+>>> exec("def rank(q): return [q]", ranker.__dict__)
+>>> chain = FallbackChain("late").add_strategy("rank", ranker.rank)
+>>> traced = functools.wraps(ranker.rank)(lambda q: ["traced", q])   # what an instrumentor puts there
+>>> ranker.rank = traced
+>>> chain.execute("tomb")
+(['traced', 'tomb'], 'rank')
+>>> del sys.modules["ranker_doc"]
 """
 
 from __future__ import annotations
@@ -33,8 +52,9 @@ import concurrent.futures
 import contextvars
 import inspect
 import operator
+import sys
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from opentelemetry.metrics import MeterProvider
@@ -109,6 +129,63 @@ def _as_strategy(given: Any) -> Strategy:
         return Strategy(repr(given)[:80], given)
 
 
+class _Rebinding(NamedTuple):
+    """Where a registered strategy's function can be found again by name, to call a wrapper put there later."""
+
+    namespaces: tuple[Mapping[str, Any], ...]  # a module's __dict__, or the instance's classes' (MRO order)
+    name: str
+    original: Any  # the function as registered (a bound method's underlying function)
+    instance: Any  # the instance of a bound method, else None
+
+
+def _rebinding(func: Any) -> _Rebinding | None:
+    """How to find ``func`` again by name: a module-level function or a bound method, else None."""
+    try:
+        if inspect.ismethod(func) and not isinstance(func.__self__, type):
+            underlying, instance = func.__func__, func.__self__
+            mro = type(instance).__mro__
+            if any(vars(cls).get(underlying.__name__) is underlying for cls in mro):
+                return _Rebinding(tuple(vars(cls) for cls in mro), underlying.__name__, underlying, instance)
+        elif inspect.isfunction(func) and func.__qualname__ == func.__name__:
+            module = sys.modules.get(func.__module__)
+            if module is not None and vars(module).get(func.__name__) is func:
+                return _Rebinding((vars(module),), func.__name__, func, None)
+    except Exception:  # noqa: BLE001 - an unusual object: the chain calls it as given
+        return None
+    return None
+
+
+def _wraps(candidate: Any, original: Any) -> bool:
+    """True when following ``__wrapped__`` from ``candidate`` reaches ``original`` (a few levels at most)."""
+    for _ in range(8):
+        try:
+            candidate = candidate.__wrapped__
+        except Exception:  # noqa: BLE001 - no (readable) __wrapped__
+            return False
+        if candidate is original:
+            return True
+    return False
+
+
+def _current_func(rebinding: _Rebinding, given: Callable[..., Any]) -> Callable[..., Any]:
+    """What to call for a strategy registered as ``given``: a wrapper of it now bound to its name, else ``given``."""
+    name = rebinding.name
+    for namespace in rebinding.namespaces:
+        if name in namespace:
+            now = namespace[name]
+            break
+    else:
+        return given
+    if now is rebinding.original or not _wraps(now, rebinding.original):
+        return given
+    if rebinding.instance is None:
+        return now  # type: ignore[no-any-return]
+    try:
+        return now.__get__(rebinding.instance, type(rebinding.instance))  # type: ignore[no-any-return]
+    except Exception:  # noqa: BLE001
+        return given
+
+
 def _in_daemon_thread(func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> concurrent.futures.Future[Any]:
     """Run ``func`` in a daemon thread with the caller's context; its outcome as a Future.
 
@@ -160,6 +237,7 @@ class FallbackChain:
         self.name = name
         self.result_check = result_check
         self._strategies: list[Strategy] = []
+        self._rebindings: dict[str, _Rebinding] = {}
         self._tracer = tracer_for(tracer_provider)
         self._meter_provider = meter_provider
         self._fallbacks: Any = None
@@ -170,6 +248,9 @@ class FallbackChain:
         """Register a strategy; higher ``priority`` is tried first (ties: registration order)."""
         _validate_strategy(name, func, priority, timeout_s, self._strategies)
         self._strategies.append(Strategy(name, func, priority, float(timeout_s) if timeout_s else None))
+        rebinding = _rebinding(func)
+        if rebinding is not None:
+            self._rebindings[name] = rebinding
         self._strategies.sort(key=_PRIORITY, reverse=True)
         return self
 
@@ -184,7 +265,7 @@ class FallbackChain:
     # --- execution -----------------------------------------------------------
     def execute(self, *args: Any, **kwargs: Any) -> tuple[Any, str]:
         """Run the chain; returns ``(result, name of the strategy that produced it)``."""
-        return self._run(self._strategies, args, kwargs)
+        return self._run(self._strategies, args, kwargs, self._rebindings)
 
     def execute_strategies(self, strategies: Iterable[tuple[Any, ...]], *args: Any, **kwargs: Any) -> tuple[Any, str]:
         """Run ``strategies`` once, instead of the registered ones, with this chain's spans and metrics.
@@ -205,13 +286,16 @@ class FallbackChain:
             plan = list(strategies)
         return self._run(plan, args, kwargs)
 
-    def _run(self, strategies: Sequence[Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, str]:
+    def _run(self, strategies: Sequence[Any], args: tuple[Any, ...], kwargs: dict[str, Any],
+             rebindings: Mapping[str, _Rebinding] | None = None) -> tuple[Any, str]:
         """Try ``strategies`` (Strategy objects, or tuples turned into them as they are tried) in order."""
         errors: list[tuple[str, BaseException]] = []
         with self._chain_span() as chain_span:
             for attempt, strategy in enumerate(strategies, start=1):
                 if type(strategy) is not Strategy:
                     strategy = _as_strategy(strategy)
+                elif rebindings:
+                    strategy = self._resolved(strategy, rebindings)
                 with self._attempt_span(strategy, attempt) as attempt_span:
                     try:
                         if strategy.timeout_s is None and callable(strategy.func):  # the common case, inline
@@ -235,6 +319,7 @@ class FallbackChain:
         errors: list[tuple[str, BaseException]] = []
         with self._chain_span() as chain_span:
             for attempt, strategy in enumerate(self._strategies, start=1):
+                strategy = self._resolved(strategy, self._rebindings)
                 with self._attempt_span(strategy, attempt) as attempt_span:
                     try:
                         result = await self._call_async(strategy, args, kwargs)
@@ -246,6 +331,15 @@ class FallbackChain:
             raise self._exhausted(chain_span, errors)
 
     # --- calling strategies --------------------------------------------------
+    @staticmethod
+    def _resolved(strategy: Strategy, rebindings: Mapping[str, _Rebinding]) -> Strategy:
+        """``strategy`` calling a wrapper of its function put in its place since it was registered, if any."""
+        rebinding = rebindings.get(strategy.name)
+        if rebinding is None:
+            return strategy
+        func = _current_func(rebinding, strategy.func)
+        return strategy if func is strategy.func else strategy._replace(func=func)
+
     @staticmethod
     def _call_sync(strategy: Strategy, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if strategy.timeout_s is None:

@@ -29,6 +29,8 @@ EXCEPTION_STACKTRACE: Final = "exception.stacktrace"
 SERVICE_NAME: Final = "service.name"
 SERVICE_VERSION: Final = "service.version"
 SERVICE_INSTANCE_ID: Final = "service.instance.id"
+HOST_NAME: Final = "host.name"
+PROCESS_PID: Final = "process.pid"
 CODE_FUNCTION: Final = "code.function.name"
 
 # --- Span names --------------------------------------------------------------

@@ -29,6 +29,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import socket
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -211,6 +212,9 @@ def resource_for(settings: Settings) -> Resource:
     attributes[semconv.SERVICE_NAME] = settings.service_name
     attributes[semconv.SERVICE_VERSION] = settings.service_version
     attributes[semconv.SERVICE_INSTANCE_ID] = settings.service_instance_id
+    # where the instance runs, so an incident on a replica names a host and a process, not only a UUID
+    attributes.setdefault(semconv.HOST_NAME, socket.gethostname())
+    attributes.setdefault(semconv.PROCESS_PID, os.getpid())
     # Resource() rather than Resource.create(): the settings already merged the
     # environment, and create() would let OTEL_SERVICE_NAME override arguments.
     return Resource.get_empty().merge(Resource(attributes))

@@ -293,3 +293,79 @@ def test_execute_strategies_never_raises_on_a_malformed_strategy_list(telemetry)
     chain = FallbackChain("ranking_chain")
     assert chain.execute_strategies([("a", str.upper, None), ("b", str.lower, 1)], "Tomb") == ("TOMB", "a")
     assert chain.execute_strategies([("only a name",), ("b", str.lower, 1)], "Tomb") == ("tomb", "b")
+
+
+_MYRANKER = '''
+from heritage_otel.fallback import FallbackChain
+
+
+def simrank_rank(query, top_k=10):
+    raise RuntimeError("simrank down")
+
+
+def vector_rank(query, top_k=10):
+    return [] if query == "nothing" else [f"vector:{query}"][:top_k]
+
+
+class Horn:
+    def rank(self, query, top_k=10):
+        return [f"horn:{query}"][:top_k]
+
+
+horn = Horn()
+chain = FallbackChain("ranking_chain", result_check=bool)   # built at import, as in README section 6
+chain.add_strategy("primary_simrank", simrank_rank, priority=3)
+chain.add_strategy("vector", vector_rank, priority=2)
+chain.add_strategy("horn", horn.rank, priority=1)
+'''
+
+
+@pytest.fixture
+def myranker(tmp_path, monkeypatch):
+    """A module ``myranker_<id>`` whose chain is built at import from its own functions, before instrumentation."""
+    import importlib
+    import sys
+    import uuid
+
+    name = f"myranker_{uuid.uuid4().hex[:8]}"
+    (tmp_path / f"{name}.py").write_text(_MYRANKER)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module(name)
+    yield module
+    sys.modules.pop(name, None)
+
+
+def test_instrumentation_applied_after_the_chain_was_built_takes_effect(myranker, instrument_recommender, telemetry):
+    """README section 6: a chain built at import, then `instrument myranker:vector_rank`: the component span appears."""
+    from heritage_otel.instrumentation import RecommenderTargets
+
+    instrument_recommender(targets=RecommenderTargets(components={
+        "vector": f"{myranker.__name__}:vector_rank", "horn": f"{myranker.__name__}:Horn.rank"}))
+    assert myranker.chain.execute("tomb") == (["vector:tomb"], "vector")
+    attempts = {s.attributes[semconv.FALLBACK_STRATEGY]: s for s in _attempts(telemetry)[1]}
+    [component] = telemetry.children_of(attempts["vector"])
+    assert component.name.endswith(" vector")
+    assert component.attributes[semconv.COMPONENT] == "vector"
+    assert telemetry.children_of(attempts["primary_simrank"]) == []
+    # a bound method registered at import follows its class's instrumentation too
+    assert myranker.chain.execute("nothing") == (["horn:nothing"], "horn")
+    horn_attempt = [s for s in telemetry.find_spans(semconv.SPAN_FALLBACK_ATTEMPT) if s.attributes[semconv.FALLBACK_STRATEGY] == "horn"][0]
+    [horn_span] = telemetry.children_of(horn_attempt)
+    assert horn_span.attributes[semconv.COMPONENT] == "horn"
+
+
+def test_uninstrumenting_restores_the_plain_call(myranker, instrument_recommender, telemetry):
+    """After uninstrument() the chain calls the function it was given: no component span."""
+    from heritage_otel.instrumentation import RecommenderTargets
+
+    instrumentor = instrument_recommender(targets=RecommenderTargets(components={"vector": f"{myranker.__name__}:vector_rank"}))
+    instrumentor.uninstrument()
+    assert myranker.chain.execute("tomb") == (["vector:tomb"], "vector")
+    attempts = {s.attributes[semconv.FALLBACK_STRATEGY]: s for s in _attempts(telemetry)[1]}
+    assert telemetry.children_of(attempts["vector"]) == []
+
+
+def test_a_different_function_bound_to_the_name_is_not_called(myranker, telemetry, monkeypatch):
+    """Only a wrapper of the registered function replaces it; an unrelated rebinding is ignored."""
+    monkeypatch.setattr(myranker, "vector_rank", lambda query, top_k=10: ["other"])
+    assert myranker.chain.execute("tomb") == (["vector:tomb"], "vector")

@@ -48,7 +48,8 @@ def _reachable(endpoint: str, timeout_s: float = 1.0) -> bool:
 @click.option("--queries", "queries", type=int, default=2400, show_default=True,
               help="Total queries over the three phases (at least 480).")
 @click.option("--duration", "duration_s", type=float, default=None,
-              help="Pace the run to last about this many seconds (default: as fast as possible).")
+              help="Pace the run to last about this many seconds [default: as fast as possible; with an OTLP "
+                   "endpoint, 96 s: one metric export per 2 s tick, so a remote Analyzer judges all 48 intervals].")
 @click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("out/demo"),
               show_default=True, help="Folder for alerts.jsonl, spans.otlp.jsonl and summary.json.")
 @click.option("--otlp-endpoint", default=None, envvar="OTEL_EXPORTER_OTLP_ENDPOINT",

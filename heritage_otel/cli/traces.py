@@ -28,6 +28,8 @@ from heritage_otel.traces.durations import parse_duration_ns
 from heritage_otel.traces.hints import nothing_found
 
 JAEGER_URL_ENV = env_vars.HERITAGE_OTEL_JAEGER_URL
+#: The exit status when no trace matched (an unknown service or operation, or no trace with these filters).
+NOTHING_FOUND_EXIT = 1
 
 
 def _default_jaeger_url() -> str:
@@ -75,7 +77,11 @@ def traces(
     file_: Path | None,
     jaeger_url: str | None,
 ) -> None:
-    """Print traces as indented span trees with durations, status, key attributes and events."""
+    """Print traces as indented span trees with durations, status, key attributes and events.
+
+    Exits 1 when no trace matched (saying why on stderr: an unknown service or
+    operation, with the close names), 2 on a usage error.
+    """
     why_nothing = "no traces found"
     if file_ is not None:
         everything = read_otlp_json_file(file_)
@@ -114,8 +120,8 @@ def traces(
             raise click.ClickException(str(exc)) from exc
     if as_json:
         click.echo(traces_to_json(found))
-        return
-    if not found:
+    elif found:
+        click.echo(render_traces(found))
+    if not found:  # as grep does: a script can tell "nothing matched" from a match
         click.echo(why_nothing, err=True)
-        raise SystemExit(1 if trace_id else 0)
-    click.echo(render_traces(found))
+        raise SystemExit(NOTHING_FOUND_EXIT)

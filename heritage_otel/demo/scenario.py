@@ -50,8 +50,8 @@ from heritage_otel.errors import HeritageError
 from heritage_otel.examples.recommender import FaultInjector, HeritageRecommender, QueryMix
 from heritage_otel.instrumentation import RecommenderInstrumentor
 
-__all__ = ["DEMO_ANALYZER", "PHASES", "DemoConfig", "DemoResult", "Phase", "PhaseResult", "TelemetryDisabledError",
-           "run_demo"]
+__all__ = ["DEMO_ANALYZER", "PHASES", "REMOTE_TICK_S", "DemoConfig", "DemoResult", "Phase", "PhaseResult", "TelemetryDisabledError",
+           "run_demo", "tick_seconds"]
 
 
 def _baseline(faults: FaultInjector) -> None:
@@ -96,6 +96,11 @@ DEMO_ANALYZER = AnalyzerConfig(
     drift_window_points=4,
     drift_min_count=40,
 )
+
+#: Tick length when exporting to an OTLP endpoint and no duration is given: metrics leave once per tick,
+#: so a remote Analyzer (``heritage-otel analyzer serve --interval-seconds 2``) judges one export per interval,
+#: 48 intervals in all, and the Collector's batch processor (1 s) never merges two ticks into one export.
+REMOTE_TICK_S = 2.0
 
 #: Shortest tick. Queries arrive evenly spread over a tick, so a burst of load on a shared machine must
 #: last the alert policy's for_intervals ticks (2) to raise an alert.
@@ -200,6 +205,19 @@ def _incident_rows(notifications: list[Alert], phase_of: dict[tuple[str, str], s
     return list(rows.values())
 
 
+def tick_seconds(config: DemoConfig) -> float:
+    """Seconds per tick: ``duration_s`` spread over the ticks; else :data:`REMOTE_TICK_S` when exporting to an
+    OTLP endpoint, as fast as possible otherwise (never under :data:`MIN_TICK_S`).
+
+    >>> tick_seconds(DemoConfig(queries=480)), tick_seconds(DemoConfig(queries=480, otlp_endpoint="http://c:4318"))
+    (0.2, 2.0)
+    """
+    ticks = sum(p.ticks for p in PHASES)
+    if config.duration_s:
+        return max(config.duration_s / ticks, MIN_TICK_S)
+    return REMOTE_TICK_S if config.otlp_endpoint else MIN_TICK_S
+
+
 def _warm_up(rec: HeritageRecommender) -> None:
     """Run every judged query once without telemetry, so first-call costs stay out of the baseline."""
     with suppress_instrumentation():
@@ -224,7 +242,7 @@ def run_demo(config: DemoConfig, on_tick: TickCallback | None = None) -> DemoRes
         stale.unlink()
 
     total_ticks = sum(p.ticks for p in PHASES)
-    tick_s = max(config.duration_s / total_ticks if config.duration_s else 0.0, MIN_TICK_S)
+    tick_s = tick_seconds(config)
     analyzer = Analyzer(DEMO_ANALYZER, interval_seconds=tick_s)
     alerts = AlertManager(history_size=100_000)
     alerts.add_sink(JsonlFileSink(files["alerts"]))
@@ -237,6 +255,8 @@ def run_demo(config: DemoConfig, on_tick: TickCallback | None = None) -> DemoRes
         metric_readers=[analysis_reader, totals_reader],
         otlp_json_path=files["spans"],
         span_store_size=_SPAN_STORE_SIZE,
+        # exported metrics leave once per tick: a remote Analyzer judges the run's intervals, not one a minute
+        metric_export_interval_millis=max(1_000, round(tick_s * 1_000)) if config.otlp_endpoint else None,
     )
     if not telemetry.enabled:
         telemetry.shutdown()

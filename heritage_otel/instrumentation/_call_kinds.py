@@ -20,6 +20,7 @@ from typing import Any
 from opentelemetry import context, trace
 
 from heritage_otel import semconv
+from heritage_otel._internal.exception_messages import enter_query, leave_query
 from heritage_otel.errors import record_error
 from heritage_otel.instrumentation._wrappers import (
     CallState,
@@ -52,11 +53,14 @@ class _Call:
             wrappers._call_hook(wrappers.request_hook, self.span, instance, self.query, top_k)
 
     def __enter__(self) -> _Call:
-        self._tokens.append((context.attach(self.context), _current_call.set(self.state)))
+        query_token = enter_query(self.query) if self.w.note_query else None
+        self._tokens.append((context.attach(self.context), _current_call.set(self.state), query_token))
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        token, call_token = self._tokens.pop()
+        token, call_token, query_token = self._tokens.pop()
+        if query_token is not None:
+            leave_query(query_token)
         _current_call.reset(call_token)
         context.detach(token)
 

@@ -25,6 +25,7 @@ from opentelemetry.trace import NoOpTracerProvider, Span, TracerProvider
 
 from heritage_otel import semconv
 from heritage_otel._internal import delegating
+from heritage_otel._internal.exception_messages import capture_exception_messages_enabled, enter_query, leave_query
 from heritage_otel.errors import record_error
 from heritage_otel.fallback import FallbackChain
 from heritage_otel.instrumentation.custom_types import DocumentReader, Evaluator, RequestHook, ResponseHook
@@ -122,6 +123,8 @@ class Wrappers:
         self.response_hook = response_hook
         self.evaluator = evaluator or _default_evaluator
         self.capture_query_text = capture_query_text
+        # the query noted for masking inside exception messages, only when those are exported (masked)
+        self.note_query = not capture_query_text and capture_exception_messages_enabled()
         self._document_keys = [(semconv.retrieval_document_id(i), semconv.retrieval_document_score(i))
                                for i in range(max_documents)]
         self.entry_parameters = entry_parameters
@@ -171,6 +174,7 @@ class Wrappers:
         query, top_k = _query_and_top_k(args, kwargs, self.entry_parameters)
         state = CallState()
         token = _current_call.set(state)
+        query_token = enter_query(query) if self.note_query else None
         try:
             with self.tracer.start_as_current_span(
                 semconv.SPAN_RECOMMEND, record_exception=False, set_status_on_exception=False
@@ -193,6 +197,8 @@ class Wrappers:
                     self._call_hook(self.response_hook, span, instance, results)
                 return results
         finally:
+            if query_token is not None:
+                leave_query(query_token)
             _current_call.reset(token)
 
     def _start_attributes(self, span: Span, query: Any, top_k: Any, state: CallState) -> None:

@@ -7,10 +7,13 @@ capture was asked for, by argument or by the environment variable
 ``HERITAGE_OTEL_CAPTURE_QUERY_TEXT=true``.
 
 The digest is ``sha256:`` plus the first 16 hex digits of SHA-256 over the
-UTF-8 text. With a salt (argument, or ``HERITAGE_OTEL_QUERY_HASH_SALT``) it
-is HMAC-SHA-256 keyed by the salt instead, so a dictionary of common queries
-cannot be hashed by someone who does not know the salt. The same text and
-salt always give the same digest, so repeated queries can still be grouped.
+salt (argument, or ``HERITAGE_OTEL_QUERY_HASH_SALT``; empty by default)
+followed by the UTF-8 text, so a dictionary of common queries cannot be
+hashed by someone who does not know the salt. The Collector's
+``transform/query_text`` (``collector/config.yaml``) computes the same digest
+from the same variable, so text hashed there and text hashed here match.
+The same text and salt always give the same digest, so repeated queries can
+still be grouped.
 
 >>> hash_query_text("medieval manuscripts", salt="")
 'sha256:ec947425e7539c69'
@@ -25,7 +28,6 @@ True
 from __future__ import annotations
 
 import hashlib
-import hmac
 import logging
 import os
 from collections.abc import Mapping
@@ -59,19 +61,18 @@ _warned_values: set[str] = set()
 def hash_query_text(text: str, salt: str | None = None) -> str:
     """A short, stable digest of ``text``: ``'sha256:'`` and 16 hex digits.
 
-    ``salt`` defaults to ``HERITAGE_OTEL_QUERY_HASH_SALT`` (empty: plain SHA-256).
+    SHA-256 over ``salt`` then ``text`` (UTF-8); ``salt`` defaults to
+    ``HERITAGE_OTEL_QUERY_HASH_SALT`` (empty: plain SHA-256 of the text).
 
     >>> digest = hash_query_text("roman coins", salt="")
     >>> digest.startswith("sha256:"), len(digest)
     (True, 23)
+    >>> hash_query_text("coins", salt="roman ") == hash_query_text("roman coins", salt="")  # salt, then text
+    True
     """
     if salt is None:
         salt = os.environ.get(ENV_QUERY_HASH_SALT, "")
-    data = text.encode("utf-8", errors="surrogatepass")
-    if salt:
-        digest = hmac.new(salt.encode("utf-8", errors="surrogatepass"), data, hashlib.sha256).hexdigest()
-    else:
-        digest = hashlib.sha256(data).hexdigest()
+    digest = hashlib.sha256((salt + text).encode("utf-8", errors="surrogatepass")).hexdigest()
     return HASH_PREFIX + digest[:_HEX_DIGITS]
 
 

@@ -16,12 +16,14 @@ bad one is a 400 naming the parameter, its value and what is valid.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from heritage_otel.analysis import AlertLevel
 from heritage_otel.indicators import bad_direction
 from heritage_otel.service.core import KEY_METRICS, AnalyzerService
+from heritage_otel.traces.sampling import DECIDING, DECIDING_S, why_not_kept
 from heritage_otel.version import __version__
 
 __all__ = ["route", "ApiError"]
@@ -78,13 +80,31 @@ def _alerts(service: AnalyzerService, query: Mapping[str, str]) -> dict[str, Any
 
 
 def _active(service: AnalyzerService, query: Mapping[str, str]) -> dict[str, Any]:
-    alerts = service.active_alerts(**_filters(query))
+    alerts = _located(service, _linked(service, service.active_alerts(**_filters(query))))
     return {"alerts": alerts, "count": len(alerts)}
+
+
+def _located(service: AnalyzerService, alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Alert dicts of a replica with ``instance_details``: the host and pid it runs as, when known."""
+    where = _instance_whereabouts(service) if any(a.get("instance") for a in alerts) else {}
+    for alert in alerts:
+        if alert.get("instance") in where:
+            alert["instance_details"] = where[alert["instance"]]
+    return alerts
+
+
+def _linked(service: AnalyzerService, alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Alert dicts whose ``jaeger_links`` open their traces: Jaeger's UI when a real one answers, else the
+    dashboard's trace page (Jaeger built from its Go module serves a placeholder at ``/trace/<id>``)."""
+    for alert in alerts:
+        if alert.get("jaeger_links"):
+            alert["jaeger_links"] = [service.traces.page_url(t) for t in alert.get("exemplar_trace_ids") or ()]
+    return alerts
 
 
 def _history(service: AnalyzerService, query: Mapping[str, str]) -> dict[str, Any]:
     hours = _number(query, "hours", service.config.alert_history_hours, 0.001, 24 * 30)
-    alerts = service.alert_history(**_filters(query), hours=hours)
+    alerts = _located(service, _linked(service, service.alert_history(**_filters(query), hours=hours)))
     return {"alerts": alerts, "count": len(alerts), "hours": hours}
 
 
@@ -95,7 +115,35 @@ def _incidents(service: AnalyzerService, query: Mapping[str, str]) -> dict[str, 
         raise ApiError(msg)
     limit = int(_number(query, "limit", 100, 1, 1000))
     incidents = service.incidents(state, limit)
+    where = _instance_whereabouts(service)
+    for incident in incidents:
+        _kept_exemplars(service, incident)
+        _linked(service, incident.get("members") or [])
+        incident["instance_details"] = {i: where[i] for i in incident.get("instances") or () if i in where}
     return {"incidents": incidents, "count": len(incidents), "state": state}
+
+
+def _instance_whereabouts(service: AnalyzerService) -> dict[str, dict[str, Any]]:
+    """``service.instance.id`` -> its ``host`` and ``pid``, from the newest query record of each instance."""
+    where: dict[str, dict[str, Any]] = {}
+    for q in service.queries.recent():
+        if q.instance and q.instance not in where and (q.host or q.pid is not None):
+            where[q.instance] = {"host": q.host, "pid": q.pid}
+    return where
+
+
+def _kept_exemplars(service: AnalyzerService, incident: dict[str, Any]) -> None:
+    """Exemplars limited to traces a source has (what the Collector kept), with links that open them.
+
+    ``exemplar_trace_ids`` keeps the ids not known to be dropped; ``trace_urls`` point at the dashboard's
+    trace page unless the real Jaeger UI answers; ``exemplars_dropped`` counts those tail sampling dropped.
+    """
+    ids = list(incident.get("exemplar_trace_ids") or [])
+    kept = service.traces.kept(ids)
+    shown = [t for t in ids if kept.get(t) is not False]
+    incident["exemplar_trace_ids"] = shown
+    incident["trace_urls"] = [service.traces.page_url(t) for t in shown]
+    incident["exemplars_dropped"] = len(ids) - len(shown)
 
 
 def _series(service: AnalyzerService, query: Mapping[str, str]) -> dict[str, Any]:
@@ -126,7 +174,34 @@ def _components(service: AnalyzerService, query: Mapping[str, str]) -> dict[str,
 def _queries(service: AnalyzerService, query: Mapping[str, str]) -> dict[str, Any]:
     limit = int(_number(query, "limit", 50, 1, service.config.query_store_size))
     filters = {k: query[k] for k in ("instance", "component", "query_id") if query.get(k)}
-    return {"queries": service.recent_queries(limit, filters), "total": service.queries.total}
+    rows = service.recent_queries(limit, filters)
+    kept = service.traces.kept(r["trace_id"] for r in rows if r.get("trace_id"))
+    for r in rows:
+        _trace_fields(service, r, kept.get(r["trace_id"]) if r.get("trace_id") else None)
+    return {"queries": rows, "total": service.queries.total}
+
+
+def _trace_fields(service: AnalyzerService, row: dict[str, Any], kept: bool | None) -> None:
+    """A query row's trace: ``trace_kept`` (True/False, None when unknown), ``trace_url`` that opens it, and
+    ``trace_note`` saying why a dropped trace is not there."""
+    trace_id = row.get("trace_id")
+    deciding = kept is False and time.time() - float(row.get("time_s") or 0.0) < DECIDING_S
+    kept = None if deciding else kept
+    row["trace_kept"] = kept
+    row["trace_url"] = service.traces.page_url(trace_id) if trace_id and kept is not False else None
+    row["trace_note"] = why_not_kept(row) if kept is False else DECIDING if deciding else None
+
+
+def _trace(service: AnalyzerService, trace_id: str) -> tuple[int, dict[str, Any]]:
+    """One trace for the trace page; when no source has it and the query log knows it, why (tail sampling)."""
+    found = service.traces.find(trace_id)
+    if found["trace"] is not None:
+        return 200, found
+    wanted = found["trace_id"]
+    record = next((q for q in service.queries.recent() if q.trace_id and q.trace_id.rjust(32, "0") == wanted), None)
+    if record is not None:
+        found["why"] = why_not_kept(record.as_dict())
+    return 404, found
 
 
 def _stats(service: AnalyzerService, query: Mapping[str, str]) -> dict[str, Any]:
@@ -169,10 +244,9 @@ def route(service: AnalyzerService, path: str, query: Mapping[str, str]) -> tupl
             return 200, handler(service, query)
         if path.startswith("/api/traces/"):
             try:
-                found = service.traces.find(path.removeprefix("/api/traces/"))
+                return _trace(service, path.removeprefix("/api/traces/"))
             except ValueError as exc:
                 return 400, {"error": str(exc)}
-            return (200 if found["trace"] is not None else 404), found
         if path.startswith("/api/series/"):
             sid = path.removeprefix("/api/series/")
             found = service.points(sid, _number(query, "minutes", 60, 0.1, _MAX_MINUTES))

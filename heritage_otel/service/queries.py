@@ -35,7 +35,8 @@ from heritage_otel.service.limits import DropCounters, bounded_attributes, plaus
 __all__ = ["QueryRecord", "RecentQueryStore", "query_records"]
 
 _EVENT_NAME_ATTRIBUTE = "event.name"
-_RESOURCE_KEYS: Final = frozenset({semconv.SERVICE_NAME, semconv.SERVICE_INSTANCE_ID})
+_RESOURCE_KEYS: Final = frozenset({semconv.SERVICE_NAME, semconv.SERVICE_INSTANCE_ID, semconv.HOST_NAME,
+                                    semconv.PROCESS_PID})
 #: Bytes a record costs beyond its strings (object, tuple, floats), an estimate for the byte budget.
 _RECORD_OVERHEAD: Final = 400
 
@@ -56,6 +57,8 @@ class QueryRecord:
     instance: str | None = None
     query_hash: str | None = None
     error_type: str | None = None
+    host: str | None = None  # the instance's host.name and process.pid, when its resource says
+    pid: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -110,6 +113,8 @@ def _record(log: Any, when: int, attrs: Mapping[str, Any], resource: Mapping[str
         instance=str(resource.get(semconv.SERVICE_INSTANCE_ID, "")) or None,
         query_hash=str(attrs[semconv.QUERY_HASH]) if attrs.get(semconv.QUERY_HASH) else None,
         error_type=str(attrs[semconv.ERROR_TYPE]) if attrs.get(semconv.ERROR_TYPE) else None,
+        host=str(resource.get(semconv.HOST_NAME, "")) or None,
+        pid=_int(resource.get(semconv.PROCESS_PID)),
     )
 
 

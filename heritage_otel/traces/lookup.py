@@ -27,20 +27,25 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 from heritage_otel.secrets import mask_text, public_url
 from heritage_otel.traces.model import Trace, group_traces
 from heritage_otel.traces.otlp_json import spans_from_otlp_json
 
-__all__ = ["TraceLookup", "trace_from_span_store"]
+__all__ = ["MAX_PRESENCE_CHECKS", "TraceLookup", "trace_from_span_store"]
 
 _logger = logging.getLogger(__name__)
 _TRACE_ID: Final = re.compile(r"[0-9a-fA-F]{32}|[0-9a-fA-F]{16}")
 #: What Jaeger built without its UI assets serves at ``/``.
 JAEGER_PLACEHOLDER: Final = "This is not the Jaeger UI you are looking for"
 _UI_CHECK_EVERY_S: Final = 60.0
+#: Trace ids :meth:`TraceLookup.kept` looks up per call (a query-log page, an incident's exemplars).
+MAX_PRESENCE_CHECKS: Final = 100
+_PRESENCE_CACHE: Final = 10_000
+_ABSENT_RECHECK_S: Final = 15.0
+_JAEGER_RETRY_S: Final = 30.0
 
 
 def trace_from_span_store(store: Any, trace_id: str) -> Trace | None:
@@ -75,6 +80,8 @@ class TraceLookup:
         self._span_store = span_store or _active_span_store
         self.timeout_s = timeout_s
         self._ui: tuple[float, bool] = (-float("inf"), False)
+        self._present: dict[str, tuple[float, bool]] = {}
+        self._jaeger_down_until = -float("inf")
         self._lock = threading.Lock()
 
     def jaeger_ui_answers(self) -> bool:
@@ -95,6 +102,65 @@ class TraceLookup:
         with self._lock:
             self._ui = (time.monotonic(), answers)
         return answers
+
+    def page_url(self, trace_id: str) -> str:
+        """Where a trace link should point: Jaeger's UI when the real one answers, else the dashboard's trace page.
+
+        >>> TraceLookup().page_url("ab" * 16)
+        '/#trace/abababababababababababababababab'
+        """
+        if self.jaeger_ui_answers():
+            return f"{self.jaeger_url}/trace/{trace_id}"
+        return f"/#trace/{trace_id}"
+
+    def kept(self, trace_ids: Iterable[str]) -> dict[str, bool | None]:
+        """For each trace id: True when Jaeger (or the span store) has it, False when not, None when unknown
+        (no source, or Jaeger did not answer). At most :data:`MAX_PRESENCE_CHECKS` ids are looked up; a failing
+        Jaeger stops the look-ups (the rest are None)."""
+        out: dict[str, bool | None] = {}
+        reachable = True
+        for trace_id in list(dict.fromkeys(trace_ids))[:MAX_PRESENCE_CHECKS]:
+            if not reachable or not isinstance(trace_id, str) or not _TRACE_ID.fullmatch(trace_id):
+                out[trace_id] = None
+                continue
+            found = self._presence(trace_id.lower().rjust(32, "0"))
+            reachable = found is not None
+            out[trace_id] = found
+        return out
+
+    def _presence(self, trace_id: str) -> bool | None:
+        with self._lock:
+            cached = self._present.get(trace_id)
+            if cached is not None and (cached[1] or time.monotonic() - cached[0] < _ABSENT_RECHECK_S):
+                return cached[1]  # kept stays kept; "not kept" is asked again later (a decision may be pending)
+        sources = 0
+        present = False
+        if self.jaeger_url:
+            from heritage_otel.traces.jaeger import JaegerClient
+
+            if time.monotonic() < self._jaeger_down_until:
+                return None  # it failed a moment ago: no page waits on it again
+            try:
+                present = JaegerClient(self.jaeger_url, timeout_s=min(self.timeout_s, 2.0)).get_trace(trace_id) is not None
+                sources += 1
+            except Exception:  # noqa: BLE001 - unknown, not "dropped"
+                self._jaeger_down_until = time.monotonic() + _JAEGER_RETRY_S
+                return None
+        if not present:
+            try:
+                store = self._span_store()
+                if store is not None:
+                    sources += 1
+                    present = trace_from_span_store(store, trace_id) is not None
+            except Exception:  # noqa: BLE001
+                pass
+        if not sources:
+            return None
+        with self._lock:
+            if len(self._present) >= _PRESENCE_CACHE:
+                self._present.clear()
+            self._present[trace_id] = (time.monotonic(), present)
+        return present
 
     def find(self, trace_id: str) -> dict[str, Any]:
         """``{"trace": Trace dict or None, "source": "jaeger" | "span_store" | None, "jaeger_ui": URL or None,

@@ -38,7 +38,7 @@ def test_up_status_down(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
 
         # `traces` finds Jaeger through the state folder (no --jaeger-url): it answers, with nothing yet.
         empty = runner.invoke(cli, ["traces", "--service", "nobody"], env=env)
-        assert empty.exit_code == 0 and "no traces found" in empty.output
+        assert empty.exit_code == 1 and "no traces found" in empty.output
 
         # A second `up` keeps the running components (and their ports).
         again = runner.invoke(cli, ["stack", "up", "--free-ports"], env=env)

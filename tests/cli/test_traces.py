@@ -75,13 +75,20 @@ def test_file_shows_old_traces_unless_a_lookback_is_given(tmp_path: Path, spans_
     everything = json.loads(invoke("--file", str(old), "--json").output)
     assert {t["trace_id"] for t in everything} == {sent.failing, sent.slow}
     recent = invoke("--file", str(old), "--lookback", "1d")
-    assert recent.exit_code == 0 and "no traces found" in recent.output
+    assert recent.exit_code == 1 and "no traces found" in recent.output
 
 
 def test_unknown_trace_id_exits_1(spans_file) -> None:
     path, _ = spans_file
     result = invoke("--file", str(path), "--trace-id", "f" * 32)
     assert result.exit_code == 1 and "no traces found" in result.output
+
+
+def test_nothing_matched_exits_1_also_with_json(spans_file) -> None:
+    """`--json` prints an empty array for nothing matched, and the exit status still says so."""
+    path, _ = spans_file
+    result = CliRunner().invoke(cli, ["traces", "--file", str(path), "--service", "nobody", "--json"])
+    assert result.exit_code == 1 and json.loads(result.stdout) == []
 
 
 def test_bad_duration_is_a_usage_error(spans_file) -> None:
@@ -123,10 +130,10 @@ def test_a_typo_in_service_or_operation_names_what_exists(spans_file) -> None:
     """A search that finds nothing because a name is unknown says so, with the close matches."""
     path, _ = spans_file
     result = invoke("--file", str(path), "--service", "file-tset")
-    assert result.exit_code == 0
+    assert result.exit_code == 1
     assert "no service 'file-tset'; services: file-test (did you mean 'file-test'?)" in result.output
     result = invoke("--file", str(path), "--service", "file-test", "--operation", "sample.slwo")
-    assert "service 'file-test' has no operation 'sample.slwo'" in result.output and "'sample.slow'" in result.output
+    assert result.exit_code == 1 and "service 'file-test' has no operation 'sample.slwo'" in result.output and "'sample.slow'" in result.output
 
 
 @pytest.mark.e2e
@@ -135,7 +142,7 @@ def test_a_typo_in_the_service_names_jaegers_services(jaeger_stack: Stack, sent:
     """Against Jaeger: an unknown service or operation is named, with Jaeger's own names."""
     url = jaeger_stack.ports.jaeger_url
     result = invoke("--service", sent.service + "x", "--jaeger-url", url)
-    assert result.exit_code == 0 and f"no service '{sent.service}x'" in result.output
+    assert result.exit_code == 1 and f"no service '{sent.service}x'" in result.output
     assert f"did you mean '{sent.service}'" in result.output
     result = invoke("--service", sent.service, "--operation", "sample.requst", "--jaeger-url", url)
-    assert "no operation 'sample.requst'" in result.output and "'sample.request'" in result.output
+    assert result.exit_code == 1 and "no operation 'sample.requst'" in result.output and "'sample.request'" in result.output

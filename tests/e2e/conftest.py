@@ -17,6 +17,8 @@ FAST_SAMPLING_ENV = {
     "HERITAGE_OTEL_SAMPLING_DECISION_WAIT": "3s",
     "HERITAGE_OTEL_SAMPLING_DECISION_WAIT_AFTER_ROOT": "1s",
     "HERITAGE_OTEL_COLLECTOR_BATCH_TIMEOUT": "200ms",
+    # bursts of test traffic: every error, fallback and slow trace kept (the cap has a test of its own)
+    "HERITAGE_OTEL_SAMPLING_MAX_SPANS_PER_SEC": "1000000",
 }
 
 

@@ -17,7 +17,7 @@ from heritage_otel import configure
 from heritage_otel.stack.health import wait_healthy
 from heritage_otel.stack.ports import free_ports
 from heritage_otel.stack.process import log_path, start_process, stop_process, tail
-from tests.e2e.workload import query_text, run_recommender, sha3_hex
+from tests.e2e.workload import collector_digest, query_text, run_recommender
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
@@ -43,7 +43,8 @@ def test_metrics_and_query_logs_reach_the_analyzer_through_the_collector(start_s
     try:
         assert wait_healthy(f"{analyzer}/healthz", timeout_s=30), tail(log_path("analyzer", tmp_path))
         stack = start_stack(HERITAGE_OTEL_ANALYZER_ENDPOINT=analyzer, HERITAGE_OTEL_SPANMETRICS_FLUSH_INTERVAL="1s",
-                            HERITAGE_OTEL_COLLECTOR_DEBUG_VERBOSITY="detailed")
+                            HERITAGE_OTEL_COLLECTOR_DEBUG_VERBOSITY="detailed",
+                            HERITAGE_OTEL_COLLECTOR_DEBUG_EXPORTER="debug")
         service = f"e2e-analyzer-{uuid.uuid4().hex[:8]}"
         marker = f"rawq{uuid.uuid4().hex[:6]}"
         telemetry = configure(service_name=service, endpoint=stack.ports.otlp_http_endpoint,
@@ -71,7 +72,7 @@ def test_metrics_and_query_logs_reach_the_analyzer_through_the_collector(start_s
         assert marker not in body
         # The debug exporter prints every log record the Collector forwards: hashed query text, never raw.
         collector_log = log_path("collector", stack.state_dir).read_text(encoding="utf-8")
-        assert sha3_hex(query_text(marker, 0)) in collector_log
+        assert collector_digest(query_text(marker, 0)) in collector_log
         assert marker not in collector_log
     finally:
         stop_process("analyzer", tmp_path)

@@ -16,7 +16,7 @@ from opentelemetry import trace
 from heritage_otel import configure, semconv
 from heritage_otel.traces import JaegerClient, Trace
 from tests.e2e.conftest import stack_logs
-from tests.e2e.workload import must_keep, run_recommender, sent_traces, sha3_hex, wait_for_traces
+from tests.e2e.workload import must_keep, run_recommender, sent_traces, collector_digest, wait_for_traces
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -130,10 +130,12 @@ def test_recommender_traces_in_jaeger_after_tail_sampling(start_stack) -> None:
         raw = sent[tid].find(semconv.SPAN_RECOMMEND)[0].attributes[semconv.QUERY_TEXT]
         assert marker in raw  # the application did send it raw (capture_query_text=True)
         stored = received.find(semconv.SPAN_RECOMMEND)[0]
-        assert stored.attributes[semconv.QUERY_TEXT] == sha3_hex(raw)
-        assert stored.attributes[semconv.INPUT_VALUE] == sha3_hex(raw)
+        assert stored.attributes[semconv.QUERY_HASH] == collector_digest(raw)  # the SDK's digest, the SDK's key
+        assert semconv.QUERY_TEXT not in stored.attributes
+        assert stored.attributes[semconv.INPUT_VALUE] == collector_digest(raw)
         [query_event] = [e for e in stored.events if e.name == semconv.EVENT_QUERY]
-        assert query_event.attributes[semconv.QUERY_TEXT] == sha3_hex(raw)
+        assert query_event.attributes[semconv.QUERY_HASH] == collector_digest(raw)
+        assert semconv.QUERY_TEXT not in query_event.attributes
     body = requests.get(f"{stack.ports.jaeger_url}/api/traces",
                         params={"service": service, "limit": 10_000, "lookback": "1h"}, timeout=30).text
     assert service in body and marker not in body

@@ -8,7 +8,6 @@ received traces compare field by field.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Mapping
 
@@ -17,6 +16,7 @@ from heritage_otel.errors import FallbackExhaustedError
 from heritage_otel.examples.recommender import FaultInjector, HeritageRecommender
 from heritage_otel.exporters.otlp_json import spans_to_otlp_json
 from heritage_otel.instrumentation import RecommenderInstrumentor
+from heritage_otel.logs.hashing import hash_query_text
 from heritage_otel.telemetry import Telemetry
 from heritage_otel.traces import JaegerClient, Trace, group_traces, spans_from_otlp_json
 
@@ -35,9 +35,10 @@ def query_text(marker: str, index: int) -> str:
     return f"{QUERIES[index % len(QUERIES)]} {marker}{index:05d}"
 
 
-def sha3_hex(text: str) -> str:
-    """What the Collector's redaction processor (hash_function: sha3) turns a value into."""
-    return hashlib.sha3_256(text.encode()).hexdigest()
+def collector_digest(text: str) -> str:
+    """What the Collector's transform/query_text turns query text into: the SDK's digest, with the salt of the
+    environment the Collector inherits (this process's)."""
+    return hash_query_text(text)
 
 
 def run_recommender(

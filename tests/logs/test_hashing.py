@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import logging
 
 import pytest
@@ -17,10 +16,10 @@ def test_unsalted_digest_is_sha256_prefix():
     assert hash_query_text("roman coins") == expected
 
 
-def test_salt_from_environment_is_hmac(monkeypatch):
-    """HERITAGE_OTEL_QUERY_HASH_SALT keys an HMAC-SHA-256."""
+def test_salt_from_environment_is_hashed_before_the_text(monkeypatch):
+    """HERITAGE_OTEL_QUERY_HASH_SALT is hashed first, then the text (what the Collector's transform computes)."""
     monkeypatch.setenv("HERITAGE_OTEL_QUERY_HASH_SALT", "pepper")
-    expected = "sha256:" + hmac.new(b"pepper", "roman coins".encode(), hashlib.sha256).hexdigest()[:16]
+    expected = "sha256:" + hashlib.sha256("pepperroman coins".encode()).hexdigest()[:16]
     assert hash_query_text("roman coins") == expected
     assert hash_query_text("roman coins") != hash_query_text("roman coins", salt="")
 

@@ -3,7 +3,6 @@ exception, log record and JSON-lines file) and Collector side (log records throu
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from heritage_otel import semconv
 from heritage_otel.errors import ValidationError
 from heritage_otel.examples.recommender import HeritageRecommender
 from heritage_otel.logs import QueryLogger
+from heritage_otel.logs.hashing import hash_query_text
 from heritage_otel.validation import InputValidator
 
 #: A word no corpus document contains, so any occurrence in telemetry is the query leaking.
@@ -111,8 +111,8 @@ def test_raw_query_text_is_exported_only_when_opted_in(telemetry, instrumentor, 
 
 
 def test_collector_agent_hashes_query_text_in_log_records(tmp_path) -> None:
-    """An application that opted in sends raw text; the agent config's redaction processor forwards
-    only its SHA3-256 hash (log records, as printed by the debug exporter). Spans and span events
+    """An application that opted in sends raw text; the agent config's transform/query_text forwards
+    only its digest, the SDK's (log records, as printed by the debug exporter). Spans and span events
     through to Jaeger are covered by tests/e2e/test_pipeline.py."""
     from heritage_otel import configure
     from heritage_otel.stack import Stack, StackPorts
@@ -124,6 +124,7 @@ def test_collector_agent_hashes_query_text_in_log_records(tmp_path) -> None:
 
     stack = Stack(tmp_path / "state", ports=StackPorts.free(), repo=REPO_ROOT, extra_env={
         "HERITAGE_OTEL_COLLECTOR_DEBUG_VERBOSITY": "detailed",
+        "HERITAGE_OTEL_COLLECTOR_DEBUG_EXPORTER": "debug",
         "HERITAGE_OTEL_COLLECTOR_BATCH_TIMEOUT": "100ms",
         "HERITAGE_OTEL_ANALYZER_ENDPOINT": f"http://127.0.0.1:{free_port()}",
     })
@@ -146,4 +147,4 @@ def test_collector_agent_hashes_query_text_in_log_records(tmp_path) -> None:
         stack.stop("collector")
     assert "sec-1" in text, f"the log record never reached the debug exporter:\n{text[-3000:]}"
     assert MARKER not in text
-    assert hashlib.sha3_256(raw.encode()).hexdigest() in text
+    assert hash_query_text(raw) in text  # the Collector's digest is the SDK's

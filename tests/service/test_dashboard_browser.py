@@ -9,7 +9,9 @@ loaded, checked, and saved as a screenshot under test-output/dashboard/.
 from __future__ import annotations
 
 import base64
+import os
 import shutil
+import socket
 import tempfile
 import threading
 import time
@@ -71,7 +73,10 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     require_binary(BIN_DIR / "jaeger", "bash scripts/deps/jaeger.sh")
     stack = Stack(tmp_path_factory.mktemp("stack"), ports=StackPorts.free(), jaeger_storage="memory", repo=REPO_ROOT,
                   extra_env={"HERITAGE_OTEL_ANALYZER_ENDPOINT": f"http://127.0.0.1:{free_port()}",
-                             "HERITAGE_OTEL_SAMPLING_PERCENTAGE": "100",
+                             # the replicas' spans are all healthy and fast: the baseline share keeps 80 % of
+                             # them, so the query log has kept traces and dropped ones (said to be dropped)
+                             "HERITAGE_OTEL_SAMPLING_PERCENTAGE": "80",
+                             "HERITAGE_OTEL_SAMPLING_MAX_SPANS_PER_SEC": "1000000",
                              "HERITAGE_OTEL_SAMPLING_DECISION_WAIT": "2s",
                              "HERITAGE_OTEL_SAMPLING_DECISION_WAIT_AFTER_ROOT": "1s",
                              "HERITAGE_OTEL_COLLECTOR_BATCH_TIMEOUT": "200ms"})
@@ -86,9 +91,13 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
             b = Replica(server.url, "replica-b", export_ms=int(INTERVAL_S * 1000), seed=2,
                         trace_endpoint=stack.ports.otlp_http_endpoint)
             faulty = threading.Event()
+            paused = threading.Event()
 
             def traffic() -> None:
                 while not stop.is_set():
+                    if paused.is_set():
+                        time.sleep(0.1)
+                        continue
                     if faulty.is_set():
                         a.serve(2, 4.0, failing_component="embedding", log_queries=True)
                     else:
@@ -109,7 +118,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
                 time.sleep(0.2)
             assert active, "no latency alert for replica-a"
             time.sleep(4 * INTERVAL_S)  # the fleet aggregate closes its buckets one interval later
-            yield {"server": server, "stack": stack, "a": a, "b": b}
+            yield {"server": server, "stack": stack, "a": a, "b": b, "paused": paused, "faulty": faulty}
             stop.set()
             thread.join(10)
             a.shutdown()
@@ -117,6 +126,19 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     finally:
         stop.set()
         stack.down(timeout_s=20)
+
+
+@pytest.fixture
+def decided(fleet) -> Iterator[None]:
+    """Traffic paused until every logged query's trace has been decided by the tail sampler (then resumed)."""
+    from heritage_otel.traces.sampling import DECIDING_S
+
+    fleet["paused"].set()
+    time.sleep(DECIDING_S + 1)
+    try:
+        yield
+    finally:
+        fleet["paused"].clear()
 
 
 def _open(driver, url: str, page: str) -> None:
@@ -167,7 +189,10 @@ def test_overview_lists_the_open_incident_expandable_to_cause_members_and_traces
     assert len(found) == 1, texts
     item = found[0]
     assert "query_latency" in item.text and "CRITICAL" in item.text
-    item.find_element("css selector", "summary").click()
+    # the instance: its service.instance.id with the host and pid it runs as
+    assert f"replica-a ({socket.gethostname()}, pid {os.getpid()})" in item.text
+    # led by the incident: open on the overview, the probable cause first, without a click
+    assert item.find_element("css selector", "details").get_attribute("open") is not None
     assert "Probable cause:" in item.find_element("css selector", ".cause").text
     members = item.find_elements("css selector", ".members li")
     assert any("query_latency_p95" in m.text and "replica-a" in m.text for m in members), [m.text for m in members]
@@ -177,12 +202,48 @@ def test_overview_lists_the_open_incident_expandable_to_cause_members_and_traces
     assert links and links[0].get_attribute("href").rsplit("/", 1)[-1] in traces
 
 
+def test_overview_colours_the_cards_by_the_open_incidents(browser, fleet):
+    """A key-metric card on a metric of an open incident takes the incident's level, whatever its own value."""
+    server = fleet["server"]
+    _open(browser, server.url, "overview")
+    incidents = requests.get(server.url + "/api/incidents", timeout=5).json()["incidents"]
+    levels = {m["metric"]: m["level"] for i in incidents for m in i["members"] if m.get("state") != "resolved"}
+    tiles = {t.get_attribute("data-metric"): t for t in _css(browser, "#key-metrics .tile")}
+    coloured = [name for name in tiles if name in levels]
+    assert coloured, (sorted(tiles), levels)
+    for name in coloured:
+        assert tiles[name].get_attribute("data-incident-level") == levels[name]
+        assert {"CRITICAL": "crit", "WARNING": "warn"}.get(levels[name], "") in tiles[name].get_attribute("class")
+
+
+def test_one_row_per_incident_where_replica_and_fleet_agree(browser, fleet):
+    """A replica's incident and the fleet's on the same signals are one row (the replica's, saying the fleet sees
+    it too), on the overview; alerts likewise on the Alerts page."""
+    _open(browser, fleet["server"].url, "overview")
+    merged = browser.execute_script("""return window.heritageDashboard.mergeScopes([
+        {id: "r", scope: "replica", service: "s", signals: ["latency"], instances: ["a"], members: [{metric: "m"}],
+         exemplar_trace_ids: ["t1"], cause: null},
+        {id: "f", scope: "fleet", service: "s", signals: ["latency"], instances: [], members: [{metric: "m"}],
+         exemplar_trace_ids: ["t2"], cause: {summary: "simrank failing"}},
+        {id: "o", scope: "fleet", service: "s", signals: ["errors"], instances: [], members: [], exemplar_trace_ids: []}])
+        .map((i) => [i.id, !!i.alsoFleet, i.exemplar_trace_ids.length, i.cause && i.cause.summary])""")
+    assert merged == [["r", True, 2, "simrank failing"], ["o", False, 0, None]]
+    alerts = browser.execute_script("""return window.heritageDashboard.mergeAlertScopes([
+        {metric: "m", level: "CRITICAL", instance: "a", service: "s"}, {metric: "m", level: "CRITICAL", service: "s"},
+        {metric: "m", level: "WARNING", service: "s"}], (a) => a.metric + a.level).map((a) => [a.instance || null, !!a.alsoFleet])""")
+    assert alerts == [["a", True], [None, False]]
+    rows = [(li.text.split(" · ")[0], li.text.split(" · ")[1]) for li in _css(browser, "#overview-alerts li[data-incident]")]
+    assert len(rows) == len(set(rows)), rows
+    assert _css(browser, "#overview-resolved")
+
+
 def test_alerts_page_lists_the_replica_alert(browser, fleet):
     """The alerts page has a CRITICAL query_latency_p95 row for replica-a."""
     _open(browser, fleet["server"].url, "alerts")
     rows = _css(browser, "#alerts-active tbody tr[data-instance='replica-a']")
     texts = [r.text for r in rows]
     assert any("query_latency_p95" in t and "CRITICAL" in t for t in texts), texts
+    assert all(f"replica-a ({socket.gethostname()}, pid {os.getpid()})" in t for t in texts), texts
     assert not any("query_latency" in r.text for r in _css(browser, "#alerts-active tbody tr[data-instance='replica-b']"))
     _shot(browser, "alerts")
 
@@ -221,7 +282,7 @@ def test_components_page_shows_the_failing_component(browser, fleet):
     _shot(browser, "components")
 
 
-def test_query_log_rows_link_to_the_trace_page(browser, fleet):
+def test_query_log_rows_link_to_the_trace_page(browser, fleet, decided):
     """The query log lists the last 50 queries; a row's trace link opens the dashboard's trace page, which
     draws that trace from Jaeger's API as a waterfall (no link to Jaeger's placeholder page); sorting by
     latency and filtering by replica work."""
@@ -231,7 +292,8 @@ def test_query_log_rows_link_to_the_trace_page(browser, fleet):
     _open(browser, server.url, "queries")
     rows = _css(browser, "#queries-table tbody tr")
     assert 1 <= len(rows) <= 50
-    link = rows[-1].find_element("css selector", "a.trace-link")
+    link = next(r for r in reversed(rows) if r.find_elements("css selector", "a.trace-link")).find_element(
+        "css selector", "a.trace-link")
     trace_id = link.get_attribute("title")
     assert link.get_attribute("href") == f"{server.url}/#trace/{trace_id}"
     assert trace_id in fleet["a"].trace_ids() | fleet["b"].trace_ids()
@@ -265,6 +327,46 @@ def test_query_log_rows_link_to_the_trace_page(browser, fleet):
     filtered = _css(browser, "#queries-table tbody tr")
     assert filtered and all("replica-b" in r.text for r in filtered)
     _shot(browser, "queries-filtered")
+
+
+def test_query_log_says_which_traces_tail_sampling_dropped_and_why(browser, fleet, decided):
+    """A trace the Collector did not keep (here: not in the 80 % baseline share) is marked dropped with the
+    reason from its query record, not linked; the trace page opened on its id says the same; every linked trace
+    is in Jaeger."""
+    server, stack = fleet["server"], fleet["stack"]
+    _open(browser, server.url, "queries")
+    dropped = _css(browser, "#queries-table tbody .trace-dropped")
+    assert dropped, "no query row marked dropped"
+    first = dropped[0]
+    trace_id = first.get_attribute("data-trace-id")
+    # replica-b's queries are healthy and fast; replica-a's query records say 4 s (its spans are not that slow)
+    reason = "healthy, fast query" if "healthy, fast query" in first.text else "not kept although slow"
+    assert "dropped" in first.text and reason in first.text
+    assert not first.find_elements("css selector", "a")
+    client = JaegerClient(stack.ports.jaeger_url)
+    assert client.get_trace(trace_id) is None
+    for link in _css(browser, "#queries-table tbody a.trace-link")[:5]:
+        assert client.get_trace(link.get_attribute("title")) is not None
+    _shot(browser, "queries-dropped")
+    browser.get(server.url + "/#trace/" + trace_id)
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, 20).until(lambda d: "not in Jaeger" in d.find_element("id", "trace-summary").text)
+    assert reason in _css(browser, "#trace-summary")[0].text
+    browser.execute_script("document.getElementById('trace-input').value = ''")  # later pages: no 404 refetch
+
+
+def test_incident_trace_links_open_kept_traces(browser, fleet):
+    """/api/incidents: exemplars are traces Jaeger has, and their links open the dashboard's trace page (the
+    Jaeger built from its Go module has no UI)."""
+    server, stack = fleet["server"], fleet["stack"]
+    client = JaegerClient(stack.ports.jaeger_url)
+    incidents = requests.get(server.url + "/api/incidents", params={"state": "all"}, timeout=10).json()["incidents"]
+    exemplars = [(t, u) for i in incidents for t, u in zip(i["exemplar_trace_ids"], i["trace_urls"], strict=True)]
+    assert exemplars
+    for trace_id, url in exemplars:
+        assert url == f"/#trace/{trace_id}"
+        assert client.get_trace(trace_id) is not None, trace_id
 
 
 def test_metrics_page_charts_the_selected_metric(browser, fleet):
@@ -302,6 +404,26 @@ def test_no_page_logs_a_browser_error(browser, fleet):
         _open(browser, fleet["server"].url, page)
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert errors == []
+
+
+def test_a_resolved_incident_stays_on_the_overview_with_its_cause(browser, fleet):
+    """Once replica-a recovers its incident resolves, and the overview still lists it, with its probable cause
+    (last of the fleet tests: it ends the fault)."""
+    server = fleet["server"]
+    fleet["faulty"].clear()
+    deadline = time.monotonic() + 90
+    resolved: list = []
+    while time.monotonic() < deadline and not resolved:
+        time.sleep(1)
+        resolved = [i for i in requests.get(server.url + "/api/incidents", params={"state": "resolved"},
+                                            timeout=5).json()["incidents"] if "replica-a" in i["instances"]]
+    assert resolved, "replica-a's incident did not resolve after the fault ended"
+    _open(browser, server.url, "overview")
+    items = [li for li in _css(browser, "#overview-resolved li[data-state='resolved']") if "replica-a" in li.text]
+    assert items, [li.text for li in _css(browser, "#overview-resolved li")]
+    items[0].find_element("css selector", "summary").click()
+    assert "Probable cause:" in items[0].find_element("css selector", ".cause").text
+    _shot(browser, "overview-resolved")
 
 
 def test_page_asks_for_the_token_when_the_api_requires_one(browser):

@@ -9,7 +9,9 @@ recording spans in memory so the query logs and exemplars carry real trace ids.
 
 from __future__ import annotations
 
+import os
 import random
+import socket
 
 from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
 from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
@@ -36,7 +38,9 @@ class Replica:
     def __init__(self, analyzer_url: str, instance: str, service: str = "recommender", export_ms: int = 200,
                  seed: int = 0, trace_endpoint: str | None = None) -> None:
         self.instance = instance
-        resource = Resource.create({semconv.SERVICE_NAME: service, semconv.SERVICE_INSTANCE_ID: instance})
+        # host.name and process.pid as heritage_otel.configure() sets them
+        resource = Resource.create({semconv.SERVICE_NAME: service, semconv.SERVICE_INSTANCE_ID: instance,
+                                    semconv.HOST_NAME: socket.gethostname(), semconv.PROCESS_PID: os.getpid()})
         self.metric_reader = PeriodicExportingMetricReader(
             OTLPMetricExporter(endpoint=f"{analyzer_url}/v1/metrics", timeout=10), export_interval_millis=export_ms)
         self.meter_provider = MeterProvider(metric_readers=[self.metric_reader], resource=resource)

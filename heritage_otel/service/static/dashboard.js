@@ -95,6 +95,17 @@
     return a;
   }
 
+  // A trace tail sampling did not keep: no link (it would open nothing), the reason on hover and below.
+  function droppedTrace(q) {
+    const span = el("span", null, "trace-dropped");
+    span.appendChild(badge("dropped", "dropped"));
+    span.appendChild(el("code", " " + q.trace_id.slice(0, 16), "muted"));
+    span.title = q.trace_note || "not kept by tail sampling";
+    span.dataset.traceId = q.trace_id;
+    span.appendChild(el("div", span.title, "small muted trace-note"));
+    return span;
+  }
+
   function traceLinks(alert) {
     const span = document.createElement("span");
     const ids = alert.exemplar_trace_ids || [];
@@ -103,25 +114,71 @@
     return span;
   }
 
-  function instanceOf(a) { return a.instance || (a.service ? a.service + " (fleet)" : "–"); }
+  function instanceOf(a) {
+    if (!a.instance) return a.service ? a.service + " (fleet)" : "–";
+    return a.instance + whereabouts(a.instance_details) + (a.alsoFleet ? " and the fleet" : "");
+  }
+
+  // " (host, pid N)" of an instance when the Analyzer knows them, else ""
+  function whereabouts(d) {
+    return d ? " (" + [d.host, d.pid !== null && d.pid !== undefined ? "pid " + d.pid : null].filter(Boolean).join(", ") + ")" : "";
+  }
 
   // --- incidents: one line each, expandable to the probable cause, the members and the traces ------------
   function incidentScope(i) {
-    if (i.scope === "replica") return (i.service || "") + " · replica " + i.instances.join(", ");
+    const fleet = i.alsoFleet ? " (the fleet sees it too)" : "";
+    if (i.scope === "replica") return (i.service || "") + " · replica " + i.instances.map((id) => instanceName(i, id)).join(", ") + fleet;
     return (i.service || "service") + (i.scope === "fleet" ? " · fleet" : "");
   }
 
-  function renderIncidents(list, incidents) {
+  // service.instance.id, with the host and pid it runs as when the Analyzer knows them
+  function instanceName(i, id) { return id + whereabouts((i.instance_details || {})[id]); }
+
+  // One row per incident where a replica's and the fleet's say the same (same service and signals): the
+  // replica's, which names the instance, marked as seen by the fleet too; the fleet's members and traces join it.
+  function mergeScopes(incidents) {
+    const replicaKeys = new Map();
+    incidents.forEach((i) => { if (i.scope === "replica") replicaKeys.set(i.service + "|" + i.signals.join(","), i); });
+    const out = [];
+    incidents.forEach((i) => {
+      const twin = i.scope === "fleet" && replicaKeys.get(i.service + "|" + i.signals.join(","));
+      if (!twin) { out.push(i); return; }
+      twin.alsoFleet = true;
+      twin.members = twin.members.concat(i.members);
+      twin.exemplar_trace_ids = Array.from(new Set((twin.exemplar_trace_ids || []).concat(i.exemplar_trace_ids || [])));
+      if (!twin.cause && i.cause) twin.cause = i.cause;
+    });
+    return out;
+  }
+
+  // Alerts: one row where a replica's alert and the fleet's are on the same metric, attributes and level.
+  function mergeAlertScopes(alerts, keyOf) {
+    const byKey = new Map();
+    alerts.forEach((a) => { if (a.instance) byKey.set(keyOf(a), a); });
+    return alerts.filter((a) => {
+      const twin = !a.instance && byKey.get(keyOf(a));
+      if (twin) twin.alsoFleet = true;
+      return !twin;
+    });
+  }
+
+  window.heritageDashboard = Object.assign(window.heritageDashboard || {}, { mergeScopes, mergeAlertScopes });
+
+  function alertKey(a) { return [a.service, a.metric, JSON.stringify(a.attributes || {}), a.level, a.event || ""].join("|"); }
+
+  function renderIncidents(list, incidents, opts) {
+    const o = opts || {};
     list.replaceChildren();
-    if (!incidents.length) list.appendChild(el("li", "No open incidents", "muted"));
-    incidents.slice(0, 8).forEach((i) => {
+    if (!incidents.length) list.appendChild(el("li", o.empty || "No open incidents", "muted"));
+    incidents.slice(0, o.max || 8).forEach((i) => {
       const li = document.createElement("li");
-      li.dataset.incident = i.id;
+      li.dataset.incident = i.id; li.dataset.state = i.state;
       const details = document.createElement("details");
+      details.open = !!o.open;
       const summary = document.createElement("summary");
       summary.appendChild(badge(i.level));
       summary.appendChild(document.createTextNode(" " + i.signals.join(", ") + " · " + incidentScope(i) +
-        " · since " + fmtTime(i.first_seen)));
+        (i.state === "resolved" ? " · " + fmtTime(i.first_seen) + " to " + fmtTime(i.last_seen) : " · since " + fmtTime(i.first_seen))));
       details.appendChild(summary);
       if (i.cause) details.appendChild(el("div", "Probable cause: " + i.cause.summary, "cause"));
       const members = el("ul", null, "members");
@@ -136,6 +193,7 @@
       details.appendChild(members);
       const traces = el("div", "Traces: ", "muted small");
       traces.appendChild(traceLinks({ exemplar_trace_ids: i.exemplar_trace_ids, jaeger_links: i.trace_urls }));
+      if (i.exemplars_dropped) traces.appendChild(el("span", " (" + i.exemplars_dropped + " more not kept by tail sampling)", "muted"));
       details.appendChild(traces);
       li.appendChild(details);
       list.appendChild(li);
@@ -144,7 +202,9 @@
 
   // --- overview ----------------------------------------------------------------
   async function loadOverview() {
-    const [health, open] = await Promise.all([api("/api/health"), api("/api/incidents?state=open")]);
+    const [health, open, resolved] = await Promise.all([api("/api/health"), api("/api/incidents?state=open"),
+      api("/api/incidents?state=resolved&limit=20")]);
+    open.incidents = mergeScopes(open.incidents);
     setStatus(health);
     const score = Math.round(health.score);
     $("health-score").textContent = String(score);
@@ -158,10 +218,23 @@
     ["CRITICAL", "WARNING", "INFO"].forEach((l) => {
       $("count-" + l).textContent = String(open.incidents.filter((i) => i.level === l).length);
     });
-    renderIncidents($("overview-alerts"), open.incidents);
+    renderIncidents($("overview-alerts"), open.incidents, { open: true });
+    renderIncidents($("overview-resolved"), mergeScopes(resolved.incidents), { max: 10, empty: "No incident resolved recently" });
+    // the worst open incident level per member metric: a card on such a metric takes its colour
+    const incidentLevel = {};
+    const rank = { INFO: 1, WARNING: 2, CRITICAL: 3 };
+    open.incidents.forEach((i) => i.members.filter((m) => m.state !== "resolved").forEach((m) => {
+      if (!incidentLevel[m.metric] || rank[m.level] > rank[incidentLevel[m.metric]]) incidentLevel[m.metric] = m.level;
+    }));
     const issues = $("health-issues"); issues.replaceChildren();
     if (!health.issues.length) issues.appendChild(el("li", health.receiving ? "Nothing over budget" : "No data received yet", "muted"));
-    health.issues.slice(0, 12).forEach((t) => issues.appendChild(el("li", t)));
+    // one line per "LEVEL alert on metric" (a replica's alert and the fleet's say the same)
+    const seen = new Map();
+    health.issues.forEach((t) => {
+      const key = t.includes(" alert on ") ? t.split(":")[0] : t;
+      if (seen.has(key)) seen.get(key).more += 1; else seen.set(key, { text: t, more: 0 });
+    });
+    [...seen.values()].slice(0, 12).forEach((i) => issues.appendChild(el("li", i.text + (i.more ? " (+" + i.more + " more: replicas, fleet)" : ""))));
 
     const tiles = $("key-metrics"); tiles.replaceChildren();
     const rules = (state.config && state.config.thresholds) || {};
@@ -169,8 +242,10 @@
       const v = health.key_metrics[name];
       const worst = (health.worst_replica || {})[name];
       const outlier = worst && worst.value !== null && worst.value !== undefined;
-      const cls = [tileClass(rules[name], v), outlier ? tileClass(rules[name], worst.value) : ""];
+      const byIncident = { CRITICAL: "crit", WARNING: "warn" }[incidentLevel[name]] || "";
+      const cls = [tileClass(rules[name], v), outlier ? tileClass(rules[name], worst.value) : "", byIncident];
       const tile = el("div", null, "tile " + (cls.includes("crit") ? "crit" : cls.includes("warn") ? "warn" : cls[0]));
+      if (incidentLevel[name]) tile.dataset.incidentLevel = incidentLevel[name];
       tile.appendChild(el("div", METRIC_LABELS[name][0], "name"));
       tile.appendChild(el("div", fmtMetric(name, v), "value"));
       if (outlier) tile.appendChild(el("div", "worst replica: " + worst.instance + " " + fmtMetric(name, worst.value), "worst"));
@@ -261,6 +336,7 @@
     const a = stats.alerts;
     $("dedup").textContent = "Deduplication: " + a.suppressed + " suppressed within the cooldown, " + a.repeated +
       " repeated, " + a.escalated + " escalated, " + a.resolved + " resolved since start.";
+    active.alerts = mergeAlertScopes(active.alerts, alertKey);
     const rows = active.alerts.map((a) => {
       const tr = row([badge(a.level), metricCell(a), instanceOf(a), a.detector, { text: fmtNum(a.current_value), cls: "num" },
         { text: fmtNum(a.threshold), cls: "num" }, { text: a.message, cls: "msg" }, fmtTime(a.first_seen), fmtTime(a.last_seen), traceLinks(a)]);
@@ -285,6 +361,8 @@
   async function loadHistory() {
     const level = $("history-level").value;
     const history = await api("/api/alerts/history?hours=24" + (level ? "&level=" + level : ""));
+    // a fleet's event follows its replica's by an interval or so: the same minute is the same event
+    history.alerts = mergeAlertScopes(history.alerts, (a) => alertKey(a) + "|" + Math.round((typeof a.time === "number" ? a.time * 1000 : Date.parse(a.time)) / 60000));
     const hrows = history.alerts.slice(0, 200).map((a) => row([fmtTime(a.time), badge(a.event, a.event === "resolved" ? "resolved" : a.level),
       badge(a.level), metricCell(a), instanceOf(a), a.detector, { text: fmtNum(a.current_value), cls: "num" }, { text: a.message, cls: "msg" },
       traceLinks(a)]));
@@ -387,7 +465,7 @@
       return (x > y ? 1 : -1) * dir;
     });
     const rows = items.map((q) => {
-      const trace = q.trace_id ? traceLink(q.trace_id, 16) : el("code", "–");
+      const trace = !q.trace_id ? el("code", "–") : q.trace_kept === false ? droppedTrace(q) : traceLink(q.trace_id, 16);
       const tr = row([fmtTime(q.time_s), q.query_id, q.instance || q.service || "–", { text: fmtNum(q.results, 0), cls: "num" },
         { text: q.latency_ms === null ? "–" : fmtNum(q.latency_ms, 1) + " ms", cls: "num " + latencyClass(q.latency_ms) },
         (q.components || []).join(", "),
@@ -550,7 +628,8 @@
     const resp = await fetch("/api/traces/" + encodeURIComponent(id), { headers, cache: "no-store" });
     const data = await resp.json();
     if (!data.trace) {
-      summary.textContent = data.error || ("Trace " + id + " was not found" + (data.errors && data.errors.length ? ": " + data.errors.join("; ") : " (not in Jaeger, nor in this process's span store)."));
+      summary.textContent = data.error || (data.why ? "Trace " + id + " is not in Jaeger: " + data.why + "." :
+        "Trace " + id + " was not found" + (data.errors && data.errors.length ? ": " + data.errors.join("; ") : " (not in Jaeger, nor in this process's span store)."));
       return;
     }
     const t = data.trace;
