@@ -157,6 +157,15 @@ def serve(tmp_path):
         s.stop()
 
 
+def _burning(line: dict, level: str) -> list[dict]:
+    """The burn-rate members of one incident notification at ``level``."""
+    return [m for m in line["members"] if m["detector"] == "burn_rate" and m["level"] == level]
+
+
+def _burns(line: dict, level: str) -> bool:
+    return bool(_burning(line, level))
+
+
 def _wait_for(predicate, timeout_s: float):
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -177,14 +186,15 @@ def test_error_fault_burning_the_availability_budget_fast_raises_a_page_incident
         assert server.slos()["availability"]["total"] > 0
         replica.failing = 0.5
         started = time.monotonic()
-        page = _wait_for(lambda: [ln for ln in server.slo_lines() if ln["level"] == "CRITICAL"], 15.0)
+        page = _wait_for(lambda: [ln for ln in server.slo_lines() if _burns(ln, "CRITICAL")], 15.0)
         delay = time.monotonic() - started
         assert page, server.slo_lines()
         first = page[0]
-        # the 6h page (6x) can hold first: with seconds of history its windows hold the same data as 1h's
-        assert first["labels"]["slo"] == "availability" and first["labels"]["burn_window"] in ("1h", "6h")
+        assert first["labels"]["slo"] == "availability" and first["level"] == "CRITICAL"
         # the ticket (1x) holds before the pages do: the incident may have fired as a ticket and been raised
-        assert first["event"] in ("fired", "updated") and first["detector"] == "burn_rate"
+        assert first["event"] in ("fired", "updated")
+        # the 6h page (6x) can hold first: with seconds of history its windows hold the same data as 1h's
+        assert {m["labels"]["burn_window"] for m in _burning(first, "CRITICAL")} <= {"1h", "6h"}
         assert delay < 12.0  # within the 1-hour window (12 s here); measured ~1 s
         row = server.slos()["availability"]
         assert row["burn_rates"]["5m"] > 14.4 and row["alert"]["severity"] == "page"
@@ -202,13 +212,13 @@ def test_slow_burn_raises_only_a_ticket(serve) -> None:
     replica = Replica(server.url)
     replica.failing = 0.015
     try:
-        ticket = _wait_for(lambda: [ln for ln in server.slo_lines() if ln["level"] == "WARNING"], 15.0)
+        ticket = _wait_for(lambda: [ln for ln in server.slo_lines() if _burns(ln, "WARNING")], 15.0)
         assert ticket, server.slo_lines()
         assert ticket[0]["labels"]["burn_window"] == "3d" and ticket[0]["labels"]["slo"] == "availability"
         time.sleep(8.0)
         row = server.slos()["availability"]
         assert 2.0 < row["burn_rates"]["6h"] < 4.0, row
-        assert not [ln for ln in server.slo_lines() if ln["level"] == "CRITICAL"], server.slo_lines()
+        assert not [ln for ln in server.slo_lines() if _burns(ln, "CRITICAL")], server.slo_lines()
     finally:
         replica.close()
 
