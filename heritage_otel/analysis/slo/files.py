@@ -24,7 +24,7 @@ from typing import Any, Final
 
 from heritage_otel.analysis.slo.spec import Objective, parse_documents
 
-__all__ = ["EXAMPLE_FILE", "load_documents", "load_objectives"]
+__all__ = ["EXAMPLE_FILE", "load_documents", "load_objectives", "objectives_from"]
 
 #: The objectives shipped for the reference recommender (availability, latency, quality, fallback rate).
 EXAMPLE_FILE: Final = Path(__file__).resolve().parents[2] / "examples" / "recommender" / "slos.yaml"
@@ -73,4 +73,29 @@ def load_objectives(paths: Iterable[str | os.PathLike[str]], *, time_scale: floa
         if str(exc).startswith(tuple(str(p) for p in paths)):
             raise
         msg = f"{', '.join(map(str, paths))}: {exc}"
+        raise ValueError(msg) from None
+
+
+def objectives_from(items: Any, setting: str, *, time_scale: float = 1.0) -> list[Objective]:
+    """The objectives of a setting that lists OpenSLO documents (dicts) and/or files and folders (paths).
+
+    >>> [o.name for o in objectives_from([EXAMPLE_FILE], "slos")]
+    ['availability', 'latency', 'quality', 'fallback-rate']
+    >>> objectives_from("slos.yaml", "config 'slos'")
+    Traceback (most recent call last):
+    ...
+    ValueError: config 'slos' = 'slos.yaml' is not valid; expected a list of OpenSLO documents (dicts) or file/folder paths
+    """
+    if items is None:
+        return []
+    if isinstance(items, (str, bytes, os.PathLike)) or not isinstance(items, (list, tuple)):
+        msg = f"{setting} = {items!r} is not valid; expected a list of OpenSLO documents (dicts) or file/folder paths"
+        raise ValueError(msg)
+    docs: list[Any] = []
+    for item in items:
+        docs.extend(load_documents([item]) if isinstance(item, (str, os.PathLike)) else [item])
+    try:
+        return parse_documents(docs, time_scale=time_scale)
+    except ValueError as exc:
+        msg = f"{setting}: {exc}"
         raise ValueError(msg) from None
