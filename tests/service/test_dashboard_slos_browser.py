@@ -44,7 +44,15 @@ def test_slo_page_shows_budget_burn_rates_and_the_incident(browser, server):  # 
     _shot(browser, "slos")
 
 
+def test_overview_lists_the_objective_at_risk(browser, server):  # noqa: F811 - the fixture
+    _open(browser, server.url, "overview")
+    [item] = _css(browser, "#slo-risk-list li[data-slo='availability']")
+    assert item.text.startswith("page · 1h availability (rec):") and "burning 20x over 1h" in item.text
+
+
 def test_slo_page_without_objectives_says_how_to_add_them(browser):  # noqa: F811 - the fixture
     with running_server(ServiceConfig(port=free_port(), evaluate_every_s=0.2)) as srv:
         _open(browser, srv.url, "slos")
         assert "--slo FILE" in _css(browser, "#slos-table tbody tr.empty")[0].text
+        _open(browser, srv.url, "overview")
+        assert not _css(browser, "#slo-risk")[0].is_displayed()

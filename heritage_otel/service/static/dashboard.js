@@ -159,6 +159,7 @@
       $("count-" + l).textContent = String(open.incidents.filter((i) => i.level === l).length);
     });
     renderIncidents($("overview-alerts"), open.incidents);
+    renderSloRisk(await api("/api/slos"));
     const issues = $("health-issues"); issues.replaceChildren();
     if (!health.issues.length) issues.appendChild(el("li", health.receiving ? "Nothing over budget" : "No data received yet", "muted"));
     health.issues.slice(0, 12).forEach((t) => issues.appendChild(el("li", t)));
@@ -389,6 +390,23 @@
     const factor = (sev) => Math.min(...s.rules.filter((r) => r.severity === sev).map((r) => r.factor));
     const cls = v === null ? "num muted" : v >= factor("page") ? "num bad" : v >= factor("ticket") ? "num warn" : "num";
     return { text: v === null ? "–" : fmtNum(v, 2) + "x", cls };
+  }
+
+  // The Overview's objectives at risk (a burn-rate alert holding, or under a quarter of the budget left).
+  function renderSloRisk(data) {
+    const list = $("slo-risk-list"); list.replaceChildren();
+    $("slo-risk").hidden = !data.count;
+    const risky = data.slos.filter((s) => s.at_risk);
+    if (!risky.length) list.appendChild(el("li", "All " + data.count + " objectives within budget", "muted"));
+    risky.forEach((s) => {
+      const li = el("li");
+      if (s.alert) li.appendChild(badge(s.alert.severity + " · " + s.alert.burn_window, s.alert.severity === "page" ? "CRITICAL" : "WARNING"));
+      li.appendChild(document.createTextNode(" " + s.display_name + " (" + s.service + "): " +
+        (s.budget_remaining === null ? "no events" : fmtNum(s.budget_remaining * 100, 1) + " % of the budget left") +
+        (s.burn_rates["1h"] === null ? "" : ", burning " + fmtNum(s.burn_rates["1h"], 2) + "x over 1h")));
+      li.dataset.slo = s.name;
+      list.appendChild(li);
+    });
   }
 
   async function loadSlos() {
