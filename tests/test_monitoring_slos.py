@@ -23,7 +23,8 @@ def test_failed_queries_spend_the_budget_and_page(tmp_path) -> None:
     [row] = monitor.analyzer.slos.status(monitor.analyzer.last_time)
     assert row["total"] == 200.0 and row["good"] == 100.0
     burning = [a for a in monitor.alerts.get_active_alerts() if a.detector == "burn_rate"]
-    assert [(a.level.name, a.labels["slo"]) for a in burning] == [("CRITICAL", "availability")]
+    assert sorted((a.labels["burn_window"], a.level.name, a.labels["slo"]) for a in burning) == [
+        ("1h", "CRITICAL", "availability"), ("3d", "WARNING", "availability"), ("6h", "CRITICAL", "availability")]
 
 
 def test_a_bad_document_fails_at_start_naming_the_setting_and_field() -> None:

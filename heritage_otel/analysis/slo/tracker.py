@@ -20,9 +20,11 @@ window, else the replicas'. Memory per objective: about 2 x 2 x (8,640 +
 Burn rate over a window = (bad / total in the window) / (1 - target): 1
 spends the budget exactly over the time window. A condition holds when the
 burn rate is at least its factor over its long *and* its short window; the
-most severe condition holding is the objective's finding (``page`` ->
-CRITICAL, ``ticket`` -> WARNING), with the labels ``slo``, ``burn_window``
-and ``service.name``; it resolves when no condition holds.
+each condition holding is a finding (``page`` -> CRITICAL, ``ticket`` ->
+WARNING) with the labels ``slo``, ``burn_window`` and ``service.name``, so
+each window's alert fires and resolves on its own (the 1h page stops within
+minutes of recovery, the 3d ticket hours later) and all of them join the
+service's incident.
 
 >>> from heritage_otel.analysis.slo.spec import parse_documents
 >>> from heritage_otel.analysis.samples import IntervalSample, SeriesKey, KIND_SUM
@@ -43,7 +45,7 @@ and ``service.name``; it resolves when no condition holds.
 >>> for minute in range(1, 61):
 ...     tracker.ingest(queries(minute * 60, 80, 20), {})
 >>> [(f.level.name, dict(f.labels)["burn_window"], round(f.value, 1)) for f in tracker.findings(3600.0)]
-[('CRITICAL', '1h', 20.0)]
+[('CRITICAL', '1h', 20.0), ('CRITICAL', '6h', 20.0), ('WARNING', '3d', 20.0)]
 """
 
 from __future__ import annotations
@@ -209,7 +211,8 @@ class SloTracker:
             rate = burn["1h"]
             exhaustion = (max(remaining, 0.0) * o.window_s / rate / self.time_scale
                           if math.isfinite(rate) and rate > 0 else None)
-            firing = self._holding(track, now, record=False)
+            holding = self._holding(track, now, record=False)
+            firing = holding[0] if holding else None
             out.append({
                 "name": o.name, "display_name": o.display_name or o.name, "description": o.description,
                 "service": o.service, "target": o.target, "budgeting": o.budgeting,
@@ -225,12 +228,12 @@ class SloTracker:
             })
         return out
 
-    def _holding(self, track: _Track, now: float, record: bool = True) -> tuple[BurnRule, float, float] | None:
-        """The most severe rule holding now (for its alertAfter), with its long and short burn rates
+    def _holding(self, track: _Track, now: float, record: bool = True) -> list[tuple[BurnRule, float, float]]:
+        """The rules holding now (for their alertAfter), most severe first, with their long and short burn rates
         (``record``: note when each rule started to hold, for alertAfter; False for a read-only look)."""
         o = track.objective
         ring = self._rings(track, now).fine
-        best = None
+        found = []
         for rule in o.rules:
             long_burn = self._burn(o, ring, now, rule.long_s)
             short_burn = self._burn(o, ring, now, rule.short_s)
@@ -239,30 +242,26 @@ class SloTracker:
                     track.since.pop(rule.name, None)
                 continue
             started = track.since.setdefault(rule.name, now) if record else track.since.get(rule.name, now)
-            if now - started < rule.alert_after_s:
-                continue
-            rank = (rule.severity == "page", rule.factor)
-            if best is None or rank > best[0]:
-                best = (rank, (rule, long_burn, short_burn))
-        return None if best is None else best[1]
+            if now - started >= rule.alert_after_s:
+                found.append((rule, long_burn, short_burn))
+        found.sort(key=lambda h: (h[0].severity == "page", h[0].factor), reverse=True)
+        return found
 
     def findings(self, now: float) -> list[Finding]:
-        """One finding per objective whose burn rate holds a condition now. Never raises."""
+        """One finding per burn-rate rule holding now, most severe first. Never raises."""
         with self._lock:
             return self._findings(now)
 
     def _findings(self, now: float) -> list[Finding]:
         try:
-            return [f for track in self._tracks.values() if (f := self._finding(track, now)) is not None]
+            return [self._finding(track, holding, now) for track in self._tracks.values()
+                    for holding in self._holding(track, now)]
         except Exception:  # noqa: BLE001 - alerting must never break the export path
             self.errors += 1
             _log.exception("SLO burn-rate evaluation failed")
             return []
 
-    def _finding(self, track: _Track, now: float) -> Finding | None:
-        holding = self._holding(track, now)
-        if holding is None:
-            return None
+    def _finding(self, track: _Track, holding: tuple[BurnRule, float, float], now: float) -> Finding:
         rule, long_burn, short_burn = holding
         o = track.objective
         good, total = self._rings(track, now).coarse.sums(now, o.window_s)

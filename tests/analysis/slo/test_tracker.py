@@ -33,16 +33,25 @@ def test_a_fast_burn_pages_and_a_slow_burn_tickets() -> None:
     fast, slow = _tracker(), _tracker()
     _feed(fast, range(1, 61), 80, 20)
     _feed(slow, range(1, 61), 97, 3)
-    [page] = fast.findings(3600.0)
-    [ticket] = slow.findings(3600.0)
-    assert (page.level.name, dict(page.labels)["burn_window"]) == ("CRITICAL", "1h")
-    assert (ticket.level.name, dict(ticket.labels)["burn_window"]) == ("WARNING", "3d")
+    assert [(f.level.name, dict(f.labels)["burn_window"]) for f in fast.findings(3600.0)] == [
+        ("CRITICAL", "1h"), ("CRITICAL", "6h"), ("WARNING", "3d")]
+    assert [(f.level.name, dict(f.labels)["burn_window"]) for f in slow.findings(3600.0)] == [("WARNING", "3d")]
 
 
 def test_within_budget_nothing_is_found() -> None:
     tracker = _tracker()
     _feed(tracker, range(1, 61), 999, 1)
     assert tracker.findings(3600.0) == []
+
+
+def test_each_window_resolves_on_its_own_after_recovery() -> None:
+    """After a fast burn, the 1h page (5m short window) stops first, the 6h page (30m) next, the ticket last."""
+    tracker = _tracker()
+    _feed(tracker, range(1, 61), 80, 20)
+    _feed(tracker, range(61, 71), 100, 0)
+    assert [dict(f.labels)["burn_window"] for f in tracker.findings(70 * 60.0)] == ["6h", "3d"]
+    _feed(tracker, range(71, 101), 100, 0)
+    assert [dict(f.labels)["burn_window"] for f in tracker.findings(100 * 60.0)] == ["3d"]
 
 
 def test_the_long_window_alone_does_not_page() -> None:
@@ -92,6 +101,7 @@ def test_burn_rate_alerts_open_and_resolve_an_incident_with_slo_labels() -> None
     [note] = manager.observe(analyzer.evaluate(3600.0), now=3600.0)
     assert (note.event, note.level.name, note.labels["slo"], note.labels["burn_window"]) == (
         "fired", "CRITICAL", "availability", "1h")
+    assert sorted(m["labels"]["burn_window"] for m in note.members if m["detector"] == "burn_rate") == ["1h", "3d", "6h"]
     labels = to_alertmanager(note, 4000.0)["labels"]
     assert (labels["slo"], labels["burn_window"], labels["severity"]) == ("availability", "1h", "critical")
     for m in range(61, 430):  # past the 6h short window of the ticket
