@@ -109,3 +109,17 @@ def test_burn_rate_alerts_open_and_resolve_an_incident_with_slo_labels() -> None
     notes = manager.observe(analyzer.evaluate(430 * 60.0), now=430 * 60.0)
     assert [(n.event, n.labels["slo"]) for n in notes] == [("resolved", "availability")]
     manager.shutdown()
+
+
+def test_a_burn_rate_finding_carries_the_traces_of_failed_queries() -> None:
+    from dataclasses import replace
+
+    tracker = _tracker()
+    for m in range(1, 61):
+        ok, failed = queries(m * 60, 80, 20)
+        failed = replace(failed, exemplar_trace_ids=(f"{m:032x}",), exemplar_span_ids=("b7ad6b7169203331",),
+                         exemplar_values=(1.0,))
+        ok = replace(ok, exemplar_trace_ids=("f" * 32,), exemplar_span_ids=("b7ad6b7169203331",), exemplar_values=(1.0,))
+        tracker.ingest([ok, failed], {})
+    page = tracker.findings(3600.0)[0]
+    assert [e[0] for e in page.exemplars] == [f"{60:032x}"]
