@@ -257,8 +257,8 @@ class IncidentTracker:
         if incident.scope == "replica" and len(incident.instances) == 1:
             labels[semconv.SERVICE_INSTANCE_ID] = incident.instances[0]
         burning = [a for a in incident.all_members() if a.detector == BURN_RATE_DETECTOR]
-        if burning:  # the Alertmanager labels of an SLO incident: slo and burn_window of its most severe burn
-            labels.update({k: _primary(burning).labels[k] for k in ("slo", "burn_window")})
+        if burning:  # the Alertmanager labels of an SLO incident: slo and burn_window of its first burn (stable)
+            labels.update({k: min(burning, key=lambda a: a.first_seen).labels[k] for k in ("slo", "burn_window")})
         cause = incident.cause  # its component stays out of the labels: they name the incident for its whole life
         pairs: list[tuple[str, str]] = []
         if cause is not None:
