@@ -26,6 +26,7 @@ from opentelemetry.sdk.resources import Resource
 
 from heritage_otel import semconv
 from heritage_otel.instruments import instruments_for
+from tests.analysis.sinks.test_alertmanager import active_alerts, alertmanager  # noqa: F401 - the fixture
 from tests.helpers import free_port
 
 TIME_SCALE = 1 / 300
@@ -201,6 +202,26 @@ def test_error_fault_burning_the_availability_budget_fast_raises_a_page_incident
         assert row["budget_remaining"] < 1.0 and row["time_to_exhaustion_s"] is not None
         assert row["incidents"] and row["incidents"][0]["level"] == "CRITICAL"
         print(f"page after {delay:.2f} s")
+    finally:
+        replica.close()
+
+
+def test_the_page_reaches_a_real_alertmanager_with_slo_burn_window_and_severity_labels(
+        serve, alertmanager) -> None:  # noqa: F811 - the fixture
+    server = serve("--alertmanager-url", alertmanager)
+    replica = Replica(server.url)
+    try:
+        time.sleep(1.0)
+        replica.failing = 0.5
+
+        def paged() -> list[dict]:
+            return [a for a in active_alerts(alertmanager) if a["labels"].get("slo") == "availability"
+                    and a["labels"].get("severity") == "critical" and a["status"]["state"] == "active"]
+
+        found = _wait_for(paged, 20.0)
+        assert found, active_alerts(alertmanager)
+        labels = found[0]["labels"]
+        assert labels["burn_window"] in ("1h", "6h", "3d") and labels["service"] == "recommender"
     finally:
         replica.close()
 
