@@ -49,7 +49,9 @@ thresholds ``psi_warning`` (0.1), ``psi_critical`` (0.2), ``ks_alpha``
 (0.05) and ``ks_min_statistic`` (0.1), and ``system_metrics`` (True: the
 process's CPU, memory and thread metrics through
 ``opentelemetry-instrumentation-system-metrics``, on the monitor's own
-provider; ``get_dashboard_data()["resources"]``).
+provider; ``get_dashboard_data()["resources"]``), and ``slos`` (None: a list
+of OpenSLO v1 documents as dicts and/or paths of files or folders of them;
+their budgets and burn-rate incidents, see docs/slo.md).
 
 Components: ``record_query(components_used=[...])`` counts one use of each
 named component (``heritage.component.uses``; no duration),
@@ -115,6 +117,8 @@ from heritage_otel.analysis.drift import ks_drifted, psi_drifted
 from heritage_otel.analysis.findings import Finding, anomaly_finding, ks_finding, psi_finding
 from heritage_otel.analysis.samples import Labels
 from heritage_otel.analysis.sinks import JsonlFileSink
+from heritage_otel.analysis.slo import SloTracker
+from heritage_otel.analysis.slo.files import objectives_from
 from heritage_otel.checks import check_bool, check_int, check_number
 from heritage_otel.errors import Severity, count_error
 from heritage_otel.instruments import Instruments, instruments_for, record_component_call, record_query
@@ -150,6 +154,7 @@ DEFAULTS: dict[str, Any] = {
     "min_samples": 10,
     "service_name": None,
     "system_metrics": True,
+    "slos": None,
     **{key: getattr(AnalyzerConfig, key) for key in _DRIFT_KEYS},
 }
 
@@ -503,6 +508,7 @@ class Monitor:
     def __init__(self, config: Mapping[str, Any] | None = None, *, start_background: bool = True) -> None:
         cfg = _settings(config)
         self.config = cfg
+        objectives = objectives_from(cfg["slos"], "monitoring config 'slos'")
         interval_s = float(cfg["check_interval_seconds"])
         self.resource = _resource(cfg["service_name"])
         # the pipeline's detectors keep their own default sensitivity unless the seed config sets one
@@ -511,6 +517,7 @@ class Monitor:
                                  sensitivity=sensitivity, thresholds=cfg["thresholds"],
                                  min_samples=cfg["min_samples"], alert_policy=SEED_ALERT_POLICY,
                                  **{k: cfg[k] for k in _DRIFT_KEYS})
+        self.analyzer.slos = SloTracker(objectives) if objectives else None
         self.alerts = _SeedAlertManager(cooldown_s=float(cfg["cooldown_minutes"]) * 60, jaeger_url=cfg["jaeger_url"])
         self._interval_s = interval_s
         self._evaluated_at = -math.inf  # time.monotonic() of the last evaluation (or of a claimed one)

@@ -131,10 +131,10 @@ ANALYZER_CONFIG: dict[str, Any] = {}
 def run_scenario(
     scenario: Scenario, *, seed: int = 7, interval_s: float = 1.0, qps: float = 20.0, baseline: int = 20,
     fault: int = 10, recovery: int = 10, tail: int = 5, workdir: Path | None = None,
-    analyzer_config: dict[str, Any] | None = None,
+    analyzer_config: dict[str, Any] | None = None, serve_args: tuple[str, ...] = (),
 ) -> Result:
     """Run one scenario against a fresh ``analyzer serve`` (``analyzer_config``: its ``--config``, default
-    :data:`ANALYZER_CONFIG`); returns its scores."""
+    :data:`ANALYZER_CONFIG`; ``serve_args``: more of its options, e.g. ``--slo FILE``); returns its scores."""
     workdir = Path(workdir or tempfile.mkdtemp(prefix="heritage-scenario-"))
     config = workdir / f"analyzer-{run_name(scenario, seed)}.json"
     config.write_text(json.dumps(ANALYZER_CONFIG if analyzer_config is None else analyzer_config))
@@ -145,7 +145,7 @@ def run_scenario(
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     server = subprocess.Popen(
         [*_cli(), "analyzer", "serve", "--port", str(port), "--interval-seconds", str(interval_s),
-         "--alerts-file", str(alerts), "--config", str(config), "--log-level", "WARNING"],
+         "--alerts-file", str(alerts), "--config", str(config), "--log-level", "WARNING", *serve_args],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     loads: list[subprocess.Popen[str]] = []
     events: list[dict[str, Any]] = []

@@ -62,6 +62,7 @@ from heritage_otel.analysis.policy import AlertPolicy, PolicySettings
 from heritage_otel.analysis.samples import Labels, SeriesKey
 from heritage_otel.analysis.sinks.protocol import AlertSink, check_sink
 from heritage_otel.analysis.sinks.worker import SinkWorker
+from heritage_otel.analysis.slo.tracker import BURN_RATE_DETECTOR
 from heritage_otel.checks import check_int
 from heritage_otel.secrets import mask_text, public_url
 
@@ -355,10 +356,13 @@ class AlertManager:
             now = self.clock() if now is None else now
             with self._lock:
                 policy = self._policy_for(evaluation)
+                slos = getattr(evaluation.analyzer, "slos", None)
                 if policy is not None:
                     evaluation = policy.apply(evaluation)
+                # burn-rate findings (heritage_otel.analysis.slo) pass no anomaly policy: their windows are theirs
+                burning = tuple(slos.findings(evaluation.time_s)) if slos is not None else ()
                 seen = set()
-                for finding in evaluation.findings:
+                for finding in (*evaluation.findings, *burning):
                     if finding.key in seen:
                         continue  # one finding per key per pass
                     seen.add(finding.key)
@@ -366,7 +370,7 @@ class AlertManager:
                 for key, track in list(self._active.items()):
                     if key in seen or track.series is None:
                         continue
-                    if evaluation.judged(key[1], track.series):
+                    if key[1] == BURN_RATE_DETECTOR or evaluation.judged(key[1], track.series):
                         self._resolve(key, now)
                 return self._sync_incidents(now)
         except Exception:  # noqa: BLE001 - alerting must never break the export path

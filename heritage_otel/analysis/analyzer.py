@@ -115,6 +115,8 @@ class Analyzer:
         self._lock = threading.RLock()
         self._last_time = -math.inf
         self.samples_ingested = 0
+        #: A :class:`~heritage_otel.analysis.slo.SloTracker` fed every export (None: no objectives).
+        self.slos: Any = None
 
     # --- ingest -----------------------------------------------------------
     def ingest(self, samples: Iterable[IntervalSample]) -> None:
@@ -143,6 +145,8 @@ class Analyzer:
                     rows, np.array([indicators[k].value for k in ikeys]), t_end, [indicators[k].exemplars for k in ikeys]
                 )
             self._ingest_buckets([s for s in latest.values() if s.kind == KIND_HISTOGRAM and s.bounds])
+            if self.slos is not None:
+                self.slos.ingest(batch, {k: v.value for k, v in indicators.items()})
             self._last_time = max(self._last_time, t_end)
             self.samples_ingested += len(batch)
 

@@ -50,6 +50,7 @@ from heritage_otel.analysis.alerts import STATE_FIRING, STATE_RESOLVED, Alert
 from heritage_otel.analysis.cause import Cause, probable_cause
 from heritage_otel.analysis.findings import AlertLevel
 from heritage_otel.analysis.policy import THRESHOLD_DETECTOR, signal_of
+from heritage_otel.analysis.slo.tracker import BURN_RATE_DETECTOR
 
 __all__ = ["Incident", "IncidentTracker", "SCOPES"]
 
@@ -150,7 +151,9 @@ class IncidentTracker:
             by_service.setdefault(_service(alert), []).append(alert)
         for service, alerts in list(by_service.items()):
             # the fleet aggregate of a service with replicas only joins: its replicas' signals open and hold it
-            if not any(_instance(a) is not None for a in alerts) and len(self._known_instances(service)) > 1:
+            # (a burn-rate alert is the service's own, not an aggregate's: it opens and holds an incident)
+            if (not any(_instance(a) is not None or a.detector == BURN_RATE_DETECTOR for a in alerts)
+                    and len(self._known_instances(service)) > 1):
                 del by_service[service]
         out: list[Alert] = []
         for service, alerts in by_service.items():
@@ -253,6 +256,9 @@ class IncidentTracker:
             labels[semconv.SERVICE_NAME] = incident.service
         if incident.scope == "replica" and len(incident.instances) == 1:
             labels[semconv.SERVICE_INSTANCE_ID] = incident.instances[0]
+        burning = [a for a in incident.all_members() if a.detector == BURN_RATE_DETECTOR]
+        if burning:  # the Alertmanager labels of an SLO incident: slo and burn_window of its first burn (stable)
+            labels.update({k: min(burning, key=lambda a: a.first_seen).labels[k] for k in ("slo", "burn_window")})
         cause = incident.cause  # its component stays out of the labels: they name the incident for its whole life
         pairs: list[tuple[str, str]] = []
         if cause is not None:

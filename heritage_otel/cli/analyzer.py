@@ -106,6 +106,33 @@ def _alert_manager(
     return alerts
 
 
+def _slo_tracker(paths: tuple[Path, ...], time_scale: float) -> Any:
+    """The tracker of the objectives of ``--slo`` (None without any); a bad document is a ValueError."""
+    if not paths:
+        return None
+    from heritage_otel.analysis.slo import SloTracker
+    from heritage_otel.analysis.slo.files import load_objectives
+
+    try:
+        return SloTracker(load_objectives(paths, time_scale=time_scale), time_scale=time_scale)
+    except ValueError as exc:
+        msg = f"--slo: {exc}"
+        raise ValueError(msg) from None
+
+
+def _attach_slos(analyzer: Any, tracker: Any, checkpoint_dir: Path | None, interval_s: float) -> Any:
+    """Feed ``tracker`` from ``analyzer`` (after a checkpoint restore, which brings the old process's objects);
+    with a checkpoint folder, restore its counts from ``slos.json`` there and keep saving them."""
+    analyzer.slos = tracker
+    if tracker is None or checkpoint_dir is None:
+        return None
+    from heritage_otel.analysis.slo.persist import SloStateFile
+
+    store = SloStateFile(tracker, checkpoint_dir, interval_s)
+    store.restore()
+    return store.start()
+
+
 @click.group()
 def analyzer() -> None:
     """The Analyzer service: OTLP/HTTP receiver, alerts, JSON API and dashboard."""
@@ -142,6 +169,10 @@ def analyzer() -> None:
               help="Oldest checkpoint restored at start [default: the retention].")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="YAML or JSON file of AnalyzerConfig fields (thresholds, sensitivity, ...).")
+@click.option("--slo", "slo_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="OpenSLO v1 file or folder of objectives to track (repeatable); see docs/slo.md.")
+@click.option("--slo-time-scale", type=float, default=1.0, show_default=True,
+              help="Multiply every SLO duration by this (0 < x <= 1; below 1 for tests and demos only).")
 @click.option("--log-level", default="INFO", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 @_limit_options
@@ -151,7 +182,7 @@ def serve(
     interval_seconds: float | None, retention_minutes: float | None, sensitivity: float | None,
     cooldown_seconds: float, refresh_seconds: int, alerts_file: Path | None, alertmanager_url: tuple[str, ...],
     checkpoint_dir: Path | None, checkpoint_interval_seconds: float, checkpoint_max_age_minutes: float | None,
-    config_file: Path | None, log_level: str, **limits: Any,
+    config_file: Path | None, slo_paths: tuple[Path, ...], slo_time_scale: float, log_level: str, **limits: Any,
 ) -> None:
     """Receive OTLP metrics and logs from the Collector, analyse them, serve the API and dashboard."""
     from heritage_otel.service import AnalyzerServer
@@ -175,6 +206,7 @@ def serve(
         check_range("--cooldown-seconds", cooldown_seconds, 0.0, _MAX_COOLDOWN_S, "alert dedup/repeat period")
         if alerts_file is not None:
             check_writable_file("--alerts-file", alerts_file)
+        slos = _slo_tracker(slo_paths, slo_time_scale)
         alerts = _alert_manager(cooldown_seconds, config, alerts_file, alertmanager_url)
     except (TypeError, ValueError) as exc:
         raise click.BadParameter(str(exc)) from None
@@ -195,6 +227,7 @@ def serve(
             server.close()
             raise click.BadParameter(str(exc)) from None
         checkpoint.restore()
+    slo_state = _attach_slos(server.service.analyzer, slos, checkpoint_dir, checkpoint_interval_seconds)
     stop = threading.Event()
 
     def _stop(signum: int, frame: Any) -> None:
@@ -219,3 +252,5 @@ def serve(
         server.close()
         if checkpoint is not None:
             checkpoint.close()  # after the server stopped receiving: the last state is complete
+        if slo_state is not None:
+            slo_state.close()

@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "analyzer": "heritage_otel.cli.analyzer:analyzer",
     "example": "heritage_otel.cli.example:example",
     "env": "heritage_otel.cli.env:env",
+    "slo": "heritage_otel.cli.slo:slo",
 }
 
 

@@ -25,6 +25,7 @@ from heritage_otel.indicators import bad_direction
 from heritage_otel.service.core import KEY_METRICS, AnalyzerService
 from heritage_otel.traces.sampling import DECIDING, DECIDING_S, why_not_kept
 from heritage_otel.version import __version__
+from heritage_otel.service.slos import slo_payload
 
 __all__ = ["route", "ApiError"]
 
@@ -233,6 +234,7 @@ _ROUTES: Final[dict[str, Callable[[AnalyzerService, Mapping[str, str]], Any]]] =
     "/api/queries": _queries,
     "/api/stats": _stats,
     "/api/config": _config,
+    "/api/slos": lambda service, query: slo_payload(service),
 }
 
 

@@ -226,6 +226,7 @@
     open.incidents.forEach((i) => i.members.filter((m) => m.state !== "resolved").forEach((m) => {
       if (!incidentLevel[m.metric] || rank[m.level] > rank[incidentLevel[m.metric]]) incidentLevel[m.metric] = m.level;
     }));
+    renderSloRisk(await api("/api/slos"));
     const issues = $("health-issues"); issues.replaceChildren();
     if (!health.issues.length) issues.appendChild(el("li", health.receiving ? "Nothing over budget" : "No data received yet", "muted"));
     // one line per "LEVEL alert on metric" (a replica's alert and the fleet's say the same)
@@ -439,6 +440,76 @@
     fillTable("components-table", rows, 7, "No component calls received yet");
   }
 
+  // --- service level objectives ---------------------------------------------------------
+  const BURN_WINDOWS = ["5m", "30m", "1h", "6h", "3d"];
+
+  function fmtDuration(s) {
+    if (s === null || s === undefined) return "–";
+    if (s >= 86400) return fmtNum(s / 86400, 1) + " d";
+    if (s >= 3600) return fmtNum(s / 3600, 1) + " h";
+    if (s >= 60) return fmtNum(s / 60, 0) + " min";
+    return fmtNum(s, 0) + " s";
+  }
+
+  function budgetCell(remaining) {
+    const wrap = el("div", null, "budget");
+    if (remaining === null) { wrap.textContent = "–"; return wrap; }
+    const bar = el("div", null, "budget-bar");
+    const fill = el("div", null, "budget-fill" + (remaining < 0.25 ? " low" : ""));
+    fill.style.width = (Math.max(0, Math.min(1, remaining)) * 100).toFixed(1) + "%";
+    bar.appendChild(fill);
+    wrap.appendChild(bar);
+    wrap.appendChild(el("span", fmtNum(remaining * 100, 1) + " %", "budget-text"));
+    return wrap;
+  }
+
+  // A burn rate cell: red at or above the lowest page factor, amber at or above the lowest ticket factor.
+  function burnCell(v, s) {
+    const factor = (sev) => Math.min(...s.rules.filter((r) => r.severity === sev).map((r) => r.factor));
+    const cls = v === null ? "num muted" : v >= factor("page") ? "num bad" : v >= factor("ticket") ? "num warn" : "num";
+    return { text: v === null ? "–" : fmtNum(v, 2) + "x", cls };
+  }
+
+  // The Overview's objectives at risk (a burn-rate alert holding, or under a quarter of the budget left).
+  function renderSloRisk(data) {
+    const list = $("slo-risk-list"); list.replaceChildren();
+    $("slo-risk").hidden = !data.count;
+    const risky = data.slos.filter((s) => s.at_risk);
+    if (!risky.length) list.appendChild(el("li", "All " + data.count + " objectives within budget", "muted"));
+    risky.forEach((s) => {
+      const li = el("li");
+      if (s.alert) li.appendChild(badge(s.alert.severity + " · " + s.alert.burn_window, s.alert.severity === "page" ? "CRITICAL" : "WARNING"));
+      li.appendChild(document.createTextNode(" " + s.display_name + " (" + s.service + "): " +
+        (s.budget_remaining === null ? "no events" : fmtNum(s.budget_remaining * 100, 1) + " % of the budget left") +
+        (s.burn_rates["1h"] === null ? "" : ", burning " + fmtNum(s.burn_rates["1h"], 2) + "x over 1h")));
+      li.dataset.slo = s.name;
+      list.appendChild(li);
+    });
+  }
+
+  async function loadSlos() {
+    const data = await api("/api/slos");
+    const rows = data.slos.map((s) => {
+      const status = s.alert ? badge(s.alert.severity + " · " + s.alert.burn_window, s.alert.severity === "page" ? "CRITICAL" : "WARNING")
+        : badge(s.at_risk ? "at risk" : "ok", s.at_risk ? "WARNING" : "ok");
+      const name = el("span", s.display_name);
+      name.appendChild(document.createElement("br"));
+      name.appendChild(el("span", s.name + " · " + s.service + " · " + s.budgeting + " over " + fmtDuration(s.window_s), "muted small"));
+      const incidents = el("span", s.incidents.length ? "" : "–");
+      s.incidents.slice(0, 3).forEach((i) => {
+        const b = badge(i.state === "firing" ? i.level : "resolved", i.state === "firing" ? i.level : "resolved");
+        b.title = "incident " + i.id + " since " + fmtTime(i.first_seen);
+        incidents.appendChild(b); incidents.appendChild(document.createTextNode(" "));
+      });
+      const tr = row([status, name, { text: fmtNum(s.target * 100, 3) + " %", cls: "num" },
+        { text: s.sli === null ? "–" : fmtNum(s.sli * 100, 3) + " %", cls: "num" }, budgetCell(s.budget_remaining),
+        ...BURN_WINDOWS.map((w) => burnCell(s.burn_rates[w], s)), { text: s.budget_remaining !== null && s.budget_remaining <= 0 ? "spent" : fmtDuration(s.time_to_exhaustion_s), cls: "num" }, incidents]);
+      tr.dataset.slo = s.name;
+      return tr;
+    });
+    fillTable("slos-table", rows, 12, "No objectives: start the Analyzer with --slo FILE (docs/slo.md)");
+  }
+
   // --- query log -------------------------------------------------------------------
   async function loadQueries() {
     const data = await api("/api/queries?limit=50");
@@ -641,7 +712,7 @@
 
   // --- navigation and refresh ------------------------------------------------------
   const LOADERS = { overview: loadOverview, metrics: loadMetrics, trends: loadTrends, alerts: loadAlerts, history: loadHistory,
-    components: loadComponents, queries: loadQueries, trace: loadTrace };
+    components: loadComponents, queries: loadQueries, trace: loadTrace, slos: loadSlos };
 
   async function refresh() {
     try {
