@@ -505,9 +505,10 @@ class Analyzer:
         bucket cells held for drift and histogram series refused a drift window (over ``max_bucket_cells``)."""
         with self._lock:
             dropped = self._windows.dropped + sum(g.dropped for g in self._buckets.values())
-            nbytes = self._windows.nbytes() + sum(g.nbytes() for g in self._buckets.values())
+            bucket_bytes = sum(g.nbytes() for g in self._buckets.values())
+            nbytes = self._windows.nbytes() + bucket_bytes
             return {"series": self._windows.count, "histogram_series": sum(g.count for g in self._buckets.values()),
                     "dropped_series": dropped, "samples_ingested": self.samples_ingested, "bytes": nbytes,
-                    "evicted_series": self.evicted_series, "bucket_cells": self._bucket_cells,
+                    "evicted_series": self.evicted_series, "bucket_cells": self._bucket_cells, "bucket_bytes": bucket_bytes,
                     "bucket_layouts": len(self._buckets), "drift_refused": self.drift_refused}
 

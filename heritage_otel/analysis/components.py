@@ -45,8 +45,12 @@ __all__ = ["ComponentTable"]
 
 _MAX_COMPONENTS: Final = 256
 #: One interval of measured calls: time, count, sum, bounds, bucket counts, unit, min, max.
-_Timed = tuple[float, float, float, tuple[float, ...], tuple[int, ...], str, float, float]
+_Timed = tuple[float, float, float, tuple[float, ...], Any, str, float, float]
 _MAX_ENTRIES: Final = 4096
+#: Bytes one kept interval costs besides its bucket counts (a tuple, its floats, the deque slot).
+ENTRY_BYTES: Final = 200
+#: Bytes per bucket count (an int64 array).
+BUCKET_BYTES: Final = 8
 
 
 def _component(sample: IntervalSample) -> str | None:
@@ -56,14 +60,25 @@ def _component(sample: IntervalSample) -> str | None:
     return None
 
 
-class ComponentTable:
-    """Rolling per-component totals. Thread-safe; bounded (256 components x 4096 intervals each)."""
+def _cost(entry: tuple[Any, ...]) -> int:
+    return ENTRY_BYTES + (BUCKET_BYTES * len(entry[4]) if len(entry) > 4 else 0)
 
-    def __init__(self, window_s: float = 3600.0) -> None:
+
+class ComponentTable:
+    """Rolling per-component totals. Thread-safe; bounded: 256 components x 4096 intervals each, and
+    ``max_bytes`` over all of them (:data:`ENTRY_BYTES` per interval plus 8 per bucket count). Over it,
+    intervals older than the window go first; then new intervals are dropped and counted in :attr:`dropped`."""
+
+    def __init__(self, window_s: float = 3600.0, max_bytes: int = 64 << 20) -> None:
         self.window_s = window_s
+        self.max_bytes = max_bytes
+        #: Bytes held (estimated as above) and intervals dropped over ``max_bytes``.
+        self.bytes = 0
+        self.dropped = 0
         self._calls: dict[str, deque[_Timed]] = {}
         self._failures: dict[str, deque[tuple[float, float]]] = {}
         self._uses: dict[str, deque[tuple[float, float]]] = {}
+        self._layouts: dict[tuple[float, ...], tuple[float, ...]] = {}
         self._lock = threading.Lock()
 
     def add(self, samples: Iterable[IntervalSample]) -> None:
@@ -74,18 +89,47 @@ class ComponentTable:
                 if name is None:
                     continue
                 t = s.end_ns / 1e9
+                entry: tuple[Any, ...]
                 if s.series.metric == semconv.METRIC_COMPONENT_DURATION and s.kind == KIND_HISTOGRAM:
-                    d = self._slot(self._calls, name)
-                    if d is not None:
-                        d.append((t, s.count, s.sum, s.bounds, s.bucket_counts, s.unit, s.minimum, s.maximum))
+                    table: dict[str, deque[Any]] = self._calls
+                    bounds = self._layouts.setdefault(s.bounds, s.bounds) if len(self._layouts) < _MAX_ENTRIES \
+                        else self._layouts.get(s.bounds, s.bounds)  # shared tuples, not one per interval
+                    entry = (t, s.count, s.sum, bounds, np.asarray(s.bucket_counts, dtype=np.int64), s.unit,
+                             s.minimum, s.maximum)
                 elif s.series.metric == semconv.METRIC_ERRORS and s.count > 0:
-                    d2 = self._slot(self._failures, name)
-                    if d2 is not None:
-                        d2.append((t, s.count))
+                    table, entry = self._failures, (t, s.count)
                 elif s.series.metric == semconv.METRIC_COMPONENT_USES and s.count > 0:
-                    d3 = self._slot(self._uses, name)
-                    if d3 is not None:
-                        d3.append((t, s.count))
+                    table, entry = self._uses, (t, s.count)
+                else:
+                    continue
+                d = self._slot(table, name)
+                if d is not None:
+                    self._append(d, entry, t)
+
+    @property
+    def intervals(self) -> int:
+        """Intervals held over every component."""
+        with self._lock:
+            return sum(len(d) for table in (self._calls, self._failures, self._uses) for d in table.values())
+
+    def _append(self, d: deque[Any], entry: tuple[Any, ...], now: float) -> None:
+        cost = _cost(entry)
+        if self.bytes + cost > self.max_bytes:
+            self._prune(now - self.window_s)
+            if self.bytes + cost > self.max_bytes:
+                self.dropped += 1
+                return
+        if len(d) == d.maxlen:
+            self.bytes -= _cost(d[0])
+        d.append(entry)
+        self.bytes += cost
+
+    def _prune(self, since: float) -> None:
+        """Drop every interval older than ``since`` (each deque is in arrival order, mostly time order)."""
+        for table in (self._calls, self._failures, self._uses):
+            for d in table.values():
+                while d and d[0][0] < since:
+                    self.bytes -= _cost(d.popleft())
 
     def _slot(self, table: dict[str, deque[Any]], name: str) -> deque[Any] | None:
         d = table.get(name)

@@ -65,6 +65,7 @@ Increment(start_ns=10, value=3.0, counts=(), total=0.0, reset=False, bounds=())
 from __future__ import annotations
 
 import time
+from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
@@ -118,7 +119,7 @@ class _State:
     time_ns: int
     value: float
     bounds: tuple[float, ...]
-    counts: tuple[int, ...]
+    counts: Sequence[int]  # an int64 array: 8 bytes a bucket
     total: float
     seen_ns: int
 
@@ -172,12 +173,12 @@ class CumulativeTracker:
         self, key: Hashable, start_ns: int, time_ns: int, bounds: Sequence[float], counts: Sequence[int], total: float,
     ) -> Increment | None:
         """The per-bucket and sum increments of a cumulative histogram, or ``None`` (as :meth:`sum`)."""
-        return self._track(key, start_ns, time_ns, 0.0, tuple(float(b) for b in bounds),
-                           tuple(int(c) for c in counts), float(total))
+        kept = bounds if isinstance(bounds, tuple) else tuple(float(b) for b in bounds)  # the caller's, shared
+        return self._track(key, start_ns, time_ns, 0.0, kept, array("q", counts), float(total))
 
     def _track(
         self, key: Hashable, start_ns: int, time_ns: int, value: float, bounds: tuple[float, ...],
-        counts: tuple[int, ...], total: float,
+        counts: Sequence[int], total: float,
     ) -> Increment | None:
         now_ns = int(self._clock())
         if now_ns >= self._next_sweep_ns:
@@ -201,7 +202,8 @@ class CumulativeTracker:
                 return None
         if prev is None and not self._count_first(start_ns, time_ns):
             return None
-        return Increment(start_ns if start_ns > 0 else time_ns - 1, value, counts, total, reset=True, bounds=bounds)
+        return Increment(start_ns if start_ns > 0 else time_ns - 1, value, tuple(counts), total, reset=True,
+                         bounds=bounds)
 
     @staticmethod
     def _difference(prev: _State, new: _State) -> Increment | None:

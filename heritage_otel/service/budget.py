@@ -39,7 +39,8 @@ from typing import Any, Final
 from heritage_otel import semconv
 from heritage_otel.service.limits import DropCounters
 
-__all__ = ["HistogramLayouts", "LAYOUTS_PER_SERVICE_TOTAL_FACTOR", "SeriesAdmission", "key_bytes"]
+__all__ = ["CEILING_ROWS", "HistogramLayouts", "LAYOUTS_PER_SERVICE_TOTAL_FACTOR", "SeriesAdmission", "ceiling",
+           "key_bytes"]
 
 #: The total of distinct bucket layouts held is at most this many times ``max_bucket_layouts`` (per service).
 LAYOUTS_PER_SERVICE_TOTAL_FACTOR: Final = 16
@@ -47,13 +48,18 @@ LAYOUTS_PER_SERVICE_TOTAL_FACTOR: Final = 16
 _SCAN: Final = 64
 
 
+#: Bytes an attribute costs in a series key besides its characters (a pair tuple and two string headers).
+PAIR_BYTES: Final = 100
+
+
 def key_bytes(metric: str, attributes: Any) -> int:
-    """UTF-8-ish size of a series' name and attributes (characters; what ``max_series_key_bytes`` bounds).
+    """Bytes a series' name and attributes hold (characters plus :data:`PAIR_BYTES` per attribute);
+    what ``max_series_key_bytes`` bounds, with the resource labels counted the same way.
 
     >>> key_bytes("m", {"a": "xy", "b": 1})
-    6
+    206
     """
-    return len(metric) + sum(len(str(k)) + len(str(v)) for k, v in attributes.items())
+    return len(metric) + sum(len(str(k)) + len(str(v)) + PAIR_BYTES for k, v in attributes.items())
 
 
 class SeriesAdmission:
@@ -160,6 +166,7 @@ class HistogramLayouts:
         self.max_buckets, self.max_layouts, self.counters = max_buckets, max_layouts, counters
         self.max_total = max_layouts * LAYOUTS_PER_SERVICE_TOTAL_FACTOR
         self._layouts: dict[tuple[float, ...], set[Any]] = {}
+        self._shared: dict[tuple[float, ...], tuple[float, ...]] = {}
         self._per_service: Counter[Any] = Counter()
         self._lock = threading.Lock()
 
@@ -180,11 +187,17 @@ class HistogramLayouts:
                 return None
             if self._per_service[service] < self.max_layouts and (users is not None
                                                                    or len(self._layouts) < self.max_total):
+                if users is None:
+                    self._shared[bounds] = bounds
                 self._layouts.setdefault(bounds, set()).add(service)
                 self._per_service[service] += 1
                 return None
         self.counters.add("bucket_layouts")
         return "bucket_layouts"
+
+    def shared(self, bounds: tuple[float, ...]) -> tuple[float, ...]:
+        """The one tuple held for these bounds (after :meth:`refuse` admitted them), so state keeps no copies."""
+        return self._shared.get(bounds, bounds)
 
     def __len__(self) -> int:
         return len(self._layouts)
@@ -192,3 +205,64 @@ class HistogramLayouts:
     def nbytes(self) -> int:
         """Approximate bytes held: the bounds tuples (one float object each) and the sets of users."""
         return sum(sys.getsizeof(b) + 24 * len(b) + 216 for b in self._layouts)
+
+
+#: Per-object sizes the ceiling uses (CPython 3.11 on 64 bits, rounded up; ``benchmarks/bench_budget.py`` checks them).
+_KEY_BYTES: Final = 300          # a SeriesKey, its tuples, and the dict slots of the tables that share it
+_EXEMPLARS_BYTES: Final = 1_300  # five (trace id, span id, value) tuples kept per series row
+_DETECTOR_ROW_BYTES: Final = 200  # streaming detector state and rule/profile indexes per row
+_STATE_BYTES: Final = 300        # one cumulative state besides its bucket counts (8 bytes each)
+_WINDOW_BYTES: Final = 120       # one remembered DELTA (source, start, end) window
+_LAYOUT_BYTES: Final = 32        # one bound of a held bucket layout (a float object and its slot)
+_SERVICE_BYTES: Final = 100      # one listed service besides its name's characters
+
+#: The structures :func:`ceiling` bounds, with how (the table in docs/fleet-mode.md, in this order).
+CEILING_ROWS: Final = {
+    "request_bodies": "`max_buffered_bytes`",
+    "series_keys": "2 x `max_series` x (`max_series_key_bytes` + 300) + indicator headroom",
+    "analyzer_windows": "Analyzer rows (2 x `max_series` + 10,000, capacity doubled) x (points x 16 + exemplars 1,300 + detectors 200)",
+    "drift_buckets": "2 x `max_bucket_cells` x (`drift_window_points` + 1) x 8",
+    "cumulative_states": "`max_series` x (300 + `max_histogram_buckets` x 8)",
+    "delta_windows": "`max_series` x `max_delta_windows` x 120",
+    "bucket_layouts": "16 x `max_bucket_layouts` x `max_histogram_buckets` x 32",
+    "series_admission": "`max_series` x 300",
+    "services": "`max_services` x (`max_attribute_value_length` + 100)",
+    "component_intervals": "`max_component_bytes`",
+    "queries": "`query_store_bytes`",
+}
+
+
+def _capacity(rows: int) -> int:
+    """Rows a window table allocates for ``rows`` series (it doubles from 64)."""
+    capacity = 64
+    while capacity < rows:
+        capacity *= 2
+    return capacity
+
+
+def ceiling(config: Any, analyzer_config: Any) -> dict[str, int]:
+    """Worst-case bytes of each structure of :data:`CEILING_ROWS` at these settings (a ``ServiceConfig`` and the
+    service's ``AnalyzerConfig``); their sum is the documented ceiling.
+
+    >>> from heritage_otel.analysis import AnalyzerConfig
+    >>> from heritage_otel.service.config import ServiceConfig
+    >>> rows = ceiling(ServiceConfig(), AnalyzerConfig())
+    >>> list(rows) == list(CEILING_ROWS), sum(rows.values()) <= 1 << 30
+    (True, True)
+    """
+    c, a = config, analyzer_config
+    analyzer_rows = 2 * c.max_series + 10_000
+    return {
+        "request_bodies": c.max_buffered_bytes,
+        "series_keys": 2 * c.max_series * (c.max_series_key_bytes + _KEY_BYTES) + 10_000 * 2 * _KEY_BYTES,
+        "analyzer_windows": _capacity(analyzer_rows) * (a.points * 16 + _EXEMPLARS_BYTES + _DETECTOR_ROW_BYTES),
+        "drift_buckets": 2 * c.max_bucket_cells * (a.drift_window_points + 1) * 8,
+        "cumulative_states": c.max_series * (_STATE_BYTES + c.max_histogram_buckets * 8),
+        "delta_windows": c.max_series * c.max_delta_windows * _WINDOW_BYTES,
+        "bucket_layouts": LAYOUTS_PER_SERVICE_TOTAL_FACTOR * c.max_bucket_layouts * c.max_histogram_buckets
+        * _LAYOUT_BYTES,
+        "series_admission": c.max_series * _KEY_BYTES,
+        "services": c.max_services * (c.max_attribute_value_length + _SERVICE_BYTES),
+        "component_intervals": c.max_component_bytes,
+        "queries": c.query_store_bytes,
+    }

@@ -86,6 +86,8 @@ _DELTA: Final = 1
 _CUMULATIVE: Final = 2
 _NO_RECORDED_VALUE: Final = 1
 _MAX_EXEMPLARS: Final = 10
+_TRACE_ID_BYTES: Final = 16
+_SPAN_ID_BYTES: Final = 8
 _log = logging.getLogger(__name__)
 
 
@@ -134,8 +136,8 @@ class ConversionResult:
 def _exemplars(points: Iterable[Any]) -> list[tuple[str, str, float]]:
     out = []
     for ex in points:
-        if not ex.trace_id:
-            continue
+        if len(ex.trace_id) != _TRACE_ID_BYTES or len(ex.span_id) not in (0, _SPAN_ID_BYTES):
+            continue  # no trace, or ids of another size than OTLP's (kept per series: bounded)
         value = ex.as_double if ex.WhichOneof("value") == "as_double" else float(ex.as_int)
         out.append((ex.trace_id.hex(), ex.span_id.hex(), float(value)))
         if len(out) >= _MAX_EXEMPLARS:
@@ -196,7 +198,7 @@ class MetricConverter:
         # resource attribute and the start time, so two processes of one service are two sources.
         self._cumulative = CumulativeTracker(
             initial_value, since_ns=int(clock()) - int(memory_s * 1e9), max_staleness_s=max_staleness_s, clock=clock,
-            max_entries=2 * self.max_series, strict_start=True)
+            max_entries=self.max_series, strict_start=True)
         #: per DELTA series, its recent (source, start, end) windows (a retried export repeats them)
         self._windows: dict[SeriesKey, deque[tuple[bytes, int, int]]] = {}
         self._warned_ambiguous: set[SeriesKey] = set()
@@ -234,7 +236,7 @@ class MetricConverter:
                            "bytes": self._admission.nbytes()},
                 "bucket_layouts": {"items": len(self._layouts), "bound": self._layouts.max_total,
                                    "bytes": self._layouts.nbytes()},
-                "cumulative_states": {"items": len(self._cumulative), "bound": 2 * self.max_series,
+                "cumulative_states": {"items": len(self._cumulative), "bound": self.max_series,
                                       "bytes": 400 * len(self._cumulative)},
                 "delta_windows": {"items": windows, "bound": self.max_series * cfg.max_delta_windows,
                                   "bytes": 100 * windows + 700 * len(self._windows)},
@@ -321,6 +323,7 @@ class MetricConverter:
             result.reject("aggregation temporality unspecified", len(data.data_points))
             return []
         cfg = self.limits
+        resource_size = sum(len(k) + len(v) for k, v in resource)
         for point in data.data_points:
             if point.flags & _NO_RECORDED_VALUE:
                 continue
@@ -328,10 +331,10 @@ class MetricConverter:
             attributes = self._point_attributes(point, result)
             if attributes is None or not self._plausible(end_ns, now_ns, result):
                 continue
-            if key_bytes(name, attributes) > cfg.max_series_key_bytes:
+            if key_bytes(name, attributes) + resource_size > cfg.max_series_key_bytes:
                 self.drops.add("series_key_bytes")
-                result.reject(f"metric name and attributes longer than {cfg.max_series_key_bytes} characters",
-                              malformed=True)
+                result.reject(f"metric name, attributes, service.name and service.instance.id longer than "
+                              f"{cfg.max_series_key_bytes} characters", malformed=True)
                 continue
             key = SeriesKey.of(name, attributes)
             key = SeriesKey(key.metric, key.attributes, resource)
@@ -372,6 +375,14 @@ class MetricConverter:
             return True
         seen.append(window)
         return False
+
+    def _layout(self, bounds: tuple[float, ...], service: Any, result: ConversionResult) -> bool:
+        refused = self._layouts.refuse(bounds, service)
+        if refused is not None:
+            result.reject(f"histogram over the {refused.replace('_', ' ')} limit "
+                          f"({self._layouts.max_buckets} buckets, {self._layouts.max_layouts} layouts per service)",
+                          malformed=refused == "histogram_buckets")
+        return refused is None
 
     def _ambiguous(self, key: SeriesKey, before: int) -> None:
         if self._cumulative.ambiguous > before:
@@ -432,10 +443,10 @@ class MetricConverter:
         if any(not math.isfinite(b) for b in bounds) or list(bounds) != sorted(bounds):
             result.reject("histogram bounds not finite and increasing")
             return None
-        if self._layouts.too_many_buckets(len(bounds) + 1):
-            result.reject(f"histogram over the histogram buckets limit ({self._layouts.max_buckets} buckets)",
-                          malformed=True)
+        service = dict(key.resource).get(semconv.SERVICE_NAME)
+        if not self._layout(bounds, service, result):
             return None
+        bounds = self._layouts.shared(bounds)
         total = float(point.sum) if point.HasField("sum") else math.nan
         minimum = float(point.min) if point.HasField("min") else math.nan
         maximum = float(point.max) if point.HasField("max") else math.nan
@@ -447,17 +458,14 @@ class MetricConverter:
             self._ambiguous(key, before)
             if step is None:
                 return None
-            bounds, counts, total, start_ns = step.bounds, step.counts, step.total, step.start_ns
+            counts, total, start_ns = step.counts, step.total, step.start_ns
+            if step.bounds != bounds:  # merged into the bounds it shares with the previous point
+                if not self._layout(step.bounds, service, result):
+                    return None
+                bounds = self._layouts.shared(step.bounds)
             if not step.reset:
                 minimum = maximum = math.nan  # cumulative min/max do not describe the interval
         if not bounds:
-            return None
-        service = dict(key.resource).get(semconv.SERVICE_NAME)
-        refused = self._layouts.refuse(bounds, service)
-        if refused is not None:
-            result.reject(f"histogram over the {refused.replace('_', ' ')} limit "
-                          f"({self._layouts.max_buckets} buckets, {self._layouts.max_layouts} layouts per service)",
-                          malformed=refused == "histogram_buckets")
             return None
         if not math.isfinite(total):
             total = 0.0

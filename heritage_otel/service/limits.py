@@ -51,7 +51,7 @@ DROP_COUNTERS: Final = {
     "delta_duplicates": "DELTA points dropped because their series already counted that (start, end) window",
     "cumulative_ambiguous": "CUMULATIVE points dropped: two sources of one series share a start time (no instance id)",
     "bucket_cells": "histogram series kept without drift windows because max_bucket_cells buckets are held",
-    "component_cells": "component duration intervals dropped because max_component_cells buckets are held",
+    "component_bytes": "component intervals dropped because max_component_bytes are held within the window",
 }
 
 
