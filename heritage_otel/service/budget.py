@@ -215,6 +215,8 @@ _STATE_BYTES: Final = 300        # one cumulative state besides its bucket count
 _WINDOW_BYTES: Final = 120       # one remembered DELTA (source, start, end) window
 _LAYOUT_BYTES: Final = 32        # one bound of a held bucket layout (a float object and its slot)
 _SERVICE_BYTES: Final = 100      # one listed service besides its name's characters
+_ACC_BYTES: Final = 400          # one open fleet accumulator besides its buckets and exemplars
+_EXEMPLAR_BYTES: Final = 250     # one (trace id, span id, value) exemplar
 
 #: The structures :func:`ceiling` bounds, with how (the table in docs/fleet-mode.md, in this order).
 CEILING_ROWS: Final = {
@@ -227,6 +229,7 @@ CEILING_ROWS: Final = {
     "bucket_layouts": "16 x `max_bucket_layouts` x `max_histogram_buckets` x 32",
     "series_admission": "`max_series` x 300",
     "services": "`max_services` x (`max_attribute_value_length` + 100)",
+    "fleet_open_intervals": "`max_series` x (400 + `max_histogram_buckets` x 8 + 10 exemplars x 250)",
     "component_intervals": "`max_component_bytes`",
     "queries": "`query_store_bytes`",
 }
@@ -263,6 +266,7 @@ def ceiling(config: Any, analyzer_config: Any) -> dict[str, int]:
         * _LAYOUT_BYTES,
         "series_admission": c.max_series * _KEY_BYTES,
         "services": c.max_services * (c.max_attribute_value_length + _SERVICE_BYTES),
+        "fleet_open_intervals": c.max_series * (_ACC_BYTES + c.max_histogram_buckets * 8 + 10 * _EXEMPLAR_BYTES),
         "component_intervals": c.max_component_bytes,
         "queries": c.query_store_bytes,
     }

@@ -324,9 +324,18 @@ class MetricConverter:
             return []
         cfg = self.limits
         resource_size = sum(len(k) + len(v) for k, v in resource)
+        cap = cfg.max_points_per_series_per_request
+        crowded: Counter[tuple[tuple[str, bytes], ...]] | None = Counter() if len(data.data_points) > cap else None
+        skipped = 0
         for point in data.data_points:
             if point.flags & _NO_RECORDED_VALUE:
                 continue
+            if crowded is not None:  # many points in one metric: drop those over the cap before decoding them
+                raw = tuple((kv.key, kv.value.SerializeToString()) for kv in point.attributes)
+                crowded[raw] += 1
+                if crowded[raw] > cap:
+                    skipped += 1
+                    continue
             end_ns = int(point.time_unix_nano) or now_ns
             attributes = self._point_attributes(point, result)
             if attributes is None or not self._plausible(end_ns, now_ns, result):
@@ -339,9 +348,8 @@ class MetricConverter:
             key = SeriesKey.of(name, attributes)
             key = SeriesKey(key.metric, key.attributes, resource)
             per_series[key] += 1
-            if per_series[key] > cfg.max_points_per_series_per_request:
-                self.drops.add("points_per_series_per_request")
-                result.reject(f"more than {cfg.max_points_per_series_per_request} points of one series in a request")
+            if per_series[key] > cap:
+                skipped += 1
                 continue
             if not self._admit(key, result):
                 continue
@@ -361,6 +369,9 @@ class MetricConverter:
                 continue
             if sample is not None:
                 out.append(sample)
+        if skipped:
+            self.drops.add("points_per_series_per_request", skipped)
+            result.reject(f"more than {cap} points of one series in a request", skipped)
         return out
 
     def _repeated(self, key: SeriesKey, source: bytes, start_ns: int, end_ns: int, result: ConversionResult) -> bool:
