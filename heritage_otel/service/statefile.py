@@ -64,6 +64,10 @@ _CODE: Final = (types.FunctionType, types.MethodType, types.BuiltinFunctionType,
                 threading.Condition)
 
 
+_PLAIN: Final = frozenset({str, int, bool, float, type(None)})
+_PLAIN_TEXT: Final = frozenset({str, int, bool, type(None)})
+
+
 class StateError(ValueError):
     """A state that cannot be written as data, or a file whose content is outside the schema."""
 
@@ -92,6 +96,11 @@ class _Encoder:
         return None, n
 
     def encode(self, obj: Any) -> Any:  # noqa: PLR0911, C901 - one branch per type of the schema
+        t = type(obj)
+        if t in _PLAIN:
+            return obj if t is not float or math.isfinite(obj) else {"$": "f", "v": repr(obj)}
+        if t is tuple and all(type(v) in _PLAIN_TEXT for v in obj):  # the common case, fast: keys and labels
+            return {"$": "tuple", "v": list(obj)}
         if obj is None or isinstance(obj, (bool, str)):
             return obj
         if isinstance(obj, int) and not isinstance(obj, enum.Enum):
