@@ -23,7 +23,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import psutil
@@ -47,10 +47,9 @@ def _request(service: str = "bench", instance: str = "a") -> tuple[ExportMetrics
     return req, rm.scope_metrics.add()
 
 
-def _histograms(n: int, name: str, attribute: str, now_ns: int, per_request: int = 500) -> list[ExportMetricsServiceRequest]:
+def _histograms(n: int, name: str, attribute: str, now_ns: int, per_request: int = 500) -> Iterator[ExportMetricsServiceRequest]:
     bounds = [0.001 * (i + 1) for i in range(_BUCKETS - 1)]
     counts = [1] * _BUCKETS
-    out = []
     for first in range(0, n, per_request):
         req, sm = _request(instance=f"i{first // 2000}")
         m = sm.metrics.add()
@@ -64,16 +63,14 @@ def _histograms(n: int, name: str, attribute: str, now_ns: int, per_request: int
             p.count, p.sum = _BUCKETS, 1.0
             kv = p.attributes.add()
             kv.key, kv.value.string_value = attribute, f"v{i}"
-        out.append(req)
-    return out
+        yield req
 
 
-def case_histograms(scale: float, now_ns: int) -> list[ExportMetricsServiceRequest]:
+def case_histograms(scale: float, now_ns: int) -> Iterator[ExportMetricsServiceRequest]:
     return _histograms(int(20_000 * scale), "bench.latency", "route", now_ns)
 
 
-def case_components(scale: float, now_ns: int) -> list[ExportMetricsServiceRequest]:
-    reqs = []
+def case_components(scale: float, now_ns: int) -> Iterator[ExportMetricsServiceRequest]:
     n = int(65_536 * scale)
     for first in range(0, n, 256):  # 256 components, each many points at distinct times
         req, sm = _request(instance=f"c{first}")
@@ -88,21 +85,18 @@ def case_components(scale: float, now_ns: int) -> list[ExportMetricsServiceReque
             p.count, p.sum = _BUCKETS, 1.0
             kv = p.attributes.add()
             kv.key, kv.value.string_value = semconv.COMPONENT, f"component-{i % 256}"
-        reqs.append(req)
-    return reqs
+        yield req
 
 
-def case_service_names(scale: float, now_ns: int) -> list[ExportMetricsServiceRequest]:
-    reqs = []
+def case_service_names(scale: float, now_ns: int) -> Iterator[ExportMetricsServiceRequest]:
     for i in range(int(600 * scale)):
         req = ExportMetricsServiceRequest()
         kv = req.resource_metrics.add().resource.attributes.add()
         kv.key, kv.value.string_value = semconv.SERVICE_NAME, f"{i}-" + "x" * _MIB
-        reqs.append(req)
-    return reqs
+        yield req
 
 
-def case_one_series(scale: float, now_ns: int) -> list[ExportMetricsServiceRequest]:
+def case_one_series(scale: float, now_ns: int) -> Iterator[ExportMetricsServiceRequest]:
     req, sm = _request()
     m = sm.metrics.add()
     m.name = semconv.METRIC_QUERIES
@@ -110,11 +104,10 @@ def case_one_series(scale: float, now_ns: int) -> list[ExportMetricsServiceReque
     for i in range(int(500_000 * scale)):
         p = m.sum.data_points.add()
         p.start_time_unix_nano, p.time_unix_nano, p.as_int = now_ns - 10**9 - i - 1, now_ns - i, 1
-    return [req]
+    yield req
 
 
-def case_series_churn(scale: float, now_ns: int) -> list[ExportMetricsServiceRequest]:
-    reqs = []
+def case_series_churn(scale: float, now_ns: int) -> Iterator[ExportMetricsServiceRequest]:
     n = int(200_000 * scale)
     for first in range(0, n, 2_000):
         req, sm = _request(service=f"svc{first // 10_000}", instance=f"r{first}")
@@ -126,11 +119,10 @@ def case_series_churn(scale: float, now_ns: int) -> list[ExportMetricsServiceReq
             p.start_time_unix_nano, p.time_unix_nano, p.as_int = now_ns - 10**9, now_ns, 1
             kv = p.attributes.add()
             kv.key, kv.value.string_value = "user", f"u{i}"
-        reqs.append(req)
-    return reqs
+        yield req
 
 
-CASES: dict[str, Callable[[float, int], list[ExportMetricsServiceRequest]]] = {
+CASES: dict[str, Callable[[float, int], Iterator[ExportMetricsServiceRequest]]] = {
     "histograms": case_histograms, "components": case_components, "service_names": case_service_names,
     "one_series": case_one_series, "series_churn": case_series_churn,
 }
@@ -139,18 +131,18 @@ CASES: dict[str, Callable[[float, int], list[ExportMetricsServiceRequest]]] = {
 def _run(name: str, scale: float, out: Any) -> None:
     service = AnalyzerService(ServiceConfig(), start_background=False)
     now_ns = time.time_ns()
-    requests = CASES[name](scale, now_ns)
-    wire = sum(r.ByteSize() for r in requests)
     process = psutil.Process()
     before = process.memory_info().rss
-    t0 = time.perf_counter()
-    worst = 0.0
-    for req in requests:
+    wire = 0
+    seconds = worst = 0.0
+    for req in CASES[name](scale, now_ns):  # built one request at a time: what stays is what the service keeps
+        wire += req.ByteSize()
         t1 = time.perf_counter()
         service.ingest_metrics(req)
-        worst = max(worst, time.perf_counter() - t1)
-    seconds = time.perf_counter() - t0
-    del requests
+        took = time.perf_counter() - t1
+        seconds += took
+        worst = max(worst, took)
+        del req
     grown = process.memory_info().rss - before
     stats = service.stats()
     out.put({"case": name, "wire_mib": wire / _MIB, "rss_growth_mib": grown / _MIB, "ingest_s": seconds,
@@ -166,7 +158,9 @@ def main() -> None:
     parser.add_argument("--case", choices=sorted(CASES), action="append", help="only these cases")
     args = parser.parse_args()
     ctx = multiprocessing.get_context("spawn")
-    print(f"documented ceiling at the defaults: {sum(ceiling(ServiceConfig(), AnalyzerService(ServiceConfig(), start_background=False).analyzer.config).values()) / _MIB:.0f} MiB")
+    probe = AnalyzerService(ServiceConfig(), start_background=False)
+    print(f"documented ceiling at the defaults: {sum(ceiling(ServiceConfig(), probe.analyzer.config).values()) / _MIB:.0f} MiB")
+    probe.close()
     print(f"{'case':14s} {'wire MiB':>9s} {'RSS +MiB':>9s} {'budget MiB':>10s} {'ingest s':>9s} {'worst req s':>11s} "
           f"{'accepted':>9s} {'rejected':>9s}")
     for name in args.case or CASES:
