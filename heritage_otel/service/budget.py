@@ -12,7 +12,8 @@ caller (:meth:`SeriesAdmission.drain_evicted`) to forget their other state.
 
 Histogram bucket layouts (distinct bound sets) are capped per service
 (``max_bucket_layouts``), so one service with many exponential layouts
-cannot use up the cap for every other; the total is capped at
+cannot use up the cap for every other (and a service at its cap forgets a
+layout unused for ``series_idle_s``); the total is capped at
 :data:`LAYOUTS_PER_SERVICE_TOTAL_FACTOR` times that.
 
 >>> from heritage_otel.service.limits import DropCounters
@@ -155,6 +156,10 @@ class SeriesAdmission:
 class HistogramLayouts:
     """Bucket-count and distinct-layout caps for histogram points; layouts are capped per service.
 
+    A service at its cap forgets its least recently used layout when that one
+    has not been used for ``idle_s`` seconds (an SDK's exponential histograms
+    move their bounds over time), so its new layouts are not refused forever.
+
     >>> layouts = HistogramLayouts(max_buckets=4, max_layouts=1, counters=DropCounters())
     >>> layouts.refuse((1.0, 2.0), "a"), layouts.refuse((1.0, 2.0), "a"), layouts.refuse((5.0,), "a")
     (None, None, 'bucket_layouts')
@@ -162,12 +167,19 @@ class HistogramLayouts:
     (None, 'histogram_buckets')
     """
 
-    def __init__(self, *, max_buckets: int, max_layouts: int, counters: DropCounters) -> None:
+    def __init__(
+        self, *, max_buckets: int, max_layouts: int, counters: DropCounters, idle_s: float = float("inf"),
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.max_buckets, self.max_layouts, self.counters = max_buckets, max_layouts, counters
         self.max_total = max_layouts * LAYOUTS_PER_SERVICE_TOTAL_FACTOR
+        self.idle_s = idle_s
+        self._clock = clock
+        #: bounds -> the services using them (the tuple held once: :meth:`shared`)
         self._layouts: dict[tuple[float, ...], set[Any]] = {}
         self._shared: dict[tuple[float, ...], tuple[float, ...]] = {}
-        self._per_service: Counter[Any] = Counter()
+        #: per service, its layouts and when each was last used, least recently used first
+        self._used: dict[Any, dict[tuple[float, ...], float]] = {}
         self._lock = threading.Lock()
 
     def too_many_buckets(self, buckets: int) -> bool:
@@ -181,19 +193,38 @@ class HistogramLayouts:
         """None when ``service`` may keep a point with these explicit bounds, else the cap that refused it (counted)."""
         if self.too_many_buckets(len(bounds) + 1):
             return "histogram_buckets"
+        now = self._clock()
         with self._lock:
+            used = self._used.setdefault(service, {})
+            if used.pop(bounds, None) is not None:
+                used[bounds] = now
+                return None
+            if len(used) >= self.max_layouts:
+                oldest, last = next(iter(used.items()))
+                if last > now - self.idle_s:
+                    return self._refused()
+                self._release(service, oldest)
             users = self._layouts.get(bounds)
-            if users is not None and service in users:
-                return None
-            if self._per_service[service] < self.max_layouts and (users is not None
-                                                                   or len(self._layouts) < self.max_total):
-                if users is None:
-                    self._shared[bounds] = bounds
-                self._layouts.setdefault(bounds, set()).add(service)
-                self._per_service[service] += 1
-                return None
+            if users is None and len(self._layouts) >= self.max_total:
+                return self._refused()
+            if users is None:
+                users = self._layouts[bounds] = set()
+                self._shared[bounds] = bounds
+            users.add(service)
+            used[bounds] = now
+            return None
+
+    def _refused(self) -> str:
         self.counters.add("bucket_layouts")
         return "bucket_layouts"
+
+    def _release(self, service: Any, bounds: tuple[float, ...]) -> None:
+        del self._used[service][bounds]
+        users = self._layouts[bounds]
+        users.discard(service)
+        if not users:
+            del self._layouts[bounds]
+            del self._shared[bounds]
 
     def shared(self, bounds: tuple[float, ...]) -> tuple[float, ...]:
         """The one tuple held for these bounds (after :meth:`refuse` admitted them), so state keeps no copies."""

@@ -192,7 +192,7 @@ class MetricConverter:
                                           per_replica=cfg.max_series_per_replica, idle_s=cfg.series_idle_s,
                                           counters=self.drops, clock=lambda: clock() / 1e9)
         self._layouts = HistogramLayouts(max_buckets=cfg.max_histogram_buckets, max_layouts=cfg.max_bucket_layouts,
-                                         counters=self.drops)
+                                         counters=self.drops, idle_s=cfg.series_idle_s, clock=lambda: clock() / 1e9)
         # Nothing from before ``memory_s`` ago can have reached this process (its windows start empty),
         # so under "auto" a series that started since then is counted from its start. Its keys hold every
         # resource attribute and the start time, so two processes of one service are two sources.

@@ -257,3 +257,20 @@ def test_an_idle_series_is_evicted_for_a_new_one_and_reported():
     assert conv.convert(req).accepted == 1
     [evicted] = conv.drain_evicted()
     assert dict(evicted.resource)[semconv.SERVICE_NAME] == "junk" and conv.drops.snapshot()["series_evicted"] == 1
+
+
+def test_a_service_at_its_layout_cap_forgets_a_layout_idle_for_series_idle_s():
+    """Exponential bounds move over time: a layout unused for series_idle_s makes room for a new one."""
+    from heritage_otel.service.config import ServiceConfig
+
+    now = [T0]
+    conv = MetricConverter(clock=lambda: now[0], limits=ServiceConfig(max_bucket_layouts=1, series_idle_s=60))
+
+    def send(bound: float) -> int:
+        req, sm = metrics_request(resource("svc", "a"))
+        add_histogram(sm, "h", (bound,), (1, 1), 1.0, time_ns=now[0])
+        return conv.convert(req).accepted
+
+    assert (send(1.0), send(2.0)) == (1, 0)  # the first layout is in use
+    now[0] += 61 * 10**9
+    assert (send(2.0), send(1.0)) == (1, 0)  # the idle one went; now the new one is in use
