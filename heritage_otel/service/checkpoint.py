@@ -81,8 +81,8 @@ _LIVE: Final = frozenset({"config", "limits", "clock", "_clock", "_lock", "_work
                           "cooldown_s"})
 _LOCK_TYPES: Final = (type(threading.Lock()), type(threading.RLock()))
 _SINKS: Final = "__sinks__"
-#: The largest checkpoint read (a full shard's is about 200 MB).
-_MAX_BYTES: Final = 4 << 30
+#: The largest checkpoint read (it holds the budgeted state, under 1 GiB at the defaults).
+_MAX_BYTES: Final = 1 << 30
 _DIR_FLAGS: Final = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
 
 
