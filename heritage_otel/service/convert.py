@@ -121,6 +121,8 @@ class ConversionResult:
     #: Points refused for their own shape (too many attributes or buckets, implausible time), not for the
     #: service's state (series caps): a request of nothing else is refused whole (400) by the receiver.
     malformed: int = 0
+    #: Points dropped as repeats of what was counted already (a retried DELTA export): nothing is lost.
+    repeated: int = 0
 
     def reject(self, reason: str, n: int = 1, *, malformed: bool = False) -> None:
         self.rejected += n
@@ -383,6 +385,7 @@ class MetricConverter:
         elif window in seen:
             self.drops.add("delta_duplicates")
             result.reject("DELTA point of a (start, end) window counted already (a retried export)")
+            result.repeated += 1
             return True
         seen.append(window)
         return False

@@ -171,7 +171,7 @@ class AnalyzerService:
             self.counters["metric_requests"] += 1
             self.counters["data_points_accepted"] += result.accepted
             self.counters["data_points_rejected"] += result.rejected
-            if result.rejected > result.malformed:
+            if result.rejected > result.malformed + result.repeated:  # points lost to a full budget
                 self._refused = (self.clock(), result.message())
         for batch in result.batches:  # the lock per batch: health and the API are answered in between
             with self._lock:

@@ -105,3 +105,15 @@ def test_stats_account_every_structure_within_its_bound_and_the_documented_ceili
         assert budget["ceiling_bytes"] == sum(ceiling(service.config, service.analyzer.config).values())
     finally:
         service.close()
+
+
+def test_a_retried_export_is_not_reported_as_refused_data():
+    """A DELTA export sent twice is counted once and health does not call the repeat refused data."""
+    service = AnalyzerService(ServiceConfig(), start_background=False)
+    try:
+        t = time.time_ns()
+        assert _counter(service, "svc", "a", semconv.METRIC_QUERIES, t).accepted == 1
+        assert _counter(service, "svc", "a", semconv.METRIC_QUERIES, t).rejected == 1
+        assert service.health()["refusing"] is None
+    finally:
+        service.close()
