@@ -39,6 +39,7 @@ from typing import Any, Final
 import numpy as np
 
 from heritage_otel import semconv
+from heritage_otel.analysis.cumulative import merge_buckets
 from heritage_otel.analysis.samples import KIND_HISTOGRAM, IntervalSample, bucket_quantiles
 
 __all__ = ["ComponentTable"]
@@ -62,6 +63,24 @@ def _component(sample: IntervalSample) -> str | None:
 
 def _cost(entry: tuple[Any, ...]) -> int:
     return ENTRY_BYTES + (BUCKET_BYTES * len(entry[4]) if len(entry) > 4 else 0)
+
+
+def _common_buckets(entries: list[Any]) -> tuple[tuple[float, ...], list[Any]]:
+    """Bounds every interval can be summed in, and each interval's counts in them: the bounds all layouts share
+    (an SDK's exponential histograms move theirs; merging buckets keeps every count), else the layout of most
+    calls and only its intervals."""
+    layouts = {e[3] for e in entries}
+    if len(layouts) == 1:
+        return entries[0][3], [e[4] for e in entries]
+    shared = set.intersection(*(set(b) for b in layouts))
+    if shared:
+        bounds = tuple(sorted(shared))
+        return bounds, [merge_buckets(e[3], e[4], bounds) for e in entries]
+    calls: dict[tuple[float, ...], float] = {}
+    for e in entries:
+        calls[e[3]] = calls.get(e[3], 0.0) + e[1]
+    bounds = max(calls, key=lambda b: calls[b])
+    return bounds, [e[4] for e in entries if e[3] == bounds]
 
 
 class ComponentTable:
@@ -166,8 +185,7 @@ class ComponentTable:
         if timed > 0:
             scale = 1.0 if entries[0][5] == "ms" else 1000.0
             mean_ms = sum(e[2] for e in entries) / timed * scale
-            bounds = entries[0][3]
-            same = [e[4] for e in entries if e[3] == bounds]
+            bounds, same = _common_buckets(entries)
             if bounds and same:
                 lows = [e[6] for e in entries if math.isfinite(e[6])]
                 highs = [e[7] for e in entries if math.isfinite(e[7])]

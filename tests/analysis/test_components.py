@@ -79,3 +79,18 @@ def test_intervals_stay_within_max_bytes_old_ones_first() -> None:
         table.add([_timed("simrank", t, [0.012])])
     assert (table.bytes, table.dropped) == (2400, 1)
     assert _row(table, "simrank", now=211)["timed_calls"] == 10
+
+
+def test_p95_sums_intervals_whose_bounds_moved_into_the_bounds_they_share() -> None:
+    """Exponential layouts that differ between intervals (a halved scale) are merged, not left out of the p95."""
+    table = ComponentTable(window_s=3600)
+    fine = IntervalSample.from_histogram(
+        SeriesKey.of(semconv.METRIC_COMPONENT_DURATION, {semconv.COMPONENT: "c"}), start_ns=0, end_ns=10 * _S,
+        bounds=(0.01, 0.02, 0.04), bucket_counts=(0, 1, 0, 0), total=0.015, unit="s")
+    coarse = IntervalSample.from_histogram(
+        SeriesKey.of(semconv.METRIC_COMPONENT_DURATION, {semconv.COMPONENT: "c"}), start_ns=10 * _S, end_ns=20 * _S,
+        bounds=(0.01, 0.04), bucket_counts=(0, 0, 99, 0), total=99 * 0.05, unit="s")
+    table.add([fine, coarse])
+    row = _row(table, "c", now=30)
+    assert row["timed_calls"] == 100
+    assert row["latency_p95_ms"] >= 40.0  # the 99 slow calls count: p95 lies in the (0.04, inf) bucket, not at 20
