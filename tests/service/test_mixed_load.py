@@ -78,6 +78,7 @@ def test_legitimate_points_are_all_counted_and_memory_stays_under_the_ceiling_wh
         peak = [baseline_mb]
         sent = dict.fromkeys(GOOD, 0.0)
         slow: list[float] = []
+        latencies: list[float] = []
         failures: list[str] = []
 
         def post(body: bytes) -> requests.Response:
@@ -92,6 +93,7 @@ def test_legitimate_points_are_all_counted_and_memory_stays_under_the_ceiling_wh
                 t0 = time.monotonic()
                 answer = post(req.SerializeToString())
                 took = time.monotonic() - t0
+                latencies.append(took)
                 if answer.status_code != 200 or b"rejected" in answer.content:
                     failures.append(f"{instance}: {answer.status_code} {answer.content[:200]!r}")
                 else:
@@ -146,6 +148,7 @@ def test_legitimate_points_are_all_counted_and_memory_stays_under_the_ceiling_wh
         assert budget["bytes"] <= budget["ceiling_bytes"]
         print(f"mixed load: RSS {baseline_mb:.0f} -> peak {peak[0]:.0f} MiB; budget holds {budget['bytes'] / 2**20:.0f} "
               f"MiB of a {budget['ceiling_bytes'] / 2**20:.0f} MiB ceiling; good points {sum(sent.values()):.0f}, "
-              f"rejected junk points {stats['data_points_rejected']}")
+              f"rejected junk points {stats['data_points_rejected']}; good requests {len(latencies)}, p99 "
+              f"{sorted(latencies)[int(0.99 * (len(latencies) - 1))]:.3f} s, max {max(latencies):.3f} s")
         assert (peak[0] - baseline_mb) * 2**20 < budget["ceiling_bytes"], (peak[0], baseline_mb)
         assert served.alive() and stats["data_points_rejected"] > 0  # the junk was refused, not the replicas
