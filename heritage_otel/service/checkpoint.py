@@ -64,7 +64,7 @@ from typing import Any, Final
 
 import numpy as np
 
-from heritage_otel.service.statefile import StateError, encode_parts, restore_parts
+from heritage_otel.service.statefile import encode_parts, restore_parts
 from heritage_otel.version import __version__
 
 __all__ = ["CHECKPOINT_FILE", "FORMAT_VERSION", "Checkpointer"]
@@ -279,8 +279,8 @@ class Checkpointer:
             arrays = [archive[f"a{i}"] for i in range(len(archive.files) - 2)]
             with self._frozen(parts):
                 extra = restore_parts(parts, tree, arrays, live=live)
-        except (StateError, ValueError, KeyError) as exc:
-            return self._refuse(f"damaged ({type(exc).__name__}: {exc})")
+        except Exception as exc:  # noqa: BLE001 - a damaged file (any shape) means a fresh start, never a crash
+            return self._refuse(f"damaged ({type(exc).__name__}: {str(exc)[:200]})")
         sinks = extra.get(_SINKS, {}) if isinstance(extra, dict) else {}
         self._restore_sinks(sinks)
         _log.info("checkpoint %s restored (%.0f s old)", self.path, age)

@@ -378,3 +378,36 @@ def test_links_and_shared_folders_are_refused(tmp_path: Path, now: float, caplog
             assert "checkpoint folder" in caplog.text
     finally:
         service.close()
+
+
+def test_a_state_outside_the_schema_is_refused_and_changes_nothing(tmp_path: Path, now: float, caplog) -> None:
+    """Objects of other modules, unknown tags, wrong shapes and deep nesting in the state: refused, never raised,
+    and the service keeps its own (empty) state."""
+    before = make_service()
+    feed(before, 3, now)
+    Checkpointer(before, tmp_path).save()
+    path = tmp_path / CHECKPOINT_FILE
+    with np.load(path, allow_pickle=False) as archive:
+        members = {name: archive[name] for name in archive.files}
+    good = json.loads(members["state"].tobytes())
+    deep = b'{"parts": {}, "extra": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    evil = [
+        json.dumps({**good, "parts": {**good["parts"],
+                                      "queries": {"$": "obj", "i": 10**9, "c": "subprocess:Popen", "v": {}}}}).encode(),
+        json.dumps({**good, "extra": {"$": "code", "v": "print(1)"}}).encode(),
+        json.dumps({**good, "extra": [1, 2]}).encode(),
+        deep,
+    ]
+    after = make_service()
+    try:
+        for text in evil:
+            members["state"] = np.frombuffer(text, dtype=np.uint8)
+            with open(path, "wb") as handle:
+                np.savez(handle, **members)
+            with caplog.at_level(logging.WARNING, logger="heritage_otel.service.checkpoint"):
+                assert not Checkpointer(after, tmp_path).restore()
+            assert after.analyzer.stats()["series"] == 0
+        assert caplog.text.count("not restored") == len(evil)
+    finally:
+        before.close()
+        after.close()
