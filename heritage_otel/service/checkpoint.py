@@ -12,12 +12,12 @@ process's request counters.
 File format (``analyzer.ckpt`` in the checkpoint folder): data only, never
 code. A numpy ``.npz`` archive (read with ``allow_pickle=False``) holding
 
-* ``header``: JSON ``{"format": 3, "written_at": ..., "package": ...,
+* ``header.json``: ``{"format": 3, "written_at": ..., "package": ...,
   "config": <fingerprint>, "parts": [...]}``;
-* ``state``: JSON of every part's attributes in the closed schema of
+* ``state.json``: every part's attributes in the closed schema of
   :mod:`heritage_otel.service.statefile` (containers, numbers, strings, and
   objects of this package's classes by name), whose numeric arrays are the
-  archive's ``a0``, ``a1``, ... Attributes holding code, locks or threads, and
+  archive's ``a0.npy``, ``a1.npy``, ... Attributes holding code, locks or threads, and
   the settings (which the fingerprint covers), are not written; a restore
   keeps the running process's values for them and updates its objects in place.
 
@@ -58,6 +58,7 @@ import secrets
 import stat
 import threading
 import time
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Final
@@ -83,6 +84,7 @@ _LOCK_TYPES: Final = (type(threading.Lock()), type(threading.RLock()))
 _SINKS: Final = "__sinks__"
 #: The largest checkpoint read (it holds the budgeted state, under 1 GiB at the defaults).
 _MAX_BYTES: Final = 1 << 30
+_CHUNK: Final = 1 << 20
 _DIR_FLAGS: Final = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
 
 
@@ -91,6 +93,19 @@ def _fingerprint(service: Any) -> str:
     analyzer_config = getattr(service.analyzer, "config", None)
     text = repr((analyzer_config, service.config.limits(), service.config.max_series, service.config.fleet_aggregates))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _archive(handle: Any, header: dict[str, Any], text: str, arrays: list[Any]) -> None:
+    """The npz: ``header.json``, ``state.json`` (written in chunks: no second copy of the text as bytes) and the
+    arrays ``a0.npy``, ``a1.npy``, ..."""
+    with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        archive.writestr("header.json", json.dumps(header))
+        with archive.open("state.json", "w", force_zip64=True) as member:
+            for start in range(0, len(text), _CHUNK):
+                member.write(text[start:start + _CHUNK].encode())
+        for i, array in enumerate(arrays):
+            with archive.open(f"a{i}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, array, allow_pickle=False)
 
 
 def _private(fd: int, what: str) -> None:
@@ -185,10 +200,10 @@ class Checkpointer:
                 live = {id(obj): f"part:{name}" for name, obj in parts.items()}
                 live[id(self.service)] = "service"
                 with self._frozen(parts):  # one consistent moment: no ingest, evaluation or alert update runs
-                    tree, arrays = encode_parts(parts, {_SINKS: self._sink_states()}, live=live, skip=_LIVE)
+                    text, arrays = encode_parts(parts, {_SINKS: self._sink_states()}, live=live, skip=_LIVE)
                 header = {"format": FORMAT_VERSION, "written_at": self.clock(), "package": __version__,
                           "config": _fingerprint(self.service), "parts": sorted(parts)}
-                self._write(header, tree, arrays)
+                self._write(header, text, arrays)
             except Exception:  # noqa: BLE001 - a failed checkpoint must not stop the service
                 self.failures += 1
                 _log.exception("checkpoint to %s failed; the service goes on", self.path)
@@ -196,10 +211,7 @@ class Checkpointer:
             self.saves += 1
             return self.path
 
-    def _write(self, header: dict[str, Any], tree: Any, arrays: list[Any]) -> None:
-        members = {f"a{i}": a for i, a in enumerate(arrays)}
-        members["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
-        members["state"] = np.frombuffer(json.dumps(tree, separators=(",", ":")).encode(), dtype=np.uint8)
+    def _write(self, header: dict[str, Any], text: str, arrays: list[Any]) -> None:
         dir_fd = self._open_directory(create=True)
         try:
             tmp = f".{CHECKPOINT_FILE}.{secrets.token_hex(8)}.tmp"
@@ -207,7 +219,7 @@ class Checkpointer:
                          dir_fd=dir_fd)
             try:
                 with os.fdopen(fd, "wb") as handle:
-                    np.savez(handle, **members)
+                    _archive(handle, header, text, arrays)
                     handle.flush()
                     os.fsync(handle.fileno())
                 os.replace(tmp, CHECKPOINT_FILE, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
@@ -258,7 +270,7 @@ class Checkpointer:
                                 "loaded because a pickle can run code; delete it (the service re-learns)")
         try:
             archive = np.load(io.BytesIO(data), allow_pickle=False)
-            header = json.loads(archive["header"].tobytes())
+            header = json.loads(archive["header.json"])
         except Exception as exc:  # noqa: BLE001 - a damaged file means a fresh start, never a crash
             return self._refuse(f"unreadable header ({type(exc).__name__}: {exc})")
         if not isinstance(header, dict) or header.get("format") != FORMAT_VERSION:
@@ -275,10 +287,10 @@ class Checkpointer:
         live = {f"part:{name}": obj for name, obj in parts.items()}
         live["service"] = self.service
         try:
-            tree = json.loads(archive["state"].tobytes())
+            text = archive["state.json"]
             arrays = [archive[f"a{i}"] for i in range(len(archive.files) - 2)]
             with self._frozen(parts):
-                extra = restore_parts(parts, tree, arrays, live=live)
+                extra = restore_parts(parts, text, arrays, live=live)
         except Exception as exc:  # noqa: BLE001 - a damaged file (any shape) means a fresh start, never a crash
             return self._refuse(f"damaged ({type(exc).__name__}: {str(exc)[:200]})")
         sinks = extra.get(_SINKS, {}) if isinstance(extra, dict) else {}

@@ -1,7 +1,8 @@
-"""Objects' state as data only: a JSON tree plus numeric numpy arrays, never code.
+"""Objects' state as data only: JSON text plus numeric numpy arrays, never code.
 
-:func:`encode` turns an object graph into a JSON-able tree and a list of
-numeric arrays; :func:`decode` turns them back. The schema is closed:
+:func:`encode` turns an object graph into JSON text (written directly, no
+tree of dicts beside it) and a list of numeric arrays; :func:`decode` turns
+them back. The schema is closed:
 
 ============================  =====================================================================
 value                         encoded as
@@ -31,10 +32,10 @@ constructor, no ``__setstate__`` runs) and the builtin types above; anything
 else is refused with :class:`StateError`.
 
 >>> from heritage_otel.analysis.samples import SeriesKey
->>> tree, arrays = encode({"k": SeriesKey.of("m", {"a": 1})})
->>> decode(tree, arrays)["k"] == SeriesKey.of("m", {"a": 1})
+>>> text, arrays = encode({"k": SeriesKey.of("m", {"a": 1})})
+>>> decode(text, arrays)["k"] == SeriesKey.of("m", {"a": 1})
 True
->>> decode({"$": "obj", "i": 0, "c": "os:system", "v": {}}, [])
+>>> decode('{"$": "obj", "i": 0, "c": "os:system", "v": {}}', [])
 Traceback (most recent call last):
 ...
 heritage_otel.service.statefile.StateError: class os:system is not one of this package's; refused
@@ -47,6 +48,7 @@ import enum
 import importlib
 import math
 import threading
+import json
 import types
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Mapping
@@ -57,6 +59,7 @@ import numpy as np
 __all__ = ["StateError", "decode", "encode", "encode_parts", "restore_parts"]
 
 _PACKAGE: Final = "heritage_otel."
+_dumps: Final = json.JSONEncoder(ensure_ascii=True).encode
 _FACTORIES: Final[dict[str, Callable[[], Any]]] = {"list": list, "set": set, "dict": dict, "int": int,
                                                    "float": float}
 _CODE: Final = (types.FunctionType, types.MethodType, types.BuiltinFunctionType, types.BuiltinMethodType,
@@ -80,46 +83,68 @@ def _is_code(value: Any) -> bool:
     return isinstance(value, _CODE) or (callable(value) and isinstance(value, type))
 
 
+def _text(value: Any) -> str:
+    """JSON text of a plain value (str, int, bool, None, float)."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if type(value) is float:
+        return repr(value) if math.isfinite(value) else f'{{"$":"f","v":"{value!r}"}}'
+    if isinstance(value, str):
+        return _dumps(value)
+    return str(int(value))
+
+
+def _node(tag: str, items: str | None = None, **fields: Any) -> str:
+    """One tagged node as JSON text; ``items`` is the already-encoded text of its ``v``."""
+    head = "".join(f',"{k}":{_dumps(v)}' for k, v in fields.items())
+    return f'{{"$":"{tag}"{head}}}' if items is None else f'{{"$":"{tag}"{head},"v":{items}}}'
+
+
 class _Encoder:
+    """Writes JSON text directly (no tree of dicts beside the state: a checkpoint's memory is its text)."""
+
     def __init__(self, live: Mapping[int, str], skip: frozenset[str]) -> None:
         self.live, self.skip = live, skip
         self.arrays: list[np.ndarray] = []
         self._ids: dict[int, int] = {}
         self._keep: list[Any] = []  # objects encoded: their ids must not be reused while encoding
 
-    def _memo(self, obj: Any) -> tuple[dict[str, Any] | None, int]:
+    def _memo(self, obj: Any) -> tuple[str | None, int]:
         known = self._ids.get(id(obj))
         if known is not None:
-            return {"$": "ref", "i": known}, known
+            return _node("ref", i=known), known
         n = self._ids[id(obj)] = len(self._ids)
         self._keep.append(obj)
         return None, n
 
-    def encode(self, obj: Any) -> Any:  # noqa: PLR0911, C901 - one branch per type of the schema
+    def _list(self, values: Any) -> str:
+        return "[" + ",".join(self.encode(v) for v in values) + "]"
+
+    def encode(self, obj: Any) -> str:  # noqa: PLR0911, C901 - one branch per type of the schema
         t = type(obj)
         if t in _PLAIN:
-            return obj if t is not float or math.isfinite(obj) else {"$": "f", "v": repr(obj)}
+            return _text(obj)
         if t is tuple and all(type(v) in _PLAIN_TEXT for v in obj):  # the common case, fast: keys and labels
-            return {"$": "tuple", "v": list(obj)}
-        if obj is None or isinstance(obj, (bool, str)):
-            return obj
-        if isinstance(obj, int) and not isinstance(obj, enum.Enum):
-            return int(obj)
-        if isinstance(obj, float):
-            return float(obj) if math.isfinite(obj) else {"$": "f", "v": repr(float(obj))}
+            return _node("tuple", "[" + ",".join(map(_text, obj)) + "]")
+        if isinstance(obj, (bool, str)) or (isinstance(obj, (int, float)) and not isinstance(obj, enum.Enum)
+                                            and not isinstance(obj, np.generic)):
+            return _text(obj if isinstance(obj, (bool, str)) else (int(obj) if isinstance(obj, int) else float(obj)))
         if id(obj) in self.live:
-            return {"$": "live", "v": self.live[id(obj)]}
+            return _node("live", _dumps(self.live[id(obj)]))
         if isinstance(obj, bytes):
-            return {"$": "bytes", "v": obj.hex()}
+            return _node("bytes", _dumps(obj.hex()))
         if isinstance(obj, np.generic):
             if obj.dtype.kind not in "biuf":
                 raise StateError(f"a numpy {obj.dtype} scalar is not data this format holds")
-            value = obj.item()
-            return {"$": "np", "t": obj.dtype.str, "v": self.encode(value)}
+            return _node("np", self.encode(obj.item()), t=obj.dtype.str)
         if isinstance(obj, enum.Enum):
-            return {"$": "enum", "c": self._allowed(type(obj)), "v": self.encode(obj.value)}
+            return _node("enum", self.encode(obj.value), c=self._allowed(type(obj)))
         if isinstance(obj, tuple) and not hasattr(obj, "_fields"):
-            return {"$": "tuple", "v": [self.encode(v) for v in obj]}
+            return _node("tuple", self._list(obj))
         ref, n = self._memo(obj)
         if ref is not None:
             return ref
@@ -127,43 +152,44 @@ class _Encoder:
             if obj.dtype.kind not in "biuf":
                 raise StateError(f"a numpy array of {obj.dtype} is not data this format holds")
             self.arrays.append(obj.copy())
-            return {"$": "nd", "i": n, "a": len(self.arrays) - 1}
+            return _node("nd", i=n, a=len(self.arrays) - 1)
         if isinstance(obj, array.array):
-            return {"$": "array", "i": n, "t": obj.typecode, "v": obj.tolist()}
+            return _node("array", _dumps(obj.tolist()), i=n, t=obj.typecode)
         if isinstance(obj, deque):
-            return {"$": "deque", "i": n, "maxlen": obj.maxlen, "v": [self.encode(v) for v in obj]}
+            return _node("deque", self._list(obj), i=n, maxlen=obj.maxlen)
         if isinstance(obj, (list, set, frozenset)):
-            return {"$": type(obj).__name__, "i": n, "v": [self.encode(v) for v in obj]}
+            return _node(type(obj).__name__, self._list(obj), i=n)
         if isinstance(obj, dict):
-            pairs = [[self.encode(k), self.encode(v)] for k, v in obj.items()]
+            pairs = "[" + ",".join(f"[{self.encode(k)},{self.encode(v)}]" for k, v in obj.items()) + "]"
             if isinstance(obj, Counter):
-                return {"$": "counter", "i": n, "v": pairs}
+                return _node("counter", pairs, i=n)
             if isinstance(obj, defaultdict):
                 factory = getattr(obj.default_factory, "__name__", None)
                 if factory not in _FACTORIES or _FACTORIES[factory] is not obj.default_factory:
                     raise StateError(f"a defaultdict of {obj.default_factory!r} is not data this format holds")
-                return {"$": "defaultdict", "i": n, "f": factory, "v": pairs}
+                return _node("defaultdict", pairs, i=n, f=factory)
             if type(obj) is not dict:
                 raise StateError(f"a {type(obj).__name__} is not data this format holds")
-            return {"$": "dict", "i": n, "v": pairs}
+            return _node("dict", pairs, i=n)
         if _is_code(obj):
             raise StateError(f"{obj!r} is code, not data")
-        return {"$": "obj", "i": n, "c": self._allowed(type(obj)), "v": self.attributes(obj)}
+        return _node("obj", self.attributes(obj), i=n, c=self._allowed(type(obj)))
 
-    def encode_object(self, obj: Any) -> dict[str, Any]:
+    def encode_object(self, obj: Any) -> str:
         """An object of this package by its attributes (also when it is one of the live objects)."""
         ref, n = self._memo(obj)
         if ref is not None:
             return ref
-        return {"$": "obj", "i": n, "c": self._allowed(type(obj)), "v": self.attributes(obj)}
+        return _node("obj", self.attributes(obj), i=n, c=self._allowed(type(obj)))
 
-    def attributes(self, obj: Any) -> dict[str, Any]:
-        """An object's attributes as data (code, locks, threads and ``skip`` names left out)."""
+    def attributes(self, obj: Any) -> str:
+        """An object's attributes as data (code, locks, threads and ``skip`` names left out), as JSON text."""
         values = dict(vars(obj)) if hasattr(obj, "__dict__") else {}
         for slot in getattr(type(obj), "__slots__", ()):
             if hasattr(obj, slot):
                 values[slot] = getattr(obj, slot)
-        return {k: self.encode(v) for k, v in values.items() if k not in self.skip and not _is_code(v)}
+        return "{" + ",".join(f"{_dumps(k)}:{self.encode(v)}" for k, v in values.items()
+                              if k not in self.skip and not _is_code(v)) + "}"
 
     @staticmethod
     def _allowed(cls: type) -> str:
@@ -173,8 +199,8 @@ class _Encoder:
 
 
 def encode(obj: Any, *, live: Mapping[int, str] | None = None,
-           skip: frozenset[str] = frozenset()) -> tuple[Any, list[np.ndarray]]:
-    """``(tree, arrays)`` for ``obj``; ``live`` maps ``id(o)`` to a name for objects written by name only."""
+           skip: frozenset[str] = frozenset()) -> tuple[str, list[np.ndarray]]:
+    """``(JSON text, arrays)`` for ``obj``; ``live`` maps ``id(o)`` to a name for objects written by name only."""
     encoder = _Encoder(live or {}, skip)
     return encoder.encode(obj), encoder.arrays
 
@@ -282,10 +308,10 @@ def _bad(node: Any) -> Any:
     raise StateError(f"a value outside the schema ({str(node)[:80]})")
 
 
-def decode(tree: Any, arrays: list[np.ndarray], *, live: Mapping[str, Any] | None = None) -> Any:
-    """The object graph of an :func:`encode` tree (live names resolved through ``live``)."""
+def decode(text: str | bytes, arrays: list[np.ndarray], *, live: Mapping[str, Any] | None = None) -> Any:
+    """The object graph of :func:`encode`'s text (live names resolved through ``live``)."""
     try:
-        return _Decoder(arrays, live or {}).decode(tree)
+        return _Decoder(arrays, live or {}).decode(json.loads(text))
     except (KeyError, IndexError, TypeError, ValueError) as exc:
         if isinstance(exc, StateError):
             raise
@@ -293,22 +319,25 @@ def decode(tree: Any, arrays: list[np.ndarray], *, live: Mapping[str, Any] | Non
 
 
 def encode_parts(parts: Mapping[str, Any], extra: Any = None, *, live: Mapping[int, str] | None = None,
-                 skip: frozenset[str] = frozenset()) -> tuple[Any, list[np.ndarray]]:
-    """``(tree, arrays)`` of several named objects (one memo: objects they share stay shared) and ``extra`` data."""
+                 skip: frozenset[str] = frozenset()) -> tuple[str, list[np.ndarray]]:
+    """``(JSON text, arrays)`` of several named objects (one memo: objects they share stay shared) and ``extra``."""
     encoder = _Encoder(live or {}, skip)
-    tree = {"parts": {name: encoder.encode_object(obj) for name, obj in parts.items()},
-            "extra": encoder.encode(extra)}
-    return tree, encoder.arrays
+    named = ",".join(f"{_dumps(name)}:{encoder.encode_object(obj)}" for name, obj in parts.items())
+    return '{"parts":{' + named + '},"extra":' + encoder.encode(extra) + "}", encoder.arrays
 
 
-def restore_parts(parts: Mapping[str, Any], tree: Any, arrays: list[np.ndarray], *,
+def restore_parts(parts: Mapping[str, Any], text: str | bytes, arrays: list[np.ndarray], *,
                   live: Mapping[str, Any] | None = None) -> Any:
-    """Restore each live object of ``parts`` in place from an :func:`encode_parts` tree; returns its ``extra``.
+    """Restore each live object of ``parts`` in place from :func:`encode_parts`' text; returns its ``extra``.
 
-    Attributes the tree does not hold (code, locks, skipped names) keep their live values, and nested live
+    Attributes the text does not hold (code, locks, skipped names) keep their live values, and nested live
     objects of the same class are updated in place rather than replaced. Raises :class:`StateError` (before
-    any part is touched when the tree names other parts or classes than these).
+    any part is touched when the text names other parts or classes than these).
     """
+    try:
+        tree = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise StateError(f"not JSON ({type(exc).__name__})") from exc
     if not isinstance(tree, dict) or not isinstance(tree.get("parts"), dict):
         raise StateError("no parts in the state")
     found = tree["parts"]
