@@ -3,18 +3,24 @@
 Each data point becomes an :class:`~heritage_otel.analysis.samples.IntervalSample`
 of the series ``SeriesKey(metric, point attributes, resource)`` where the
 resource part is ``service.name`` and ``service.instance.id`` only, so an
-anomaly on one replica is attributed to that replica. Conversion rules:
+anomaly on one replica is attributed to that replica. Within a series, the
+*source* of a point is every resource attribute (hashed): two processes that
+send no ``service.instance.id`` share a series but are two sources.
+Conversion rules:
 
 =====================  ========================================================================
 OTLP point             sample
 =====================  ========================================================================
-Sum, DELTA             ``sum`` with the delta (monotonic flag kept)
+Sum, DELTA             ``sum`` with the delta (monotonic flag kept), once: a (source, start,
+                       end) window seen among the series' last ``max_delta_windows`` is a
+                       retried export, dropped and counted (``delta_duplicates``)
 Sum, CUMULATIVE        monotonic: ``sum`` with the difference to the previous point of the
-                       series (a reset, i.e. a new start time or a smaller value, starts over);
+                       same source and start time (a new start time is a new running total);
                        non-monotonic (up-down counters): ``gauge`` with the current level
 Gauge                  ``gauge``
-Histogram              ``histogram``; CUMULATIVE ones are differenced bucket by bucket
-ExponentialHistogram   ``histogram`` with explicit bounds ``base**i`` of its positive buckets
+Histogram              ``histogram``; CUMULATIVE ones are differenced bucket by bucket (in the
+                       bounds two points share when they differ: an exponential rescale)
+ExponentialHistogram   ``histogram`` with explicit bounds ``2**(i * 2**-scale)`` of its positive buckets
                        (zero and negative buckets folded into the first bucket)
 Summary                rejected (partial success): summaries carry no buckets to analyse
 =====================  ========================================================================
@@ -26,16 +32,24 @@ of a series counts whole when the series started at most ``memory_s`` before
 the converter did (the service passes its Analyzer's retention: nothing of
 that period can have reached a process that just started, e.g. points the
 Collector replays after an outage), otherwise it is only the baseline for the
-next one. A point not newer than the last one of its series is ignored;
-series idle for ``max_staleness_s`` are forgotten.
+next one. A point not newer than the last one of its source is ignored;
+sources idle for ``max_staleness_s`` are forgotten, and at most ``max_series``
+are remembered. A smaller value under the same source and start time is a
+second process that cannot be told apart: dropped and counted
+(``cumulative_ambiguous``), with one warning per series in the log.
 
 Points of new series beyond ``max_series`` (or their service's or replica's
-cap) are rejected and counted; the cumulative state is kept for admitted
-series only, so memory is bounded. The other limits of
-:mod:`heritage_otel.service.limits` apply before a point reaches that state:
-attributes per point and value length, buckets per histogram and distinct
-bucket layouts, and a plausible time window (a point stamped far in the
-future or past is rejected, so it cannot poison what follows).
+cap) are rejected and counted unless a series idle for ``series_idle_s`` can
+be evicted for them (:mod:`heritage_otel.service.budget`; the evicted keys
+are handed to the service by :meth:`MetricConverter.drain_evicted`); the
+state is kept for admitted series only, so memory is bounded. The other
+limits of :mod:`heritage_otel.service.limits` apply before a point reaches
+that state: attributes per point and value length, the size of a series key,
+at most ``max_points_per_series_per_request`` points of one series per
+request (the rest dropped before they are decoded), buckets per histogram
+and distinct bucket layouts per service, and a plausible time window (a point
+stamped far in the future or past is rejected, so it cannot poison what
+follows).
 
 >>> from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 >>> req = ExportMetricsServiceRequest()
