@@ -106,7 +106,7 @@ class Analyzer:
         self.config = config
         self.rules = ThresholdRules(config.thresholds)
         self._metric_rules = any(rule.name not in INDICATORS for rule in self.rules.rules)
-        self._windows = SeriesWindows(config.points, config.max_series)
+        self._windows = SeriesWindows(config.points, config.max_series, idle_s=config.series_idle_s)
         self._buckets: dict[tuple[float, ...], BucketWindows] = {}
         self._bucket_of: dict[SeriesKey, BucketWindows] = {}
         self._rule_of_row = np.full(0, -1, dtype=np.intp)
@@ -117,6 +117,11 @@ class Analyzer:
         self.samples_ingested = 0
         #: A :class:`~heritage_otel.analysis.slo.SloTracker` fed every export (None: no objectives).
         self.slos: Any = None
+        #: Series whose window was reused for a new series after ``series_idle_s`` without a point.
+        self.evicted_series = 0
+        #: Histogram series kept without drift windows because ``max_bucket_cells`` buckets were held.
+        self.drift_refused = 0
+        self._bucket_cells = 0
 
     # --- ingest -----------------------------------------------------------
     def ingest(self, samples: Iterable[IntervalSample]) -> None:
@@ -130,16 +135,18 @@ class Analyzer:
             values = np.array([latest[k].value for k in keys], dtype=float)
             times = np.array([latest[k].end_ns / 1e9 for k in keys], dtype=float)
             exemplars = [self._exemplars_of(latest[k]) for k in keys]
-            rows = self._windows.rows_for(keys)
+            t_end = float(times.max())
+            rows = self._windows.rows_for(keys, now=t_end)
+            self._forget_evicted()
             if self._metric_rules:  # a rule names a recorded metric, not only an indicator
                 self._set_rules(rows, keys)
             self._windows.append(rows, values, times, exemplars)
 
-            t_end = float(times.max())
             indicators = compute_indicators(batch)
             if indicators:
                 ikeys = list(indicators)
-                rows = self._windows.rows_for(ikeys)
+                rows = self._windows.rows_for(ikeys, now=t_end)
+                self._forget_evicted()
                 self._set_rules(rows, ikeys)
                 self._windows.append(
                     rows, np.array([indicators[k].value for k in ikeys]), t_end, [indicators[k].exemplars for k in ikeys]
@@ -153,7 +160,8 @@ class Analyzer:
     def ingest_values(self, keys: Sequence[SeriesKey], values: NDArray[np.float64], t: float) -> None:
         """Append one value per series at time ``t`` (seconds) without samples: for tests, benchmarks, replays."""
         with self._lock:
-            rows = self._windows.rows_for(list(keys))
+            rows = self._windows.rows_for(list(keys), now=float(t))
+            self._forget_evicted()
             self._set_rules(rows, keys)
             self._windows.append(rows, np.asarray(values, dtype=float), t)
             self._last_time = max(self._last_time, float(t))
@@ -167,6 +175,35 @@ class Analyzer:
                 self._bucket_of[k] = group
             group.append(rows, counts, t)
             self._last_time = max(self._last_time, float(t))
+
+    def forget(self, keys: Iterable[SeriesKey]) -> int:
+        """Drop these series' windows, drift rows and detector state (their rows are reused); returns how many."""
+        with self._lock:
+            n = 0
+            for key in keys:
+                row = self._windows.release(key)
+                if row is not None:
+                    self._reset_row(row)
+                    n += 1
+                self._forget_buckets(key)
+            return n
+
+    def _forget_evicted(self) -> None:
+        for key, row in self._windows.evicted:
+            self._reset_row(row)
+            self._forget_buckets(key)  # type: ignore[arg-type]
+            self.evicted_series += 1
+        self._windows.evicted.clear()
+
+    def _reset_row(self, row: int) -> None:
+        if row < len(self._rule_of_row):
+            self._rule_of_row[row] = -1
+        self._anomaly.reset(row)
+
+    def _forget_buckets(self, key: SeriesKey) -> None:
+        group = self._bucket_of.pop(key, None)
+        if group is not None and group.release(key) is not None:
+            self._bucket_cells -= group.buckets
 
     @staticmethod
     def _exemplars_of(sample: IntervalSample) -> _Exemplars:
@@ -189,7 +226,8 @@ class Analyzer:
         group = self._buckets.get(bounds)
         if group is None:
             cfg = self.config
-            group = BucketWindows(bounds, cfg.drift_window_points, cfg.drift_baseline_points, cfg.max_series)
+            group = BucketWindows(bounds, cfg.drift_window_points, cfg.drift_baseline_points, cfg.max_series,
+                                  idle_s=cfg.series_idle_s)
             self._buckets[bounds] = group
         return group
 
@@ -199,16 +237,50 @@ class Analyzer:
             by_bounds.setdefault(s.bounds, []).append(s)
         for bounds, group_samples in by_bounds.items():
             group = self._group(bounds)
-            keys = [s.series for s in group_samples]
+            t = max(s.end_ns for s in group_samples) / 1e9
+            kept = []
+            for s in group_samples:  # within the bucket budget: a new series takes its buckets' cells
+                key = s.series
+                if key in group.index:
+                    kept.append(s)
+                    continue
+                old = self._bucket_of.get(key)
+                if old is not None and old is not group:  # its layout changed (an exponential rescale)
+                    self._forget_buckets(key)
+                if self._bucket_cells + group.buckets > self.config.max_bucket_cells and not self._evict_buckets(t):
+                    self.drift_refused += 1
+                    continue
+                self._bucket_cells += group.buckets
+                kept.append(s)
+            if not kept:
+                continue
+            keys = [s.series for s in kept]
             new = [k for k in keys if k not in group.index]
-            rows = group.rows_for(keys)
-            for k in keys:
-                self._bucket_of[k] = group
-            group.append(rows, np.array([s.bucket_counts for s in group_samples], dtype=float),
-                         max(s.end_ns for s in group_samples) / 1e9)
+            rows = group.rows_for(keys, now=t)
+            self._forget_group_evicted(group)
+            for k, row in zip(keys, rows.tolist(), strict=True):
+                if row >= 0:
+                    self._bucket_of[k] = group
+                elif k in new:
+                    self._bucket_cells -= group.buckets
+            group.append(rows, np.array([s.bucket_counts for s in kept], dtype=float), t)
             if new and self._pending_refs:
                 for key in new:
                     self._apply_pending(key, group)
+
+    def _forget_group_evicted(self, group: BucketWindows) -> None:
+        for key, _row in group.evicted:
+            self._bucket_of.pop(key, None)  # type: ignore[call-overload]
+            self._bucket_cells -= group.buckets
+        group.evicted.clear()
+
+    def _evict_buckets(self, now: float) -> bool:
+        """Free the drift rows of one idle histogram series (any layout); True when some were freed."""
+        for group in self._buckets.values():
+            if group.count and group.evict_idle(now):
+                self._forget_group_evicted(group)
+                return True
+        return False
 
     # --- drift references -----------------------------------------------
     def set_reference(
@@ -394,7 +466,7 @@ class Analyzer:
     def series(self) -> list[SeriesKey]:
         """Every series with a window (metrics and indicators)."""
         with self._lock:
-            return list(self._windows.keys)  # type: ignore[arg-type]
+            return [k for k in self._windows.keys if k is not None]  # type: ignore[misc]
 
     def snapshot(self, metric: str | None = None) -> list[SeriesSnapshot]:
         """The latest point of every series (or of one ``metric``'s), with its exemplars, in creation order."""
@@ -433,10 +505,14 @@ class Analyzer:
                 if s.indicator and not s.series.attributes and s.time >= horizon}
 
     def stats(self) -> dict[str, int]:
-        """Counters: series, dropped series (over ``max_series``), samples ingested, bytes held."""
+        """Counters: series, dropped and evicted series (over ``max_series``), samples ingested, bytes held,
+        bucket cells held for drift and histogram series refused a drift window (over ``max_bucket_cells``)."""
         with self._lock:
             dropped = self._windows.dropped + sum(g.dropped for g in self._buckets.values())
-            nbytes = self._windows.nbytes() + sum(g.nbytes() for g in self._buckets.values())
-            return {"series": len(self._windows), "histogram_series": sum(len(g) for g in self._buckets.values()),
-                    "dropped_series": dropped, "samples_ingested": self.samples_ingested, "bytes": nbytes}
+            bucket_bytes = sum(g.nbytes() for g in self._buckets.values())
+            nbytes = self._windows.nbytes() + bucket_bytes
+            return {"series": self._windows.count, "histogram_series": sum(g.count for g in self._buckets.values()),
+                    "dropped_series": dropped, "samples_ingested": self.samples_ingested, "bytes": nbytes,
+                    "evicted_series": self.evicted_series, "bucket_cells": self._bucket_cells, "bucket_bytes": bucket_bytes,
+                    "bucket_layouts": len(self._buckets), "drift_refused": self.drift_refused}
 

@@ -39,14 +39,19 @@ from typing import Any, Final
 import numpy as np
 
 from heritage_otel import semconv
+from heritage_otel.analysis.cumulative import merge_buckets
 from heritage_otel.analysis.samples import KIND_HISTOGRAM, IntervalSample, bucket_quantiles
 
 __all__ = ["ComponentTable"]
 
 _MAX_COMPONENTS: Final = 256
 #: One interval of measured calls: time, count, sum, bounds, bucket counts, unit, min, max.
-_Timed = tuple[float, float, float, tuple[float, ...], tuple[int, ...], str, float, float]
+_Timed = tuple[float, float, float, tuple[float, ...], Any, str, float, float]
 _MAX_ENTRIES: Final = 4096
+#: Bytes one kept interval costs besides its bucket counts (a tuple, its floats, the deque slot).
+ENTRY_BYTES: Final = 200
+#: Bytes per bucket count (an int64 array).
+BUCKET_BYTES: Final = 8
 
 
 def _component(sample: IntervalSample) -> str | None:
@@ -56,14 +61,43 @@ def _component(sample: IntervalSample) -> str | None:
     return None
 
 
-class ComponentTable:
-    """Rolling per-component totals. Thread-safe; bounded (256 components x 4096 intervals each)."""
+def _cost(entry: tuple[Any, ...]) -> int:
+    return ENTRY_BYTES + (BUCKET_BYTES * len(entry[4]) if len(entry) > 4 else 0)
 
-    def __init__(self, window_s: float = 3600.0) -> None:
+
+def _common_buckets(entries: list[Any]) -> tuple[tuple[float, ...], list[Any]]:
+    """Bounds every interval can be summed in, and each interval's counts in them: the bounds all layouts share
+    (an SDK's exponential histograms move theirs; merging buckets keeps every count), else the layout of most
+    calls and only its intervals."""
+    layouts = {e[3] for e in entries}
+    if len(layouts) == 1:
+        return entries[0][3], [e[4] for e in entries]
+    shared = set.intersection(*(set(b) for b in layouts))
+    if shared:
+        bounds = tuple(sorted(shared))
+        return bounds, [merge_buckets(e[3], e[4], bounds) for e in entries]
+    calls: dict[tuple[float, ...], float] = {}
+    for e in entries:
+        calls[e[3]] = calls.get(e[3], 0.0) + e[1]
+    bounds = max(calls, key=lambda b: calls[b])
+    return bounds, [e[4] for e in entries if e[3] == bounds]
+
+
+class ComponentTable:
+    """Rolling per-component totals. Thread-safe; bounded: 256 components x 4096 intervals each, and
+    ``max_bytes`` over all of them (:data:`ENTRY_BYTES` per interval plus 8 per bucket count). Over it,
+    intervals older than the window go first; then new intervals are dropped and counted in :attr:`dropped`."""
+
+    def __init__(self, window_s: float = 3600.0, max_bytes: int = 64 << 20) -> None:
         self.window_s = window_s
+        self.max_bytes = max_bytes
+        #: Bytes held (estimated as above) and intervals dropped over ``max_bytes``.
+        self.bytes = 0
+        self.dropped = 0
         self._calls: dict[str, deque[_Timed]] = {}
         self._failures: dict[str, deque[tuple[float, float]]] = {}
         self._uses: dict[str, deque[tuple[float, float]]] = {}
+        self._layouts: dict[tuple[float, ...], tuple[float, ...]] = {}
         self._lock = threading.Lock()
 
     def add(self, samples: Iterable[IntervalSample]) -> None:
@@ -74,18 +108,47 @@ class ComponentTable:
                 if name is None:
                     continue
                 t = s.end_ns / 1e9
+                entry: tuple[Any, ...]
                 if s.series.metric == semconv.METRIC_COMPONENT_DURATION and s.kind == KIND_HISTOGRAM:
-                    d = self._slot(self._calls, name)
-                    if d is not None:
-                        d.append((t, s.count, s.sum, s.bounds, s.bucket_counts, s.unit, s.minimum, s.maximum))
+                    table: dict[str, deque[Any]] = self._calls
+                    bounds = self._layouts.setdefault(s.bounds, s.bounds) if len(self._layouts) < _MAX_ENTRIES \
+                        else self._layouts.get(s.bounds, s.bounds)  # shared tuples, not one per interval
+                    entry = (t, s.count, s.sum, bounds, np.asarray(s.bucket_counts, dtype=np.int64), s.unit,
+                             s.minimum, s.maximum)
                 elif s.series.metric == semconv.METRIC_ERRORS and s.count > 0:
-                    d2 = self._slot(self._failures, name)
-                    if d2 is not None:
-                        d2.append((t, s.count))
+                    table, entry = self._failures, (t, s.count)
                 elif s.series.metric == semconv.METRIC_COMPONENT_USES and s.count > 0:
-                    d3 = self._slot(self._uses, name)
-                    if d3 is not None:
-                        d3.append((t, s.count))
+                    table, entry = self._uses, (t, s.count)
+                else:
+                    continue
+                d = self._slot(table, name)
+                if d is not None:
+                    self._append(d, entry, t)
+
+    @property
+    def intervals(self) -> int:
+        """Intervals held over every component."""
+        with self._lock:
+            return sum(len(d) for table in (self._calls, self._failures, self._uses) for d in table.values())
+
+    def _append(self, d: deque[Any], entry: tuple[Any, ...], now: float) -> None:
+        cost = _cost(entry)
+        if self.bytes + cost > self.max_bytes:
+            self._prune(now - self.window_s)
+            if self.bytes + cost > self.max_bytes:
+                self.dropped += 1
+                return
+        if len(d) == d.maxlen:
+            self.bytes -= _cost(d[0])
+        d.append(entry)
+        self.bytes += cost
+
+    def _prune(self, since: float) -> None:
+        """Drop every interval older than ``since`` (each deque is in arrival order, mostly time order)."""
+        for table in (self._calls, self._failures, self._uses):
+            for d in table.values():
+                while d and d[0][0] < since:
+                    self.bytes -= _cost(d.popleft())
 
     def _slot(self, table: dict[str, deque[Any]], name: str) -> deque[Any] | None:
         d = table.get(name)
@@ -122,8 +185,7 @@ class ComponentTable:
         if timed > 0:
             scale = 1.0 if entries[0][5] == "ms" else 1000.0
             mean_ms = sum(e[2] for e in entries) / timed * scale
-            bounds = entries[0][3]
-            same = [e[4] for e in entries if e[3] == bounds]
+            bounds, same = _common_buckets(entries)
             if bounds and same:
                 lows = [e[6] for e in entries if math.isfinite(e[6])]
                 highs = [e[7] for e in entries if math.isfinite(e[7])]

@@ -114,6 +114,10 @@ class AnalyzerConfig:
     drift_min_count: int = 50
     stale_after_intervals: float = 3.0
     max_series: int = 100_000
+    #: Seconds without a point after which a series' window may be reused for a new series (None: never).
+    series_idle_s: float | None = None
+    #: Histogram buckets (series x buckets) kept for drift; a new histogram series beyond it gets no drift window.
+    max_bucket_cells: int = 1_000_000
     resource_label_keys: tuple[str, ...] = ("service.name",)
     #: Alert policy overrides per metric, indicator, signal or ``default`` (see heritage_otel.analysis.policy).
     alert_policy: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
@@ -146,6 +150,9 @@ class AnalyzerConfig:
         _integer("drift_min_count", self.drift_min_count, 1, "observations needed on each side for drift")
         _number("stale_after_intervals", self.stale_after_intervals, 0, "a series older than this is not judged")
         _integer("max_series", self.max_series, 1, "cardinality limit; new series beyond it are dropped")
+        _integer("max_bucket_cells", self.max_bucket_cells, 1, "histogram buckets kept for drift")
+        if self.series_idle_s is not None:
+            _number("series_idle_s", self.series_idle_s, 0, "seconds idle before a series may be evicted")
         for name, maximum, what in (
             ("interval_seconds", MAX_INTERVAL_S, "the metric export interval, seconds"),
             ("retention_minutes", MAX_RETENTION_MINUTES, "minutes of history kept per series"),

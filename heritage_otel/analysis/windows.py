@@ -11,7 +11,8 @@ reference (the sum of the first ``baseline_points`` intervals, or set
 explicitly). One instance per set of bucket boundaries.
 
 Warning: state is in memory and lost on restart; the cardinality is capped by
-``max_series`` (new series beyond it are dropped and counted in ``dropped``).
+``max_series``: a new series beyond it takes the row of one idle for
+``idle_s`` (when set), else it is dropped and counted in ``dropped``.
 
 >>> w = SeriesWindows(points=3)
 >>> rows = w.rows_for(["a", "b"])
@@ -36,40 +37,100 @@ _INITIAL_ROWS = 64
 
 
 class _Rows(ABC):
-    """Key -> row index with a cardinality cap; arrays grow by doubling."""
+    """Key -> row index with a cardinality cap; arrays grow by doubling; idle rows can be evicted and reused.
 
-    def __init__(self, max_series: int) -> None:
+    With ``idle_s`` set, a new key that finds the table full takes the row of
+    the series whose latest point is oldest, if that point is more than
+    ``idle_s`` before ``now`` (the evicted keys are listed in :attr:`evicted`
+    until the owner reads them); otherwise the new key is dropped (counted).
+    """
+
+    def __init__(self, max_series: int, idle_s: float | None = None) -> None:
         self.index: dict[Hashable, int] = {}
-        self.keys: list[Hashable] = []
+        self.keys: list[Hashable | None] = []
         self.max_series = max_series
+        self.idle_s = idle_s
         self.dropped = 0
+        #: (key, row) pairs evicted since the owner last cleared this list
+        self.evicted: list[tuple[Hashable, int]] = []
+        self._free: list[int] = []
+        self._no_idle_before = -np.inf
+        self._born = np.full(0, -np.inf)  # when each row was (re)assigned: a new row is not idle yet
 
-    def _lookup(self, key: Hashable) -> int:
+    def _lookup(self, key: Hashable, now: float) -> int:
         row = self.index.get(key)
         if row is not None:
             return row
-        if len(self.keys) >= self.max_series:
+        if len(self.index) >= self.max_series and not self.evict_idle(now):
             self.dropped += 1
             return -1
-        row = len(self.keys)
+        if self._free:
+            row = self._free.pop()
+            self.keys[row] = key
+        else:
+            row = len(self.keys)
+            self.keys.append(key)
+            self._ensure(row + 1)
+            if row >= len(self._born):
+                self._born = self._grow(self._born, row + 1, -np.inf)
+        self._born[row] = now
         self.index[key] = row
-        self.keys.append(key)
-        self._ensure(row + 1)
         return row
 
-    def rows_for(self, keys: Sequence[Hashable]) -> NDArray[np.intp]:
-        """Row of each key (created when new; -1 when over the cardinality cap)."""
-        return np.fromiter((self._lookup(k) for k in keys), dtype=np.intp, count=len(keys))
+    def rows_for(self, keys: Sequence[Hashable], now: float = -np.inf) -> NDArray[np.intp]:
+        """Row of each key (created when new; -1 when over the cardinality cap and none is idle at ``now``)."""
+        return np.fromiter((self._lookup(k, now) for k in keys), dtype=np.intp, count=len(keys))
+
+    @property
+    def count(self) -> int:
+        """Series held (rows in use)."""
+        return len(self.index)
+
+    def latest_times(self) -> NDArray[np.float64]:
+        """Time of each row's latest point (-inf for none, +inf for a free row)."""
+        n = len(self.keys)
+        latest = np.maximum(self.times[np.arange(n), (self.head[:n] - 1) % self.points], self._born[:n])
+        if self._free:
+            latest[self._free] = np.inf
+        return latest
+
+    def evict_idle(self, now: float) -> bool:
+        """Free the row of the least recently written series if it is idle at ``now``; True when one was freed."""
+        if self.idle_s is None or not np.isfinite(now) or now < self._no_idle_before or not self.index:
+            return False
+        latest = self.latest_times()
+        row = int(np.argmin(latest))
+        if latest[row] > now - self.idle_s:
+            self._no_idle_before = float(latest[row]) + self.idle_s  # nothing turns idle before then
+            return False
+        key = self.keys[row]
+        self.release(key)
+        self.evicted.append((key, row))
+        return True
+
+    def release(self, key: Hashable) -> int | None:
+        """Forget one series: its row is cleared and reused by a new key; returns the row (None if unknown)."""
+        row = self.index.pop(key, None)
+        if row is None:
+            return None
+        self.keys[row] = None
+        self._clear(row)
+        self._free.append(row)
+        return row
 
     @abstractmethod
     def _ensure(self, rows: int) -> None:
         """Grow the per-row arrays to hold at least ``rows`` rows."""
 
+    @abstractmethod
+    def _clear(self, row: int) -> None:
+        """Reset one row to the state of a new series."""
+
     @staticmethod
     def _grow(array: NDArray[Any], rows: int, fill: float) -> NDArray[Any]:
         if rows <= array.shape[0]:
             return array
-        new_rows = max(rows, 2 * array.shape[0], _INITIAL_ROWS)
+        new_rows = max(rows, 2 * array.shape[0], 1)
         grown = np.full((new_rows, *array.shape[1:]), fill, dtype=array.dtype)
         grown[: array.shape[0]] = array
         return grown
@@ -81,8 +142,10 @@ class _Rows(ABC):
 class SeriesWindows(_Rows):
     """Ring buffers of scalar interval values, one row per series."""
 
-    def __init__(self, points: int, max_series: int = 100_000, capacity: int = _INITIAL_ROWS) -> None:
-        super().__init__(max_series)
+    def __init__(
+        self, points: int, max_series: int = 100_000, capacity: int = _INITIAL_ROWS, idle_s: float | None = None,
+    ) -> None:
+        super().__init__(max_series, idle_s)
         if points < 2:
             msg = f"points = {points!r} is not valid; expected an integer >= 2"
             raise ValueError(msg)
@@ -98,6 +161,12 @@ class SeriesWindows(_Rows):
         self.head = self._grow(self.head, rows, 0)
         while len(self.exemplars) < rows:
             self.exemplars.append(())
+
+    def _clear(self, row: int) -> None:
+        self.values[row] = np.nan
+        self.times[row] = -np.inf
+        self.head[row] = 0
+        self.exemplars[row] = ()
 
     def append(
         self,
@@ -157,9 +226,10 @@ class BucketWindows(_Rows):
         points: int,
         baseline_points: int,
         max_series: int = 100_000,
-        capacity: int = _INITIAL_ROWS,
+        capacity: int = 1,
+        idle_s: float | None = None,
     ) -> None:
-        super().__init__(max_series)
+        super().__init__(max_series, idle_s)
         self.bounds = tuple(float(b) for b in bounds)
         self.buckets = len(self.bounds) + 1
         self.points = points
@@ -178,6 +248,14 @@ class BucketWindows(_Rows):
         self.reference = self._grow(self.reference, rows, 0.0)
         self.reference_points = self._grow(self.reference_points, rows, 0)
         self.reference_fixed = self._grow(self.reference_fixed, rows, False)
+
+    def _clear(self, row: int) -> None:
+        self.counts[row] = 0.0
+        self.times[row] = -np.inf
+        self.head[row] = 0
+        self.reference[row] = 0.0
+        self.reference_points[row] = 0
+        self.reference_fixed[row] = False
 
     def append(self, rows: NDArray[np.intp], counts: NDArray[np.float64], t: float) -> None:
         """Write one interval's bucket counts per row; learn the reference while it is not complete."""

@@ -9,22 +9,29 @@ e.g. the Alertmanager sink's re-sends). What is not: configuration, sinks'
 settings and threads (the new process brings its own), the previous
 process's request counters.
 
-File format (``analyzer.ckpt`` in the checkpoint folder), written atomically
-(a temporary file, fsync, rename, fsync of the folder):
+File format (``analyzer.ckpt`` in the checkpoint folder): data only, never
+code. A numpy ``.npz`` archive (read with ``allow_pickle=False``) holding
 
-* line 1: a JSON header ``{"format": 1, "written_at": ..., "package": ...,
-  "config": <fingerprint>}``;
-* then a pickle (cloudpickle, so closures held as state survive too) of each
-  part's attributes. Objects shared between parts are stored as references
-  and resolved to the new process's objects; locks are recreated empty.
+* ``header.json``: ``{"format": 3, "written_at": ..., "package": ...,
+  "config": <fingerprint>, "parts": [...]}``;
+* ``state.json``: every part's attributes in the closed schema of
+  :mod:`heritage_otel.service.statefile` (containers, numbers, strings, and
+  objects of this package's classes by name), whose numeric arrays are the
+  archive's ``a0.npy``, ``a1.npy``, ... Attributes holding code, locks or threads, and
+  the settings (which the fingerprint covers), are not written; a restore
+  keeps the running process's values for them and updates its objects in place.
 
-A checkpoint is restored only when its ``format`` is known, it was written by
-the same package version with the same Analyzer settings, and it is younger
-than ``max_age_s`` (default: the Analyzer's retention). Anything else is
-ignored with one log line, and the service starts fresh; restoring never
-raises. The file is read only when it belongs to this user and nobody else can
-write it (a pickle runs code when loaded: the folder must be as trusted as
-the program).
+It is written to a private temporary file (``O_CREAT | O_EXCL | O_NOFOLLOW``,
+mode 0600) in the checkpoint folder, fsynced and renamed over the checkpoint,
+all relative to the folder opened once: the folder must be this user's and
+writable by nobody else (created 0700 when missing), or nothing is written or
+read. A checkpoint is restored only from a regular file of this user that
+nobody else can write (opened with ``O_NOFOLLOW``), when its ``format`` is
+known, it was written by the same package version with the same settings,
+and it is younger than ``max_age_s`` (default: the Analyzer's retention).
+Anything else, including the pickle checkpoints of earlier versions (never
+loaded: a pickle can run code), is ignored with one log line saying why, and
+the service starts fresh; restoring never raises.
 
 >>> import tempfile
 >>> from pathlib import Path
@@ -47,66 +54,66 @@ import io
 import json
 import logging
 import os
-import pickle
+import secrets
 import stat
 import threading
 import time
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Final
 
-import cloudpickle
+import numpy as np
 
+from heritage_otel.service.statefile import encode_parts, restore_parts
 from heritage_otel.version import __version__
 
 __all__ = ["CHECKPOINT_FILE", "FORMAT_VERSION", "Checkpointer"]
 
 _log = logging.getLogger(__name__)
 
-#: 2: a component table entry holds its interval's min and max latency, and the table counts uses.
-FORMAT_VERSION: Final = 2
+#: 3: data only (an npz of JSON and numeric arrays); 1 and 2 were pickles and are never loaded.
+FORMAT_VERSION: Final = 3
 CHECKPOINT_FILE: Final = "analyzer.ckpt"
 #: AnalyzerService attributes whose objects' state is checkpointed.
 _PARTS: Final = ("analyzer", "alerts", "converter", "fleet", "components", "queries")
-#: Attributes that stay those of the running process (settings, sinks, threads, clocks).
-_LIVE: Final = frozenset({"config", "clock", "_clock", "_lock", "_workers", "queue_size", "jaeger_url", "cooldown_s"})
+#: Attributes that stay those of the running process (settings, sinks, threads, clocks), at any depth.
+_LIVE: Final = frozenset({"config", "limits", "clock", "_clock", "_lock", "_workers", "queue_size", "jaeger_url",
+                          "cooldown_s"})
 _LOCK_TYPES: Final = (type(threading.Lock()), type(threading.RLock()))
 _SINKS: Final = "__sinks__"
-
-
-class _Pickler(cloudpickle.Pickler):
-    """cloudpickle (closures such as a policy's callbacks are state too), with shared parts by reference."""
-
-    def __init__(self, file: io.BytesIO, shared: dict[int, str]) -> None:
-        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
-        self._shared = shared
-
-    def persistent_id(self, obj: Any) -> str | None:
-        return self._shared.get(id(obj))
-
-    def reducer_override(self, obj: Any) -> Any:
-        if isinstance(obj, _LOCK_TYPES):
-            return (threading.RLock if "RLock" in type(obj).__name__ else threading.Lock), ()
-        if isinstance(obj, (threading.Thread, threading.Event)):
-            msg = f"a {type(obj).__name__} is not part of a checkpoint"
-            raise pickle.PicklingError(msg)
-        return super().reducer_override(obj)
-
-
-class _Unpickler(pickle.Unpickler):
-    def __init__(self, file: io.BytesIO, shared: dict[str, Any]) -> None:
-        super().__init__(file)
-        self._shared = shared
-
-    def persistent_load(self, pid: Any) -> Any:
-        return self._shared[pid]
+#: The largest checkpoint read (it holds the budgeted state, under 1 GiB at the defaults).
+_MAX_BYTES: Final = 1 << 30
+_CHUNK: Final = 1 << 20
+_DIR_FLAGS: Final = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
 
 
 def _fingerprint(service: Any) -> str:
-    """What must not have changed between the writer and the reader: the Analyzer's and receiver's settings."""
+    """What must not have changed between the writer and the reader: the Analyzer's settings and every limit."""
     analyzer_config = getattr(service.analyzer, "config", None)
-    text = repr((analyzer_config, service.config.max_series, service.config.fleet_aggregates))
+    text = repr((analyzer_config, service.config.limits(), service.config.max_series, service.config.fleet_aggregates))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _archive(handle: Any, header: dict[str, Any], text: str, arrays: list[Any]) -> None:
+    """The npz: ``header.json``, ``state.json`` (written in chunks: no second copy of the text as bytes) and the
+    arrays ``a0.npy``, ``a1.npy``, ..."""
+    with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        archive.writestr("header.json", json.dumps(header))
+        with archive.open("state.json", "w", force_zip64=True) as member:
+            for start in range(0, len(text), _CHUNK):
+                member.write(text[start:start + _CHUNK].encode())
+        for i, array in enumerate(arrays):
+            with archive.open(f"a{i}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, array, allow_pickle=False)
+
+
+def _private(fd: int, what: str) -> None:
+    """OSError unless ``fd`` is this user's and nobody else may write it."""
+    info = os.fstat(fd)
+    if info.st_uid != os.getuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        msg = f"{what} is not owned by this user or others may write it"
+        raise PermissionError(msg)
 
 
 class Checkpointer:
@@ -172,31 +179,31 @@ class Checkpointer:
         return {k: v for k, v in vars(obj).items() if k not in _LIVE}
 
     # --- save -----------------------------------------------------------------------------------------------------
+    def _open_directory(self, create: bool) -> int:
+        """The checkpoint folder, opened once (no symlink), this user's and writable by nobody else."""
+        if create:
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(self.directory, 0o700)
+        fd = os.open(self.directory, _DIR_FLAGS)
+        try:
+            _private(fd, f"the checkpoint folder {self.directory}")
+        except OSError:
+            os.close(fd)
+            raise
+        return fd
+
     def save(self) -> Path | None:
         """Write the checkpoint atomically; the path, or None when it failed (logged)."""
         with self._save_lock:
             try:
                 parts = self._parts()
-                buffer = io.BytesIO()
+                live = {id(obj): f"part:{name}" for name, obj in parts.items()}
+                live[id(self.service)] = "service"
                 with self._frozen(parts):  # one consistent moment: no ingest, evaluation or alert update runs
-                    states = {n: self._state(o) for n, o in parts.items()}
-                    _Pickler(buffer, self._shared(parts)).dump({_SINKS: self._sink_states(), **states})
+                    text, arrays = encode_parts(parts, {_SINKS: self._sink_states()}, live=live, skip=_LIVE)
                 header = {"format": FORMAT_VERSION, "written_at": self.clock(), "package": __version__,
                           "config": _fingerprint(self.service), "parts": sorted(parts)}
-                self.directory.mkdir(parents=True, exist_ok=True)
-                tmp = self.path.with_suffix(f".tmp{os.getpid()}")
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(json.dumps(header).encode() + b"\n")
-                    handle.write(buffer.getbuffer())
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(tmp, self.path)
-                dir_fd = os.open(self.directory, os.O_RDONLY)
-                try:
-                    os.fsync(dir_fd)
-                finally:
-                    os.close(dir_fd)
+                self._write(header, text, arrays)
             except Exception:  # noqa: BLE001 - a failed checkpoint must not stop the service
                 self.failures += 1
                 _log.exception("checkpoint to %s failed; the service goes on", self.path)
@@ -204,28 +211,68 @@ class Checkpointer:
             self.saves += 1
             return self.path
 
+    def _write(self, header: dict[str, Any], text: str, arrays: list[Any]) -> None:
+        dir_fd = self._open_directory(create=True)
+        try:
+            tmp = f".{CHECKPOINT_FILE}.{secrets.token_hex(8)}.tmp"
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600,
+                         dir_fd=dir_fd)
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    _archive(handle, header, text, arrays)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(tmp, CHECKPOINT_FILE, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp, dir_fd=dir_fd)
+                raise
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
     # --- restore ----------------------------------------------------------------------------------------------------
     def _refuse(self, reason: str) -> bool:
         _log.warning("checkpoint %s not restored: %s; starting fresh", self.path, reason)
         return False
 
+    def _read(self) -> bytes | None:
+        """The checkpoint's bytes, read through the private folder without following links; None when absent."""
+        dir_fd = self._open_directory(create=False)
+        try:
+            fd = os.open(CHECKPOINT_FILE, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0), dir_fd=dir_fd)
+        except FileNotFoundError:
+            return None
+        finally:
+            os.close(dir_fd)
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise PermissionError("it is not a regular file")
+            _private(handle.fileno(), "it")
+            if info.st_size > _MAX_BYTES:
+                raise ValueError(f"it is {info.st_size} bytes (at most {_MAX_BYTES} are read)")
+            return handle.read()
+
     def restore(self) -> bool:
         """Load the checkpoint into the service when it is valid and recent enough; True when restored."""
         try:
-            info = self.path.stat()
+            data = self._read()
         except FileNotFoundError:
+            data = None
+        except (OSError, ValueError) as exc:
+            return self._refuse(f"cannot read it ({exc})")
+        if data is None:
             _log.info("no checkpoint at %s; starting fresh", self.path)
             return False
-        except OSError as exc:
-            return self._refuse(f"cannot read it ({exc})")
-        if info.st_uid != os.getuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-            return self._refuse("it is not owned by this user or others may write it")
+        if data.startswith(b"{"):
+            return self._refuse("it is a pickle checkpoint of an earlier version (format 1 or 2), which is never "
+                                "loaded because a pickle can run code; delete it (the service re-learns)")
         try:
-            with open(self.path, "rb") as handle:
-                header = json.loads(handle.readline())
-                payload = handle.read()
-        except (OSError, ValueError) as exc:
-            return self._refuse(f"unreadable header ({exc})")
+            archive = np.load(io.BytesIO(data), allow_pickle=False)
+            header = json.loads(archive["header.json"])
+        except Exception as exc:  # noqa: BLE001 - a damaged file means a fresh start, never a crash
+            return self._refuse(f"unreadable header ({type(exc).__name__}: {exc})")
         if not isinstance(header, dict) or header.get("format") != FORMAT_VERSION:
             found = header.get("format") if isinstance(header, dict) else header
             return self._refuse(f"format {found!r} is unknown (this version reads format {FORMAT_VERSION})")
@@ -240,15 +287,13 @@ class Checkpointer:
         live = {f"part:{name}": obj for name, obj in parts.items()}
         live["service"] = self.service
         try:
-            states = _Unpickler(io.BytesIO(payload), live).load()
-        except Exception as exc:  # noqa: BLE001 - a damaged file means a fresh start, never a crash
-            return self._refuse(f"damaged ({type(exc).__name__}: {exc})")
-        sinks = states.pop(_SINKS, {}) if isinstance(states, dict) else {}
-        if not isinstance(states, dict) or set(states) != set(parts):
-            return self._refuse(f"it holds other parts than this service's {sorted(parts)}")
-        with self._frozen(parts):
-            for name, state in states.items():
-                vars(parts[name]).update(state)
+            text = archive["state.json"]
+            arrays = [archive[f"a{i}"] for i in range(len(archive.files) - 2)]
+            with self._frozen(parts):
+                extra = restore_parts(parts, text, arrays, live=live)
+        except Exception as exc:  # noqa: BLE001 - a damaged file (any shape) means a fresh start, never a crash
+            return self._refuse(f"damaged ({type(exc).__name__}: {str(exc)[:200]})")
+        sinks = extra.get(_SINKS, {}) if isinstance(extra, dict) else {}
         self._restore_sinks(sinks)
         _log.info("checkpoint %s restored (%.0f s old)", self.path, age)
         return True

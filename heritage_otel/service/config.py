@@ -185,7 +185,7 @@ class ServiceConfig:
     max_histogram_buckets: int = _limit(
         320, 1, 10_000, "buckets per histogram point; points with more are dropped")
     max_bucket_layouts: int = _limit(
-        256, 1, 100_000, "distinct histogram bound sets held; points with a new one beyond it are dropped")
+        256, 1, 100_000, "distinct histogram bound sets per service.name (16x in all); points of a new one beyond: dropped")
     max_attributes_per_point: int = _limit(
         128, 1, 10_000, "attributes per data point or log record; ones with more are dropped")
     max_attribute_value_length: int = _limit(
@@ -199,6 +199,20 @@ class ServiceConfig:
     query_store_bytes: int = _limit(8 << 20, 1024, 1 << 30, "bytes of recent query records kept (oldest evicted)")
     max_future_s: float = _limit(300.0, 0.0, 86_400.0, "seconds a point's time may lie ahead of this clock")
     max_age_s: float = _limit(86_400.0, 1.0, 30 * 86_400.0, "seconds a point's time may lie behind this clock")
+    # --- the resource budget: what all requests together can make the service keep (docs/fleet-mode.md) -------
+    series_idle_s: float = _limit(
+        300.0, 1.0, 30 * 86_400.0, "seconds without a point after which a series may be evicted for a new one")
+    max_points_per_series_per_request: int = _limit(
+        100, 1, 1_000_000, "points of one series in one request; the rest of them are dropped")
+    max_series_key_bytes: int = _limit(
+        2048, 64, 1 << 20, "characters of a series' name, attributes and resource labels; points of larger are dropped")
+    max_services: int = _limit(2_000, 1, 1_000_000, "distinct service.name values listed; further ones are not")
+    max_bucket_cells: int = _limit(
+        500_000, 1_000, 100_000_000, "histogram buckets over all series kept for drift (PSI, KS); beyond: none")
+    max_component_bytes: int = _limit(
+        64 << 20, 1 << 16, 16 << 30, "bytes of per-interval component statistics kept (the Components page)")
+    max_delta_windows: int = _limit(
+        8, 1, 1_000, "recent (start, end) windows remembered per DELTA series, so a retried export is not counted twice")
 
     def __post_init__(self) -> None:
         if not isinstance(self.host, str) or not self.host.strip():

@@ -8,9 +8,13 @@ requests: every replica export is ingested as one batch (series keyed by
 service as another, and a background thread evaluates the detectors at most
 once per ``evaluate_every_s`` and hands the evaluation to the AlertManager.
 
-Everything here is bounded: series (``max_series`` in the receiver, twice
-that plus indicators in the Analyzer), recent queries, alert history,
-component entries.
+Everything here is bounded (the resource budget, see
+:mod:`heritage_otel.service.budget` and ``docs/fleet-mode.md``): series
+(``max_series`` in the receiver, twice that plus indicators in the Analyzer;
+idle ones evicted before new ones are refused), drift buckets, services,
+recent queries, alert history, component intervals. ``/api/stats`` shows
+each structure's items, bound and bytes under ``budget``; ``/api/health``
+says when data is being refused.
 
 >>> service = AnalyzerService(start_background=False)
 >>> service.health()["status"]
@@ -40,6 +44,7 @@ from heritage_otel.analysis.policy import signal_of
 from heritage_otel.analysis.samples import SeriesKey
 from heritage_otel.indicators import bad_direction
 from heritage_otel.analysis.components import ComponentTable
+from heritage_otel.service.budget import ceiling
 from heritage_otel.service.config import ServiceConfig
 from heritage_otel.service.convert import RESOURCE_KEYS, ConversionResult, MetricConverter
 from heritage_otel.service.fleet import FleetAggregator
@@ -47,7 +52,7 @@ from heritage_otel.service.limits import DropCounters
 from heritage_otel.service.queries import RecentQueryStore, query_records
 from heritage_otel.traces.lookup import TraceLookup
 
-__all__ = ["AnalyzerService", "series_id", "KEY_METRICS"]
+__all__ = ["AnalyzerService", "analyzer_series", "series_id", "KEY_METRICS"]
 
 _log = logging.getLogger(__name__)
 
@@ -62,7 +67,14 @@ _INDICATOR_HEADROOM: Final = 10_000
 #: A replica is named on a key metric when it is this much (relative) worse than the fleet value.
 _OUTLIER_MARGIN: Final = 0.1
 _IDLE_EVALUATION_S: Final = 5.0
+#: Health reports refused data for at least this long after the last refusal (or two intervals).
+_REFUSAL_WINDOW_S: Final = 60.0
 _SETTLE_S: Final = 0.01
+
+
+def analyzer_series(config: ServiceConfig) -> int:
+    """The Analyzer's own series cap: per-replica series, as many fleet aggregates, and indicator headroom."""
+    return 2 * config.max_series + _INDICATOR_HEADROOM
 
 
 def series_id(key: SeriesKey) -> str:
@@ -107,7 +119,8 @@ class AnalyzerService:
         base = analyzer.config if analyzer is not None else analyzer_config or AnalyzerConfig()
         # ``analyzer``: one fed in process (the monitoring facade's), served as it is
         self.analyzer = analyzer if analyzer is not None else Analyzer(replace(
-            base, resource_label_keys=RESOURCE_KEYS, max_series=2 * self.config.max_series + _INDICATOR_HEADROOM))
+            base, resource_label_keys=RESOURCE_KEYS, max_series=analyzer_series(self.config),
+            series_idle_s=self.config.series_idle_s, max_bucket_cells=self.config.max_bucket_cells))
         self.traces = TraceLookup(self.config.jaeger_url)
         if analyzer is None:
             drift.warm_up()  # a long-running service: its first evaluation does not pay scipy's import
@@ -121,7 +134,8 @@ class AnalyzerService:
         self.fleet = (FleetAggregator(base.interval_seconds, self.config.max_series, clock=clock, limits=self.config)
                       if self.config.fleet_aggregates else None)
         # ``components``: the table the in-process feeder (the monitoring facade) fills, served as it is
-        self.components = components if components is not None else ComponentTable(window_s=base.retention_s)
+        self.components = components if components is not None else ComponentTable(
+            window_s=base.retention_s, max_bytes=self.config.max_component_bytes)
         self.queries = RecentQueryStore(self.config.query_store_size, self.config.query_store_bytes, self.drops)
         self.started_at = clock()
         self.counters: dict[str, int] = {
@@ -137,6 +151,9 @@ class AnalyzerService:
         self._ids: dict[str, SeriesKey] = {}
         #: Services whose data reached this instance (a shard behind the gateway owns these); bounded.
         self._services: set[str] = set()
+        #: (time, why) of the last request whose points were refused for the service's state (a full budget)
+        self._refused: tuple[float, str] | None = None
+        self._budget_drops: dict[str, int] = {}
         self._sids: dict[SeriesKey, str] = {}
         self._thread: threading.Thread | None = None
         if start_background:
@@ -147,25 +164,43 @@ class AnalyzerService:
     def ingest_metrics(self, request: ExportMetricsServiceRequest) -> ConversionResult:
         """Convert and ingest one OTLP metrics request; returns what was accepted and rejected."""
         result = self.converter.convert(request)
+        evicted = self.converter.drain_evicted()
+        if evicted:
+            self.analyzer.forget(evicted)
         with self._lock:
-            self._note_services(request.resource_metrics)
             self.counters["metric_requests"] += 1
             self.counters["data_points_accepted"] += result.accepted
             self.counters["data_points_rejected"] += result.rejected
-            for batch in result.batches:
+            if result.rejected > result.malformed + result.repeated:  # points lost to a full budget
+                self._refused = (self.clock(), result.message())
+        for batch in result.batches:  # the lock per batch: health and the API are answered in between
+            with self._lock:
+                self._note_services(batch[0].series.resource)
                 self.analyzer.ingest(batch)
                 self.components.add(batch)
                 if self.fleet is not None:
                     self.fleet.add(batch)
+        with self._lock:
             self._flush_fleet(self.clock())
+            self._count_budget_drops()
         if result.batches:
             self._dirty.set()
         return result
 
-    def _note_services(self, resources: Any) -> None:
-        for name in _service_names(resources):
-            if len(self._services) < self.config.max_series:
-                self._services.add(name)
+    def _count_budget_drops(self) -> None:
+        """Carry the Analyzer's and the component table's own drop counts into ``limits.dropped``."""
+        for name, now in (("bucket_cells", self.analyzer.drift_refused),
+                          ("component_bytes", getattr(self.components, "dropped", 0))):
+            if now > self._budget_drops.get(name, 0):
+                self.drops.add(name, now - self._budget_drops.get(name, 0))
+                self._budget_drops[name] = now
+
+    def _note_services(self, resource: tuple[tuple[str, str], ...]) -> None:
+        """Remember the service of accepted data (its name already cut to max_attribute_value_length)."""
+        for key, name in resource:
+            if key == semconv.SERVICE_NAME and name not in self._services:
+                if len(self._services) < self.config.max_services:
+                    self._services.add(name)
 
     def _flush_fleet(self, now: float) -> None:
         if self.fleet is None:
@@ -179,7 +214,8 @@ class AnalyzerService:
                                                  now_ns=int(self.clock() * 1e9))
         self.queries.extend(records)
         with self._lock:
-            self._note_services(request.resource_logs)
+            for name in _service_names(request.resource_logs) if records else ():
+                self._note_services(((semconv.SERVICE_NAME, name[: self.config.max_attribute_value_length]),))
             self.counters["log_requests"] += 1
             self.counters["log_records"] += seen
             self.counters["query_records"] += len(records)
@@ -278,8 +314,22 @@ class AnalyzerService:
             series=stats["series"],
             last_evaluation=self.last_evaluation_s,
             receiving=self.counters["metric_requests"] > 0,
+            refusing=self._refusing(),
         )
+        if report["refusing"] is not None:
+            report["issues"].insert(0, f"data refused: {report['refusing']['reason']}")
+            if report["status"] == "healthy":
+                report["status"] = "degraded"
         return report
+
+    def _refusing(self) -> dict[str, Any] | None:
+        """The last refusal of points for the service's state (a full budget) if it is recent, else None."""
+        with self._lock:
+            refused = self._refused
+        window = max(_REFUSAL_WINDOW_S, 2 * self.analyzer.config.interval_seconds)
+        if refused is None or self.clock() - refused[0] > window:
+            return None
+        return {"at": refused[0], "reason": refused[1]}
 
     @staticmethod
     def _matches(alert: Alert, instance: str | None, service: str | None) -> bool:
@@ -425,6 +475,33 @@ class AnalyzerService:
                 break
         return out
 
+    def budget(self) -> dict[str, Any]:
+        """Per structure that grows with input: items held, its bound, bytes held (estimated), and the total
+        next to the documented ceiling at these settings (:func:`heritage_otel.service.budget.ceiling`)."""
+        cfg = self.config
+        with self._lock:
+            a = self.analyzer.stats()
+            services = len(self._services)
+            service_bytes = sum(len(s) for s in self._services)
+            components = self.components
+            rows: dict[str, dict[str, int]] = {
+                **self.converter.budget(),
+                "analyzer_series": {"items": a["series"], "bound": self.analyzer.config.max_series,
+                                    "bytes": int(a["bytes"] - a["bucket_bytes"])},
+                "drift_buckets": {"items": a["bucket_cells"], "bound": self.analyzer.config.max_bucket_cells,
+                                  "bytes": int(a["bucket_bytes"])},
+                "services": {"items": services, "bound": cfg.max_services, "bytes": service_bytes + 64 * services},
+                "component_intervals": {"items": components.intervals, "bound": components.max_bytes,
+                                        "bytes": components.bytes},
+                "queries": {"items": len(self.queries), "bound": cfg.query_store_size, "bytes": self.queries.bytes},
+                "request_bodies": {"items": 0, "bound": cfg.max_buffered_bytes, "bytes": self.buffered_bytes},
+            }
+        total = sum(r["bytes"] for r in rows.values())
+        return {"structures": rows, "bytes": total, "ceiling_bytes": sum(ceiling(cfg, self.analyzer.config).values()),
+                "dropped": {"drift_refused": a["drift_refused"], "component_intervals": components.dropped},
+                "evicted_series": {"receiver": self.drops.snapshot()["series_evicted"],
+                                   "analyzer": a["evicted_series"]}}
+
     def stats(self) -> dict[str, Any]:
         """Receiver, Analyzer and AlertManager counters (memory bounds included)."""
         with self._lock:
@@ -442,6 +519,7 @@ class AnalyzerService:
         out["queries_stored_bytes"] = self.queries.bytes
         out["limits"] = {"settings": self.config.limits(), "dropped": self.drops.snapshot(),
                          "bucket_layouts": self.converter.bucket_layouts, "buffered_bytes": self.buffered_bytes}
+        out["budget"] = self.budget()
         out["alerts"] = self.alerts.stats()
         out["uptime_s"] = round(self.clock() - self.started_at, 3)
         out["last_evaluation_ms"] = self.last_evaluation_ms

@@ -42,6 +42,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from heritage_otel import semconv
 from heritage_otel.analysis.samples import KIND_GAUGE, KIND_HISTOGRAM, KIND_SUM, IntervalSample, Labels, SeriesKey
 from heritage_otel.service.config import ServiceConfig
@@ -59,7 +61,7 @@ class _Acc:
     unit: str
     monotonic: bool
     bounds: tuple[float, ...] = ()
-    counts: list[float] = field(default_factory=list)
+    counts: Any = None  # a float64 array: 8 bytes a bucket
     count: float = 0.0
     total: float = 0.0
     minimum: float = math.inf
@@ -122,7 +124,7 @@ class FleetAggregator:
                     if self._open_keys >= self.max_series:
                         self.dropped_samples += 1
                         continue
-                    acc = accs[key] = _Acc(s.kind, s.unit, s.monotonic, s.bounds, [0.0] * len(s.bucket_counts))
+                    acc = accs[key] = _Acc(s.kind, s.unit, s.monotonic, s.bounds, np.zeros(len(s.bucket_counts)))
                     self._open_keys += 1
                 self._merge(acc, s)
                 if not late:  # a moved sample does not stand for the replica's export of that interval
@@ -189,13 +191,14 @@ class FleetAggregator:
         acc.count += s.count
         acc.total += s.sum
         if s.kind == KIND_HISTOGRAM:
-            for i, c in enumerate(s.bucket_counts):
-                acc.counts[i] += c
+            acc.counts += s.bucket_counts
             if math.isfinite(s.minimum):
                 acc.minimum = min(acc.minimum, s.minimum)
             if math.isfinite(s.maximum):
                 acc.maximum = max(acc.maximum, s.maximum)
             acc.exemplars.extend(zip(s.exemplar_trace_ids, s.exemplar_span_ids, s.exemplar_values, strict=False))
+            if len(acc.exemplars) > _MAX_EXEMPLARS:  # the highest values are the ones kept: bounded per series
+                acc.exemplars = sorted(acc.exemplars, key=lambda e: -e[2])[:_MAX_EXEMPLARS]
 
     @staticmethod
     def _sample(service: Labels, key: tuple[Any, ...], acc: _Acc, start_ns: int, end_ns: int) -> IntervalSample | None:

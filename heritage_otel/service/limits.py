@@ -18,15 +18,12 @@ False
 from __future__ import annotations
 
 import threading
-from collections import Counter
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from heritage_otel import semconv
 
 __all__ = [
-    "DROP_COUNTERS", "DropCounters", "HistogramLayouts", "SeriesAdmission", "bounded_attributes", "plausible_time_ns",
-    "cut_resource_attributes",
+    "DROP_COUNTERS", "DropCounters", "bounded_attributes", "plausible_time_ns", "cut_resource_attributes",
 ]
 
 #: Every drop counter, with what it counts (the runbook's "limits" table says the same).
@@ -57,6 +54,13 @@ DROP_COUNTERS: Final = {
     "series_per_replica": "points of new series dropped because their replica holds max_series_per_replica",
     "timestamps": "points and query records dropped for a time outside [now - max_age_s, now + max_future_s]",
     "query_store_evictions": "stored query records evicted early to keep the store under query_store_bytes",
+    "series_evicted": "series idle for series_idle_s forgotten to admit a new one (not a drop of data)",
+    "points_per_series_per_request": "points dropped beyond max_points_per_series_per_request in one request",
+    "series_key_bytes": "points dropped because their metric name and attributes exceed max_series_key_bytes",
+    "delta_duplicates": "DELTA points dropped because their series already counted that (start, end) window",
+    "cumulative_ambiguous": "CUMULATIVE points dropped: two sources of one series share a start time (no instance id)",
+    "bucket_cells": "histogram series kept without drift windows because max_bucket_cells buckets are held",
+    "component_bytes": "component intervals dropped because max_component_bytes are held within the window",
 }
 
 
@@ -144,87 +148,3 @@ def cut_resource_attributes(resources: Iterable[Any], *, max_value_length: int, 
 def plausible_time_ns(time_ns: int, *, now_ns: int, max_future_s: float, max_age_s: float) -> bool:
     """Whether a timestamp lies in ``[now - max_age_s, now + max_future_s]`` (a clock that is merely skewed)."""
     return now_ns - max_age_s * 1e9 <= time_ns <= now_ns + max_future_s * 1e9
-
-
-class SeriesAdmission:
-    """Admits new series while the total, their service's and their replica's counts are under the caps.
-
-    A series is identified by any hashable key; its service and replica come
-    from the ``resource`` labels (``service.name``, ``service.instance.id``).
-    Admitted series stay admitted (memory: one entry per admitted series).
-
-    >>> admission = SeriesAdmission(max_series=10, per_service=10, per_replica=1, counters=DropCounters())
-    >>> res = (("service.instance.id", "a"), ("service.name", "rec"))
-    >>> admission.admit("m1", res), admission.admit("m1", res), admission.admit("m2", res)
-    (None, None, 'series_per_replica')
-    """
-
-    def __init__(self, *, max_series: int, per_service: int, per_replica: int, counters: DropCounters) -> None:
-        self.max_series, self.per_service, self.per_replica = max_series, per_service, per_replica
-        self.counters = counters
-        self._admitted: set[Hashable] = set()
-        self._services: Counter[Any] = Counter()
-        self._replicas: Counter[Any] = Counter()
-        self._lock = threading.Lock()
-
-    def __len__(self) -> int:
-        return len(self._admitted)
-
-    def admit(self, key: Hashable, resource: tuple[tuple[str, str], ...]) -> str | None:
-        """None when ``key`` is (now) admitted, else the name of the cap that refused it (counted)."""
-        with self._lock:
-            if key in self._admitted:
-                return None
-            labels = dict(resource)
-            service = labels.get(semconv.SERVICE_NAME)
-            replica = (service, labels.get(semconv.SERVICE_INSTANCE_ID))
-            if len(self._admitted) >= self.max_series:
-                refused = "series"
-            elif self._services[service] >= self.per_service:
-                refused = "series_per_service"
-            elif self._replicas[replica] >= self.per_replica:
-                refused = "series_per_replica"
-            else:
-                self._admitted.add(key)
-                self._services[service] += 1
-                self._replicas[replica] += 1
-                return None
-        self.counters.add(refused)
-        return refused
-
-
-class HistogramLayouts:
-    """Bucket-count and distinct-layout caps for histogram points.
-
-    >>> layouts = HistogramLayouts(max_buckets=4, max_layouts=1, counters=DropCounters())
-    >>> layouts.refuse((1.0, 2.0)), layouts.refuse((1.0, 2.0)), layouts.refuse((5.0,)), layouts.refuse(tuple(range(9)))
-    (None, None, 'bucket_layouts', 'histogram_buckets')
-    """
-
-    def __init__(self, *, max_buckets: int, max_layouts: int, counters: DropCounters) -> None:
-        self.max_buckets, self.max_layouts, self.counters = max_buckets, max_layouts, counters
-        self._layouts: set[tuple[float, ...]] = set()
-        self._lock = threading.Lock()
-
-    def too_many_buckets(self, buckets: int) -> bool:
-        """True (counted) when a point with ``buckets`` buckets is over the cap; check before building bounds."""
-        if buckets > self.max_buckets:
-            self.counters.add("histogram_buckets")
-            return True
-        return False
-
-    def refuse(self, bounds: tuple[float, ...]) -> str | None:
-        """None when a point with these explicit bounds may be kept, else the cap that refused it (counted)."""
-        if self.too_many_buckets(len(bounds) + 1):
-            return "histogram_buckets"
-        with self._lock:
-            if bounds in self._layouts:
-                return None
-            if len(self._layouts) < self.max_layouts:
-                self._layouts.add(bounds)
-                return None
-        self.counters.add("bucket_layouts")
-        return "bucket_layouts"
-
-    def __len__(self) -> int:
-        return len(self._layouts)

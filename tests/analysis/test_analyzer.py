@@ -275,3 +275,34 @@ def test_public_read_api_snapshot_points_and_indicators() -> None:
     assert throughput and throughput[0].indicator
     assert analyzer.latest_indicators()["throughput_qps"] == pytest.approx(0.6)
     assert not hasattr(analyzer, "windows")
+
+
+def test_idle_series_are_evicted_for_new_ones_with_fresh_detector_state() -> None:
+    """A full Analyzer with series_idle_s reuses idle rows: the new series is kept, the idle one is gone."""
+    analyzer = Analyzer(max_series=2, series_idle_s=60.0, thresholds={})
+    junk = [SeriesKey.of("junk", {"i": i}) for i in range(2)]
+    analyzer.ingest_values(junk, np.array([1.0, 2.0]), 0.0)
+    real = SeriesKey.of("real")
+    analyzer.ingest_values([real], np.array([3.0]), 30.0)
+    assert real not in analyzer.series() and analyzer.stats()["dropped_series"] == 1
+    analyzer.ingest_values([real], np.array([3.0]), 61.0)
+    assert real in analyzer.series() and analyzer.stats()["evicted_series"] == 1
+    assert analyzer.points(real)[1].tolist() == [3.0] and analyzer.stats()["series"] == 2
+
+
+def test_drift_windows_stay_within_the_bucket_cell_budget() -> None:
+    """Histogram series beyond max_bucket_cells keep their value window but get no drift window (counted)."""
+    analyzer = Analyzer(max_bucket_cells=2 * (len(BOUNDS) + 1), anomaly_detectors=(), thresholds={})
+    analyzer.ingest([latency_sample(10, [1] * 7, {"i": i}) for i in range(5)])
+    stats = analyzer.stats()
+    assert (stats["histogram_series"], stats["bucket_cells"], stats["drift_refused"]) == (2, 14, 3)
+    assert stats["series"] >= 5  # every series keeps its p95 window
+
+
+def test_forget_frees_windows_and_drift_cells() -> None:
+    """forget() drops a series' window and drift rows; the budget counts the cells free again."""
+    analyzer = Analyzer(anomaly_detectors=(), thresholds={})
+    sample = latency_sample(10, [1] * 7)
+    analyzer.ingest([sample])
+    assert analyzer.forget([sample.series]) == 1
+    assert sample.series not in analyzer.series() and analyzer.stats()["bucket_cells"] == 0

@@ -65,3 +65,32 @@ def test_the_number_of_components_is_bounded() -> None:
     table.add([_sum(semconv.METRIC_ERRORS, "late", 10, 1), _timed("c1", 10, [0.01])])
     names = {r["component"] for r in table.rows(100)}
     assert len(names) == 256 and "late" not in names and _row(table, "c1")["timed_calls"] == 1
+
+
+def test_intervals_stay_within_max_bytes_old_ones_first() -> None:
+    """Over max_bytes, intervals older than the window are dropped first, then new ones are refused (counted)."""
+    table = ComponentTable(window_s=60, max_bytes=10 * 240)
+    for t in range(10, 110, 10):  # ten intervals of 5 buckets: 200 + 40 bytes each
+        table.add([_timed("simrank", t, [0.012])])
+    assert (table.bytes, table.dropped) == (2400, 0)
+    table.add([_timed("simrank", 200, [0.012])])  # everything before 140 is out of the window: pruned
+    assert (table.bytes, table.dropped) == (240, 0)
+    for t in range(201, 211):
+        table.add([_timed("simrank", t, [0.012])])
+    assert (table.bytes, table.dropped) == (2400, 1)
+    assert _row(table, "simrank", now=211)["timed_calls"] == 10
+
+
+def test_p95_sums_intervals_whose_bounds_moved_into_the_bounds_they_share() -> None:
+    """Exponential layouts that differ between intervals (a halved scale) are merged, not left out of the p95."""
+    table = ComponentTable(window_s=3600)
+    fine = IntervalSample.from_histogram(
+        SeriesKey.of(semconv.METRIC_COMPONENT_DURATION, {semconv.COMPONENT: "c"}), start_ns=0, end_ns=10 * _S,
+        bounds=(0.01, 0.02, 0.04), bucket_counts=(0, 1, 0, 0), total=0.015, unit="s")
+    coarse = IntervalSample.from_histogram(
+        SeriesKey.of(semconv.METRIC_COMPONENT_DURATION, {semconv.COMPONENT: "c"}), start_ns=10 * _S, end_ns=20 * _S,
+        bounds=(0.01, 0.04), bucket_counts=(0, 0, 99, 0), total=99 * 0.05, unit="s")
+    table.add([fine, coarse])
+    row = _row(table, "c", now=30)
+    assert row["timed_calls"] == 100
+    assert row["latency_p95_ms"] >= 40.0  # the 99 slow calls count: p95 lies in the (0.04, inf) bucket, not at 20

@@ -55,7 +55,7 @@ def test_auto_counts_series_started_within_since() -> None:
 
 
 def test_increments_resets_and_bucket_changes() -> None:
-    """Later points give differences; a new start time, a decrease or other bounds start over."""
+    """Later points give differences; a new start time, a decrease or bounds with none in common start over."""
     tracker = CumulativeTracker("keep", clock=_Clock())
     assert tracker.sum("s", T0, T0 + S, 5.0).value == 5.0
     step = tracker.sum("s", T0, T0 + 2 * S, 9.0)
@@ -64,8 +64,41 @@ def test_increments_resets_and_bucket_changes() -> None:
     tracker.histogram("h", T0, T0 + S, (1.0,), (1, 2), 3.0)
     step = tracker.histogram("h", T0, T0 + 2 * S, (1.0,), (4, 2), 5.0)
     assert (step.counts, step.total) == ((3, 0), 2.0)
-    step = tracker.histogram("h", T0, T0 + 3 * S, (1.0, 2.0), (4, 2, 1), 6.0)
-    assert (step.counts, step.reset) == ((4, 2, 1), True)
+    step = tracker.histogram("h", T0, T0 + 3 * S, (5.0, 6.0), (4, 2, 1), 6.0)
+    assert (step.counts, step.bounds, step.reset) == ((4, 2, 1), (5.0, 6.0), True)
+
+
+def test_exponential_rescale_is_merged_to_the_shared_bounds_not_a_reset() -> None:
+    """When the SDK halves the scale (every other bound goes), both points are summed into the shared bounds."""
+    tracker = CumulativeTracker("keep", clock=_Clock())
+    fine = tuple(2.0 ** (i / 2) for i in range(0, 5))  # scale 1: 1, 1.41, 2, 2.83, 4
+    coarse = tuple(2.0 ** i for i in range(0, 3))  # scale 0: 1, 2, 4
+    tracker.histogram("h", T0, T0 + S, fine, (0, 1, 1, 1, 1, 0), 9.0)
+    step = tracker.histogram("h", T0, T0 + 2 * S, coarse, (0, 3, 3, 0), 20.0)
+    assert (step.bounds, step.counts, step.total, step.reset) == (coarse, (0, 1, 1, 0), 11.0, False)
+    step = tracker.histogram("h", T0, T0 + 3 * S, coarse, (0, 3, 4, 0), 23.0)
+    assert (step.counts, step.reset) == ((0, 0, 1, 0), False)
+
+
+def test_strict_start_drops_a_second_source_instead_of_counting_it_as_a_restart() -> None:
+    """With strict_start, a smaller value under the same start time is another process: dropped and counted."""
+    tracker = CumulativeTracker("keep", clock=_Clock(), strict_start=True)
+    assert tracker.sum("s", T0, T0 + S, 100.0).value == 100.0
+    assert tracker.sum("s", T0, T0 + 2 * S, 50.0) is None  # the second source
+    assert tracker.sum("s", T0, T0 + 3 * S, 110.0).value == 10.0
+    assert tracker.ambiguous == 1
+
+
+def test_max_entries_forgets_the_least_recently_updated_series() -> None:
+    """The state stays under max_entries: the series updated longest ago goes first."""
+    tracker = CumulativeTracker("keep", clock=_Clock(), max_entries=2)
+    tracker.sum("a", T0, T0 + S, 1.0)
+    tracker.sum("b", T0, T0 + S, 1.0)
+    tracker.sum("a", T0, T0 + 2 * S, 2.0)
+    tracker.sum("c", T0, T0 + S, 1.0)
+    assert len(tracker) == 2
+    assert tracker.sum("a", T0, T0 + 3 * S, 3.0).reset is False  # kept
+    assert tracker.sum("b", T0, T0 + 2 * S, 2.0).reset is True  # forgotten: a first point again
 
 
 def test_replayed_or_out_of_order_points_are_not_counted_twice() -> None:

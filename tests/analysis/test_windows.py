@@ -49,3 +49,25 @@ def test_bucket_reference_learned_from_first_intervals_then_frozen() -> None:
     assert b.reference[0].tolist() == [4.0, 4.0]
     with pytest.raises(ValueError, match="expected 2"):
         b.set_reference(0, [1, 2, 3])
+
+
+def test_a_full_table_reuses_the_row_of_an_idle_series_and_clears_it() -> None:
+    """With idle_s, a new key takes the row of the series written longest ago once it is idle; not before."""
+    w = SeriesWindows(points=3, max_series=2, idle_s=60.0)
+    w.append(w.rows_for(["old"], now=0.0), np.array([1.0]), 0.0)
+    w.append(w.rows_for(["busy"], now=50.0), np.array([2.0]), 50.0)
+    assert w.rows_for(["new"], now=59.0).tolist() == [-1] and w.dropped == 1  # "old" not idle yet
+    (row,) = w.rows_for(["new"], now=61.0).tolist()
+    assert w.evicted == [("old", row)] and "old" not in w.index and w.count == 2
+    assert np.isnan(w.latest_values(np.array([row]))).all()  # nothing of "old" is left in its row
+    assert w.rows_for(["another"], now=100.0).tolist() == [-1]  # "busy" (50) and "new" are not idle
+
+
+def test_released_bucket_rows_start_a_new_reference() -> None:
+    """A released histogram row is cleared: the next series in it learns its own reference."""
+    w = BucketWindows((1.0,), points=3, baseline_points=2, max_series=1)
+    (row,) = w.rows_for(["a"]).tolist()
+    w.append(np.array([row]), np.array([[5.0, 5.0]]), 1.0)
+    assert w.release("a") == row and w.count == 0
+    assert w.rows_for(["b"]).tolist() == [row]
+    assert w.reference[row].tolist() == [0.0, 0.0] and w.reference_points[row] == 0

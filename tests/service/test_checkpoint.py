@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -112,9 +113,21 @@ def test_the_alertmanager_sink_goes_on_resending_what_was_firing(tmp_path: Path,
         after.close()
 
 
+def _members(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def _write_members(path: Path, members: dict[str, bytes]) -> None:
+    with open(path, "wb") as handle, zipfile.ZipFile(handle, "w") as archive:  # the same file (owner, mode)
+        for name, data in members.items():
+            archive.writestr(name, data)
+
+
 def _rewrite_header(path: Path, **changes: object) -> None:
-    header, _, payload = path.read_bytes().partition(b"\n")
-    path.write_bytes(json.dumps({**json.loads(header), **changes}).encode() + b"\n" + payload)
+    members = _members(path)
+    members["header.json"] = json.dumps({**json.loads(members["header.json"]), **changes}).encode()
+    _write_members(path, members)
 
 
 @pytest.mark.parametrize(("change", "reason"), [
@@ -160,11 +173,11 @@ def test_damaged_unsafe_or_missing_checkpoints_never_raise(tmp_path: Path, now: 
         assert not Checkpointer(service, tmp_path).restore()  # none yet
         Checkpointer(service, tmp_path).save()
         path = tmp_path / CHECKPOINT_FILE
-        header, _, payload = path.read_bytes().partition(b"\n")
-        path.write_bytes(header + b"\n" + payload[: len(payload) // 2])
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 2])
         with caplog.at_level(logging.WARNING, logger="heritage_otel.service.checkpoint"):
             assert not Checkpointer(service, tmp_path).restore()
-            assert "damaged" in caplog.text
+            assert "unreadable" in caplog.text
             Checkpointer(service, tmp_path).save()
             os.chmod(path, 0o666)
             assert not Checkpointer(service, tmp_path).restore()
@@ -298,23 +311,109 @@ def test_saving_while_data_arrives_and_alerts_change(tmp_path: Path, now: float)
         fresh.close()
 
 
-def test_closures_and_shared_objects_in_the_state_survive(tmp_path: Path, now: float) -> None:
-    """State that holds a closure over another piece of state (as an alert policy's callback does) comes back
-    with the closure pointing at the restored object, and references to the Analyzer at the live Analyzer."""
+def test_code_in_the_state_is_not_written_and_shared_objects_survive(tmp_path: Path, now: float) -> None:
+    """A callable held as state is not written (the running process keeps its own); data next to it, objects
+    shared by two attributes and references to another part come back as they were."""
     from types import SimpleNamespace
 
     before = make_service()
-    policy = SimpleNamespace(started={"query_latency_p95": now - 120}, analyzer=before.analyzer)
-    before.alerts.extra = SimpleNamespace(policy=policy, start_of=lambda metric: policy.started.get(metric))
+    before.alerts.extra_started = {"query_latency_p95": now - 120}
+    before.alerts.extra_alias = before.alerts.extra_started
+    before.alerts.extra_analyzer = before.analyzer
+    before.alerts.extra_hook = lambda metric: metric
     assert Checkpointer(before, tmp_path).save()
+    assert b"lambda" not in (tmp_path / CHECKPOINT_FILE).read_bytes()
     after = make_service()
+    live_hook = after.alerts.extra_hook = SimpleNamespace  # the running process's own callable
     try:
         assert Checkpointer(after, tmp_path).restore()
-        extra = after.alerts.extra
-        assert extra.start_of("query_latency_p95") == now - 120
-        extra.policy.started["error_rate"] = now
-        assert extra.start_of("error_rate") == now  # the closure sees the restored policy, not a copy
-        assert extra.policy.analyzer is after.analyzer  # a part is the live object, not a copy
+        assert after.alerts.extra_started == {"query_latency_p95": now - 120}
+        assert after.alerts.extra_alias is after.alerts.extra_started  # shared, not copied
+        assert after.alerts.extra_analyzer is after.analyzer  # a part is the live object, not a copy
+        assert after.alerts.extra_hook is live_hook
+    finally:
+        before.close()
+        after.close()
+
+
+def test_a_pickle_checkpoint_of_an_earlier_version_is_never_loaded(tmp_path: Path, caplog) -> None:
+    """A format 1/2 file (a JSON line and a pickle) is refused with a message saying why, and nothing runs."""
+    import pickle
+
+    marker = tmp_path / "ran"
+    payload = pickle.dumps(_RunsCode(str(marker)))
+    (tmp_path / CHECKPOINT_FILE).write_bytes(json.dumps({"format": 2}).encode() + b"\n" + payload)
+    os.chmod(tmp_path / CHECKPOINT_FILE, 0o600)
+    service = make_service()
+    try:
+        with caplog.at_level(logging.WARNING, logger="heritage_otel.service.checkpoint"):
+            assert not Checkpointer(service, tmp_path).restore()
+        assert "pickle checkpoint of an earlier version" in caplog.text and not marker.exists()
+    finally:
+        service.close()
+
+
+class _RunsCode:
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return (Path.touch, (Path(self.path),))
+
+
+def test_links_and_shared_folders_are_refused(tmp_path: Path, now: float, caplog) -> None:
+    """A symlink planted at the checkpoint's name is replaced, never written through; a symlinked checkpoint and
+    a folder others may write are not read."""
+    service = make_service()
+    feed(service, 3, now)
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    folder = tmp_path / "ckpt"
+    folder.mkdir(mode=0o700)
+    (folder / CHECKPOINT_FILE).symlink_to(victim)
+    try:
+        assert Checkpointer(service, folder).save() == folder / CHECKPOINT_FILE
+        assert victim.read_text() == "precious" and not (folder / CHECKPOINT_FILE).is_symlink()
+        (folder / CHECKPOINT_FILE).rename(tmp_path / "real.ckpt")
+        (folder / CHECKPOINT_FILE).symlink_to(tmp_path / "real.ckpt")
+        with caplog.at_level(logging.WARNING, logger="heritage_otel.service.checkpoint"):
+            assert not Checkpointer(service, folder).restore()
+            assert "cannot read it" in caplog.text
+            (folder / CHECKPOINT_FILE).unlink()
+            (tmp_path / "real.ckpt").rename(folder / CHECKPOINT_FILE)
+            os.chmod(folder, 0o770)
+            assert not Checkpointer(service, folder).restore()
+            assert Checkpointer(service, folder).save() is None
+            assert "checkpoint folder" in caplog.text
+    finally:
+        service.close()
+
+
+def test_a_state_outside_the_schema_is_refused_and_changes_nothing(tmp_path: Path, now: float, caplog) -> None:
+    """Objects of other modules, unknown tags, wrong shapes and deep nesting in the state: refused, never raised,
+    and the service keeps its own (empty) state."""
+    before = make_service()
+    feed(before, 3, now)
+    Checkpointer(before, tmp_path).save()
+    path = tmp_path / CHECKPOINT_FILE
+    members = _members(path)
+    good = json.loads(members["state.json"])
+    deep = b'{"parts": {}, "extra": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    evil = [
+        json.dumps({**good, "parts": {**good["parts"],
+                                      "queries": {"$": "obj", "i": 10**9, "c": "subprocess:Popen", "v": {}}}}).encode(),
+        json.dumps({**good, "extra": {"$": "code", "v": "print(1)"}}).encode(),
+        json.dumps({**good, "extra": [1, 2]}).encode(),
+        deep,
+    ]
+    after = make_service()
+    try:
+        for text in evil:
+            _write_members(path, {**members, "state.json": text})
+            with caplog.at_level(logging.WARNING, logger="heritage_otel.service.checkpoint"):
+                assert not Checkpointer(after, tmp_path).restore()
+            assert after.analyzer.stats()["series"] == 0
+        assert caplog.text.count("not restored") == len(evil)
     finally:
         before.close()
         after.close()

@@ -137,3 +137,140 @@ def test_delta_sum_keeps_its_interval():
     add_sum(sm, "m", 4, start_ns=T0, time_ns=T0 + 5 * 10**9)
     [s] = _samples(_converter(), req)
     assert (s.kind, s.interval_s, s.rate_per_s) == (KIND_SUM, 5.0, 0.8)
+
+
+def _exp_point(sm, *, scale: int, offset: int, counts, start_ns: int, time_ns: int, name: str = "latency.exp"):
+    m = sm.metrics.add()
+    m.name, m.unit = name, "s"
+    m.exponential_histogram.aggregation_temporality = CUMULATIVE
+    p = m.exponential_histogram.data_points.add()
+    p.start_time_unix_nano, p.time_unix_nano = start_ns, time_ns
+    p.scale, p.positive.offset = scale, offset
+    p.positive.bucket_counts.extend(counts)
+    p.count, p.sum = sum(counts), float(sum(counts))
+    return p
+
+
+def test_cumulative_exponential_rescale_is_counted_once_not_as_a_restart():
+    """The SDK halves the scale as values spread: the increment is the true one (4 new values), not the total."""
+    conv = _converter()
+    start = T0 - 10**9  # started before the converter: the first point is a baseline
+    req, sm = metrics_request()
+    _exp_point(sm, scale=1, offset=0, counts=(2, 2, 2, 2), start_ns=start, time_ns=T0 + 10**9)
+    assert _samples(conv, req) == []
+    req, sm = metrics_request()  # scale 0: bucket i holds scale-1 buckets 2i, 2i+1; 4 more values, one far out
+    _exp_point(sm, scale=0, offset=0, counts=(4, 4 + 3, 0, 1), start_ns=start, time_ns=T0 + 2 * 10**9)
+    [s] = _samples(conv, req)
+    assert (s.count, sum(s.bucket_counts)) == (4.0, 4)
+
+
+def test_two_processes_without_instance_id_are_two_sources_not_restarts():
+    """Two processes of one service with no service.instance.id: their cumulative totals add, never multiply."""
+    conv = _converter()
+    sent = 0
+    for step in range(1, 4):
+        for pid, start in (("101", T0 + 1), ("202", T0 + 2)):  # other resource attributes, other start times
+            req, sm = metrics_request({semconv.SERVICE_NAME: "js", "process.pid": pid})
+            value = 10 * step + int(pid[0])
+            add_sum(sm, semconv.METRIC_QUERIES, value, temporality=CUMULATIVE, start_ns=start,
+                    time_ns=T0 + step * 10**9 + int(pid[0]))
+            sent = sent + value - (10 * (step - 1) + int(pid[0]) if step > 1 else 0)
+            counted = sum(s.count for s in _samples(conv, req))
+            sent -= counted
+    assert sent == 0 and conv.series_count == 1  # one series, exact total
+
+
+def test_indistinguishable_sources_are_dropped_and_counted_not_multiplied():
+    """Same resource and same start time, values that go back and forth: the second source is dropped, counted."""
+    conv = _converter()
+    total = 0.0
+    for i, value in enumerate((100, 50, 110, 55, 120)):
+        req, sm = metrics_request({semconv.SERVICE_NAME: "tg"})
+        add_sum(sm, semconv.METRIC_QUERIES, value, temporality=CUMULATIVE, start_ns=T0 + 1, time_ns=T0 + (i + 1) * 10**9)
+        total += sum(s.count for s in _samples(conv, req))
+    assert total == 120.0 and conv.drops.snapshot()["cumulative_ambiguous"] == 2
+
+
+def test_a_retried_delta_export_is_counted_once():
+    """The same DELTA window of the same series and source, sent again, is dropped and counted."""
+    conv = _converter()
+    counted = []
+    for _ in range(3):
+        req, sm = metrics_request()
+        add_sum(sm, semconv.METRIC_QUERIES, 7, start_ns=T0, time_ns=T0 + 10**9)
+        counted.append(sum(s.count for s in _samples(conv, req)))
+    assert counted == [7.0, 0.0, 0.0] and conv.drops.snapshot()["delta_duplicates"] == 2
+
+
+def test_points_of_one_series_per_request_are_bounded():
+    """Beyond max_points_per_series_per_request, the points of that series in the request are dropped, counted."""
+    from heritage_otel.service.config import ServiceConfig
+
+    conv = MetricConverter(clock=lambda: T0, limits=ServiceConfig(max_points_per_series_per_request=5))
+    req, sm = metrics_request()
+    for i in range(20):
+        add_sum(sm, semconv.METRIC_QUERIES, 1, start_ns=T0 + i, time_ns=T0 + i + 1)
+    add_sum(sm, semconv.METRIC_ERRORS, 1, start_ns=T0, time_ns=T0 + 1)
+    result = conv.convert(req)
+    assert (result.accepted, result.rejected) == (6, 15)
+    assert conv.drops.snapshot()["points_per_series_per_request"] == 15
+
+
+def test_bucket_layouts_are_capped_per_service():
+    """One service using up its layouts does not stop another service's histograms."""
+    from heritage_otel.service.config import ServiceConfig
+
+    conv = MetricConverter(clock=lambda: T0, limits=ServiceConfig(max_bucket_layouts=2))
+    for i in range(5):
+        req, sm = metrics_request(resource("noisy", "a"))
+        add_histogram(sm, f"h{i}", (float(i + 1),), (1, 1), 1.0, time_ns=T0)
+        conv.convert(req)
+    req, sm = metrics_request(resource("quiet", "b"))
+    add_histogram(sm, "h", (0.5,), (1, 1), 1.0, time_ns=T0)
+    assert conv.convert(req).accepted == 1 and conv.drops.snapshot()["bucket_layouts"] == 3
+
+
+def test_a_series_key_over_max_series_key_bytes_is_dropped():
+    """Points whose name, attributes and resource exceed max_series_key_bytes are refused as malformed."""
+    from heritage_otel.service.config import ServiceConfig
+
+    conv = MetricConverter(clock=lambda: T0, limits=ServiceConfig(max_series_key_bytes=512))
+    req, sm = metrics_request()
+    add_sum(sm, "m", 1, attributes={"big": "x" * 500})
+    add_sum(sm, "m", 1, attributes={"small": "x"})
+    result = conv.convert(req)
+    assert (result.accepted, result.malformed) == (1, 1) and conv.drops.snapshot()["series_key_bytes"] == 1
+
+
+def test_an_idle_series_is_evicted_for_a_new_one_and_reported():
+    """A full table evicts the series idle for series_idle_s; the new series is admitted; evictions are listed."""
+    from heritage_otel.service.config import ServiceConfig
+
+    now = [T0]
+    conv = MetricConverter(clock=lambda: now[0], limits=ServiceConfig(max_series=1, series_idle_s=60))
+    req, sm = metrics_request(resource("junk", "j"))
+    add_sum(sm, "m", 1, start_ns=T0 - 1, time_ns=T0)
+    assert conv.convert(req).accepted == 1
+    now[0] = T0 + 61 * 10**9
+    req, sm = metrics_request(resource("real", "r"))
+    add_sum(sm, "m", 1, start_ns=now[0] - 1, time_ns=now[0])
+    assert conv.convert(req).accepted == 1
+    [evicted] = conv.drain_evicted()
+    assert dict(evicted.resource)[semconv.SERVICE_NAME] == "junk" and conv.drops.snapshot()["series_evicted"] == 1
+
+
+def test_a_service_at_its_layout_cap_forgets_a_layout_idle_for_series_idle_s():
+    """Exponential bounds move over time: a layout unused for series_idle_s makes room for a new one."""
+    from heritage_otel.service.config import ServiceConfig
+
+    now = [T0]
+    conv = MetricConverter(clock=lambda: now[0], limits=ServiceConfig(max_bucket_layouts=1, series_idle_s=60))
+
+    def send(bound: float) -> int:
+        req, sm = metrics_request(resource("svc", "a"))
+        add_histogram(sm, "h", (bound,), (1, 1), 1.0, time_ns=now[0])
+        return conv.convert(req).accepted
+
+    assert (send(1.0), send(2.0)) == (1, 0)  # the first layout is in use
+    now[0] += 61 * 10**9
+    assert (send(2.0), send(1.0)) == (1, 0)  # the idle one went; now the new one is in use

@@ -70,6 +70,16 @@ class DetectorRows:
         by_row = table[self._profile_of_row[:n]]
         return [(det, by_row[:, d]) for d, det in enumerate(self.detectors) if by_row[:, d].any()]
 
+    def reset(self, row: int) -> None:
+        """Forget one row (its series was evicted): the next series in it starts with fresh detector state."""
+        if row < len(self._profile_of_row):
+            self._profile_of_row[row] = -1
+        for d, state in self._states.items():
+            if row < len(self._fed_t[d]):
+                for k, v in self.detectors[d].new_state(1).items():
+                    state[k][row] = v[0]
+                self._fed_t[d][row] = -np.inf
+
     def step(
         self, det: Detector, rows: NDArray[np.intp], latest: NDArray[np.float64], latest_t: NDArray[np.float64]
     ) -> tuple[NDArray[np.intp], RowScores]:

@@ -73,3 +73,47 @@ def test_rotation_keeps_only_backups(tmp_path) -> None:
     assert names == ["alerts.jsonl", "alerts.jsonl.1", "alerts.jsonl.2"]
     last = [json.loads(line) for line in path.read_text().splitlines()]
     assert last[-1]["i"] == 99
+
+
+def _fill_the_disk_then_free_it(path: str, limit: int, n: int, out) -> None:
+    """In a child: a file size limit (as a full disk would) makes writes fail part-way; then it is lifted."""
+    import resource
+    import signal
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of a kill, as ENOSPC would be
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+    sink = JsonlFileSink(path, max_bytes=1 << 20, backups=0)
+    results = [sink.write_record({"i": i, "pad": "x" * 100}) for i in range(n)]
+    full = (sink.pending, sink.write_failures, Path(path).stat().st_size)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))  # space again
+    sink.tick()
+    out.put((results, full, sink.pending, sink.dropped))
+
+
+def test_a_full_disk_leaves_no_torn_line_and_the_lines_are_written_once_it_has_room(tmp_path) -> None:
+    """Writes over a file size limit fail part-way: the partial line is removed, the lines wait, in order, and
+    the retry writes them all once there is room: every event once, no torn line."""
+    path = tmp_path / "alerts.jsonl"
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    child = ctx.Process(target=_fill_the_disk_then_free_it, args=(str(path), 1000, 30, out))
+    child.start()
+    results, (pending, failures, size), left, dropped = out.get(timeout=60)
+    child.join(60)
+    assert child.exitcode == 0
+    assert results[0] is True and results[-1] is False and pending > 0 and failures >= pending
+    assert size <= 1000 and path.read_bytes().endswith(b"\n")  # only whole lines while full
+    assert (left, dropped) == (0, 0)
+    assert [r["i"] for r in _all_lines(path)] == list(range(30))
+
+
+def test_pending_lines_are_bounded(tmp_path) -> None:
+    """While the file cannot be written, at most max_pending lines wait; older ones are dropped and counted."""
+    blocked = tmp_path / "blocked"
+    blocked.mkdir()
+    sink = JsonlFileSink(blocked / "alerts.jsonl", max_pending=3)
+    (blocked / "alerts.jsonl").mkdir()  # a directory where the file should be: every write fails
+    for i in range(5):
+        assert sink.write_record({"i": i}) is False
+    assert (sink.pending, sink.dropped) == (3, 2)
