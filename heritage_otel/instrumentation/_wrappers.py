@@ -25,6 +25,7 @@ from opentelemetry.trace import NoOpTracerProvider, Span, TracerProvider
 
 from heritage_otel import semconv
 from heritage_otel._internal import delegating
+from heritage_otel._internal.tracers import ContextOnlyTracerProvider, CurrentSpan, children_follow_parent
 from heritage_otel.errors import record_error
 from heritage_otel.fallback import FallbackChain
 from heritage_otel.instrumentation.custom_types import DocumentReader, Evaluator, RequestHook, ResponseHook
@@ -47,9 +48,12 @@ _QUALITY_ATTRS = {
 class CallState:
     """What the inner wrappers learn during one ``heritage.recommend`` call."""
 
-    __slots__ = ("cache_hit", "components_used", "query_hash", "strategy_used")
+    __slots__ = ("cache_hit", "components_used", "query_hash", "spans", "strategy_used")
 
     def __init__(self) -> None:
+        # False inside a root span that does not record and whose children would not either (head sampling
+        # dropped the trace): the inner wrappers then start no span, and record only the metrics
+        self.spans = True
         self.cache_hit: bool | None = None
         self.strategy_used: str | None = None
         self.query_hash: str | None = None  # computed once: the root span's attribute and the query log record
@@ -129,6 +133,9 @@ class Wrappers:
         self.off = _off_check(tracer_provider, meter_provider, logger_provider)
         # one chain for every call: its spans and counter; the strategies are the recommender's, per call
         self.fallback_chain = FallbackChain(chain_name, tracer_provider=tracer_provider, meter_provider=meter_provider)
+        # the same chain without spans (its counter and error counts alike), for a trace that is not recorded
+        self.unrecorded_chain = FallbackChain(chain_name, tracer_provider=ContextOnlyTracerProvider(),
+                                              meter_provider=meter_provider)
 
     # --- helpers ------------------------------------------------------------------
     def _skip(self) -> bool:
@@ -172,9 +179,7 @@ class Wrappers:
         state = CallState()
         token = _current_call.set(state)
         try:
-            with self.tracer.start_as_current_span(
-                semconv.SPAN_RECOMMEND, record_exception=False, set_status_on_exception=False
-            ) as span:
+            with CurrentSpan(self.tracer, semconv.SPAN_RECOMMEND) as span:
                 self._start_attributes(span, query, top_k, state)
                 if self.request_hook is not None:
                     self._call_hook(self.request_hook, span, instance, query, top_k)
@@ -197,6 +202,7 @@ class Wrappers:
 
     def _start_attributes(self, span: Span, query: Any, top_k: Any, state: CallState) -> None:
         if not span.is_recording():
+            state.spans = not children_follow_parent(self.tracer)
             return
         attributes: dict[str, Any] = {semconv.OPENINFERENCE_SPAN_KIND: semconv.OPENINFERENCE_RETRIEVER}
         if isinstance(top_k, int):
@@ -293,11 +299,22 @@ class Wrappers:
 
         def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             state = _current_call.get()
-            if state is None and self._skip():
-                return wrapped(*args, **kwargs)
-            with self.tracer.start_as_current_span(
-                span_name, record_exception=False, set_status_on_exception=False
-            ) as span:
+            if state is None:
+                if self._skip():
+                    return wrapped(*args, **kwargs)
+            elif not state.spans:  # a trace that is not recorded: the duration only
+                start = time.perf_counter()
+                try:
+                    result = wrapped(*args, **kwargs)
+                except Exception as exc:
+                    record_error(trace.INVALID_SPAN, exc, component=name, escaped=True,
+                                 meter_provider=self.meter_provider)
+                    self._record_component(time.perf_counter() - start, failed)
+                    raise
+                self._record_component(time.perf_counter() - start, succeeded)
+                state.components_used.append(name)
+                return result
+            with CurrentSpan(self.tracer, span_name) as span:
                 recording = span.is_recording()
                 if recording:
                     span.set_attributes(span_attributes)
@@ -326,9 +343,13 @@ class Wrappers:
 
     def ensemble(self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """A ``heritage.ensemble`` span (OpenInference RERANKER) around the merge step."""
-        if _current_call.get() is None and self._skip():
+        state = _current_call.get()
+        if state is None:
+            if self._skip():
+                return wrapped(*args, **kwargs)
+        elif not state.spans:  # a trace that is not recorded
             return wrapped(*args, **kwargs)
-        with self.tracer.start_as_current_span(semconv.SPAN_ENSEMBLE) as span:
+        with CurrentSpan(self.tracer, semconv.SPAN_ENSEMBLE, errors=True) as span:
             rankings = args[0] if args else kwargs.get("rankings")
             recording = span.is_recording()
             if recording:
@@ -355,7 +376,8 @@ class Wrappers:
                       getattr(wrapped, "__qualname__", wrapped))
             return wrapped(*args, **kwargs)
         strategies, rest = parsed
-        result, used = self.fallback_chain.execute_strategies(strategies, *rest, **kwargs)
+        chain = self.fallback_chain if state is None or state.spans else self.unrecorded_chain
+        result, used = chain.execute_strategies(strategies, *rest, **kwargs)
         if state is not None:
             state.strategy_used = used
         return result, used
