@@ -291,8 +291,8 @@ class HandInstrumented:
         self._used: list[str] = []
         with self._span(semconv.SPAN_RECOMMEND) as span:
             self._spans = span.is_recording()  # this pipeline's sampler is parent-based: no recorded child otherwise
-            digest = hash_query_text(query)
             if span.is_recording():
+                digest = hash_query_text(query)
                 span.set_attributes({semconv.OPENINFERENCE_SPAN_KIND: semconv.OPENINFERENCE_RETRIEVER,
                                      semconv.QUERY_TOP_K: top_k, semconv.QUERY_HASH: digest,
                                      semconv.QUERY_LENGTH: len(query)})
@@ -333,16 +333,16 @@ class HandInstrumented:
                     attributes[semconv.retrieval_document_id(i)] = str(item["doc_id"])
                     attributes[semconv.retrieval_document_score(i)] = float(item["score"])
                 span.set_attributes(attributes)
-            event = {semconv.QUERY_ID: uuid.uuid4().hex, semconv.QUERY_HASH: digest,
-                     semconv.QUERY_LENGTH: len(query), semconv.RESULT_COUNT: len(results),
-                     semconv.RESULT_EMPTY: not results,
-                     semconv.RESULT_IDS: tuple(str(r["doc_id"]) for r in results[:10]),
-                     semconv.LATENCY_MS: duration * 1000.0,
-                     semconv.COMPONENTS_USED: tuple(dict.fromkeys(self._used)), semconv.SUCCESS: True}
-            if span.is_recording():
+            if span.is_recording():  # the query log follows the trace (query_log="sampled"): the metrics count all
+                event = {semconv.QUERY_ID: uuid.uuid4().hex, semconv.QUERY_HASH: digest,
+                         semconv.QUERY_LENGTH: len(query), semconv.RESULT_COUNT: len(results),
+                         semconv.RESULT_EMPTY: not results,
+                         semconv.RESULT_IDS: tuple(str(r["doc_id"]) for r in results[:10]),
+                         semconv.LATENCY_MS: duration * 1000.0,
+                         semconv.COMPONENTS_USED: tuple(dict.fromkeys(self._used)), semconv.SUCCESS: True}
                 span.add_event(semconv.EVENT_QUERY, event)
-            self.logger.emit(severity_number=SeverityNumber.INFO, severity_text="INFO", body="query processed",
-                             attributes=event, event_name=semconv.EVENT_QUERY)
+                self.logger.emit(severity_number=SeverityNumber.INFO, severity_text="INFO", body="query processed",
+                                 attributes=event, event_name=semconv.EVENT_QUERY)
             return results
 
 

@@ -23,6 +23,7 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.metrics import MeterProvider, NoOpMeterProvider
 from opentelemetry.trace import NoOpTracerProvider, Span, TracerProvider
 
+from heritage_otel import environment_variables as env_vars
 from heritage_otel import semconv
 from heritage_otel._internal import delegating
 from heritage_otel._internal.tracers import ContextOnlyTracerProvider, CurrentSpan, children_follow_parent
@@ -90,6 +91,34 @@ def _off_check(tracer_provider: Any, meter_provider: Any, logger_provider: Any) 
     return (lambda: True) if never_records(*given) else (lambda: False)
 
 
+#: The values of ``query_log`` (``HERITAGE_OTEL_QUERY_LOG``); the first is the default.
+QUERY_LOG_CHOICES: tuple[str, ...] = ("sampled", "all", "off")
+
+
+def resolve_query_log(given: str | None, environ: Mapping[str, str] | None = None) -> str:
+    """``query_log`` as given to ``instrument()``, else ``HERITAGE_OTEL_QUERY_LOG``, else ``"sampled"``.
+
+    >>> resolve_query_log(None, {"HERITAGE_OTEL_QUERY_LOG": " ALL "})
+    'all'
+    >>> resolve_query_log("every")
+    Traceback (most recent call last):
+    ...
+    ValueError: query_log = 'every' is not valid; valid: 'sampled', 'all', 'off'
+    """
+    setting = "query_log"
+    if given is None:
+        value = env_vars.get(env_vars.HERITAGE_OTEL_QUERY_LOG, environ)
+        setting = env_vars.HERITAGE_OTEL_QUERY_LOG
+        if value is None:
+            return QUERY_LOG_CHOICES[0]
+        given = value
+    choice = given.strip().lower() if isinstance(given, str) else given
+    if choice not in QUERY_LOG_CHOICES:
+        msg = f"{setting} = {given!r} is not valid; valid: {', '.join(map(repr, QUERY_LOG_CHOICES))}"
+        raise ValueError(msg)
+    return choice
+
+
 def _query_and_top_k(
     args: tuple[Any, ...], kwargs: Mapping[str, Any], parameters: tuple[str, str, int | None]
 ) -> tuple[Any, Any]:
@@ -116,6 +145,7 @@ class Wrappers:
         chain_name: str,
         entry_parameters: tuple[str, str, int | None],
         document_reader: DocumentReader | None = None,
+        query_log: str = "sampled",
     ) -> None:
         self.tracer = trace.get_tracer(semconv.INSTRUMENTATION_SCOPE, __version__, tracer_provider)
         self.meter_provider = meter_provider
@@ -126,6 +156,7 @@ class Wrappers:
         self.response_hook = response_hook
         self.evaluator = evaluator or _default_evaluator
         self.capture_query_text = capture_query_text
+        self.query_log = query_log
         self._document_keys = [(semconv.retrieval_document_id(i), semconv.retrieval_document_score(i))
                                for i in range(max_documents)]
         self.entry_parameters = entry_parameters
@@ -234,9 +265,11 @@ class Wrappers:
             quality = self._quality(instance, query, results) if success and count is not None else {}
             record_query(self.instruments, duration, success=success, num_results=count if success else None,
                          quality=quality)
-            if span.is_recording():
+            recording = span.is_recording()
+            if recording:
                 self._result_attributes(span, results if success else None, count, state, quality, success)
-            self._emit_query_event(query, results if success else None, duration, state, error)
+            if self.query_log == "all" or (self.query_log == "sampled" and (recording or not success)):
+                self._emit_query_event(query, results if success else None, duration, state, error)
         except Exception:  # noqa: BLE001 - telemetry never breaks the recommender
             _logger.exception("heritage recommender instrumentation: could not record the query")
 
