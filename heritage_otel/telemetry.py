@@ -39,7 +39,12 @@ from opentelemetry.metrics import MeterProvider as APIMeterProvider
 from opentelemetry.metrics import NoOpMeterProvider
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExporter, SimpleLogRecordProcessor
-from opentelemetry.sdk.metrics import MeterProvider, TraceBasedExemplarFilter
+from opentelemetry.sdk.metrics import (
+    AlwaysOffExemplarFilter,
+    AlwaysOnExemplarFilter,
+    MeterProvider,
+    TraceBasedExemplarFilter,
+)
 from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider, sampling
@@ -246,6 +251,20 @@ class _HashedOnce(Resource):
         return self._hash
 
 
+_EXEMPLAR_FILTERS: Final = {"trace_based": TraceBasedExemplarFilter, "always_on": AlwaysOnExemplarFilter,
+                             "always_off": AlwaysOffExemplarFilter}
+
+
+def _exemplar_filter() -> Any:
+    """``OTEL_METRICS_EXEMPLAR_FILTER`` (default ``trace_based``: exemplars only from recorded traces)."""
+    name = "OTEL_METRICS_EXEMPLAR_FILTER"
+    value = os.environ.get(name, "").strip() or "trace_based"
+    if value.lower() not in _EXEMPLAR_FILTERS:
+        msg = f"{name} = {value!r} is not valid; valid: {', '.join(map(repr, _EXEMPLAR_FILTERS))}"
+        raise ConfigurationError(msg)
+    return _EXEMPLAR_FILTERS[value.lower()]()
+
+
 def resource_for(settings: Settings) -> Resource:
     """The SDK Resource of resolved settings (service name, version, instance id, resource attributes)."""
     attributes: dict[str, Any] = dict(settings.resource_attributes)
@@ -338,7 +357,7 @@ def configure(
     meter_provider = MeterProvider(
         resource=resource,
         metric_readers=readers,
-        exemplar_filter=TraceBasedExemplarFilter(),
+        exemplar_filter=_exemplar_filter(),
         shutdown_on_exit=False,
     )
 

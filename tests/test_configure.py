@@ -342,3 +342,20 @@ def test_the_resource_hashes_as_the_sdks_and_once() -> None:
     assert tel.resource == plain and hash(tel.resource) == hash(plain)
     assert {tel.resource: 1}[plain] == 1
     tel.shutdown()
+
+
+def test_otel_metrics_exemplar_filter_is_honoured_and_checked(monkeypatch) -> None:
+    """always_off: histograms carry no exemplar (one setting to drop them); a bad value fails naming it."""
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    monkeypatch.setenv("OTEL_METRICS_EXEMPLAR_FILTER", "always_off")
+    reader = InMemoryMetricReader()
+    tel = configure(service_name="ex", metric_readers=[reader], span_store_size=0, set_global=False)
+    with tel.tracer_provider.get_tracer("t").start_as_current_span("sampled"):
+        instruments_for(tel.meter_provider).query_duration.record(0.1)
+    (point,) = reader.get_metrics_data().resource_metrics[0].scope_metrics[0].metrics[0].data.data_points
+    assert point.count == 1 and not point.exemplars
+    tel.shutdown()
+    monkeypatch.setenv("OTEL_METRICS_EXEMPLAR_FILTER", "sometimes")
+    with pytest.raises(ConfigurationError, match="OTEL_METRICS_EXEMPLAR_FILTER = 'sometimes' is not valid"):
+        configure(service_name="ex", set_global=False)
