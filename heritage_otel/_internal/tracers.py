@@ -112,7 +112,23 @@ class _ContextOnlyTracer(Tracer):
         return trace.NonRecordingSpan(trace.get_current_span(context).get_span_context())
 
     def start_as_current_span(self, name: str, context: Any = None, *args: Any, **kwargs: Any) -> Any:
-        return CurrentSpan(self, name)
+        return _UNCHANGED  # the current span stays current: nothing to attach, nothing to end
+
+
+class _Unchanged:
+    """``with``: the current span, as a span that records nothing; the context is left as it is."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> Span:
+        span = trace.get_current_span()
+        return span if not span.is_recording() else trace.NonRecordingSpan(span.get_span_context())
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+
+_UNCHANGED = _Unchanged()
 
 
 class ContextOnlyTracerProvider(TracerProvider):
