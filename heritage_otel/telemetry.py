@@ -211,9 +211,9 @@ def _signal_exporters(settings: Settings, signal: str) -> list[Any]:
 
 
 #: The BatchSpanProcessor settings ``configure()`` uses where the ``OTEL_BSP_*`` variable is unset (the SDK's own
-#: defaults: queue 2048, delay 5000 ms, batch 512). One process sends 20,000 spans/s through the Collector into
-#: Jaeger with these and loses none (docs/performance.md, section 2); the SDK's defaults lose spans from about
-#: 10,000/s: a 2048-span queue fills in a tenth of a second whenever the export thread waits for the GIL.
+#: defaults: queue 2048, delay 5000 ms, batch 512, lose spans from about 10,000 spans/s on a quiet 2-core host, and
+#: from 6,800/s on a loaded one: a 2048-span queue fills in a tenth of a second whenever the export thread waits
+#: for the GIL). With these, no span was lost at any rate one process reached (docs/performance.md, section 2).
 BATCH_SPAN_DEFAULTS: Final = {
     "OTEL_BSP_MAX_QUEUE_SIZE": 16384,  # about 25 MB of spans at most; absorbs 0.8 s of 20,000 spans/s
     "OTEL_BSP_SCHEDULE_DELAY": 500,  # ms: exports start before the queue fills, and spans reach Jaeger sooner
