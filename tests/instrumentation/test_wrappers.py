@@ -254,3 +254,26 @@ def test_an_sdk_set_after_instrument_is_recorded_from_the_next_call(tmp_path) ->
     assert done.returncode == 0, done.stderr
     names = json.loads(done.stdout.strip().splitlines()[-1])
     assert semconv.SPAN_RECOMMEND in names and semconv.SPAN_FALLBACK_CHAIN in names
+
+
+def test_inside_a_trace_that_is_not_recorded_the_recommender_sees_the_roots_context(telemetry, instrumentor, rec,
+                                                                                     monkeypatch) -> None:
+    """No child span is started, but what the recommender's code sees as the current span (and would propagate)
+    is the root's: same trace, same span id, not sampled."""
+    from opentelemetry import trace
+
+    provider = TracerProvider(sampler=ALWAYS_OFF)
+    roots, seen = [], []
+    instrumentor.instrument(tracer_provider=provider,
+                            request_hook=lambda span, *_: roots.append(span.get_span_context()))
+    merge = type(rec.ensemble).merge
+
+    def spy(rankings, top_k):  # type: ignore[no-untyped-def]
+        seen.append(trace.get_current_span().get_span_context())
+        return merge(rec.ensemble, rankings, top_k)
+
+    monkeypatch.setattr(rec.ensemble, "merge", spy)
+    rec.recommend("chola temple tamil", top_k=5)
+    assert len(roots) == 1 and seen == roots
+    assert seen[0].is_valid and not seen[0].trace_flags.sampled
+    provider.shutdown()
