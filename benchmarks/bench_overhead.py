@@ -27,7 +27,10 @@ cost only, no export). Before timing, a shape check runs one query through
 produce different span trees, attribute keys, events, metrics or log records.
 
 Every query misses the result cache (``cache_size=0``), so each one runs the
-full path: 7 spans, 9 metric instruments, one span event, one log record.
+full path: 7 spans, 9 metric instruments, one span event, one log record; in a
+trace head sampling dropped, the root span and the metrics only (the query log
+follows the trace by default). ``--breakdown`` measures what each of these
+costs per query, in a recorded and in a dropped trace.
 
 Run::
 
@@ -35,6 +38,7 @@ Run::
     .venv/bin/python benchmarks/bench_overhead.py --profile  # where the instrumentor's extra time goes
     .venv/bin/python benchmarks/bench_overhead.py --no-sdk   # instrumented vs bare, no SDK set up at all
     .venv/bin/python benchmarks/bench_overhead.py --opcodes  # Python bytecodes per query, hand vs instrumentor
+    .venv/bin/python benchmarks/bench_overhead.py --breakdown  # what each span, instrument, event, log record costs
 """
 
 from __future__ import annotations
@@ -57,6 +61,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import wrapt
+from opentelemetry import context as otel_context
+from opentelemetry import trace as trace_api
 from opentelemetry._logs import SeverityNumber
 from opentelemetry.instrumentation.utils import unwrap
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, LogRecordExporter, LogRecordExportResult
@@ -69,7 +75,7 @@ from heritage_otel.examples.recommender import HeritageRecommender
 from heritage_otel.examples.recommender.corpus import normalize_query
 from heritage_otel.instrumentation import RecommenderInstrumentor, RecommenderTargets
 from heritage_otel.instrumentation.targets import parse_target
-from heritage_otel.instruments import DURATION_BUCKETS_S, RESULT_COUNT_BUCKETS, UNIT_INTERVAL_BUCKETS
+from heritage_otel.instruments import DURATION_BUCKETS_S, RESULT_COUNT_BUCKETS, UNIT_INTERVAL_BUCKETS, instruments_for
 from heritage_otel.logs.hashing import hash_query_text
 from heritage_otel.telemetry import Telemetry, configure
 
@@ -123,7 +129,7 @@ def pipeline(*, sampler: str | None = None, disabled: bool = False, in_memory: b
     tel = configure(
         service_name="bench-overhead",
         sampler=sampler,
-        sampler_arg=0.1 if sampler else None,
+        sampler_arg=0.1 if sampler and "ratio" in sampler else None,
         disabled=disabled,
         endpoint=None,
         span_exporters=[span_exporter],
@@ -140,6 +146,28 @@ def pipeline(*, sampler: str | None = None, disabled: bool = False, in_memory: b
 
 
 # --- the same telemetry, written by hand against the raw SDK ----------------------------
+class _Current:
+    """``with _Current(span) as span``: the span current inside the block, ended after it (what
+    ``start_as_current_span(..., record_exception=False, set_status_on_exception=False)`` does, without its two
+    generator context managers)."""
+
+    __slots__ = ("span", "token")
+
+    def __init__(self, span: Any) -> None:
+        self.span = span
+
+    def __enter__(self) -> Any:
+        self.token = otel_context.attach(trace_api.set_span_in_context(self.span))
+        return self.span
+
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
+        otel_context.detach(self.token)
+        if kind is not None and self.span.is_recording() and self.span.name == semconv.SPAN_ENSEMBLE:
+            self.span.record_exception(exc)  # the ensemble span records what escapes it, as the API's default
+            self.span.set_status(trace_api.Status(trace_api.StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
+        self.span.end()
+
+
 class HandInstrumented:
     """What a developer would write by hand to get the instrumentor's telemetry, on the plain SDK API."""
 
@@ -168,9 +196,18 @@ class HandInstrumented:
         self.fallbacks = c(semconv.METRIC_FALLBACKS, unit="{execution}")
         self.cache_requests = c(semconv.METRIC_CACHE_REQUESTS, unit="{request}")
 
+    def _span(self, name: str, attributes: Mapping[str, Any] | None = None) -> _Current:
+        return _Current(self.tracer.start_span(name, attributes=attributes, record_exception=False,
+                                               set_status_on_exception=False))
+
     def _component(self, name: str, func: Callable[..., Any], *args: Any) -> Any:
-        with self.tracer.start_as_current_span(semconv.component_span_name("rank", name), record_exception=False,
-                                               set_status_on_exception=False) as span:
+        if not self._spans:  # the trace is not recorded: no child spans, the metrics only
+            start = time.perf_counter()
+            result = func(*args)
+            self.component_duration.record(time.perf_counter() - start, {semconv.COMPONENT: name, semconv.SUCCESS: True})
+            self._used.append(name)
+            return result
+        with self._span(semconv.component_span_name("rank", name)) as span:
             if span.is_recording():
                 span.set_attributes({semconv.COMPONENT: name,
                                      semconv.OPENINFERENCE_SPAN_KIND: semconv.OPENINFERENCE_RETRIEVER})
@@ -183,7 +220,9 @@ class HandInstrumented:
             return result
 
     def _merge(self, rankings: Mapping[str, Any], top_k: int) -> Any:
-        with self.tracer.start_as_current_span(semconv.SPAN_ENSEMBLE) as span:
+        if not self._spans:
+            return self.rec.ensemble.merge(rankings, top_k)
+        with self._span(semconv.SPAN_ENSEMBLE) as span:
             if span.is_recording():
                 span.set_attribute(semconv.OPENINFERENCE_SPAN_KIND, semconv.OPENINFERENCE_RERANKER)
                 span.set_attribute(semconv.COMPONENTS_USED, tuple(k for k, v in rankings.items() if v))
@@ -211,11 +250,21 @@ class HandInstrumented:
         chain = "ranking_chain"
         strategies = (("primary_simrank", self._primary, 3), ("fallback_horn", self._horn, 2),
                       ("basic_embedding", self._embedding, 1))
-        with self.tracer.start_as_current_span(semconv.SPAN_FALLBACK_CHAIN, attributes={semconv.FALLBACK_CHAIN: chain},
-                                               record_exception=False, set_status_on_exception=False) as chain_span:
+        if not self._spans:  # the trace is not recorded: the strategies and the counters only
+            for attempt, (name, func, _priority) in enumerate(strategies, start=1):
+                try:
+                    result = func(query, top_k)
+                except Exception as exc:  # noqa: BLE001 - next strategy
+                    self.errors.add(1, {semconv.COMPONENT: name, semconv.ERROR_TYPE: type(exc).__qualname__})
+                    continue
+                self.fallbacks.add(1, {semconv.FALLBACK_CHAIN: chain, semconv.FALLBACK_STRATEGY: name,
+                                       semconv.FALLBACK_DEGRADED: attempt > 1})
+                return result, name
+            raise RuntimeError("every strategy failed")
+        with self._span(semconv.SPAN_FALLBACK_CHAIN, {semconv.FALLBACK_CHAIN: chain}) as chain_span:
             failed: list[tuple[str, Exception]] = []
             for attempt, (name, func, priority) in enumerate(strategies, start=1):
-                with self.tracer.start_as_current_span(semconv.SPAN_FALLBACK_ATTEMPT, attributes={
+                with self._span(semconv.SPAN_FALLBACK_ATTEMPT, {
                     semconv.FALLBACK_CHAIN: chain, semconv.FALLBACK_STRATEGY: name,
                     semconv.FALLBACK_PRIORITY: priority, semconv.FALLBACK_ATTEMPT_NUMBER: attempt,
                 }) as span:
@@ -243,10 +292,10 @@ class HandInstrumented:
     def recommend(self, query: str, top_k: int = 10) -> list[dict[str, Any]]:
         rec = self.rec
         self._used: list[str] = []
-        with self.tracer.start_as_current_span(semconv.SPAN_RECOMMEND, record_exception=False,
-                                               set_status_on_exception=False) as span:
-            digest = hash_query_text(query)
+        with self._span(semconv.SPAN_RECOMMEND) as span:
+            self._spans = span.is_recording()  # this pipeline's sampler is parent-based: no recorded child otherwise
             if span.is_recording():
+                digest = hash_query_text(query)
                 span.set_attributes({semconv.OPENINFERENCE_SPAN_KIND: semconv.OPENINFERENCE_RETRIEVER,
                                      semconv.QUERY_TOP_K: top_k, semconv.QUERY_HASH: digest,
                                      semconv.QUERY_LENGTH: len(query)})
@@ -287,16 +336,16 @@ class HandInstrumented:
                     attributes[semconv.retrieval_document_id(i)] = str(item["doc_id"])
                     attributes[semconv.retrieval_document_score(i)] = float(item["score"])
                 span.set_attributes(attributes)
-            event = {semconv.QUERY_ID: uuid.uuid4().hex, semconv.QUERY_HASH: digest,
-                     semconv.QUERY_LENGTH: len(query), semconv.RESULT_COUNT: len(results),
-                     semconv.RESULT_EMPTY: not results,
-                     semconv.RESULT_IDS: tuple(str(r["doc_id"]) for r in results[:10]),
-                     semconv.LATENCY_MS: duration * 1000.0,
-                     semconv.COMPONENTS_USED: tuple(dict.fromkeys(self._used)), semconv.SUCCESS: True}
-            if span.is_recording():
+            if span.is_recording():  # the query log follows the trace (query_log="sampled"): the metrics count all
+                event = {semconv.QUERY_ID: uuid.uuid4().hex, semconv.QUERY_HASH: digest,
+                         semconv.QUERY_LENGTH: len(query), semconv.RESULT_COUNT: len(results),
+                         semconv.RESULT_EMPTY: not results,
+                         semconv.RESULT_IDS: tuple(str(r["doc_id"]) for r in results[:10]),
+                         semconv.LATENCY_MS: duration * 1000.0,
+                         semconv.COMPONENTS_USED: tuple(dict.fromkeys(self._used)), semconv.SUCCESS: True}
                 span.add_event(semconv.EVENT_QUERY, event)
-            self.logger.emit(severity_number=SeverityNumber.INFO, severity_text="INFO", body="query processed",
-                             attributes=event, event_name=semconv.EVENT_QUERY)
+                self.logger.emit(severity_number=SeverityNumber.INFO, severity_text="INFO", body="query processed",
+                                 attributes=event, event_name=semconv.EVENT_QUERY)
             return results
 
 
@@ -315,15 +364,23 @@ def telemetry_shape(tel: Telemetry) -> dict[str, Any]:
     for rm in reader.get_metrics_data().resource_metrics:
         for sm in rm.scope_metrics:
             for m in sm.metrics:
-                metrics[m.name] = sorted(tuple(sorted(dict(p.attributes).items())) for p in m.data.data_points)
+                metrics[m.name] = sorted(
+                    (tuple(sorted(dict(p.attributes).items())), getattr(p, "count", None) or getattr(p, "value", None),
+                     bool(p.exemplars)) for p in m.data.data_points)
     logs = tel.bench_log_exporter.get_finished_logs()  # type: ignore[attr-defined]
     log_shape = Counter((l.log_record.event_name, tuple(sorted(l.log_record.attributes))) for l in logs)
     return {"spans": tree, "metrics": metrics, "logs": log_shape}
 
 
 def shape_check(rec: HeritageRecommender, queries: list[str]) -> None:
-    """Fail unless ``hand`` and ``instrumentor`` produce the same telemetry for the same queries."""
-    hand_tel, instr_tel = pipeline(in_memory=True), pipeline(in_memory=True)
+    """Fail unless ``hand`` and ``instrumentor`` produce the same telemetry for the same queries: recorded traces,
+    and traces head sampling dropped (no spans; the same metrics and log records)."""
+    for sampler in (None, "always_off"):
+        _shape_check(rec, queries, sampler)
+
+
+def _shape_check(rec: HeritageRecommender, queries: list[str], sampler: str | None) -> None:
+    hand_tel, instr_tel = pipeline(in_memory=True, sampler=sampler), pipeline(in_memory=True, sampler=sampler)
     hand = HandInstrumented(rec, hand_tel)
     for q in queries:
         hand.recommend(q, 10)
@@ -340,7 +397,8 @@ def shape_check(rec: HeritageRecommender, queries: list[str]) -> None:
     instr_tel.shutdown()
     for part in ("spans", "metrics", "logs"):
         if a[part] != b[part]:
-            msg = f"shape check failed: hand-written and instrumentor {part} differ:\nhand: {a[part]}\ninstr: {b[part]}"
+            msg = (f"shape check failed (sampler {sampler or 'always_on'}): hand-written and instrumentor {part} "
+                   f"differ:\nhand: {a[part]}\ninstr: {b[part]}")
             raise SystemExit(msg)
 
 
@@ -474,7 +532,7 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
 
 def print_table(summary: dict[str, Any], result: dict[str, Any]) -> None:
     print(f"\nPer-query cost, {result['rounds']} interleaved rounds x {result['queries_per_round']} queries per variant "
-          f"(medians; every query misses the cache: 7 spans, 9 instruments, 1 event, 1 log record)")
+          f"(medians; every query misses the cache: 7 spans, 9 instruments, 1 event, 1 log record when recorded)")
     print(f"{'variant':<22} {'us/query':>10} {'x bare':>8} {'overhead us':>12}")
     for row in summary["rows"]:
         print(f"{row['variant']:<22} {row['median_us_per_query']:>10.1f} {row['vs_bare']:>8.3f} {row['overhead_us']:>12.1f}")
@@ -544,6 +602,143 @@ def opcodes(queries_traced: int = 20) -> dict[str, float]:
     return counted
 
 
+def _breakdown_ops(tel: Telemetry, rec: HeritageRecommender, query: str) -> list[tuple[str, str, int, Callable[[], Any]]]:
+    """(group, item, calls per query, one call) for every telemetry operation of one cache-missing query, each
+    built as the instrumentor issues it (same names, attribute sets, values) on ``tel``'s pipeline."""
+    tracer = tel.tracer_provider.get_tracer("bench.breakdown", "1")
+    inst = instruments_for(tel.meter_provider)
+    logger = tel.logger_provider.get_logger("bench.breakdown", "1")
+    results = rec.recommend(query, 10)
+    digest = hash_query_text(query)
+    chain = "ranking_chain"
+
+    def span(name: str, start: Mapping[str, Any] | None, end: Mapping[str, Any] | None) -> Callable[[], Any]:
+        def call() -> None:
+            with tracer.start_as_current_span(name, record_exception=False, set_status_on_exception=False) as s:
+                if start and s.is_recording():
+                    s.set_attributes(start)
+                if end and s.is_recording():
+                    s.set_attributes(end)
+        return call
+
+    root_end: dict[str, Any] = {semconv.SUCCESS: True, semconv.COMPONENTS_USED: ("horn_index", "embedding", "simrank"),
+                                semconv.FALLBACK_STRATEGY_USED: "primary_simrank", semconv.CACHE_HIT: False,
+                                semconv.RESULT_COUNT: len(results), semconv.RESULT_EMPTY: False,
+                                semconv.QUALITY_NDCG_AT_10: 0.5, semconv.QUALITY_PRECISION_AT_5: 0.4,
+                                semconv.QUALITY_DIVERSITY: 0.7}
+    documents = {}
+    for i, item in enumerate(results):
+        documents[semconv.retrieval_document_id(i)] = str(item["doc_id"])
+        documents[semconv.retrieval_document_score(i)] = float(item["score"])
+    event = {semconv.QUERY_ID: uuid.uuid4().hex, semconv.QUERY_HASH: digest, semconv.QUERY_LENGTH: len(query),
+             semconv.RESULT_COUNT: len(results), semconv.RESULT_EMPTY: False,
+             semconv.RESULT_IDS: tuple(str(r["doc_id"]) for r in results), semconv.LATENCY_MS: 1.5,
+             semconv.COMPONENTS_USED: ("horn_index", "embedding", "simrank"), semconv.SUCCESS: True}
+    component = {semconv.COMPONENT: "simrank", semconv.OPENINFERENCE_SPAN_KIND: semconv.OPENINFERENCE_RETRIEVER}
+    succeeded = {semconv.COMPONENT: "simrank", semconv.SUCCESS: True}
+    outcome = {semconv.SUCCESS: True}
+
+    def root_span() -> None:
+        with tracer.start_as_current_span(semconv.SPAN_RECOMMEND, record_exception=False,
+                                          set_status_on_exception=False) as s:
+            if s.is_recording():
+                s.set_attributes({semconv.OPENINFERENCE_SPAN_KIND: semconv.OPENINFERENCE_RETRIEVER,
+                                  semconv.QUERY_TOP_K: 10, semconv.QUERY_HASH: digest, semconv.QUERY_LENGTH: len(query)})
+                s.set_attributes(root_end)
+
+    def root_documents() -> None:
+        s = trace_api.get_current_span()
+        if s.is_recording():
+            s.set_attributes(documents)
+
+    def span_event() -> None:
+        s = trace_api.get_current_span()
+        if s.is_recording():
+            s.add_event(semconv.EVENT_QUERY, event)
+
+    def log_record() -> None:
+        logger.emit(severity_number=SeverityNumber.INFO, severity_text="INFO", body="query processed",
+                    attributes=event, event_name=semconv.EVENT_QUERY)
+
+    return [
+        ("span", f"{semconv.SPAN_RECOMMEND} (root, 11 attributes)", 1, root_span),
+        ("span", f"root: {len(documents)} retrieval.documents.* attributes", 1, root_documents),
+        ("span", semconv.SPAN_FALLBACK_CHAIN, 1, span(semconv.SPAN_FALLBACK_CHAIN, {semconv.FALLBACK_CHAIN: chain},
+                                                      {semconv.FALLBACK_STRATEGY_USED: "primary_simrank",
+                                                       semconv.FALLBACK_ATTEMPTS: 1, semconv.FALLBACK_DEGRADED: False})),
+        ("span", semconv.SPAN_FALLBACK_ATTEMPT, 1, span(semconv.SPAN_FALLBACK_ATTEMPT, {
+            semconv.FALLBACK_CHAIN: chain, semconv.FALLBACK_STRATEGY: "primary_simrank", semconv.FALLBACK_PRIORITY: 3,
+            semconv.FALLBACK_ATTEMPT_NUMBER: 1}, {semconv.FALLBACK_OUTCOME: semconv.OUTCOME_SUCCESS})),
+        ("span", "rank <component> (x3)", 3, span("rank simrank", component, {semconv.RESULT_COUNT: 10})),
+        ("span", semconv.SPAN_ENSEMBLE, 1, span(semconv.SPAN_ENSEMBLE, {
+            semconv.OPENINFERENCE_SPAN_KIND: semconv.OPENINFERENCE_RERANKER,
+            semconv.COMPONENTS_USED: ("simrank", "horn_index", "embedding")}, {semconv.RESULT_COUNT: 10})),
+        ("instrument", f"{semconv.METRIC_QUERIES} (counter, 1 attribute)", 1, lambda: inst.queries.add(1, outcome)),
+        ("instrument", f"{semconv.METRIC_QUERY_DURATION} (histogram, 1 attribute)", 1,
+         lambda: inst.query_duration.record(0.0015, outcome)),
+        ("instrument", f"{semconv.METRIC_RESULTS} (histogram)", 1, lambda: inst.results.record(10)),
+        ("instrument", "3 quality histograms (ndcg@10, p@5, diversity)", 1,
+         lambda: (inst.ndcg_at_10.record(0.5), inst.precision_at_5.record(0.4), inst.diversity.record(0.7))),
+        ("instrument", f"{semconv.METRIC_COMPONENT_DURATION} (histogram, 2 attributes, x3)", 3,
+         lambda: inst.component_duration.record(0.0002, succeeded)),
+        ("instrument", f"{semconv.METRIC_CACHE_REQUESTS} (counter, 1 attribute)", 1,
+         lambda: inst.cache_requests.add(1, {semconv.CACHE_RESULT: "miss"})),
+        ("instrument", f"{semconv.METRIC_FALLBACKS} (counter, 3 attributes)", 1,
+         lambda: inst.fallbacks.add(1, {semconv.FALLBACK_CHAIN: chain, semconv.FALLBACK_STRATEGY: "primary_simrank",
+                                        semconv.FALLBACK_DEGRADED: False})),
+        ("event", f"{semconv.EVENT_QUERY} span event (9 attributes)", 1, span_event),
+        ("log", f"{semconv.EVENT_QUERY} log record (9 attributes)", 1, log_record),
+        ("work", "quality evaluation (the recommender's evaluate)", 1, lambda: rec.evaluate(query, results)),
+        ("work", "query hash + query id", 1, lambda: (hash_query_text(query), uuid.uuid4().hex)),
+    ]
+
+
+def breakdown(calls: int = 3000) -> list[dict[str, Any]]:
+    """CPU µs per query of each telemetry operation, in a sampled and in an unsampled trace.
+
+    Each operation is called ``calls`` times inside a ``heritage.recommend``-like parent span that is
+    recorded (full sampling) or not (a trace head sampling dropped), on the benchmark's pipeline; the
+    pipeline is flushed inside the timed region, so the export threads' share is billed to the operation.
+    """
+    rec = HeritageRecommender(cache_size=0)
+    query = rec.corpus.queries[0].text
+    rows: dict[str, dict[str, Any]] = {}
+    for label, sampler in (("sampled", None), ("unsampled", "always_off")):
+        tel = pipeline(sampler=sampler)
+        tracer = tel.tracer_provider.get_tracer("bench.breakdown", "1")
+        for group, item, per_query, call in _breakdown_ops(tel, rec, query):
+            with tracer.start_as_current_span(semconv.SPAN_RECOMMEND):
+                for _ in range(100):  # warm-up: attribute sets, caches
+                    call()
+                tel.force_flush(10_000)
+                gc.collect()
+                start = time.process_time()
+                for _ in range(calls):
+                    call()
+                tel.force_flush(10_000)
+                per_call = (time.process_time() - start) / calls * 1e6
+            row = rows.setdefault(item, {"group": group, "item": item, "per_query": per_query})
+            row[label] = per_call * per_query
+        tel.shutdown()
+    return list(rows.values())
+
+
+def print_breakdown(rows: list[dict[str, Any]]) -> None:
+    print("\nCost breakdown per cache-missing query (CPU us, export threads included; "
+          "'unsampled': inside a trace head sampling dropped)")
+    print(f"{'group':<11} {'item':<58} {'calls':>5} {'sampled':>9} {'unsampled':>10}")
+    totals: dict[str, list[float]] = {}
+    for row in rows:
+        print(f"{row['group']:<11} {row['item']:<58} {row['per_query']:>5} {row['sampled']:>9.1f} {row['unsampled']:>10.1f}")
+        t = totals.setdefault(row["group"], [0.0, 0.0])
+        t[0] += row["sampled"]
+        t[1] += row["unsampled"]
+    for group, (a, b) in totals.items():
+        print(f"{'total':<11} {group:<58} {'':>5} {a:>9.1f} {b:>10.1f}")
+    print(f"{'total':<11} {'all':<58} {'':>5} {sum(t[0] for t in totals.values()):>9.1f} "
+          f"{sum(t[1] for t in totals.values()):>10.1f}")
+
+
 def no_sdk(rounds: int, per_round: int) -> float:
     """Median per-round ratio instrumented / bare when no SDK is set up at all (run in a fresh process:
     nothing may have called ``configure()`` or set a global provider)."""
@@ -571,6 +766,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="profile instrumentor vs hand-written, then exit")
     parser.add_argument("--opcodes", action="store_true", help="Python bytecodes per query, hand vs instrumentor")
     parser.add_argument("--no-sdk", action="store_true", help="instrumented vs bare with no SDK set up at all, then exit")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="only the cost breakdown: each span, instrument, event and log record per query, then exit")
+    parser.add_argument("--no-breakdown", action="store_true", help="skip the cost breakdown after the table")
     args = parser.parse_args(argv)
     if args.rounds < 1 or args.queries < 1:
         parser.error("--rounds and --queries must be >= 1")
@@ -586,10 +784,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile:
         profile(args.queries * 3)
         return 0
+    if args.breakdown:
+        print_breakdown(breakdown())
+        return 0
     print(f"machine: {platform.processor() or platform.machine()}, {_cpu_count()} cores, Python {platform.python_version()}")
     result = measure(args.rounds, args.queries, args.seed)
     summary = summarize(result)
     print_table(summary, result)
+    if not args.no_breakdown:
+        summary["breakdown"] = breakdown()
+        print_breakdown(summary["breakdown"])
     if args.json:
         print(json.dumps(summary, indent=2))
     return 0

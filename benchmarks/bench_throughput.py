@@ -5,10 +5,17 @@ The script starts ``bin/otelcol-heritage`` (collector/config.yaml) and
 with :class:`heritage_otel.stack.Stack`, with the tail sampler keeping 100%
 of traces (so every span sent must arrive). It then offers spans at a rising
 rate, one step per rate, each step from a fresh SDK pipeline with its own
-``service.name``: the OpenTelemetry SDK's TracerProvider ->
-BatchSpanProcessor (SDK defaults: queue 2048, batch 512, 5 s delay) -> OTLP
-(``--protocol``, default http/protobuf) to the Collector. Traces are a root
-and ``--spans-per-trace - 1`` children with three attributes each.
+``service.name``: the OpenTelemetry SDK's TracerProvider with ``configure()``'s
+resource -> ``configure()``'s BatchSpanProcessor
+(:func:`heritage_otel.telemetry.batch_span_processor`: queue 16384, batch 2048,
+0.5 s delay, unless ``OTEL_BSP_*`` are set; ``--sdk-defaults``: the SDK's own,
+queue 2048, batch 512, 5 s) -> OTLP (``--protocol``, default http/protobuf;
+``--compression``, default none) to the Collector. Traces are a root and
+``--spans-per-trace - 1`` children with two attributes each.
+
+The CPU it costs: the process's CPU time over each step (producing the spans,
+the export thread, the flush at the end), and the Collector's and Jaeger's
+(``psutil``, from their pid files), per span and in cores.
 
 For each step it reports the rate achieved, the spans Jaeger's HTTP API
 returns for the step's service (``/api/traces?service=...``), and where any
@@ -29,6 +36,7 @@ Run::
     bash scripts/deps/collector.sh && bash scripts/deps/jaeger.sh   # once
     .venv/bin/python benchmarks/bench_throughput.py
     .venv/bin/python benchmarks/bench_throughput.py --rates 2000,8000,max --seconds 5
+    .venv/bin/python benchmarks/bench_throughput.py --rates 20000,max --sdk-defaults   # the SDK's defaults
 """
 
 from __future__ import annotations
@@ -45,6 +53,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import psutil
 import requests
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -52,7 +61,9 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
+from heritage_otel.settings import resolve_settings
 from heritage_otel.stack import Stack, StackPorts
+from heritage_otel.telemetry import batch_span_processor, resource_for
 
 REPO = Path(__file__).resolve().parent.parent
 #: The SDK counts BatchSpanProcessor drops in ``otel.sdk.processor.span.processed`` only when this is on.
@@ -83,14 +94,30 @@ class CountingExporter(SpanExporter):
         self.inner.shutdown()
 
 
-def otlp_exporter(protocol: str, ports: StackPorts) -> SpanExporter:
+def otlp_exporter(protocol: str, ports: StackPorts, compression: str) -> SpanExporter:
     if protocol == "grpc":
+        from grpc import Compression
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
-        return OTLPSpanExporter(endpoint=f"127.0.0.1:{ports.collector_otlp_grpc}", insecure=True)
+        return OTLPSpanExporter(endpoint=f"127.0.0.1:{ports.collector_otlp_grpc}", insecure=True,
+                                compression=Compression.Gzip if compression == "gzip" else Compression.NoCompression)
+    from opentelemetry.exporter.otlp.proto.http import Compression as HTTPCompression
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HTTPExporter
 
-    return HTTPExporter(endpoint=f"{ports.otlp_http_endpoint}/v1/traces")
+    return HTTPExporter(endpoint=f"{ports.otlp_http_endpoint}/v1/traces",
+                        compression=HTTPCompression.Gzip if compression == "gzip" else HTTPCompression.NoCompression)
+
+
+def stack_cpu_s(state: Path) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each process of the stack, from its pid file."""
+    used = {}
+    for pid_file in sorted(state.glob("*.pid")):
+        try:
+            times = psutil.Process(int(pid_file.read_text().strip())).cpu_times()
+        except (psutil.Error, ValueError):
+            continue
+        used[pid_file.stem] = times.user + times.system
+    return used
 
 
 def sdk_dropped(reader: InMemoryMetricReader) -> int:
@@ -156,16 +183,23 @@ def wait_jaeger(jaeger_url: str, service: str, expected: int, timeout_s: float) 
 
 
 def run_step(rate: float | None, seconds: float, spans_per_trace: int, protocol: str, ports: StackPorts,
-             collector_metrics: str) -> dict[str, Any]:
+             collector_metrics: str, *, sdk_defaults: bool = False, compression: str = "none",
+             state: Path | None = None) -> dict[str, Any]:
     service = f"bench-throughput-{uuid.uuid4().hex[:8]}"
     reader = InMemoryMetricReader()
     meter_provider = MeterProvider(metric_readers=[reader])
-    exporter = CountingExporter(otlp_exporter(protocol, ports))
-    provider = TracerProvider(resource=Resource.create({"service.name": service}))
-    provider.add_span_processor(BatchSpanProcessor(exporter, meter_provider=meter_provider))
+    exporter = CountingExporter(otlp_exporter(protocol, ports, compression))
+    if sdk_defaults:
+        provider = TracerProvider(resource=Resource.create({"service.name": service}))
+        provider.add_span_processor(BatchSpanProcessor(exporter, meter_provider=meter_provider))
+    else:  # configure()'s resource and batch processor
+        provider = TracerProvider(resource=resource_for(resolve_settings(service_name=service)))
+        provider.add_span_processor(batch_span_processor(exporter, meter_provider=meter_provider))
     tracer = provider.get_tracer("bench.throughput")
     before = prometheus(collector_metrics)
+    stack_before = stack_cpu_s(state) if state is not None else {}
     sent = 0
+    cpu_start = time.process_time()
     start = time.perf_counter()
     end = start + seconds
     traces = 0
@@ -186,9 +220,12 @@ def run_step(rate: float | None, seconds: float, spans_per_trace: int, protocol:
         sent += spans_per_trace
     elapsed = time.perf_counter() - start
     provider.force_flush(60_000)
+    cpu_s = time.process_time() - cpu_start
+    wall_s = time.perf_counter() - start
     dropped = sdk_dropped(reader)
     provider.shutdown()
     meter_provider.shutdown()
+    stack_after = stack_cpu_s(state) if state is not None else {}
     stored = wait_jaeger(ports.jaeger_url, service, sent, timeout_s=90)
     after = prometheus(collector_metrics)
     collector_loss = {name: after.get(name, 0.0) - before.get(name, 0.0) for name in LOSS_METRICS
@@ -205,6 +242,10 @@ def run_step(rate: float | None, seconds: float, spans_per_trace: int, protocol:
         "collector_loss": collector_loss,
         "in_jaeger": stored,
         "lost": sent - stored,
+        "cpu_us_per_span": cpu_s / sent * 1e6 if sent else 0.0,
+        "cpu_cores": cpu_s / wall_s if wall_s else 0.0,
+        "stack_cpu_us_per_span": {name: (stack_after[name] - stack_before.get(name, 0.0)) / sent * 1e6
+                                  for name in stack_after} if sent else {},
     }
 
 
@@ -215,6 +256,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=4.0, help="duration of each step (default 4)")
     parser.add_argument("--spans-per-trace", type=int, default=10, help="spans per trace (default 10)")
     parser.add_argument("--protocol", choices=("http/protobuf", "grpc"), default="http/protobuf")
+    parser.add_argument("--compression", choices=("none", "gzip"), default="none",
+                        help="OTLP compression (default none: on loopback it only costs CPU)")
+    parser.add_argument("--sdk-defaults", action="store_true",
+                        help="the SDK's BatchSpanProcessor defaults instead of configure()'s")
     args = parser.parse_args(argv)
     os.environ[SDK_METRICS_ENV] = "true"
     try:
@@ -229,7 +274,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     print(f"machine: {platform.machine()}, {len(os.sched_getaffinity(0))} cores (shared by this process, "
           f"the Collector and Jaeger), Python {platform.python_version()}; protocol {args.protocol}, "
-          f"{args.spans_per_trace} spans/trace, {args.seconds:g} s per step")
+          f"{args.spans_per_trace} spans/trace, {args.seconds:g} s per step, compression {args.compression}, "
+          f"batch processor: {'SDK defaults' if args.sdk_defaults else 'configure() defaults'}")
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-throughput-") as state:
         stack = Stack(Path(state), ports=StackPorts.free(), repo=REPO, extra_env={
@@ -246,12 +292,16 @@ def main(argv: list[str] | None = None) -> int:
         try:
             metrics_url = f"http://127.0.0.1:{stack.ports.collector_metrics}/metrics"
             for rate in rates:
-                result = run_step(rate, args.seconds, args.spans_per_trace, args.protocol, stack.ports, metrics_url)
+                result = run_step(rate, args.seconds, args.spans_per_trace, args.protocol, stack.ports, metrics_url,
+                                  sdk_defaults=args.sdk_defaults, compression=args.compression, state=Path(state))
                 results.append(result)
                 loss = ", ".join(f"{k}={v:g}" for k, v in result["collector_loss"].items()) or "none"
                 print(f"  offered {result['offered']!s:>6}: achieved {result['achieved_spans_per_s']:8.0f}/s, "
                       f"sent {result['sent']}, in Jaeger {result['in_jaeger']}, SDK dropped {result['sdk_dropped']}, "
-                      f"SDK export failed {result['sdk_export_failed']}, Collector loss: {loss}", flush=True)
+                      f"SDK export failed {result['sdk_export_failed']}, Collector loss: {loss}; CPU: this process "
+                      f"{result['cpu_us_per_span']:.1f} us/span ({result['cpu_cores']:.2f} cores), "
+                      + ", ".join(f"{k} {v:.1f} us/span" for k, v in result["stack_cpu_us_per_span"].items()),
+                      flush=True)
         finally:
             stack.down(timeout_s=20)
     print_table(results)
@@ -260,11 +310,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def print_table(results: list[Mapping[str, Any]]) -> None:
     print(f"\n{'offered/s':>9} {'achieved/s':>10} {'sent':>8} {'in Jaeger':>9} {'lost':>7} "
-          f"{'SDK queue_full':>14} {'SDK exp.fail':>12} {'Collector refused/failed':>24}")
+          f"{'SDK queue_full':>14} {'SDK exp.fail':>12} {'Collector refused/failed':>24} {'CPU us/span':>11} "
+          f"{'cores':>5} {'stack us/span':>13}")
     for r in results:
         collector = sum(r["collector_loss"].values())
         print(f"{r['offered']!s:>9} {r['achieved_spans_per_s']:>10.0f} {r['sent']:>8} {r['in_jaeger']:>9} "
-              f"{r['lost']:>7} {r['sdk_dropped']:>14} {r['sdk_export_failed']:>12} {collector:>24g}")
+              f"{r['lost']:>7} {r['sdk_dropped']:>14} {r['sdk_export_failed']:>12} {collector:>24g} "
+              f"{r['cpu_us_per_span']:>11.1f} {r['cpu_cores']:>5.2f} {sum(r['stack_cpu_us_per_span'].values()):>13.1f}")
     by_rate = sorted(results, key=lambda r: r["achieved_spans_per_s"])
     lossy = [r for r in by_rate if r["lost"] > 0]
     first_loss = lossy[0]["achieved_spans_per_s"] if lossy else float("inf")

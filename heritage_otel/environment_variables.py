@@ -79,6 +79,11 @@ HERITAGE_OTEL_QUERY_HASH_SALT: Final = _declare(
     "HERITAGE_OTEL_QUERY_HASH_SALT", "str (secret)", "empty (plain SHA-256)",
     "Salt hashed before the query text (SHA-256); the Collector's `transform/query_text` reads it too, so "
     "set it for both", "logs", secret=True)
+HERITAGE_OTEL_QUERY_LOG: Final = _declare(
+    "HERITAGE_OTEL_QUERY_LOG", "`sampled`, `all` or `off`", "sampled",
+    "Which instrumented queries get the `heritage.query` log record and span event: those whose trace is "
+    "recorded plus every failed one (`sampled`), every one (`all`), none (`off`); the metrics count every query",
+    "instrumentation")
 HERITAGE_OTEL_LOG_DIR: Final = _declare(
     "HERITAGE_OTEL_LOG_DIR", "path", "`./logs` while `configure()` was never called (the seed's files); none after",
     "Folder of `queries.log`, `system.log` and `performance.log` (JSON lines)", "logs")

@@ -61,7 +61,7 @@ from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import Span, TracerProvider
 
 from heritage_otel import semconv
-from heritage_otel._internal.tracers import tracer_for
+from heritage_otel._internal.tracers import CurrentSpan, tracer_for
 from heritage_otel.errors import (
     FallbackExhaustedError,
     ResultRejectedError,
@@ -376,12 +376,7 @@ class FallbackChain:
 
     # --- telemetry -----------------------------------------------------------
     def _chain_span(self) -> Any:
-        return self._tracer.start_as_current_span(
-            semconv.SPAN_FALLBACK_CHAIN,
-            attributes={semconv.FALLBACK_CHAIN: self.name},
-            record_exception=False,
-            set_status_on_exception=False,
-        )
+        return CurrentSpan(self._tracer, semconv.SPAN_FALLBACK_CHAIN, {semconv.FALLBACK_CHAIN: self.name})
 
     def _attempt_span(self, strategy: Strategy, attempt: int) -> Any:
         attributes: dict[str, Any] = {
@@ -392,9 +387,7 @@ class FallbackChain:
         }
         if strategy.timeout_s is not None:
             attributes[semconv.FALLBACK_TIMEOUT_S] = strategy.timeout_s
-        return self._tracer.start_as_current_span(
-            semconv.SPAN_FALLBACK_ATTEMPT, attributes=attributes, record_exception=False, set_status_on_exception=False
-        )
+        return CurrentSpan(self._tracer, semconv.SPAN_FALLBACK_ATTEMPT, attributes)
 
     def _failed(self, span: Span, strategy: Strategy, exc: Exception) -> Exception:
         outcome = semconv.OUTCOME_TIMEOUT if isinstance(exc, StrategyTimeoutError) else semconv.OUTCOME_ERROR

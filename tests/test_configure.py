@@ -312,3 +312,50 @@ def test_console_exporter_per_signal(pipeline, monkeypatch, capfd):
         pass
     assert '"name": "printed-span"' in capfd.readouterr().out
     assert [s.name for s in telemetry.span_store.spans()] == ["printed-span"]
+
+
+def _batch_settings(tel: heritage_otel.Telemetry) -> tuple[int, float, int]:
+    (processor,) = [p for p in tel.tracer_provider._active_span_processor._span_processors  # noqa: SLF001
+                    if type(p).__name__ == "BatchSpanProcessor"]
+    batch = processor._batch_processor  # noqa: SLF001 - the SDK keeps its settings there
+    return batch._max_queue_size, batch._schedule_delay, batch._max_export_batch_size  # noqa: SLF001
+
+
+def test_the_batch_span_processor_takes_the_throughput_defaults_unless_otel_bsp_says_otherwise(monkeypatch) -> None:
+    """Queue 16384, 0.5 s, batches of 2048 (docs/performance.md section 2); an OTEL_BSP_* variable set wins."""
+    tel = configure(service_name="bsp", span_exporters=[InMemorySpanExporter()], span_store_size=0, set_global=False)
+    assert _batch_settings(tel) == (16384, 0.5, 2048)
+    tel.shutdown()
+    monkeypatch.setenv("OTEL_BSP_MAX_QUEUE_SIZE", "4096")
+    monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "1000")
+    tel = configure(service_name="bsp", span_exporters=[InMemorySpanExporter()], span_store_size=0, set_global=False)
+    assert _batch_settings(tel) == (4096, 1.0, 2048)
+    tel.shutdown()
+
+
+def test_the_resource_hashes_as_the_sdks_and_once() -> None:
+    """configure()'s resource equals and hashes as the SDK's Resource of the same attributes, computed once."""
+    from opentelemetry.sdk.resources import Resource
+
+    tel = configure(service_name="hashed", span_store_size=0, set_global=False)
+    plain = Resource(dict(tel.resource.attributes), tel.resource.schema_url)
+    assert tel.resource == plain and hash(tel.resource) == hash(plain)
+    assert {tel.resource: 1}[plain] == 1
+    tel.shutdown()
+
+
+def test_otel_metrics_exemplar_filter_is_honoured_and_checked(monkeypatch) -> None:
+    """always_off: histograms carry no exemplar (one setting to drop them); a bad value fails naming it."""
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    monkeypatch.setenv("OTEL_METRICS_EXEMPLAR_FILTER", "always_off")
+    reader = InMemoryMetricReader()
+    tel = configure(service_name="ex", metric_readers=[reader], span_store_size=0, set_global=False)
+    with tel.tracer_provider.get_tracer("t").start_as_current_span("sampled"):
+        instruments_for(tel.meter_provider).query_duration.record(0.1)
+    (point,) = reader.get_metrics_data().resource_metrics[0].scope_metrics[0].metrics[0].data.data_points
+    assert point.count == 1 and not point.exemplars
+    tel.shutdown()
+    monkeypatch.setenv("OTEL_METRICS_EXEMPLAR_FILTER", "sometimes")
+    with pytest.raises(ConfigurationError, match="OTEL_METRICS_EXEMPLAR_FILTER = 'sometimes' is not valid"):
+        configure(service_name="ex", set_global=False)

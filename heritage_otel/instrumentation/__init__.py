@@ -76,6 +76,10 @@ keyword                      meaning
 ``targets``                  a :class:`RecommenderTargets` for your own recommender
                              (default: the reference one, or ``HERITAGE_OTEL_RECOMMENDER_*``)
 ``max_documents``            how many results get ``retrieval.documents.*`` attributes (20)
+``query_log``                which queries get the ``heritage.query`` log record and span event:
+                             ``"sampled"`` (default, or ``HERITAGE_OTEL_QUERY_LOG``): those whose
+                             trace is recorded, and every failed one; ``"all"``; ``"off"``. The
+                             metrics count every query either way
 ===========================  ==========================================================
 
 Any other keyword fails with a ``TypeError`` naming the close option (a typo
@@ -133,7 +137,8 @@ __all__ = ["RecommenderInstrumentor", "RecommenderTargets", "__version__"]
 _logger = logging.getLogger(__name__)
 #: The keyword options of instrument() (BaseInstrumentor takes skip_dep_check and raise_exception_on_conflict).
 _OPTIONS = frozenset({"tracer_provider", "meter_provider", "logger_provider", "request_hook", "response_hook",
-                      "capture_query_text", "evaluator", "document_reader", "targets", "max_documents"})
+                      "capture_query_text", "evaluator", "document_reader", "targets", "max_documents",
+                      "query_log"})
 _wrap_lock = threading.RLock()  # wrapping and unwrapping: instrument(), imports and pipeline switches
 
 
@@ -189,7 +194,12 @@ class RecommenderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _instrument(self, **kwargs: Any) -> None:
         from heritage_otel.instrumentation._otlp_json import attach_otlp_json_file
-        from heritage_otel.instrumentation._wrappers import Wrappers, never_records, sdk_disabled_by_environment
+        from heritage_otel.instrumentation._wrappers import (
+            Wrappers,
+            never_records,
+            resolve_query_log,
+            sdk_disabled_by_environment,
+        )
 
         unknown = sorted(set(kwargs) - _OPTIONS)
         if unknown:  # a typo'd option would otherwise be ignored without a word
@@ -225,6 +235,7 @@ class RecommenderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             max_documents=max_documents,
             chain_name=targets.chain_name,
             entry_parameters=("query", "top_k", None),
+            query_log=resolve_query_log(kwargs.get("query_log")),
         )
         self._wrapped = []
         if never_records(*providers) or sdk_disabled_by_environment():

@@ -21,6 +21,7 @@ from opentelemetry import context, trace
 
 from heritage_otel import semconv
 from heritage_otel._internal.exception_messages import enter_query, leave_query
+from heritage_otel._internal.tracers import CurrentSpan
 from heritage_otel.errors import record_error
 from heritage_otel.instrumentation._wrappers import (
     CallState,
@@ -166,10 +167,21 @@ def async_component(wrappers: Wrappers, name: str, operation: str) -> Callable[.
 
     async def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         state = _current_call.get()
-        if state is None and wrappers._skip():  # inside a heritage.recommend call the entry point has decided
-            return await wrapped(*args, **kwargs)
-        with wrappers.tracer.start_as_current_span(span_name, record_exception=False,
-                                                   set_status_on_exception=False) as span:
+        if state is None:
+            if wrappers._skip():  # inside a heritage.recommend call the entry point has decided
+                return await wrapped(*args, **kwargs)
+        elif not state.spans:  # a trace that is not recorded: the duration only
+            start = time.perf_counter()
+            try:
+                result = await wrapped(*args, **kwargs)
+            except Exception as exc:
+                record_error(trace.INVALID_SPAN, exc, component=name, escaped=True, meter_provider=wrappers.meter_provider)
+                wrappers._record_component(time.perf_counter() - start, failed)
+                raise
+            wrappers._record_component(time.perf_counter() - start, succeeded)
+            state.components_used.append(name)
+            return result
+        with CurrentSpan(wrappers.tracer, span_name) as span:
             if span.is_recording():
                 span.set_attributes(span_attributes)
             start = time.perf_counter()

@@ -23,9 +23,11 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.metrics import MeterProvider, NoOpMeterProvider
 from opentelemetry.trace import NoOpTracerProvider, Span, TracerProvider
 
+from heritage_otel import environment_variables as env_vars
 from heritage_otel import semconv
 from heritage_otel._internal import delegating
 from heritage_otel._internal.exception_messages import capture_exception_messages_enabled, enter_query, leave_query
+from heritage_otel._internal.tracers import ContextOnlyTracerProvider, CurrentSpan, children_follow_parent
 from heritage_otel.errors import record_error
 from heritage_otel.fallback import FallbackChain
 from heritage_otel.instrumentation.custom_types import DocumentReader, Evaluator, RequestHook, ResponseHook
@@ -48,9 +50,12 @@ _QUALITY_ATTRS = {
 class CallState:
     """What the inner wrappers learn during one ``heritage.recommend`` call."""
 
-    __slots__ = ("cache_hit", "components_used", "query_hash", "strategy_used")
+    __slots__ = ("cache_hit", "components_used", "query_hash", "spans", "strategy_used")
 
     def __init__(self) -> None:
+        # False inside a root span that does not record and whose children would not either (head sampling
+        # dropped the trace): the inner wrappers then start no span, and record only the metrics
+        self.spans = True
         self.cache_hit: bool | None = None
         self.strategy_used: str | None = None
         self.query_hash: str | None = None  # computed once: the root span's attribute and the query log record
@@ -87,6 +92,34 @@ def _off_check(tracer_provider: Any, meter_provider: Any, logger_provider: Any) 
     return (lambda: True) if never_records(*given) else (lambda: False)
 
 
+#: The values of ``query_log`` (``HERITAGE_OTEL_QUERY_LOG``); the first is the default.
+QUERY_LOG_CHOICES: tuple[str, ...] = ("sampled", "all", "off")
+
+
+def resolve_query_log(given: str | None, environ: Mapping[str, str] | None = None) -> str:
+    """``query_log`` as given to ``instrument()``, else ``HERITAGE_OTEL_QUERY_LOG``, else ``"sampled"``.
+
+    >>> resolve_query_log(None, {"HERITAGE_OTEL_QUERY_LOG": " ALL "})
+    'all'
+    >>> resolve_query_log("every")
+    Traceback (most recent call last):
+    ...
+    ValueError: query_log = 'every' is not valid; valid: 'sampled', 'all', 'off'
+    """
+    setting = "query_log"
+    if given is None:
+        value = env_vars.get(env_vars.HERITAGE_OTEL_QUERY_LOG, environ)
+        setting = env_vars.HERITAGE_OTEL_QUERY_LOG
+        if value is None:
+            return QUERY_LOG_CHOICES[0]
+        given = value
+    choice = given.strip().lower() if isinstance(given, str) else given
+    if choice not in QUERY_LOG_CHOICES:
+        msg = f"{setting} = {given!r} is not valid; valid: {', '.join(map(repr, QUERY_LOG_CHOICES))}"
+        raise ValueError(msg)
+    return choice
+
+
 def _query_and_top_k(
     args: tuple[Any, ...], kwargs: Mapping[str, Any], parameters: tuple[str, str, int | None]
 ) -> tuple[Any, Any]:
@@ -113,6 +146,7 @@ class Wrappers:
         chain_name: str,
         entry_parameters: tuple[str, str, int | None],
         document_reader: DocumentReader | None = None,
+        query_log: str = "sampled",
     ) -> None:
         self.tracer = trace.get_tracer(semconv.INSTRUMENTATION_SCOPE, __version__, tracer_provider)
         self.meter_provider = meter_provider
@@ -125,6 +159,7 @@ class Wrappers:
         self.capture_query_text = capture_query_text
         # the query noted for masking inside exception messages, only when those are exported (masked)
         self.note_query = not capture_query_text and capture_exception_messages_enabled()
+        self.query_log = query_log
         self._document_keys = [(semconv.retrieval_document_id(i), semconv.retrieval_document_score(i))
                                for i in range(max_documents)]
         self.entry_parameters = entry_parameters
@@ -132,6 +167,9 @@ class Wrappers:
         self.off = _off_check(tracer_provider, meter_provider, logger_provider)
         # one chain for every call: its spans and counter; the strategies are the recommender's, per call
         self.fallback_chain = FallbackChain(chain_name, tracer_provider=tracer_provider, meter_provider=meter_provider)
+        # the same chain without spans (its counter and error counts alike), for a trace that is not recorded
+        self.unrecorded_chain = FallbackChain(chain_name, tracer_provider=ContextOnlyTracerProvider(),
+                                              meter_provider=meter_provider)
 
     # --- helpers ------------------------------------------------------------------
     def _skip(self) -> bool:
@@ -176,9 +214,7 @@ class Wrappers:
         token = _current_call.set(state)
         query_token = enter_query(query) if self.note_query else None
         try:
-            with self.tracer.start_as_current_span(
-                semconv.SPAN_RECOMMEND, record_exception=False, set_status_on_exception=False
-            ) as span:
+            with CurrentSpan(self.tracer, semconv.SPAN_RECOMMEND) as span:
                 self._start_attributes(span, query, top_k, state)
                 if self.request_hook is not None:
                     self._call_hook(self.request_hook, span, instance, query, top_k)
@@ -203,6 +239,7 @@ class Wrappers:
 
     def _start_attributes(self, span: Span, query: Any, top_k: Any, state: CallState) -> None:
         if not span.is_recording():
+            state.spans = not children_follow_parent(self.tracer)
             return
         attributes: dict[str, Any] = {semconv.OPENINFERENCE_SPAN_KIND: semconv.OPENINFERENCE_RETRIEVER}
         if isinstance(top_k, int):
@@ -234,9 +271,11 @@ class Wrappers:
             quality = self._quality(instance, query, results) if success and count is not None else {}
             record_query(self.instruments, duration, success=success, num_results=count if success else None,
                          quality=quality)
-            if span.is_recording():
+            recording = span.is_recording()
+            if recording:
                 self._result_attributes(span, results if success else None, count, state, quality, success)
-            self._emit_query_event(query, results if success else None, duration, state, error)
+            if self.query_log == "all" or (self.query_log == "sampled" and (recording or not success)):
+                self._emit_query_event(query, results if success else None, duration, state, error)
         except Exception:  # noqa: BLE001 - telemetry never breaks the recommender
             _logger.exception("heritage recommender instrumentation: could not record the query")
 
@@ -299,11 +338,22 @@ class Wrappers:
 
         def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             state = _current_call.get()
-            if state is None and self._skip():
-                return wrapped(*args, **kwargs)
-            with self.tracer.start_as_current_span(
-                span_name, record_exception=False, set_status_on_exception=False
-            ) as span:
+            if state is None:
+                if self._skip():
+                    return wrapped(*args, **kwargs)
+            elif not state.spans:  # a trace that is not recorded: the duration only
+                start = time.perf_counter()
+                try:
+                    result = wrapped(*args, **kwargs)
+                except Exception as exc:
+                    record_error(trace.INVALID_SPAN, exc, component=name, escaped=True,
+                                 meter_provider=self.meter_provider)
+                    self._record_component(time.perf_counter() - start, failed)
+                    raise
+                self._record_component(time.perf_counter() - start, succeeded)
+                state.components_used.append(name)
+                return result
+            with CurrentSpan(self.tracer, span_name) as span:
                 recording = span.is_recording()
                 if recording:
                     span.set_attributes(span_attributes)
@@ -332,9 +382,13 @@ class Wrappers:
 
     def ensemble(self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """A ``heritage.ensemble`` span (OpenInference RERANKER) around the merge step."""
-        if _current_call.get() is None and self._skip():
+        state = _current_call.get()
+        if state is None:
+            if self._skip():
+                return wrapped(*args, **kwargs)
+        elif not state.spans:  # a trace that is not recorded
             return wrapped(*args, **kwargs)
-        with self.tracer.start_as_current_span(semconv.SPAN_ENSEMBLE) as span:
+        with CurrentSpan(self.tracer, semconv.SPAN_ENSEMBLE, errors=True) as span:
             rankings = args[0] if args else kwargs.get("rankings")
             recording = span.is_recording()
             if recording:
@@ -361,7 +415,8 @@ class Wrappers:
                       getattr(wrapped, "__qualname__", wrapped))
             return wrapped(*args, **kwargs)
         strategies, rest = parsed
-        result, used = self.fallback_chain.execute_strategies(strategies, *rest, **kwargs)
+        chain = self.fallback_chain if state is None or state.spans else self.unrecorded_chain
+        result, used = chain.execute_strategies(strategies, *rest, **kwargs)
         if state is not None:
             state.strategy_used = used
         return result, used
