@@ -70,7 +70,7 @@ from heritage_otel.examples.recommender.corpus import normalize_query
 from heritage_otel.instrumentation import RecommenderInstrumentor, RecommenderTargets
 from heritage_otel.instrumentation.targets import parse_target
 from heritage_otel.instruments import DURATION_BUCKETS_S, RESULT_COUNT_BUCKETS, UNIT_INTERVAL_BUCKETS
-from heritage_otel.logs.hashing import hash_query_text
+from heritage_otel.hashing import hash_query_text
 from heritage_otel.telemetry import Telemetry, configure
 
 #: Goals (issue #14): enabled within 1.05x of the hand-written raw SDK; disabled within 1.05x of bare.

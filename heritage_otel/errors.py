@@ -46,6 +46,7 @@ from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import Span, Status, StatusCode
 
 from heritage_otel import semconv
+from heritage_otel.hashing import capture_query_text_enabled, hash_query_text
 from heritage_otel.instruments import instruments_for
 
 _logger = logging.getLogger(__name__)
@@ -188,8 +189,6 @@ _COUNTED = "_heritage_otel_counted"
 def exception_message_for_export(exc: BaseException | str, capture: bool | None = None) -> str:
     """``str(exc)`` when query capture is on (``capture``, else the environment), else ``<hidden sha256:...>``
     (an exception or error text may hold the query; the digest still tells equal messages apart)."""
-    from heritage_otel.logs.hashing import capture_query_text_enabled, hash_query_text
-
     text = str(exc)
     if capture_query_text_enabled(capture) or not text:
         return text

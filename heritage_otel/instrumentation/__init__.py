@@ -126,7 +126,7 @@ from heritage_otel.instrumentation._resolve import (
 from heritage_otel.instrumentation.package import _instruments
 from heritage_otel.instrumentation.targets import RecommenderTargets, evaluator_from_env, parse_target
 from heritage_otel.instrumentation.version import __version__
-from heritage_otel.logs.hashing import capture_query_text_enabled
+from heritage_otel.hashing import capture_query_text_enabled
 
 __all__ = ["RecommenderInstrumentor", "RecommenderTargets", "__version__"]
 

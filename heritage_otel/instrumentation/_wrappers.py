@@ -30,7 +30,7 @@ from heritage_otel.fallback import FallbackChain
 from heritage_otel.instrumentation.custom_types import DocumentReader, Evaluator, RequestHook, ResponseHook
 from heritage_otel.instrumentation.shapes import chain_arguments, warn_once
 from heritage_otel.instruments import instruments_for, record_query
-from heritage_otel.logs.hashing import hash_query_text
+from heritage_otel.hashing import hash_query_text
 from heritage_otel.logs.query_logger import QueryLogger
 from heritage_otel.results import as_score, document_items, has_hits, read_document, result_count, safe_reader
 from heritage_otel.version import __version__

@@ -33,7 +33,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from heritage_otel.logs.hashing import capture_query_text_enabled, hash_query_text, query_text_for_export
+from heritage_otel.hashing import capture_query_text_enabled, hash_query_text, query_text_for_export
 from heritage_otel.logs.json_formatter import JsonFormatter
 from heritage_otel.logs.performance_logger import PerformanceLogger
 from heritage_otel.logs.query_logger import QueryLogger

@@ -1,4 +1,4 @@
-"""heritage_otel.logs.hashing: the one query digest and the raw-text opt-in."""
+"""heritage_otel.hashing: the one query digest and the raw-text opt-in."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from heritage_otel.logs.hashing import capture_query_text_enabled, hash_query_text, query_text_for_export
+from heritage_otel.hashing import capture_query_text_enabled, hash_query_text, query_text_for_export
 
 
 def test_unsalted_digest_is_sha256_prefix():
@@ -54,7 +54,7 @@ def test_argument_wins_over_environment(monkeypatch):
 def test_bad_environment_value_warns_and_means_false(monkeypatch, caplog):
     """An unrecognised value never captures, and says what is valid."""
     monkeypatch.setenv("HERITAGE_OTEL_CAPTURE_QUERY_TEXT", "perhaps")
-    with caplog.at_level(logging.WARNING, logger="heritage_otel.logs.hashing"):
+    with caplog.at_level(logging.WARNING, logger="heritage_otel.hashing"):
         assert capture_query_text_enabled() is False
     assert "HERITAGE_OTEL_CAPTURE_QUERY_TEXT" in caplog.text and "perhaps" in caplog.text and "true, false" in caplog.text
 
