@@ -40,6 +40,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from heritage_otel import environment_variables
+from heritage_otel.analysis.alert import Alert
 from heritage_otel.analysis.sinks._http import DeliveryError, check_retry, check_url, post_json, resolve_url
 from heritage_otel.checks import check_number
 
@@ -59,12 +60,12 @@ def _name(key: str) -> str:
     return cleaned if cleaned and not cleaned[0].isdigit() else f"_{cleaned}"
 
 
-def _alertname(alert: Any) -> str:
+def _alertname(alert: Alert) -> str:
     words = re.split(r"[^a-zA-Z0-9]+", f"{alert.metric} {alert.detector}")
     return "Heritage" + "".join(w[:1].upper() + w[1:] for w in words if w)
 
 
-def to_alertmanager(alert: Any, ends_at: float, generator_url: str | None = None,
+def to_alertmanager(alert: Alert, ends_at: float, generator_url: str | None = None,
                     severity: str | None = None) -> dict[str, Any]:
     """The Alertmanager v2 ``postableAlert`` for one alert."""
     labels = {_name(k): str(v) for k, v in alert.labels.items()}
@@ -162,7 +163,7 @@ class AlertmanagerSink:
             self.peer_failures += len(failures)
             _log.warning("Alertmanager peer(s) not reached, the others were: %s", "; ".join(failures))
 
-    def __call__(self, alert: Any) -> None:
+    def __call__(self, alert: Alert) -> None:
         now = self._clock()
         batch = []
         previous = self._sent_severity.get(alert.id)

@@ -24,6 +24,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from heritage_otel.analysis.alert import Alert
 from heritage_otel.checks import check_int
 
 __all__ = ["JsonlFileSink"]
@@ -73,5 +74,5 @@ class JsonlFileSink:
         finally:
             os.close(lock_fd)  # releases the flock
 
-    def __call__(self, alert: Any) -> None:
+    def __call__(self, alert: Alert) -> None:
         self.write_record(alert.to_dict())

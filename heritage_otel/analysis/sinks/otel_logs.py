@@ -17,6 +17,7 @@ from opentelemetry.context import Context
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
 from heritage_otel import semconv
+from heritage_otel.analysis.alert import Alert
 from heritage_otel.analysis.findings import AlertLevel
 from heritage_otel.version import __version__
 
@@ -29,7 +30,7 @@ SEVERITY = {
 }
 
 
-def _context(alert: Any) -> Context | None:
+def _context(alert: Alert) -> Context | None:
     if not alert.exemplar_trace_ids:
         return None
     try:
@@ -49,7 +50,7 @@ class OtelLogSink:
     def __init__(self, logger_provider: _logs.LoggerProvider | None = None) -> None:
         self._provider = logger_provider
 
-    def __call__(self, alert: Any) -> None:
+    def __call__(self, alert: Alert) -> None:
         provider = self._provider or _logs.get_logger_provider()
         logger = provider.get_logger(semconv.INSTRUMENTATION_SCOPE, __version__)
         resolved = alert.state == "resolved"
