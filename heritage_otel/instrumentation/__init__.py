@@ -124,7 +124,8 @@ from heritage_otel.instrumentation._resolve import (
     watch_for_typo,
 )
 from heritage_otel.instrumentation.package import _instruments
-from heritage_otel.instrumentation.targets import RecommenderTargets, evaluator_from_env, parse_target
+from heritage_otel.instrumentation.evaluator import evaluator_from_env
+from heritage_otel.instrumentation.targets import RecommenderTargets, parse_target
 from heritage_otel.instrumentation.version import __version__
 from heritage_otel.hashing import capture_query_text_enabled
 
