@@ -186,3 +186,81 @@ def test_checker_flags_upward_and_facade_imports(layers, graph) -> None:
         f"{PACKAGE}.analysis.health (layer 4) imports {PACKAGE}.instrumentation._wrappers (layer 2)",
         f"{PACKAGE}.cli.main (layer 6) imports {PACKAGE}.monitoring (layer 5)",
     ]
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every import circle between our modules (imports inside functions included), each as the path
+    ``a -> b -> ... -> a`` starting at its smallest module; one circle per strongly connected component."""
+    ours = {m: sorted(t for t in targets if t in graph and t != m) for m, targets in graph.items()}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    components: list[set[str]] = []
+    for root in sorted(ours):  # Tarjan's algorithm, iterative (the graph is deep)
+        if root in index:
+            continue
+        work = [(root, iter(ours[root]))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(ours[child])))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = set()
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.add(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    components.append(component)
+    found = []
+    for component in components:
+        start = min(component)
+        paths = {start: [start]}  # breadth-first: the shortest circle through ``start``
+        queue = [start]
+        circle = None
+        while queue and circle is None:
+            node = queue.pop(0)
+            for child in ours[node]:
+                if child == start:
+                    circle = [*paths[node], start]
+                    break
+                if child in component and child not in paths:
+                    paths[child] = [*paths[node], child]
+                    queue.append(child)
+        found.append(circle)
+    return sorted(found)
+
+
+def test_no_import_circles(graph) -> None:
+    """The import graph of heritage_otel/ has no circle, at module level or through an import inside a function
+    (``if TYPE_CHECKING:`` imports excluded: they never run)."""
+    circles = [" -> ".join(c) for c in cycles(graph)]
+    assert circles == [], "import circles:\n  " + "\n  ".join(circles)
+
+
+def test_checker_flags_circles_hidden_in_functions(graph, tmp_path) -> None:
+    """The circle check sees an import inside a function and names the circle (so it cannot pass vacuously)."""
+    late = tmp_path / "late.py"
+    late.write_text("def late():\n    from heritage_otel.analysis.alerts import AlertManager\n", encoding="utf-8")
+    module = f"{PACKAGE}.analysis.alert"
+    assert imports_of(module, late, set(graph)) == {f"{PACKAGE}.analysis.alerts"}
+    bad = {m: set(t) for m, t in graph.items()}
+    bad[module] |= imports_of(module, late, set(graph))
+    assert cycles(bad) == [[module, f"{PACKAGE}.analysis.alerts", module]]
