@@ -46,7 +46,9 @@ disables), ``jaeger_url`` (None), ``reservoir_size`` (10000 raw values per
 metric), ``min_samples`` (10), ``service_name`` (the configured pipeline's,
 else ``OTEL_SERVICE_NAME``, else ``heritage-recommender``), the drift
 thresholds ``psi_warning`` (0.1), ``psi_critical`` (0.2), ``ks_alpha``
-(0.05) and ``ks_min_statistic`` (0.1), and ``system_metrics`` (True: the
+(0.05) and ``ks_min_statistic`` (0.1), ``anomaly_detectors`` (registry names of the
+detectors ``check_anomalies`` judges with; default the registry's default and the
+seed's ``zscore`` and ``mad``), and ``system_metrics`` (True: the
 process's CPU, memory and thread metrics through
 ``opentelemetry-instrumentation-system-metrics``, on the monitor's own
 provider; ``get_dashboard_data()["resources"]``).
