@@ -36,9 +36,10 @@ def test_unpaired_surrogate_does_not_raise():
     assert hash_query_text("bad \ud800 text").startswith("sha256:")
 
 
-@pytest.mark.parametrize(("value", "expected"), [("true", True), ("TRUE", True), ("1", True), ("false", False), ("", False)])
+@pytest.mark.parametrize(("value", "expected"),
+                         [("true", True), (" TRUE ", True), ("1", False), ("yes", False), ("false", False), ("", False)])
 def test_capture_from_environment(monkeypatch, value, expected):
-    """HERITAGE_OTEL_CAPTURE_QUERY_TEXT opts in when true."""
+    """HERITAGE_OTEL_CAPTURE_QUERY_TEXT opts in when true, read as the SDK reads a boolean (1, yes: not true)."""
     monkeypatch.setenv("HERITAGE_OTEL_CAPTURE_QUERY_TEXT", value)
     assert capture_query_text_enabled() is expected
 
@@ -54,7 +55,7 @@ def test_argument_wins_over_environment(monkeypatch):
 def test_bad_environment_value_warns_and_means_false(monkeypatch, caplog):
     """An unrecognised value never captures, and says what is valid."""
     monkeypatch.setenv("HERITAGE_OTEL_CAPTURE_QUERY_TEXT", "perhaps")
-    with caplog.at_level(logging.WARNING, logger="heritage_otel.hashing"):
+    with caplog.at_level(logging.WARNING, logger="heritage_otel.checks"):
         assert capture_query_text_enabled() is False
     assert "HERITAGE_OTEL_CAPTURE_QUERY_TEXT" in caplog.text and "perhaps" in caplog.text and "true, false" in caplog.text
 

@@ -167,13 +167,31 @@ def test_imports_follow_the_layer_table(layers, graph) -> None:
     assert violations(graph, layers) == []
 
 
+#: The SDK's module of environment variable names: constants only (``opentelemetry.sdk`` is a namespace package,
+#: importing this runs no SDK code), so layers 0-2 read ``OTEL_*`` names from it.
+SDK_NAMES = "opentelemetry.sdk.environment_variables"
+
+
 def test_application_layers_never_import_the_sdk(layers) -> None:
-    """Importing layers 0-2 (names, API, instrumentation) never imports the OpenTelemetry SDK."""
+    """Importing layers 0-2 (names, API, instrumentation) never imports the OpenTelemetry SDK (its names aside)."""
     modules = _modules()
     offenders = [f"{m} imports {t}" for m, p in sorted(modules.items()) if layer_of(m, layers).number <= 2
                  for t in sorted(imports_of(m, p, set(modules), at_import_only=True))
-                 if t.startswith("opentelemetry.sdk")]
+                 if t.startswith("opentelemetry.sdk") and t != SDK_NAMES]
     assert offenders == []
+
+
+def test_the_sdk_names_module_runs_no_sdk_code() -> None:
+    """Importing the SDK's environment variable names loads no SDK provider module (checked in a fresh process)."""
+    import subprocess
+    import sys
+
+    code = (f"import sys, {SDK_NAMES}; "
+            "print(sorted(m for m in sys.modules if m.startswith('opentelemetry.sdk')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60).stdout
+    loaded = ast.literal_eval(out.strip())
+    assert SDK_NAMES in loaded
+    assert [m for m in loaded if m != "opentelemetry.sdk" and not m.startswith(SDK_NAMES)] == []
 
 
 def test_checker_flags_upward_and_facade_imports(layers, graph) -> None:

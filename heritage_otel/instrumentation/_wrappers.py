@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import os
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -21,6 +20,7 @@ from opentelemetry import trace
 from opentelemetry._logs import LoggerProvider, NoOpLoggerProvider
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.metrics import MeterProvider, NoOpMeterProvider
+from opentelemetry.sdk.environment_variables import OTEL_SDK_DISABLED  # names only: no SDK code
 from opentelemetry.trace import NoOpTracerProvider, Span, TracerProvider
 
 from heritage_otel import semconv
@@ -30,6 +30,7 @@ from heritage_otel.fallback import FallbackChain
 from heritage_otel.instrumentation.custom_types import DocumentReader, Evaluator, RequestHook, ResponseHook
 from heritage_otel.instrumentation.shapes import chain_arguments, warn_once
 from heritage_otel.instruments import instruments_for, record_query
+from heritage_otel.checks import env_flag
 from heritage_otel.hashing import hash_query_text
 from heritage_otel.logs.query_logger import QueryLogger
 from heritage_otel.results import as_score, document_items, has_hits, read_document, result_count, safe_reader
@@ -74,7 +75,7 @@ def never_records(tracer_provider: Any, meter_provider: Any, logger_provider: An
 def sdk_disabled_by_environment() -> bool:
     """True when ``OTEL_SDK_DISABLED`` is ``true`` (the SDK's rule: case-insensitive): every SDK provider
     then hands out no-op tracers, meters and loggers, so nothing can ever be recorded."""
-    return os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"
+    return env_flag(OTEL_SDK_DISABLED)
 
 
 def _off_check(tracer_provider: Any, meter_provider: Any, logger_provider: Any) -> Callable[[], bool]:
