@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from heritage_otel.analysis.detectors import DEFAULT_DETECTOR, DETECTORS as _ANOMALY, Detector, create
-from heritage_otel.analysis.policy import validate_policy
+from heritage_otel.analysis.policy_settings import validate_policy
 from heritage_otel.analysis.thresholds import DEFAULT_THRESHOLDS, ThresholdRules
 from heritage_otel.checks import check_int, check_number
 
