@@ -17,11 +17,11 @@ from typing import IO, Any, Final
 
 from opentelemetry import _logs, trace
 from opentelemetry._logs import LoggerProvider, NoOpLoggerProvider, SeverityNumber
-from opentelemetry._logs._internal import ProxyLoggerProvider  # not re-exported by the API
 from opentelemetry.util.types import AttributeValue
 
 from heritage_otel import environment_variables as env_vars
 from heritage_otel._internal import delegating
+from heritage_otel._internal.otel_api import PROXY_LOGGER_PROVIDER
 from heritage_otel.logs.json_formatter import json_line, log_entry
 from heritage_otel.version import __version__
 
@@ -49,7 +49,7 @@ def sdk_logging_configured() -> bool:
     """
     if delegating.globals_installed():  # the forwarding globals: the monitor installs them without a pipeline
         return delegating.TARGET.ever_configured
-    return not isinstance(_logs.get_logger_provider(), (ProxyLoggerProvider, NoOpLoggerProvider))
+    return not isinstance(_logs.get_logger_provider(), (PROXY_LOGGER_PROVIDER, NoOpLoggerProvider))
 
 
 def resolve_log_dir(log_dir: str | os.PathLike[str] | None) -> Path | None:
