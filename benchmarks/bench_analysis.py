@@ -232,7 +232,7 @@ def main() -> None:
                   f"{mem['total_bytes_per_series'] / 1024:.1f} KiB", ""))
     widths = [max(len(r[i]) for r in lines) for i in range(3)]
     for k, row in enumerate(lines):
-        print(" | ".join(cell.ljust(w) for cell, w in zip(row, widths)))
+        print(" | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)))
         if k == 0:
             print("-+-".join("-" * w for w in widths))
 

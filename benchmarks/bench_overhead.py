@@ -317,7 +317,7 @@ def telemetry_shape(tel: Telemetry) -> dict[str, Any]:
             for m in sm.metrics:
                 metrics[m.name] = sorted(tuple(sorted(dict(p.attributes).items())) for p in m.data.data_points)
     logs = tel.bench_log_exporter.get_finished_logs()  # type: ignore[attr-defined]
-    log_shape = Counter((l.log_record.event_name, tuple(sorted(l.log_record.attributes))) for l in logs)
+    log_shape = Counter((r.log_record.event_name, tuple(sorted(r.log_record.attributes))) for r in logs)
     return {"spans": tree, "metrics": metrics, "logs": log_shape}
 
 

@@ -13,14 +13,14 @@ from heritage_otel.hashing import capture_query_text_enabled, hash_query_text, q
 
 def test_unsalted_digest_is_sha256_prefix():
     """Without a salt the digest is the first 16 hex digits of SHA-256."""
-    expected = "sha256:" + hashlib.sha256("roman coins".encode()).hexdigest()[:16]
+    expected = "sha256:" + hashlib.sha256(b"roman coins").hexdigest()[:16]
     assert hash_query_text("roman coins") == expected
 
 
 def test_salt_from_environment_is_hmac(monkeypatch):
     """HERITAGE_OTEL_QUERY_HASH_SALT keys an HMAC-SHA-256."""
     monkeypatch.setenv("HERITAGE_OTEL_QUERY_HASH_SALT", "pepper")
-    expected = "sha256:" + hmac.new(b"pepper", "roman coins".encode(), hashlib.sha256).hexdigest()[:16]
+    expected = "sha256:" + hmac.new(b"pepper", b"roman coins", hashlib.sha256).hexdigest()[:16]
     assert hash_query_text("roman coins") == expected
     assert hash_query_text("roman coins") != hash_query_text("roman coins", salt="")
 

@@ -72,7 +72,7 @@ class Alert:
     @property
     def timestamp(self) -> _dt.datetime:
         """Last-seen time as an aware UTC datetime (the seed's ``timestamp``)."""
-        return _dt.datetime.fromtimestamp(self.last_seen, tz=_dt.timezone.utc)
+        return _dt.datetime.fromtimestamp(self.last_seen, tz=_dt.UTC)
 
     @property
     def active(self) -> bool:
@@ -86,7 +86,7 @@ class Alert:
             return None if v is None or not math.isfinite(v) else v
 
         def iso(t: float | None) -> str | None:
-            return None if t is None else _dt.datetime.fromtimestamp(t, tz=_dt.timezone.utc).isoformat()
+            return None if t is None else _dt.datetime.fromtimestamp(t, tz=_dt.UTC).isoformat()
 
         return {
             "id": self.id, "level": self.level.name, "state": self.state, "event": self.event,

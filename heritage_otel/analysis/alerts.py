@@ -51,7 +51,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
@@ -339,4 +339,4 @@ class AlertManager:
             workers, self._workers = list(self._workers), []
         for w in workers:
             w.request_stop()
-        return all([w.close(max(0.0, deadline - time.monotonic())) for w in workers])
+        return all([w.close(max(0.0, deadline - time.monotonic())) for w in workers])  # noqa: C419 - close every worker, no short-circuit

@@ -264,7 +264,7 @@ def probable_cause(
             evidence.append({"kind": "latency", "component": slow_component, "baseline_ms": base, "now_ms": now})
             traces.extend(ids)
     if not parts and signals & _QUALITY_SIGNALS:
-        fell = _fell(scope, [m for m in ("ndcg_at_10", "precision_at_5", "diversity", "results_per_query")])
+        fell = _fell(scope, ["ndcg_at_10", "precision_at_5", "diversity", "results_per_query"])
         if fell is not None:
             metric, base, now, ids = fell
             kind = "quality"

@@ -81,8 +81,8 @@ def up(state_dir: Path | None, jaeger_storage: str | None, fleet: bool, alert_we
         click.echo(
             f"\nsend telemetry:  OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:{gateway['otlp-http']}  (the gateway)\n"
             f"Analyzer shards: " + ", ".join(stack_.fleet.url(f"analyzer-{i}", "http") for i in (1, 2)) + "\n"
-            f"status:          heritage-otel stack status [--json]\n"
-            f"stop:            heritage-otel stack down"
+            "status:          heritage-otel stack status [--json]\n"
+            "stop:            heritage-otel stack down"
         )
         return
     click.echo(

@@ -255,7 +255,7 @@ class Wrappers:
             # never consume an iterator (document_items); the reference shape, a dict with a doc_id, inline
             documents = results if type(results) is list else document_items(results)
             reader = self.read_document
-            for (id_key, score_key), item in zip(self._document_keys, documents):
+            for (id_key, score_key), item in zip(self._document_keys, documents, strict=False):
                 if reader is None and type(item) is dict and item.get("doc_id") is not None:
                     attributes[id_key] = str(item["doc_id"])
                     score = item.get("score")

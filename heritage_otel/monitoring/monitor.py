@@ -396,7 +396,7 @@ class Monitor:
         self.metrics.cleanup()
         components = {row["component"]: row for row in self.components.rows(time.time())}
         return {
-            "timestamp": _dt.datetime.now(tz=_dt.timezone.utc).isoformat(),
+            "timestamp": _dt.datetime.now(tz=_dt.UTC).isoformat(),
             "system_health": self._health(),
             "alerts": [_seed_alert_dict(a) for a in self.alerts.get_active_alerts()],
             "metrics": {name: self.metrics.get_stats(name) for name in self.metrics.names()},

@@ -122,7 +122,7 @@ def test_sixteen_threads_exact_counts_parents_and_alert_lines(telemetry, instrum
     # --- every alert delivered once to each sink; every JSONL line (across rotations) parses
     assert jsonl_worker.delivered == handler_worker.delivered == webhook_worker.delivered == alerts_sent
     received = webhook_receiver.bodies()
-    assert sorted(body["id"] for body in received) == sorted(set(body["id"] for body in received))
+    assert sorted(body["id"] for body in received) == sorted({body["id"] for body in received})
     assert len(received) == alerts_sent
     assert jsonl_worker.failed == jsonl_worker.dropped == 0
     assert len(handled) == len(set(handled)) == alerts_sent

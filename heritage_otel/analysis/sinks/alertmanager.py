@@ -52,7 +52,7 @@ _LABEL = re.compile(r"[^a-zA-Z0-9_]")
 
 
 def _iso(t: float) -> str:
-    return _dt.datetime.fromtimestamp(t, tz=_dt.timezone.utc).isoformat().replace("+00:00", "Z")
+    return _dt.datetime.fromtimestamp(t, tz=_dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def _name(key: str) -> str:
