@@ -163,11 +163,12 @@ def _signal_settings(
     endpoint_var = f"OTEL_EXPORTER_OTLP_{upper}_ENDPOINT"
     own = environ.get(endpoint_var, "").strip()
     if own and not endpoint_from_argument:
-        url: str | None = _check_endpoint(endpoint_var, own)
-        if chosen != "grpc" and urlsplit(url).path in ("", "/"):
+        checked = _check_endpoint(endpoint_var, own)
+        url: str | None = checked
+        if chosen != "grpc" and urlsplit(checked).path in ("", "/"):
             _logger.warning("%s = %s has no path; it is used as given (nothing is appended), so %s go to '/': "
                             "the Collector and the Analyzer receive at /v1/%s (e.g. '%s/v1/%s')",
-                            endpoint_var, mask_text(repr(own)), signal, signal, mask_text(url), signal)
+                            endpoint_var, mask_text(repr(own)), signal, signal, mask_text(checked), signal)
     elif endpoint is None:
         url = None
     else:

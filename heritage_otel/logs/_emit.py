@@ -67,7 +67,7 @@ def attribute_value(value: Any) -> AttributeValue:
     """``value`` as something an OpenTelemetry attribute can hold (else its ``str``)."""
     kind = type(value)
     if kind is str or kind is int or kind is float or kind is bool:  # the common case, without isinstance
-        return value
+        return value  # type: ignore[no-any-return]  # one of the four scalar types, checked just above
     if isinstance(value, (str, bool, int, float)):
         return value
     if isinstance(value, (list, tuple)):

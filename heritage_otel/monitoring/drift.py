@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from typing import Any
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,7 +54,8 @@ class DriftDetector:
 
     def set_reference(self, name: str, values: Iterable[float]) -> None:
         """Set (replace) the reference of ``name``."""
-        ref = np.asarray([float(v) for v in values if v is not Ellipsis], dtype=float)
+        given: list[Any] = list(values)  # the seed's own example ends its list with a literal ...
+        ref = np.asarray([float(v) for v in given if v is not Ellipsis], dtype=np.float64)
         ref = ref[np.isfinite(ref)]
         if ref.size == 0:
             msg = f"reference for {name!r} is empty; expected at least one finite value"

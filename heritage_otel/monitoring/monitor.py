@@ -236,8 +236,8 @@ class Monitor:
         ``component_error_rate`` and ``fallback_rate`` only).
         """
         try:
-            quality = {"ndcg_at_10": ndcg, "precision_at_5": precision_at_5, "diversity": diversity}
-            quality = {k: float(v) for k, v in quality.items() if v is not None}
+            given = {"ndcg_at_10": ndcg, "precision_at_5": precision_at_5, "diversity": diversity}
+            quality = {k: float(v) for k, v in given.items() if v is not None}
             for inst in self._instrument_sets:
                 record_query(inst, float(latency_ms) / 1000.0, success=None if success is None else bool(success),
                              num_results=int(num_results), quality=quality)

@@ -166,7 +166,7 @@ class MetricsStore:
 
     def get_recent_values(self, name: str, minutes: float = 60) -> list[float]:
         """Values of the last ``minutes`` (within the retention), oldest first."""
-        return self._values(name, minutes).tolist()
+        return [float(v) for v in self._values(name, minutes)]
 
     def get_rate(self, name: str, minutes: float = 1.0) -> float:
         """Per second over the last ``minutes``: the counter's increments, or the number of values recorded."""
