@@ -120,7 +120,7 @@ def run(queries: int, every: int, target: str) -> dict[str, Any]:
         texts = [f"stub query {i}" for i in range(64)]
         targets = stub_targets()
     else:
-        from heritage_otel.examples.recommender import HeritageRecommender  # noqa: PLC0415
+        from heritage_otel.examples.recommender import HeritageRecommender  # noqa: PLC0415 - imported after the baseline is measured
 
         rec = HeritageRecommender()
         texts = [q.text for q in rec.corpus.queries]

@@ -130,7 +130,7 @@ class Telemetry:
                     provider.shutdown(timeout_millis=timeout_millis)
                 else:
                     provider.shutdown()
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001 - telemetry never breaks the caller
                 _logger.exception("shutdown failed for %s", type(provider).__name__)
 
     def __enter__(self) -> Telemetry:

@@ -187,7 +187,7 @@ class _ObservableForwarder:
 
 
 def _meter_of(provider: MeterProvider, factory: Callable[[Meter], Any]) -> Meter:
-    return provider.get_meter(*factory.meter_args)  # type: ignore[attr-defined]
+    return provider.get_meter(*factory.meter_args)  # type: ignore[attr-defined]  # set on the factory by _MeterForwarder below
 
 
 def _meter_for_generation(factory: Callable[[Meter], Any]) -> Meter:
@@ -203,7 +203,7 @@ class _ForwardingMeter(Meter):
         def factory(meter: Meter) -> Any:
             return getattr(meter, method)(*args, **kwargs)
 
-        factory.meter_args = self._meter_args  # type: ignore[attr-defined]
+        factory.meter_args = self._meter_args  # type: ignore[attr-defined]  # an attribute carried by the factory function
         return factory
 
     def _sync(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

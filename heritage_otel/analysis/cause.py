@@ -216,7 +216,7 @@ def _fell(scope: _Scope, metrics: Collection[str]) -> tuple[str, float, float, t
             drop = (base - now) / abs(base) if base else 0.0
             if drop > 0 and (worst is None or drop > worst[0]):
                 worst = (drop, metric, base, now, scope.traces(key))
-    return None if worst is None else worst[1:]  # type: ignore[return-value]
+    return None if worst is None else worst[1:]  # type: ignore[return-value]  # the tail of the tuple is the declared result
 
 
 def probable_cause(

@@ -74,7 +74,7 @@ def demo(seed: int, queries: int, duration_s: float | None, output_dir: Path, ot
                   console=console, transient=False, disable=quiet) as progress:
         task = progress.add_task("starting", total=total_ticks * config.per_tick)
 
-        def on_tick(phase: Phase, tick: int, health) -> None:  # noqa: ANN001
+        def on_tick(phase: Phase, tick: int, health) -> None:  # noqa: ANN001 - a test double's signature
             style = _STATUS_STYLE.get(health.status, "")
             progress.update(task, advance=config.per_tick,
                             description=f"{phase.name:<8} health [{style}]{health.score:5.1f} {health.status}[/]")

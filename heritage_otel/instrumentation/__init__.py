@@ -109,7 +109,7 @@ import threading
 from collections.abc import Callable, Collection
 from typing import Any
 
-from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]  # not in the package's __all__, but its public class
 from wrapt import register_post_import_hook, wrap_function_wrapper
 
 from heritage_otel._internal import delegating
@@ -167,7 +167,7 @@ def _component_wrapper(wrappers: Any, name: str, operation: str, owner: Any, met
     return wrappers.component(name, operation)
 
 
-class RecommenderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+class RecommenderInstrumentor(BaseInstrumentor):  # type: ignore[misc]  # BaseInstrumentor is untyped
     """Wraps a recommender's entry point, components, ensemble, fallback chain and cache with OpenTelemetry."""
 
     _wrapped: list[tuple[type, str]]

@@ -151,7 +151,7 @@ class Wrappers:
     def _quality(self, instance: Any, query: Any, results: Any) -> Mapping[str, float]:
         try:
             scores = self.evaluator(instance, query, results)
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - telemetry never breaks the caller
             _logger.exception("heritage recommender instrumentation: evaluator raised; quality not recorded")
             return {}
         if not scores:
@@ -322,7 +322,7 @@ class Wrappers:
     def _record_component(self, duration: float, attributes: Mapping[str, Any]) -> None:
         try:
             self.instruments.component_duration.record(duration, attributes)
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - telemetry never breaks the caller
             _logger.exception("heritage recommender instrumentation: could not record a component duration")
 
     def ensemble(self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -372,7 +372,7 @@ class Wrappers:
             state.cache_hit = hit
         try:
             self.instruments.cache_requests.add(1, {semconv.CACHE_RESULT: "hit" if hit else "miss"})
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - telemetry never breaks the caller
             _logger.exception("heritage recommender instrumentation: could not count a cache look-up")
         return value
 

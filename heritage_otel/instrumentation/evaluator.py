@@ -31,7 +31,7 @@ class _Evaluator:
     def __call__(self, instance: object, query: object, results: object) -> object:
         if self._function is None:
             self._function = self._resolve()
-        return self._function(instance, query, results)  # type: ignore[operator]
+        return self._function(instance, query, results)  # type: ignore[operator]  # the resolved callable
 
     def _resolve(self) -> object:
         """The named callable; one that cannot be found is logged once and scores nothing from then on."""

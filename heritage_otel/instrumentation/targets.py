@@ -138,10 +138,10 @@ class RecommenderTargets:
 
     # each target: "module:Class.method", "module:function", or the object; entry_point may list several
     entry_point: str | Sequence[str] | None = _REFERENCE_ENTRY
-    components: Mapping[str, str] = field(default=_UNSET)  # type: ignore[assignment]
-    ensemble: str | None = field(default=_UNSET)  # type: ignore[assignment]
-    chain: str | None = field(default=_UNSET)  # type: ignore[assignment]
-    cache: str | None = field(default=_UNSET)  # type: ignore[assignment]
+    components: Mapping[str, str] = field(default=_UNSET)  # type: ignore[assignment]  # a sentinel: __post_init__ puts the real default
+    ensemble: str | None = field(default=_UNSET)  # type: ignore[assignment]  # a sentinel: __post_init__ puts the real default
+    chain: str | None = field(default=_UNSET)  # type: ignore[assignment]  # a sentinel: __post_init__ puts the real default
+    cache: str | None = field(default=_UNSET)  # type: ignore[assignment]  # a sentinel: __post_init__ puts the real default
     chain_name: str = "ranking_chain"
 
     def __post_init__(self) -> None:
@@ -180,7 +180,7 @@ class RecommenderTargets:
         """The entry points, as a tuple (empty: none)."""
         if self.entry_point is None:
             return ()
-        return self.entry_point if isinstance(self.entry_point, tuple) else (self.entry_point,)  # type: ignore[return-value]
+        return self.entry_point if isinstance(self.entry_point, tuple) else (self.entry_point,)  # type: ignore[return-value]  # entry points are strings after __post_init__
 
     @property
     def is_reference(self) -> bool:
@@ -229,4 +229,4 @@ class RecommenderTargets:
                 value = env[var].strip()
                 if not value or valid(var, value):
                     kwargs[key] = value or None
-        return cls(**kwargs)  # type: ignore[arg-type]
+        return cls(**kwargs)  # type: ignore[arg-type]  # kwargs hold only the fields read above

@@ -122,7 +122,7 @@ class JsonLinesFile:
         if stream is not None:
             try:
                 stream.close()
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001 - telemetry never breaks the caller
                 pass
 
     def close(self) -> None:
@@ -189,7 +189,7 @@ class Emitter:
             target = span if span is not None else trace.get_current_span()
             if target.is_recording():
                 target.add_event(event_name, attrs)
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - telemetry never breaks the caller
             self._report_once("a span event")
         try:
             self._otel_logger.emit(
@@ -201,7 +201,7 @@ class Emitter:
                 event_name=event_name,
                 exception=exception,
             )
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - telemetry never breaks the caller
             self._report_once("a log record")
         if file_fields is not None and self.writes_file:
             try:
@@ -215,7 +215,7 @@ class Emitter:
                     span_context=span_context,
                 )
                 self.file.write(entry)
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001 - telemetry never breaks the caller
                 self._report_once("a JSON line")
 
     def close(self) -> None:

@@ -480,11 +480,11 @@ class Monitor:
         if self._system_metrics is not None:
             try:
                 self._system_metrics.uninstrument()
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001 - telemetry never breaks the caller
                 _log.exception("system metrics instrumentation did not stop")
         try:
             self.meter_provider.shutdown(timeout_millis=timeout_s * 1000)
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - telemetry never breaks the caller
             _log.exception("monitoring meter provider shutdown failed")
         dashboard, self._dashboard = self._dashboard, None
         if dashboard is not None:

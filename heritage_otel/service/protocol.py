@@ -43,7 +43,7 @@ class LimitedH11Protocol(H11Protocol):
         self._limits = limits
         self._header_deadline: asyncio.TimerHandle | None = None
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # asyncio.Transport, as the event loop passes it
         super().connection_made(transport)
         if len(self.connections) > self._limits.max_connections:
             self._limits.counters.add("connections_refused")

@@ -82,7 +82,7 @@ class Finder:
         for attempt in attempts:
             try:
                 return attempt()
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001 - telemetry never breaks the caller
                 errors.append(exc)
         raise errors[-1]
 

@@ -78,7 +78,7 @@ class DetectorRows:
         need = int(rows.max()) + 1
         state = self._states.get(d)
         fed = self._fed_t.get(d)
-        if state is None or len(fed) < need:  # type: ignore[arg-type]
+        if state is None or len(fed) < need:  # type: ignore[arg-type]  # fed is not None when state is not None
             size = max(need, 64, 2 * (0 if fed is None else len(fed)))
             fresh_state = det.new_state(size)
             if state is not None and fed is not None:
