@@ -82,7 +82,7 @@ class Finder:
         for attempt in attempts:
             try:
                 return attempt()
-            except Exception as exc:  # noqa: BLE001 - telemetry never breaks the caller
+            except Exception as exc:  # noqa: BLE001 - a fallback chain tries the next strategy
                 errors.append(exc)
         raise errors[-1]
 
