@@ -46,6 +46,11 @@ indicator or signal in ``AnalyzerConfig.alert_policy`` (and the YAML/JSON
 config), e.g. ``{"default": {"for_intervals": 3}, "query_latency": {"min_absolute_effect": 50}}``:
 its settings are :mod:`~heritage_otel.analysis.policy_settings` (validated at start-up), this module is the
 state machine that applies them (:class:`AlertPolicy`), as a Collector processor has its config apart.
+
+>>> from heritage_otel.analysis import Analyzer
+>>> policy = AlertPolicy(Analyzer(alert_policy={"error_rate": {"for_intervals": 3}}))
+>>> policy.settings("error_rate").for_intervals, policy.settings("query_latency_p95").for_intervals
+(3, 2)
 """
 
 from __future__ import annotations

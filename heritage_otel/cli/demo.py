@@ -10,6 +10,11 @@ component, quality and slowest-trace tables and writes ``alerts.jsonl``,
 Example::
 
     heritage-otel demo --seed 7 --queries 2400 --output-dir out/demo
+
+>>> from click.testing import CliRunner
+>>> result = CliRunner().invoke(demo, ["--help"])
+>>> result.exit_code, result.output.startswith("Usage:")
+(0, True)
 """
 
 from __future__ import annotations

@@ -8,6 +8,11 @@ gossiping Alertmanager peers and Jaeger with on-disk (Badger) storage. State
 (pids, logs, ports, queues) lives in ``--state-dir`` (default
 ``$HERITAGE_OTEL_STATE_DIR`` or ``./.state/stack``); ``status`` and ``down``
 act on whatever ``up`` started there.
+
+>>> from click.testing import CliRunner
+>>> result = CliRunner().invoke(stack, ["--help"])
+>>> result.exit_code, result.output.startswith("Usage:")
+(0, True)
 """
 
 from __future__ import annotations

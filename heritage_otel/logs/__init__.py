@@ -26,6 +26,15 @@ through stdlib ``logging``, so installing the bridge never duplicates them.
 
 This package needs only ``opentelemetry-api``, except :mod:`.bridge`, which
 wires the SDK's ``LoggingHandler`` and is imported only when used.
+
+>>> import logging, io
+>>> stream = io.StringIO()
+>>> handler = logging.StreamHandler(stream)
+>>> handler.setFormatter(JsonFormatter())
+>>> log = logging.getLogger("doc.example"); log.addHandler(handler); log.propagate = False
+>>> log.warning("cache cold")
+>>> import json; json.loads(stream.getvalue())["message"]
+'cache cold'
 """
 
 from __future__ import annotations

@@ -11,6 +11,11 @@ connection whose request headers have not all arrived ``header_timeout_s``
 after its first byte (or after it opened), and closes new connections at
 once while ``max_connections`` are open; both are counted, and so are the
 requests h11 refuses as malformed (uvicorn answers those 400 itself).
+
+>>> from heritage_otel.service.limits import DropCounters
+>>> limits = ConnectionLimits(header_timeout_s=10.0, max_connections=256, counters=DropCounters())
+>>> limits.max_connections
+256
 """
 
 from __future__ import annotations

@@ -2,6 +2,11 @@
 
 Warning: the state is in memory (a few numbers per series and streaming
 detector); it is lost on restart and the detectors warm up again.
+
+>>> from heritage_otel.analysis.config import AnalyzerConfig
+>>> rows = DetectorRows(AnalyzerConfig())
+>>> [type(d).__name__ for d, _ in rows.members(["any_metric"], 1)] == [type(d).__name__ for d in rows.detectors]
+True
 """
 
 from __future__ import annotations

@@ -26,6 +26,14 @@ Alertmanager cluster, give every peer (a list, or a comma-separated variable):
 each alert is posted to each peer independently, as Prometheus does, and the
 peers' gossip deduplicates the notifications; one peer down does not stop
 delivery to the others.
+
+>>> from heritage_otel.analysis.alert import Alert
+>>> from heritage_otel.analysis.findings import AlertLevel
+>>> alert = Alert("a1", AlertLevel.CRITICAL, "error_rate", "threshold", {"service.name": "rec"}, 0.2, 0.05,
+...               "error_rate high", first_seen=0.0, last_seen=60.0)
+>>> body = to_alertmanager(alert, ends_at=300.0)
+>>> body["labels"]["alertname"], body["labels"]["severity"], body["endsAt"]
+('HeritageErrorRateThreshold', 'critical', '1970-01-01T00:05:00Z')
 """
 
 from __future__ import annotations

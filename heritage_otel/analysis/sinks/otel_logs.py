@@ -5,6 +5,17 @@ are INFO). The record's context is the first exemplar trace (trace and span
 id of a request that shows the problem), so log backends link the alert to
 the trace. Attributes use the ``heritage.alert.*`` names from
 :mod:`heritage_otel.semconv`.
+
+>>> from opentelemetry.sdk._logs import LoggerProvider
+>>> from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
+>>> from heritage_otel.analysis.alert import Alert
+>>> from heritage_otel.analysis.findings import AlertLevel
+>>> exporter = InMemoryLogRecordExporter()
+>>> provider = LoggerProvider()
+>>> provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
+>>> OtelLogSink(provider)(Alert("a1", AlertLevel.WARNING, "error_rate", "threshold", {}, 0.02, 0.01, "high", 0.0, 0.0))
+>>> [r.log_record.severity_text for r in exporter.get_finished_logs()]
+['WARN']
 """
 
 from __future__ import annotations

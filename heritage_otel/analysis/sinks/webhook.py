@@ -10,6 +10,13 @@ scheme and host only. Connection errors, 429 and 5xx are retried
 Payloads: ``format="json"`` posts ``Alert.to_dict()``; ``format="slack"``
 posts ``{"text": ..., "attachments": [{"color", "fields": [...]}]}`` which
 Slack incoming webhooks (and Mattermost, Rocket.Chat) accept.
+
+>>> from heritage_otel.analysis.alert import Alert
+>>> from heritage_otel.analysis.findings import AlertLevel
+>>> payload = slack_payload(Alert("a1", AlertLevel.WARNING, "error_rate", "threshold", {}, 0.02, 0.01,
+...                               "error_rate high", 0.0, 0.0))
+>>> sorted(payload)
+['attachments', 'text']
 """
 
 from __future__ import annotations
