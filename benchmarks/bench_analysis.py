@@ -25,21 +25,21 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import argparse  # noqa: E402
-import copy  # noqa: E402
-import gc  # noqa: E402
-import platform  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-import tracemalloc  # noqa: E402
+import argparse  # noqa: E402 - numpy reads the thread counts set above at import
+import copy  # noqa: E402 - numpy reads the thread counts set above at import
+import gc  # noqa: E402 - numpy reads the thread counts set above at import
+import platform  # noqa: E402 - numpy reads the thread counts set above at import
+import statistics  # noqa: E402 - numpy reads the thread counts set above at import
+import time  # noqa: E402 - numpy reads the thread counts set above at import
+import tracemalloc  # noqa: E402 - numpy reads the thread counts set above at import
 
-import numpy as np  # noqa: E402
-from scipy import stats  # noqa: E402
+import numpy as np  # noqa: E402 - numpy reads the thread counts set above at import
+from scipy import stats  # noqa: E402 - numpy reads the thread counts set above at import
 
-from heritage_otel.analysis import Analyzer, AnalyzingMetricExporter, SeriesKey  # noqa: E402
-from heritage_otel.analysis.detectors import DETECTORS, AdaptiveDetector  # noqa: E402
-from heritage_otel.analysis.drift import ks_counts, psi_counts  # noqa: E402
-from heritage_otel.instruments import DURATION_BUCKETS_S, instruments_for  # noqa: E402
+from heritage_otel.analysis import Analyzer, AnalyzingMetricExporter, SeriesKey  # noqa: E402 - numpy reads the thread counts set above at import
+from heritage_otel.analysis.detectors import DETECTORS, AdaptiveDetector  # noqa: E402 - numpy reads the thread counts set above at import
+from heritage_otel.analysis.drift import ks_counts, psi_counts  # noqa: E402 - numpy reads the thread counts set above at import
+from heritage_otel.instruments import DURATION_BUCKETS_S, instruments_for  # noqa: E402 - numpy reads the thread counts set above at import
 
 INTERVAL_S = 15.0
 DRIFT_POINTS = 15
@@ -139,10 +139,10 @@ def bench_evaluation(n: int, points: int, repeat: int) -> dict[str, float]:
     values, reference, current = make_data(n, points)
     analyzer, _ = build_analyzer(values, reference, current)
     streaming = analyzer._anomaly  # noqa: SLF001 - the benchmark rewinds the streaming state between passes
-    saved = copy.deepcopy((streaming._states, streaming._fed_t))  # noqa: SLF001
+    saved = copy.deepcopy((streaming._states, streaming._fed_t))  # noqa: SLF001 - the benchmark reads the window internals
 
     def rewind() -> Analyzer:
-        streaming._states, streaming._fed_t = copy.deepcopy(saved)  # noqa: SLF001
+        streaming._states, streaming._fed_t = copy.deepcopy(saved)  # noqa: SLF001 - the benchmark reads the window internals
         return analyzer
 
     rewind().evaluate()  # warm-up (first touch of the arrays)
@@ -232,7 +232,7 @@ def main() -> None:
                   f"{mem['total_bytes_per_series'] / 1024:.1f} KiB", ""))
     widths = [max(len(r[i]) for r in lines) for i in range(3)]
     for k, row in enumerate(lines):
-        print(" | ".join(cell.ljust(w) for cell, w in zip(row, widths)))
+        print(" | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)))
         if k == 0:
             print("-+-".join("-" * w for w in widths))
 

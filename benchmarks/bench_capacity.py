@@ -31,29 +31,29 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import argparse  # noqa: E402
-import gzip  # noqa: E402
-import math  # noqa: E402
-import multiprocessing as mp  # noqa: E402
-import platform  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse  # noqa: E402 - numpy reads the thread counts set above at import
+import gzip  # noqa: E402 - numpy reads the thread counts set above at import
+import math  # noqa: E402 - numpy reads the thread counts set above at import
+import multiprocessing as mp  # noqa: E402 - numpy reads the thread counts set above at import
+import platform  # noqa: E402 - numpy reads the thread counts set above at import
+import statistics  # noqa: E402 - numpy reads the thread counts set above at import
+import subprocess  # noqa: E402 - numpy reads the thread counts set above at import
+import sys  # noqa: E402 - numpy reads the thread counts set above at import
+import time  # noqa: E402 - numpy reads the thread counts set above at import
+from pathlib import Path  # noqa: E402 - numpy reads the thread counts set above at import
 
-import numpy as np  # noqa: E402
-import requests  # noqa: E402
-from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest  # noqa: E402
-from opentelemetry.proto.metrics.v1.metrics_pb2 import AggregationTemporality  # noqa: E402
+import numpy as np  # noqa: E402 - numpy reads the thread counts set above at import
+import requests  # noqa: E402 - numpy reads the thread counts set above at import
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest  # noqa: E402 - numpy reads the thread counts set above at import
+from opentelemetry.proto.metrics.v1.metrics_pb2 import AggregationTemporality  # noqa: E402 - numpy reads the thread counts set above at import
 
-from heritage_otel import semconv  # noqa: E402
-from heritage_otel.analysis import AnalyzerConfig  # noqa: E402
-from heritage_otel.instruments import DURATION_BUCKETS_S  # noqa: E402
-from heritage_otel.service import ServiceConfig  # noqa: E402
-from heritage_otel.service.core import AnalyzerService  # noqa: E402
-from heritage_otel.stack.health import wait_healthy  # noqa: E402
-from heritage_otel.stack.ports import free_ports  # noqa: E402
+from heritage_otel import semconv  # noqa: E402 - numpy reads the thread counts set above at import
+from heritage_otel.analysis import AnalyzerConfig  # noqa: E402 - numpy reads the thread counts set above at import
+from heritage_otel.instruments import DURATION_BUCKETS_S  # noqa: E402 - numpy reads the thread counts set above at import
+from heritage_otel.service import ServiceConfig  # noqa: E402 - numpy reads the thread counts set above at import
+from heritage_otel.service.core import AnalyzerService  # noqa: E402 - numpy reads the thread counts set above at import
+from heritage_otel.stack.health import wait_healthy  # noqa: E402 - numpy reads the thread counts set above at import
+from heritage_otel.stack.ports import free_ports  # noqa: E402 - numpy reads the thread counts set above at import
 
 SERIES_PER_REPLICA = 8
 COMPONENTS = ("simrank", "horn_index", "embedding")

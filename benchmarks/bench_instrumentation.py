@@ -26,14 +26,14 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import argparse  # noqa: E402
-import platform  # noqa: E402
-import statistics  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse  # noqa: E402 - numpy reads the thread counts set above at import
+import platform  # noqa: E402 - numpy reads the thread counts set above at import
+import statistics  # noqa: E402 - numpy reads the thread counts set above at import
+import tempfile  # noqa: E402 - numpy reads the thread counts set above at import
+import time  # noqa: E402 - numpy reads the thread counts set above at import
+from pathlib import Path  # noqa: E402 - numpy reads the thread counts set above at import
 
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader  # noqa: E402
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader  # noqa: E402 - numpy reads the thread counts set above at import
 
 
 def _startup(seed: int) -> float:
@@ -44,7 +44,7 @@ def _startup(seed: int) -> float:
     return time.perf_counter() - start
 
 
-def _timed(rec, queries: list[str]) -> float:  # noqa: ANN001
+def _timed(rec, queries: list[str]) -> float:  # noqa: ANN001 - a test double's signature
     start = time.perf_counter()
     for text in queries:
         rec.recommend(text, 10)

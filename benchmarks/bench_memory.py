@@ -120,7 +120,7 @@ def run(queries: int, every: int, target: str) -> dict[str, Any]:
         texts = [f"stub query {i}" for i in range(64)]
         targets = stub_targets()
     else:
-        from heritage_otel.examples.recommender import HeritageRecommender  # noqa: PLC0415
+        from heritage_otel.examples.recommender import HeritageRecommender  # noqa: PLC0415 - imported after the baseline is measured
 
         rec = HeritageRecommender()
         texts = [q.text for q in rec.corpus.queries]
@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     last = samples[-1]
     growth = (last[1] - warm[1]) / 2**20
     rate = last[0] / last[2] if last[2] else float("nan")
-    print(f"\nqueries      RSS MiB")
+    print("\nqueries      RSS MiB")
     for n, rss, _t in samples:
         print(f"{n:>9,}  {rss / 2**20:9.1f}")
     print(f"\nspan store: {result['spans_in_store']:,} spans kept (capacity {result['store_capacity']:,}); "

@@ -75,8 +75,8 @@ from heritage_otel.examples.recommender import HeritageRecommender
 from heritage_otel.examples.recommender.corpus import normalize_query
 from heritage_otel.instrumentation import RecommenderInstrumentor, RecommenderTargets
 from heritage_otel.instrumentation.targets import parse_target
+from heritage_otel.hashing import hash_query_text
 from heritage_otel.instruments import DURATION_BUCKETS_S, RESULT_COUNT_BUCKETS, UNIT_INTERVAL_BUCKETS, instruments_for
-from heritage_otel.logs.hashing import hash_query_text
 from heritage_otel.telemetry import Telemetry, configure
 
 #: Goals (issue #14): enabled within 1.05x of the hand-written raw SDK; disabled within 1.05x of bare.
@@ -139,9 +139,9 @@ def pipeline(*, sampler: str | None = None, disabled: bool = False, in_memory: b
         span_store_size=0,
         set_global=False,
     )
-    tel.bench_span_exporter = span_exporter  # type: ignore[attr-defined]
-    tel.bench_log_exporter = log_exporter  # type: ignore[attr-defined]
-    tel.bench_metric_reader = reader  # type: ignore[attr-defined]
+    tel.bench_span_exporter = span_exporter  # type: ignore[attr-defined]  # the benchmark's exporters, attached to the pipeline
+    tel.bench_log_exporter = log_exporter  # type: ignore[attr-defined]  # the benchmark's exporters, attached to the pipeline
+    tel.bench_metric_reader = reader  # type: ignore[attr-defined]  # the benchmark's exporters, attached to the pipeline
     return tel
 
 
@@ -352,7 +352,7 @@ class HandInstrumented:
 # --- the shape check ------------------------------------------------------------------------
 def telemetry_shape(tel: Telemetry) -> dict[str, Any]:
     """Span tree (name, parent name, attribute keys, event names), metrics (name, attribute sets), log events."""
-    spans = tel.bench_span_exporter.get_finished_spans()  # type: ignore[attr-defined]
+    spans = tel.bench_span_exporter.get_finished_spans()  # type: ignore[attr-defined]  # the benchmark's exporters, attached to the pipeline
     by_id = {s.context.span_id: s for s in spans}
     tree = Counter(
         (s.name, by_id[s.parent.span_id].name if s.parent else None, tuple(sorted(s.attributes)),
@@ -360,15 +360,15 @@ def telemetry_shape(tel: Telemetry) -> dict[str, Any]:
         for s in spans
     )
     metrics = {}
-    reader = tel.bench_metric_reader  # type: ignore[attr-defined]
+    reader = tel.bench_metric_reader  # type: ignore[attr-defined]  # the benchmark's exporters, attached to the pipeline
     for rm in reader.get_metrics_data().resource_metrics:
         for sm in rm.scope_metrics:
             for m in sm.metrics:
                 metrics[m.name] = sorted(
                     (tuple(sorted(dict(p.attributes).items())), getattr(p, "count", None) or getattr(p, "value", None),
                      bool(p.exemplars)) for p in m.data.data_points)
-    logs = tel.bench_log_exporter.get_finished_logs()  # type: ignore[attr-defined]
-    log_shape = Counter((l.log_record.event_name, tuple(sorted(l.log_record.attributes))) for l in logs)
+    logs = tel.bench_log_exporter.get_finished_logs()  # type: ignore[attr-defined]  # the benchmark's exporters, attached to the pipeline
+    log_shape = Counter((r.log_record.event_name, tuple(sorted(r.log_record.attributes))) for r in logs)
     return {"spans": tree, "metrics": metrics, "logs": log_shape}
 
 
@@ -432,7 +432,7 @@ class Variant:
         elif not name.startswith("bare"):
             self.tel = pipeline(sampler=sampler, disabled=name.endswith("disabled"))
         # Looked up at call time: the instrumentor patches the class after this object is built.
-        target: Any = HandInstrumented(rec, self.tel) if name.startswith("hand") else rec  # type: ignore[arg-type]
+        target: Any = HandInstrumented(rec, self.tel) if name.startswith("hand") else rec  # type: ignore[arg-type]  # the hand-instrumented twin of the recommender
         self.call: Callable[[str, int], Any] = lambda query, top_k: target.recommend(query, top_k)
         if name.startswith("instr"):
             self.instrumentor = RecommenderInstrumentor()

@@ -1,4 +1,5 @@
-"""Shared validation of setting values: one wording for every "bad value" error.
+"""Shared validation of setting values: one wording for every "bad value" error, and one reading of a
+boolean text (environment variables, attribute values).
 
 Each helper returns the value (normalised) or raises ``ValueError`` (or the
 ``error`` class given, e.g. ``ConfigurationError``) with a message that names
@@ -20,15 +21,33 @@ ValueError: backups = True is not valid; expected an integer >= 0
 Traceback (most recent call last):
 ...
 ValueError: format = 'xml' is not valid; valid values: json, slack
+
+A boolean environment variable is read as the OpenTelemetry SDK reads its own
+(``OTEL_SDK_DISABLED``): ``true`` in any case is true; ``false``, empty or unset
+is false; anything else is false with a warning, or an error where asked for:
+
+>>> env_flag("OTEL_SDK_DISABLED", {"OTEL_SDK_DISABLED": " TRUE "}), env_flag("OTEL_SDK_DISABLED", {})
+(True, False)
+>>> env_flag("OTEL_SDK_DISABLED", {"OTEL_SDK_DISABLED": "yes"}, error=ValueError)
+Traceback (most recent call last):
+...
+ValueError: OTEL_SDK_DISABLED = 'yes' is not valid; valid values: true, false
 """
 
 from __future__ import annotations
 
+import logging
 import math
-from collections.abc import Iterable
-from typing import Any
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
 
-__all__ = ["check_bool", "check_choice", "check_int", "check_number", "invalid"]
+__all__ = ["check_bool", "check_choice", "check_int", "check_number", "env_flag", "invalid", "is_true"]
+
+_log = logging.getLogger(__name__)
+#: What a boolean text may say (the SDK's spelling; case and surrounding spaces ignored).
+_BOOLEAN_VALUES: Final = "valid values: true, false"
+_warned: set[tuple[str, str]] = set()
 
 
 def invalid(name: str, value: Any, expected: str, error: type[ValueError] = ValueError) -> ValueError:
@@ -91,3 +110,29 @@ def check_choice(name: str, value: Any, choices: Iterable[str], error: type[Valu
     if value not in valid:
         raise invalid(name, value, "valid values: " + ", ".join(valid), error)
     return str(value)
+
+
+def is_true(text: object) -> bool:
+    """True for the text ``true`` in any case (spaces around ignored), as the OpenTelemetry SDK reads a boolean;
+    anything else (``1``, ``yes``, ``on``, None) is false.
+
+    >>> is_true(" True "), is_true("1"), is_true("yes"), is_true(None)
+    (True, False, False, False)
+    """
+    return isinstance(text, str) and text.strip().lower() == "true"
+
+
+def env_flag(name: str, environ: Mapping[str, str] | None = None, *, error: type[ValueError] | None = None) -> bool:
+    """The boolean environment variable ``name`` (of ``environ``, default ``os.environ``), read as the SDK
+    reads ``OTEL_SDK_DISABLED``: see :func:`is_true`. A value other than ``true``, ``false`` or empty is
+    false and warns once per value; with ``error`` it raises that instead (a setting read at start-up)."""
+    raw = (os.environ if environ is None else environ).get(name, "")
+    if is_true(raw):
+        return True
+    if raw.strip().lower() not in ("false", ""):
+        if error is not None:
+            raise invalid(name, raw, _BOOLEAN_VALUES, error)
+        if (name, raw) not in _warned:
+            _warned.add((name, raw))
+            _log.warning("%s = %r is not valid; %s. Using false.", name, raw, _BOOLEAN_VALUES)
+    return False

@@ -46,6 +46,8 @@ from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import Span, Status, StatusCode
 
 from heritage_otel import semconv
+from heritage_otel._internal.exception_messages import message_for_export
+from heritage_otel.hashing import capture_query_text_enabled, hash_query_text
 from heritage_otel.instruments import instruments_for
 
 _logger = logging.getLogger(__name__)
@@ -190,9 +192,6 @@ def exception_message_for_export(exc: BaseException | str, capture: bool | None 
     ``HERITAGE_OTEL_CAPTURE_EXCEPTION_MESSAGES=true``, the message with secrets and the call's query masked;
     else ``<hidden sha256:...>`` (an exception or error text may hold the query; the digest still tells equal
     messages apart)."""
-    from heritage_otel._internal.exception_messages import message_for_export
-    from heritage_otel.logs.hashing import capture_query_text_enabled
-
     text = str(exc)
     if capture_query_text_enabled(capture) or not text:
         return text

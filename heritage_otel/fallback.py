@@ -323,7 +323,7 @@ class FallbackChain:
                 with self._attempt_span(strategy, attempt) as attempt_span:
                     try:
                         result = await self._call_async(strategy, args, kwargs)
-                    except Exception as exc:  # noqa: BLE001
+                    except Exception as exc:  # noqa: BLE001 - telemetry never breaks the caller
                         errors.append((strategy.name, self._failed(attempt_span, strategy, exc)))
                         continue
                     if self._accept(attempt_span, strategy, result, errors):

@@ -116,7 +116,7 @@ def _create(provider: MeterProvider) -> Instruments:
 
 
 _lock = threading.Lock()
-_by_provider: "weakref.WeakKeyDictionary[MeterProvider, Instruments]" = weakref.WeakKeyDictionary()
+_by_provider: weakref.WeakKeyDictionary[MeterProvider, Instruments] = weakref.WeakKeyDictionary()
 
 
 def instruments_for(provider: MeterProvider | None = None) -> Instruments:

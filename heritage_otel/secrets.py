@@ -61,7 +61,8 @@ def _mask_pairs(text: str) -> str:
             out.append(text[pos : match.end()])
             pos = match.end()
             continue
-        value_end = _VALUE.match(text, match.end()).end()  # type: ignore[union-attr] - matches the empty string
+        value = _VALUE.match(text, match.end())  # matches the empty string too: never None
+        value_end = value.end() if value is not None else match.end()
         out.append(text[pos : match.end()] + (MASK if value_end > match.end() else ""))
         pos = value_end
     out.append(text[pos:])

@@ -24,7 +24,20 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from opentelemetry.sdk.environment_variables import (
+    OTEL_EXPORTER_OTLP_ENDPOINT,
+    OTEL_EXPORTER_OTLP_HEADERS,
+    OTEL_EXPORTER_OTLP_PROTOCOL,
+    OTEL_METRIC_EXPORT_INTERVAL,
+    OTEL_RESOURCE_ATTRIBUTES,
+    OTEL_SDK_DISABLED,
+    OTEL_SERVICE_NAME,
+    OTEL_TRACES_SAMPLER,
+    OTEL_TRACES_SAMPLER_ARG,
+)
+
 from heritage_otel import environment_variables as env_vars
+from heritage_otel.checks import env_flag
 from heritage_otel.secrets import MASK, is_secret_key, mask_text
 
 __all__ = ["ConfigurationError", "Settings", "SignalSettings", "resolve_settings", "DEFAULT_SERVICE_NAME"]
@@ -45,8 +58,6 @@ SAMPLERS = (
 SIGNALS = ("traces", "metrics", "logs")
 #: Values of ``OTEL_{TRACES,METRICS,LOGS}_EXPORTER`` (comma separated; ``none`` alone turns the signal off).
 EXPORTERS = ("otlp", "console", "none")
-_TRUE = {"true", "1", "yes", "on"}
-_FALSE = {"false", "0", "no", "off", ""}
 
 
 class ConfigurationError(ValueError):
@@ -101,15 +112,6 @@ class Settings:
         return all(signal.endpoint is None for signal in self.signals.values())
 
 
-def _parse_bool(setting: str, raw: str) -> bool:
-    lowered = raw.strip().lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise _bad(setting, raw, "valid values: true, false")
-
-
 def _parse_key_values(setting: str, raw: str) -> dict[str, str]:
     result: dict[str, str] = {}
     for item in raw.split(","):
@@ -161,11 +163,12 @@ def _signal_settings(
     endpoint_var = f"OTEL_EXPORTER_OTLP_{upper}_ENDPOINT"
     own = environ.get(endpoint_var, "").strip()
     if own and not endpoint_from_argument:
-        url: str | None = _check_endpoint(endpoint_var, own)
-        if chosen != "grpc" and urlsplit(url).path in ("", "/"):
+        checked = _check_endpoint(endpoint_var, own)
+        url: str | None = checked
+        if chosen != "grpc" and urlsplit(checked).path in ("", "/"):
             _logger.warning("%s = %s has no path; it is used as given (nothing is appended), so %s go to '/': "
                             "the Collector and the Analyzer receive at /v1/%s (e.g. '%s/v1/%s')",
-                            endpoint_var, mask_text(repr(own)), signal, signal, mask_text(url), signal)
+                            endpoint_var, mask_text(repr(own)), signal, signal, mask_text(checked), signal)
     elif endpoint is None:
         url = None
     else:
@@ -226,20 +229,20 @@ def resolve_settings(
     env = os.environ if environ is None else environ
 
     attrs: dict[str, str] = {}
-    raw_attrs = env.get("OTEL_RESOURCE_ATTRIBUTES")
+    raw_attrs = env.get(OTEL_RESOURCE_ATTRIBUTES)
     if raw_attrs:
-        attrs.update(_parse_key_values("OTEL_RESOURCE_ATTRIBUTES", raw_attrs))
+        attrs.update(_parse_key_values(OTEL_RESOURCE_ATTRIBUTES, raw_attrs))
     if resource_attributes:
         attrs.update({str(k): str(v) for k, v in resource_attributes.items()})
 
-    name = service_name or env.get("OTEL_SERVICE_NAME", "").strip() or attrs.get("service.name") or DEFAULT_SERVICE_NAME
+    name = service_name or env.get(OTEL_SERVICE_NAME, "").strip() or attrs.get("service.name") or DEFAULT_SERVICE_NAME
     version = service_version or attrs.get("service.version") or "unknown"
     instance = service_instance_id or attrs.get("service.instance.id") or str(uuid.uuid4())
 
-    raw_endpoint, endpoint_name = _pick(endpoint, "endpoint", "OTEL_EXPORTER_OTLP_ENDPOINT", env)
+    raw_endpoint, endpoint_name = _pick(endpoint, "endpoint", OTEL_EXPORTER_OTLP_ENDPOINT, env)
     checked_endpoint = _check_endpoint(endpoint_name, str(raw_endpoint)) if raw_endpoint else None
 
-    raw_protocol, protocol_name = _pick(protocol, "protocol", "OTEL_EXPORTER_OTLP_PROTOCOL", env)
+    raw_protocol, protocol_name = _pick(protocol, "protocol", OTEL_EXPORTER_OTLP_PROTOCOL, env)
     chosen_protocol = "http/protobuf" if raw_protocol is None else _check_protocol(protocol_name, raw_protocol)
     if checked_endpoint and chosen_protocol != "grpc" and _SIGNAL_PATH.search(urlsplit(checked_endpoint).path):
         raise _bad(endpoint_name, raw_endpoint,
@@ -249,17 +252,17 @@ def resolve_settings(
                for signal in SIGNALS}
 
     header_map: dict[str, str] = {}
-    raw_headers = env.get("OTEL_EXPORTER_OTLP_HEADERS")
+    raw_headers = env.get(OTEL_EXPORTER_OTLP_HEADERS)
     if raw_headers:
-        header_map.update(_parse_key_values("OTEL_EXPORTER_OTLP_HEADERS", raw_headers))
+        header_map.update(_parse_key_values(OTEL_EXPORTER_OTLP_HEADERS, raw_headers))
     if headers:
         header_map.update(headers)
 
-    raw_sampler, sampler_name = _pick(sampler, "sampler", "OTEL_TRACES_SAMPLER", env)
+    raw_sampler, sampler_name = _pick(sampler, "sampler", OTEL_TRACES_SAMPLER, env)
     chosen_sampler = "parentbased_always_on" if raw_sampler is None else str(raw_sampler).strip().lower()
     if chosen_sampler not in SAMPLERS:
         raise _bad(sampler_name, raw_sampler, "valid values: " + ", ".join(SAMPLERS))
-    raw_ratio, ratio_name = _pick(sampler_arg, "sampler_arg", "OTEL_TRACES_SAMPLER_ARG", env)
+    raw_ratio, ratio_name = _pick(sampler_arg, "sampler_arg", OTEL_TRACES_SAMPLER_ARG, env)
     ratio = 1.0
     if raw_ratio is not None:
         try:
@@ -274,10 +277,9 @@ def resolve_settings(
                             ratio_name, raw_ratio, chosen_sampler)
 
     if disabled is None:
-        raw_disabled = env.get("OTEL_SDK_DISABLED")
-        disabled = _parse_bool("OTEL_SDK_DISABLED", raw_disabled) if raw_disabled else False
+        disabled = env_flag(OTEL_SDK_DISABLED, env, error=ConfigurationError)
 
-    interval = _int_setting(metric_export_interval_millis, "metric_export_interval_millis", "OTEL_METRIC_EXPORT_INTERVAL", env, 60_000, 1,
+    interval = _int_setting(metric_export_interval_millis, "metric_export_interval_millis", OTEL_METRIC_EXPORT_INTERVAL, env, 60_000, 1,
                             86_400_000)
     if metric_export_interval_millis is None and interval < 1_000:
         _logger.warning("OTEL_METRIC_EXPORT_INTERVAL = %d is in milliseconds: metrics are exported every %d ms "

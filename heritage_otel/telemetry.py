@@ -31,7 +31,7 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from opentelemetry._logs import LoggerProvider as APILoggerProvider
@@ -107,9 +107,10 @@ class Telemetry:
         if self._shutdown or not self.enabled:
             return True
         ok = True
-        for provider in (self.tracer_provider, self.logger_provider, self.meter_provider):
+        providers: tuple[Any, ...] = (self.tracer_provider, self.logger_provider, self.meter_provider)  # SDK ones
+        for provider in providers:
             try:
-                ok = bool(provider.force_flush(timeout_millis)) and ok  # type: ignore[attr-defined]
+                ok = bool(provider.force_flush(timeout_millis)) and ok
             except Exception:  # noqa: BLE001 - flushing never raises into the app
                 _logger.exception("force_flush failed for %s", type(provider).__name__)
                 ok = False
@@ -128,13 +129,14 @@ class Telemetry:
                 delegating.switch(None, None, None)
         if not self.enabled:
             return
-        for provider in (self.tracer_provider, self.logger_provider, self.meter_provider):
+        providers: tuple[Any, ...] = (self.tracer_provider, self.logger_provider, self.meter_provider)  # SDK ones
+        for provider in providers:
             try:
                 if isinstance(provider, MeterProvider):
                     provider.shutdown(timeout_millis=timeout_millis)
                 else:
-                    provider.shutdown()  # type: ignore[attr-defined]
-            except Exception:  # noqa: BLE001
+                    provider.shutdown()
+            except Exception:  # noqa: BLE001 - telemetry never breaks the caller
                 _logger.exception("shutdown failed for %s", type(provider).__name__)
 
     def __enter__(self) -> Telemetry:
@@ -151,14 +153,15 @@ class Telemetry:
 
 def _sampler(settings: Settings) -> sampling.Sampler:
     ratio = settings.sampler_arg
-    return {
+    samplers: dict[str, Callable[[], sampling.Sampler]] = {
         "always_on": lambda: sampling.ALWAYS_ON,
         "always_off": lambda: sampling.ALWAYS_OFF,
         "traceidratio": lambda: sampling.TraceIdRatioBased(ratio),
         "parentbased_always_on": lambda: sampling.ParentBased(sampling.ALWAYS_ON),
         "parentbased_always_off": lambda: sampling.ParentBased(sampling.ALWAYS_OFF),
         "parentbased_traceidratio": lambda: sampling.ParentBased(sampling.TraceIdRatioBased(ratio)),
-    }[settings.sampler]()
+    }
+    return samplers[settings.sampler]()
 
 
 def _otlp_exporter(signal: str, url: str, protocol: str, headers: dict[str, str]) -> Any:
@@ -168,9 +171,9 @@ def _otlp_exporter(signal: str, url: str, protocol: str, headers: dict[str, str]
             if signal == "traces":
                 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
             elif signal == "metrics":
-                from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as GrpcExporter
+                from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as GrpcExporter  # type: ignore[assignment]  # one class per signal
             else:
-                from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter as GrpcExporter
+                from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter as GrpcExporter  # type: ignore[assignment]  # one class per signal
         except ImportError:
             msg = ("OTEL_EXPORTER_OTLP_PROTOCOL = 'grpc' needs the grpc extra (pip install 'heritage-otel[grpc]'); "
                    "valid without it: 'http/protobuf'")
@@ -179,9 +182,9 @@ def _otlp_exporter(signal: str, url: str, protocol: str, headers: dict[str, str]
     if signal == "traces":
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
     elif signal == "metrics":
-        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as HttpExporter
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as HttpExporter  # type: ignore[assignment]  # one class per signal
     else:
-        from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter as HttpExporter
+        from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter as HttpExporter  # type: ignore[assignment]  # one class per signal
     return HttpExporter(endpoint=url, headers=headers)
 
 

@@ -9,7 +9,7 @@ failure also adds a ``heritage.validation.failed`` event to the current span
 ``heritage.validation.value`` and ``heritage.validation.expected``.
 
 Query text is sensitive: in messages, exceptions and span events it appears
-as a digest (``sha256:...``, see :mod:`heritage_otel.logs.hashing`) plus its
+as a digest (``sha256:...``, see :mod:`heritage_otel.hashing`) plus its
 length, unless raw capture is enabled (``capture_query_text=True`` or
 ``HERITAGE_OTEL_CAPTURE_QUERY_TEXT=true``); then at most its first 40
 characters are shown.
@@ -44,7 +44,7 @@ from opentelemetry import trace
 
 from heritage_otel import semconv
 from heritage_otel.errors import ValidationError
-from heritage_otel.logs.hashing import capture_query_text_enabled, hash_query_text
+from heritage_otel.hashing import capture_query_text_enabled, hash_query_text
 
 __all__ = ["InputValidator", "OutputValidator", "describe_value"]
 

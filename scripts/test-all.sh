@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install everything heritage-otel's tests need, then run the whole suite.
+# Install everything heritage-otel's tests need, lint (ruff, mypy: either failing fails the run), then run
+# the whole suite.
 #   bash scripts/test-all.sh [pytest args...]
 # System dependencies (Prometheus Alertmanager, the Collector and Jaeger
 # builds, ...) are installed by scripts/deps/*.sh, each idempotent and cached.
@@ -19,6 +20,11 @@ fi
 echo "== installing heritage-otel with its dev extra"
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[dev]'
+
+echo "== ruff (rules in pyproject.toml [tool.ruff])"
+.venv/bin/ruff check .
+echo "== mypy (strict on the public API; pyproject.toml [tool.mypy])"
+.venv/bin/mypy
 
 echo "== running the test suite"
 exec .venv/bin/python -m pytest "$@"

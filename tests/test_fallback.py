@@ -10,7 +10,7 @@ import pytest
 from opentelemetry.trace import StatusCode
 
 from heritage_otel import semconv
-from heritage_otel.errors import FallbackExhaustedError, ResultRejectedError, StrategyTimeoutError
+from heritage_otel.errors import FallbackExhaustedError, ResultRejectedError
 from heritage_otel.fallback import FallbackChain
 
 
@@ -140,7 +140,7 @@ def test_timed_strategy_keeps_the_trace_context(telemetry):
 def test_rejected_result_moves_on(telemetry):
     """A result failing the check is a rejected attempt and the next strategy runs."""
     chain = FallbackChain("c", result_check=lambda result: bool(result))
-    chain.add_strategy("empty", lambda: [], priority=2)
+    chain.add_strategy("empty", list, priority=2)
     chain.add_strategy("full", lambda: [1], priority=1)
     assert chain.execute() == ([1], "full")
     _, attempts = _attempts(telemetry)

@@ -167,13 +167,31 @@ def test_imports_follow_the_layer_table(layers, graph) -> None:
     assert violations(graph, layers) == []
 
 
+#: The SDK's module of environment variable names: constants only (``opentelemetry.sdk`` is a namespace package,
+#: importing this runs no SDK code), so layers 0-2 read ``OTEL_*`` names from it.
+SDK_NAMES = "opentelemetry.sdk.environment_variables"
+
+
 def test_application_layers_never_import_the_sdk(layers) -> None:
-    """Importing layers 0-2 (names, API, instrumentation) never imports the OpenTelemetry SDK."""
+    """Importing layers 0-2 (names, API, instrumentation) never imports the OpenTelemetry SDK (its names aside)."""
     modules = _modules()
     offenders = [f"{m} imports {t}" for m, p in sorted(modules.items()) if layer_of(m, layers).number <= 2
                  for t in sorted(imports_of(m, p, set(modules), at_import_only=True))
-                 if t.startswith("opentelemetry.sdk")]
+                 if t.startswith("opentelemetry.sdk") and t != SDK_NAMES]
     assert offenders == []
+
+
+def test_the_sdk_names_module_runs_no_sdk_code() -> None:
+    """Importing the SDK's environment variable names loads no SDK provider module (checked in a fresh process)."""
+    import subprocess
+    import sys
+
+    code = (f"import sys, {SDK_NAMES}; "
+            "print(sorted(m for m in sys.modules if m.startswith('opentelemetry.sdk')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60).stdout
+    loaded = ast.literal_eval(out.strip())
+    assert SDK_NAMES in loaded
+    assert [m for m in loaded if m != "opentelemetry.sdk" and not m.startswith(SDK_NAMES)] == []
 
 
 def test_checker_flags_upward_and_facade_imports(layers, graph) -> None:
@@ -186,3 +204,81 @@ def test_checker_flags_upward_and_facade_imports(layers, graph) -> None:
         f"{PACKAGE}.analysis.health (layer 4) imports {PACKAGE}.instrumentation._wrappers (layer 2)",
         f"{PACKAGE}.cli.main (layer 6) imports {PACKAGE}.monitoring (layer 5)",
     ]
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every import circle between our modules (imports inside functions included), each as the path
+    ``a -> b -> ... -> a`` starting at its smallest module; one circle per strongly connected component."""
+    ours = {m: sorted(t for t in targets if t in graph and t != m) for m, targets in graph.items()}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    components: list[set[str]] = []
+    for root in sorted(ours):  # Tarjan's algorithm, iterative (the graph is deep)
+        if root in index:
+            continue
+        work = [(root, iter(ours[root]))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(ours[child])))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = set()
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.add(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    components.append(component)
+    found = []
+    for component in components:
+        start = min(component)
+        paths = {start: [start]}  # breadth-first: the shortest circle through ``start``
+        queue = [start]
+        circle = None
+        while queue and circle is None:
+            node = queue.pop(0)
+            for child in ours[node]:
+                if child == start:
+                    circle = [*paths[node], start]
+                    break
+                if child in component and child not in paths:
+                    paths[child] = [*paths[node], child]
+                    queue.append(child)
+        found.append(circle)
+    return sorted(found)
+
+
+def test_no_import_circles(graph) -> None:
+    """The import graph of heritage_otel/ has no circle, at module level or through an import inside a function
+    (``if TYPE_CHECKING:`` imports excluded: they never run)."""
+    circles = [" -> ".join(c) for c in cycles(graph)]
+    assert circles == [], "import circles:\n  " + "\n  ".join(circles)
+
+
+def test_checker_flags_circles_hidden_in_functions(graph, tmp_path) -> None:
+    """The circle check sees an import inside a function and names the circle (so it cannot pass vacuously)."""
+    late = tmp_path / "late.py"
+    late.write_text("def late():\n    from heritage_otel.analysis.alerts import AlertManager\n", encoding="utf-8")
+    module = f"{PACKAGE}.analysis.alert"
+    assert imports_of(module, late, set(graph)) == {f"{PACKAGE}.analysis.alerts"}
+    bad = {m: set(t) for m, t in graph.items()}
+    bad[module] |= imports_of(module, late, set(graph))
+    assert cycles(bad) == [[module, f"{PACKAGE}.analysis.alerts", module]]

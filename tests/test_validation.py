@@ -11,7 +11,7 @@ from opentelemetry import trace
 
 from heritage_otel import semconv
 from heritage_otel.errors import HeritageError, Severity, ValidationError
-from heritage_otel.logs.hashing import hash_query_text
+from heritage_otel.hashing import hash_query_text
 from heritage_otel.validation import InputValidator, OutputValidator, describe_value
 
 SECRET_QUERY = "confidential query about the Duke's private letters " * 30  # 1620 chars

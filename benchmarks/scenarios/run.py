@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from suite import SCENARIOS, run_scenario, table  # noqa: E402
+from suite import SCENARIOS, run_scenario, table  # noqa: E402 - after the sys.path line above
 
 
 def main(argv: list[str] | None = None) -> int:

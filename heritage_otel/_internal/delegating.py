@@ -26,11 +26,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from opentelemetry import _logs, metrics, trace
-from opentelemetry._logs import _internal as _logs_api
-from opentelemetry.metrics import _internal as _metrics_api
 from opentelemetry._logs import Logger, LoggerProvider, NoOpLoggerProvider
 from opentelemetry.metrics import Meter, MeterProvider, NoOpMeterProvider
 from opentelemetry.trace import NoOpTracerProvider, Tracer, TracerProvider
+
+from heritage_otel._internal.otel_api import PROXY_LOGGER_PROVIDER, PROXY_METER_PROVIDER, globals_never_set
 
 _logger = logging.getLogger(__name__)
 
@@ -187,7 +187,7 @@ class _ObservableForwarder:
 
 
 def _meter_of(provider: MeterProvider, factory: Callable[[Meter], Any]) -> Meter:
-    return provider.get_meter(*factory.meter_args)  # type: ignore[attr-defined]
+    return provider.get_meter(*factory.meter_args)  # type: ignore[attr-defined]  # set on the factory by _MeterForwarder below
 
 
 def _meter_for_generation(factory: Callable[[Meter], Any]) -> Meter:
@@ -203,7 +203,7 @@ class _ForwardingMeter(Meter):
         def factory(meter: Meter) -> Any:
             return getattr(meter, method)(*args, **kwargs)
 
-        factory.meter_args = self._meter_args  # type: ignore[attr-defined]
+        factory.meter_args = self._meter_args  # type: ignore[attr-defined]  # an attribute carried by the factory function
         return factory
 
     def _sync(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -386,12 +386,11 @@ def _api_global_unset() -> bool:
     """
     if _api_set_once[0]:
         return False
-    if (not _PROVIDERS_FROM_ENV and getattr(trace, "_TRACER_PROVIDER", 0) is None
-            and getattr(_metrics_api, "_METER_PROVIDER", 0) is None and getattr(_logs_api, "_LOGGER_PROVIDER", 0) is None):
+    if not _PROVIDERS_FROM_ENV and globals_never_set():
         return True
     unset = (isinstance(trace.get_tracer_provider(), (trace.ProxyTracerProvider, NoOpTracerProvider))
-             and isinstance(metrics.get_meter_provider(), (_metrics_api._ProxyMeterProvider, NoOpMeterProvider))
-             and isinstance(_logs.get_logger_provider(), (_logs_api.ProxyLoggerProvider, NoOpLoggerProvider)))
+             and isinstance(metrics.get_meter_provider(), (PROXY_METER_PROVIDER, NoOpMeterProvider))
+             and isinstance(_logs.get_logger_provider(), (PROXY_LOGGER_PROVIDER, NoOpLoggerProvider)))
     if not unset:
         _api_set_once[0] = True  # a provider other than a proxy or a no-op is set, for good
     return unset

@@ -20,23 +20,18 @@ True
 from __future__ import annotations
 
 import contextvars
-import logging
-import os
 from collections.abc import Mapping
 from typing import Final
 
 from heritage_otel import environment_variables as env_vars
+from heritage_otel.checks import env_flag
+from heritage_otel.hashing import hash_query_text
 from heritage_otel.secrets import mask_text
 
 __all__ = ["capture_exception_messages_enabled", "enter_query", "leave_query", "message_for_export"]
 
-_logger = logging.getLogger("heritage_otel.errors")
-
 #: Environment variable that opts in to exporting exception messages (masked).
 ENV_CAPTURE_EXCEPTION_MESSAGES: Final = env_vars.HERITAGE_OTEL_CAPTURE_EXCEPTION_MESSAGES
-_TRUE: Final = frozenset({"true", "1", "yes", "on"})
-_FALSE: Final = frozenset({"false", "0", "no", "off", ""})
-_warned: set[str] = set()
 
 _query: contextvars.ContextVar[str | None] = contextvars.ContextVar("heritage_query_in_progress", default=None)
 
@@ -52,7 +47,8 @@ def leave_query(token: contextvars.Token[str | None]) -> None:
 
 
 def capture_exception_messages_enabled(capture: bool | None = None, environ: Mapping[str, str] | None = None) -> bool:
-    """``capture`` if given, else ``HERITAGE_OTEL_CAPTURE_EXCEPTION_MESSAGES`` (unrecognised: warned once, false).
+    """``capture`` if given, else ``HERITAGE_OTEL_CAPTURE_EXCEPTION_MESSAGES``, read as the SDK reads a boolean
+    (:func:`heritage_otel.checks.env_flag`: ``true`` in any case; any other value but ``false`` warns once, false).
 
     >>> capture_exception_messages_enabled(environ={"HERITAGE_OTEL_CAPTURE_EXCEPTION_MESSAGES": "true"})
     True
@@ -61,21 +57,11 @@ def capture_exception_messages_enabled(capture: bool | None = None, environ: Map
     """
     if capture is not None:
         return bool(capture)
-    raw = (os.environ if environ is None else environ).get(ENV_CAPTURE_EXCEPTION_MESSAGES, "")
-    lowered = raw.strip().lower()
-    if lowered in _TRUE:
-        return True
-    if lowered not in _FALSE and raw not in _warned:
-        _warned.add(raw)
-        _logger.warning("%s = %r is not valid; valid values: true, false. Using false.",
-                        ENV_CAPTURE_EXCEPTION_MESSAGES, raw)
-    return False
+    return env_flag(ENV_CAPTURE_EXCEPTION_MESSAGES, environ)
 
 
 def message_for_export(text: str, capture: bool | None = None, salt: str | None = None) -> str:
     """``text`` masked (secrets, the call's query) when exception messages are captured, else its digest."""
-    from heritage_otel.logs.hashing import hash_query_text
-
     if not text:
         return text
     if not capture_exception_messages_enabled(capture):

@@ -26,6 +26,11 @@ The anomaly detectors also work alone, one value at a time
 default, :class:`ZScoreDetector` and :class:`MADDetector` the textbook ones),
 and so do :func:`psi`, :func:`psi_counts`, :func:`ks`, :func:`ks_counts`.
 See docs/analysis.md for formulas, approximations and configuration.
+
+>>> from heritage_otel.analysis import Analyzer, AlertManager
+>>> analyzer = Analyzer(interval_seconds=60)
+>>> float(analyzer.config.interval_seconds), analyzer.config.anomaly_detectors[0] in DETECTORS
+(60.0, True)
 """
 
 from heritage_otel.analysis.alerts import Alert, AlertManager

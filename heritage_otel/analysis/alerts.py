@@ -46,107 +46,31 @@ True
 
 from __future__ import annotations
 
-import datetime as _dt
 import logging
-import math
 import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
+from heritage_otel.analysis.alert import STATE_FIRING, STATE_RESOLVED, Alert, AlertKey
 from heritage_otel.analysis.findings import AlertLevel, Evaluation, Finding
+from heritage_otel.analysis.incidents import Incident, IncidentTracker
 from heritage_otel.analysis.policy import AlertPolicy, PolicySettings
-from heritage_otel.analysis.samples import Labels, SeriesKey
+from heritage_otel.analysis.samples import SeriesKey
 from heritage_otel.analysis.sinks.protocol import AlertSink, check_sink
 from heritage_otel.analysis.sinks.worker import SinkWorker
 from heritage_otel.analysis.slo.tracker import BURN_RATE_DETECTOR
-from heritage_otel.checks import check_int
+from heritage_otel.checks import check_int, check_number, invalid
 from heritage_otel.secrets import mask_text, public_url
 
 __all__ = ["Alert", "AlertLevel", "AlertManager", "STATE_FIRING", "STATE_RESOLVED", "DEFAULT_COOLDOWN_S"]
 
 _log = logging.getLogger(__name__)
 
-STATE_FIRING: Final = "firing"
-STATE_RESOLVED: Final = "resolved"
 DEFAULT_COOLDOWN_S: Final = 15 * 60.0
-AlertKey = tuple[str, str, Labels]
-
-
-@dataclass(frozen=True)
-class Alert:
-    """One alert (frozen; the manager replaces it as it changes).
-
-    Seed-compatible aliases: :attr:`metric_name`, :attr:`timestamp`.
-    """
-
-    id: str
-    level: AlertLevel
-    metric: str
-    detector: str
-    labels: Mapping[str, str]
-    current_value: float
-    threshold: float
-    message: str
-    first_seen: float
-    last_seen: float
-    exemplar_trace_ids: tuple[str, ...] = ()
-    exemplar_span_ids: tuple[str, ...] = ()
-    jaeger_links: tuple[str, ...] = ()
-    state: str = STATE_FIRING
-    resolved_at: float | None = None
-    event: str = "fired"
-    incident: str | None = None
-    members: tuple[Mapping[str, Any], ...] = ()
-    cause: Mapping[str, Any] | None = None
-    scope: str | None = None
-
-    def __hash__(self) -> int:
-        return hash((self.id, self.state, self.last_seen, self.level))
-
-    @property
-    def key(self) -> AlertKey:
-        """Dedup key: (metric, detector, sorted labels)."""
-        return (self.metric, self.detector, tuple(sorted(self.labels.items())))
-
-    @property
-    def metric_name(self) -> str:
-        """The seed's name for :attr:`metric`."""
-        return self.metric
-
-    @property
-    def timestamp(self) -> _dt.datetime:
-        """Last-seen time as an aware UTC datetime (the seed's ``timestamp``)."""
-        return _dt.datetime.fromtimestamp(self.last_seen, tz=_dt.timezone.utc)
-
-    @property
-    def active(self) -> bool:
-        """True while firing."""
-        return self.state == STATE_FIRING
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (times as RFC 3339 strings, NaN as None)."""
-
-        def num(v: float) -> float | None:
-            return None if v is None or not math.isfinite(v) else v
-
-        def iso(t: float | None) -> str | None:
-            return None if t is None else _dt.datetime.fromtimestamp(t, tz=_dt.timezone.utc).isoformat()
-
-        return {
-            "id": self.id, "level": self.level.name, "state": self.state, "event": self.event,
-            "metric": self.metric, "detector": self.detector, "labels": dict(self.labels),
-            "current_value": num(self.current_value), "threshold": num(self.threshold), "message": self.message,
-            "first_seen": iso(self.first_seen), "last_seen": iso(self.last_seen), "resolved_at": iso(self.resolved_at),
-            "exemplar_trace_ids": list(self.exemplar_trace_ids), "exemplar_span_ids": list(self.exemplar_span_ids),
-            "jaeger_links": list(self.jaeger_links),
-            "incident": self.incident if self.incident is not None else self.id,
-            "scope": self.scope, "members": [dict(m) for m in self.members],
-            "cause": dict(self.cause) if self.cause is not None else None,
-        }
 
 
 @dataclass
@@ -189,20 +113,12 @@ class AlertManager:
         handlers: Iterable[Callable[[Alert], Any]] = (),
         apply_policy: bool = True,
     ) -> None:
-        from heritage_otel.analysis.incidents import IncidentTracker  # incidents build on Alert
-
-        if isinstance(cooldown_s, bool) or not isinstance(cooldown_s, (int, float)) or not cooldown_s >= 0:
-            msg = f"cooldown_s = {cooldown_s!r} is not valid; expected a number of seconds >= 0 (default 900)"
-            raise ValueError(msg)
-        if not isinstance(history_size, int) or history_size < 1:
-            msg = f"history_size = {history_size!r} is not valid; expected an integer >= 1"
-            raise ValueError(msg)
-        if not isinstance(queue_size, int) or queue_size < 1:
-            msg = f"queue_size = {queue_size!r} is not valid; expected an integer >= 1"
-            raise ValueError(msg)
+        cooldown_s = check_number("cooldown_s", cooldown_s, minimum=0, unit="a number of seconds", what="default 900")
+        check_int("history_size", history_size, minimum=1)
+        check_int("queue_size", queue_size, minimum=1)
         if jaeger_url is not None and not str(jaeger_url).startswith(("http://", "https://")):
-            msg = f"jaeger_url = {mask_text(repr(jaeger_url))} is not valid; expected an http(s) URL such as 'http://127.0.0.1:16686'"
-            raise ValueError(msg)
+            raise invalid("jaeger_url", mask_text(str(jaeger_url)),
+                          "an http(s) URL such as 'http://127.0.0.1:16686'")
         self.cooldown_s = float(cooldown_s)
         self.clock = clock
         self.jaeger_url = jaeger_url.rstrip("/") if jaeger_url else None
@@ -399,7 +315,7 @@ class AlertManager:
         with self._lock:
             return list(self._notifications)
 
-    def active_incidents(self) -> list[Any]:
+    def active_incidents(self) -> list[Incident]:
         """The open :class:`~heritage_otel.analysis.incidents.Incident` objects, most severe first."""
         with self._lock:
             return self.incidents.open()
@@ -427,4 +343,4 @@ class AlertManager:
             workers, self._workers = list(self._workers), []
         for w in workers:
             w.request_stop()
-        return all([w.close(max(0.0, deadline - time.monotonic())) for w in workers])
+        return all([w.close(max(0.0, deadline - time.monotonic())) for w in workers])  # noqa: C419 - close every worker, no short-circuit

@@ -406,7 +406,7 @@ class Analyzer:
         return tuple(sorted(key.labels(self.config.resource_label_keys).items()))
 
     def _threshold_finding(self, row: int, rule: Any, value: float, crossed: float, level: int) -> Finding:
-        key: SeriesKey = self._windows.keys[row]  # type: ignore[assignment]
+        key: SeriesKey = self._windows.keys[row]  # type: ignore[assignment]  # the windows' keys are SeriesKey (typed as Hashable there)
         alert_level = AlertLevel.CRITICAL if level == LEVEL_CRITICAL else AlertLevel.WARNING
         side = "above" if rule.upper else "below"
         which = "critical" if level == LEVEL_CRITICAL else "warning"
@@ -416,7 +416,7 @@ class Analyzer:
                        self._windows.exemplars[row], math.nan, key)
 
     def _anomaly_finding(self, row: int, det: Detector, value: float, score: float, center: float, scale: float) -> Finding:
-        key: SeriesKey = self._windows.keys[row]  # type: ignore[assignment]
+        key: SeriesKey = self._windows.keys[row]  # type: ignore[assignment]  # the windows' keys are SeriesKey (typed as Hashable there)
         return anomaly_finding(key.metric, det.name, self._labels(key), value, score, center, scale,
                                sensitivity=det.sensitivity, critical_factor=self.config.critical_factor,
                                exemplars=self._windows.exemplars[row], series=key, score_name=det.score_name)
@@ -442,11 +442,11 @@ class Analyzer:
         psi_hit = psi_drifted(psi_values, cfg.psi_warning)
         ks_hit = ks_drifted(d, p, cfg.ks_alpha, cfg.ks_min_statistic)
         for i in np.flatnonzero(psi_hit).tolist():
-            key: SeriesKey = group.keys[int(rows[i])]  # type: ignore[assignment]
+            key: SeriesKey = group.keys[int(rows[i])]  # type: ignore[assignment]  # the windows' keys are SeriesKey (typed as Hashable there)
             findings.append(psi_finding(key.metric, self._labels(key), float(psi_values[i]), warning=cfg.psi_warning,
                                         critical=cfg.psi_critical, exemplars=self._row_exemplars(key), series=key))
         for i in np.flatnonzero(ks_hit).tolist():
-            key = group.keys[int(rows[i])]  # type: ignore[assignment]
+            key = group.keys[int(rows[i])]  # type: ignore[assignment]  # the windows' keys are SeriesKey (typed as Hashable there)
             findings.append(ks_finding(key.metric, self._labels(key), float(d[i]), float(p[i]), alpha=cfg.ks_alpha,
                                        min_statistic=cfg.ks_min_statistic, approximate=True,
                                        exemplars=self._row_exemplars(key), series=key))
@@ -466,7 +466,7 @@ class Analyzer:
     def series(self) -> list[SeriesKey]:
         """Every series with a window (metrics and indicators)."""
         with self._lock:
-            return [k for k in self._windows.keys if k is not None]  # type: ignore[misc]
+            return [k for k in self._windows.keys if k is not None]  # type: ignore[misc]  # the windows' keys are SeriesKey or None (a freed row), typed as Hashable there
 
     def snapshot(self, metric: str | None = None) -> list[SeriesSnapshot]:
         """The latest point of every series (or of one ``metric``'s), with its exemplars, in creation order."""

@@ -41,6 +41,7 @@ from typing import Any, Final
 import numpy as np
 
 from heritage_otel import semconv
+from heritage_otel.checks import is_true
 from heritage_otel.analysis.samples import SeriesKey
 from heritage_otel.indicators import lookup
 
@@ -50,7 +51,6 @@ __all__ = ["Cause", "probable_cause", "MIN_SHARE"]
 MIN_SHARE: Final = 0.05
 _LATENCY_SIGNALS: Final = frozenset({"query_latency", "component_latency", "operation_latency"})
 _QUALITY_SIGNALS: Final = frozenset({"ndcg_at_10", "precision_at_5", "diversity", "results", "empty_results"})
-_TRUE: Final = {"true", "1", "yes"}
 _MAX_TRACES: Final = 5
 
 
@@ -154,7 +154,7 @@ def _shares(scope: _Scope, metric: str, by: tuple[str, ...], queries: tuple[floa
 def _degraded(key: SeriesKey) -> bool:
     flag = _attr(key, semconv.FALLBACK_DEGRADED)
     if flag is not None:
-        return flag.lower() in _TRUE
+        return is_true(flag)
     try:
         return float(_attr(key, semconv.FALLBACK_PRIORITY) or 0) > 0
     except ValueError:
@@ -168,7 +168,7 @@ def _failing_components(scope: _Scope) -> list[tuple[str, tuple[str, ...]]]:
     found = []
     for key in scope.of(semconv.METRIC_COMPONENT_DURATION):
         success = _attr(key, semconv.SUCCESS)
-        if success is None or success.lower() in _TRUE:
+        if success is None or is_true(success):
             continue
         b, r = scope.split(key)
         if r.size and r.size >= b.size:  # failing mostly since the incident began
@@ -216,7 +216,7 @@ def _fell(scope: _Scope, metrics: Collection[str]) -> tuple[str, float, float, t
             drop = (base - now) / abs(base) if base else 0.0
             if drop > 0 and (worst is None or drop > worst[0]):
                 worst = (drop, metric, base, now, scope.traces(key))
-    return None if worst is None else worst[1:]  # type: ignore[return-value]
+    return None if worst is None else worst[1:]  # type: ignore[return-value]  # the tail of the tuple is the declared result
 
 
 def probable_cause(
@@ -264,7 +264,7 @@ def probable_cause(
             evidence.append({"kind": "latency", "component": slow_component, "baseline_ms": base, "now_ms": now})
             traces.extend(ids)
     if not parts and signals & _QUALITY_SIGNALS:
-        fell = _fell(scope, [m for m in ("ndcg_at_10", "precision_at_5", "diversity", "results_per_query")])
+        fell = _fell(scope, ["ndcg_at_10", "precision_at_5", "diversity", "results_per_query"])
         if fell is not None:
             metric, base, now, ids = fell
             kind = "quality"

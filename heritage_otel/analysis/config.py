@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from heritage_otel.analysis.detectors import DEFAULT_DETECTOR, DETECTORS as _ANOMALY, Detector, create
-from heritage_otel.analysis.policy import validate_policy
+from heritage_otel.analysis.policy_settings import validate_policy
 from heritage_otel.analysis.thresholds import DEFAULT_THRESHOLDS, ThresholdRules
-from heritage_otel.checks import check_int, check_number
+from heritage_otel.checks import check_int, check_number, invalid
 
 __all__ = ["AnalyzerConfig", "DETECTORS", "ANOMALY_DETECTORS", "DetectorSpec"]
 
@@ -84,8 +84,7 @@ MAX_RETENTION_MINUTES = 30 * 24 * 60.0
 
 def _at_most(name: str, value: Any, maximum: float, what: str) -> None:
     if value > maximum:
-        msg = f"{name} = {value!r} is not valid; expected at most {maximum:g} ({what})"
-        raise ValueError(msg)
+        raise invalid(name, value, f"at most {maximum:g} ({what})")
 
 
 def _integer(name: str, value: Any, minimum: int, what: str) -> None:
@@ -133,8 +132,7 @@ class AnalyzerConfig:
         _integer("min_samples", self.min_samples, 2, "baseline points needed before judging")
         _specs("anomaly_detectors", self.anomaly_detectors)
         if not isinstance(self.metric_detectors, Mapping):
-            msg = f"metric_detectors = {self.metric_detectors!r} is not valid; expected a mapping metric -> detectors"
-            raise ValueError(msg)
+            raise invalid("metric_detectors", self.metric_detectors, "a mapping metric -> detectors")
         for metric, value in self.metric_detectors.items():
             _specs(f"metric_detectors[{metric!r}]", value)
         ThresholdRules(self.thresholds)  # raises with the rule, key and value
@@ -142,8 +140,7 @@ class AnalyzerConfig:
         _number("psi_critical", self.psi_critical, self.psi_warning, "PSI for CRITICAL, >= psi_warning", strict=False)
         _number("ks_alpha", self.ks_alpha, 0, "KS p-value below which drift is reported")
         if self.ks_alpha >= 1:
-            msg = f"ks_alpha = {self.ks_alpha!r} is not valid; expected a number in (0, 1)"
-            raise ValueError(msg)
+            raise invalid("ks_alpha", self.ks_alpha, "a number in (0, 1)")
         _number("ks_min_statistic", self.ks_min_statistic, 0, "smallest KS distance reported", strict=False)
         _integer("drift_baseline_points", self.drift_baseline_points, 1, "intervals learned as the drift reference")
         _integer("drift_window_points", self.drift_window_points, 1, "intervals in the current drift window")
@@ -163,8 +160,7 @@ class AnalyzerConfig:
         ):
             _at_most(name, getattr(self, name), maximum, what)
         if self.interval_seconds < 0.001:
-            msg = f"interval_seconds = {self.interval_seconds!r} is not valid; expected at least 0.001 (seconds)"
-            raise ValueError(msg)
+            raise invalid("interval_seconds", self.interval_seconds, "at least 0.001 (seconds)")
         if self.points > MAX_POINTS:
             source = "window_points" if self.window_points is not None else "retention_minutes / interval_seconds"
             msg = (f"{source} = {self.points} points per series is not valid; expected at most {MAX_POINTS} "
@@ -172,8 +168,7 @@ class AnalyzerConfig:
             raise ValueError(msg)
         validate_policy(self.alert_policy)
         if self.window_points is not None and self.window_points <= self.min_samples:
-            msg = f"window_points = {self.window_points!r} is not valid; expected > min_samples ({self.min_samples})"
-            raise ValueError(msg)
+            raise invalid("window_points", self.window_points, f"> min_samples ({self.min_samples})")
 
     @property
     def points(self) -> int:

@@ -169,7 +169,7 @@ def ks_drifted(statistic: Any, pvalue: Any, alpha: float, min_statistic: float) 
 def warm_up() -> None:
     """Import the scipy parts the drift statistics use now, for long-running services whose first
     evaluation should not pay for it (in-process users import them on first use)."""
-    from scipy import special, stats  # noqa: F401
+    from scipy import special, stats  # noqa: F401 - imported to warm the import cache
 
 
 def ks_counts(reference: ArrayLike, current: ArrayLike) -> KSResult:
@@ -197,4 +197,4 @@ def ks_counts(reference: ArrayLike, current: ArrayLike) -> KSResult:
     p = np.where(bad, np.nan, p)
     if d.ndim == 0:
         return KSResult(float(d), float(min(1.0, p)), approximate=True)
-    return KSResult(d, np.minimum(p, 1.0), approximate=True)  # type: ignore[arg-type]
+    return KSResult(d, np.minimum(p, 1.0), approximate=True)  # type: ignore[arg-type]  # arrays for array input (KSResult is typed for scalars)

@@ -223,7 +223,7 @@ class AnalyzingMetricExporter(MetricExporter):
         if self.on_evaluation is not None:
             try:
                 self.on_evaluation(evaluation)
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001 - telemetry never breaks the caller
                 _log.exception("on_evaluation callback failed")
 
     def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any) -> MetricExportResult:
@@ -245,7 +245,7 @@ class AnalyzingMetricExporter(MetricExporter):
             if self.downstream is not None:
                 try:
                     result = self.downstream.export(metrics_data, timeout_millis=timeout_millis, **kwargs)
-                except Exception:  # noqa: BLE001
+                except Exception:  # noqa: BLE001 - telemetry never breaks the caller
                     _log.exception("downstream metric exporter failed")
                     result = MetricExportResult.FAILURE
         return result
@@ -259,7 +259,7 @@ class AnalyzingMetricExporter(MetricExporter):
                     ok = bool(self.downstream.force_flush(timeout_millis=timeout_millis))
                 if self.alert_manager is not None:
                     ok = self.alert_manager.flush(timeout_millis / 1000.0) and ok
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001 - telemetry never breaks the caller
                 _log.exception("force_flush failed")
                 return False
         return ok
@@ -273,5 +273,5 @@ class AnalyzingMetricExporter(MetricExporter):
             with suppress_instrumentation():
                 try:
                     self.downstream.shutdown(timeout_millis=timeout_millis, **kwargs)
-                except Exception:  # noqa: BLE001
+                except Exception:  # noqa: BLE001 - telemetry never breaks the caller
                     _log.exception("downstream metric exporter shutdown failed")

@@ -24,7 +24,7 @@ opens, ``updated`` when its severity rises or (at most once per cooldown)
 its members change, ``repeated`` once per cooldown while it lasts,
 ``resolved`` when its last member resolved.
 
->>> from heritage_otel.analysis.alerts import Alert
+>>> from heritage_otel.analysis.alert import Alert
 >>> from heritage_otel.analysis.findings import AlertLevel
 >>> tracker = IncidentTracker(cooldown_s=900)
 >>> a = Alert("a1", AlertLevel.WARNING, "fallback_rate", "mad", {"service.name": "rec"}, 0.7, 0.1, "up", 10, 10)
@@ -46,7 +46,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from heritage_otel import semconv
-from heritage_otel.analysis.alerts import STATE_FIRING, STATE_RESOLVED, Alert
+from heritage_otel.analysis.alert import STATE_FIRING, STATE_RESOLVED, Alert
 from heritage_otel.analysis.cause import Cause, probable_cause
 from heritage_otel.analysis.findings import AlertLevel
 from heritage_otel.analysis.policy import THRESHOLD_DETECTOR, signal_of

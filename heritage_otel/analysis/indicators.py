@@ -49,6 +49,7 @@ from typing import Final
 import numpy as np
 
 from heritage_otel import semconv
+from heritage_otel.checks import is_true
 from heritage_otel.indicators import INDICATOR_NAMES
 from heritage_otel.analysis.samples import KIND_HISTOGRAM, IntervalSample, Labels, SeriesKey, bucket_quantiles
 
@@ -57,7 +58,6 @@ __all__ = ["INDICATORS", "IndicatorValue", "compute_indicators"]
 #: The indicator names (rows of :data:`heritage_otel.indicators.TABLE` derived here).
 INDICATORS: Final = INDICATOR_NAMES
 _MAX_EXEMPLARS: Final = 5
-_TRUE: Final = {"true", "1", "yes"}
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ def _attr(sample: IntervalSample, key: str) -> str | None:
 def _is_degraded(sample: IntervalSample) -> bool:
     degraded = _attr(sample, semconv.FALLBACK_DEGRADED)
     if degraded is not None:
-        return degraded.lower() in _TRUE
+        return is_true(degraded)
     priority = _attr(sample, semconv.FALLBACK_PRIORITY)
     try:
         return priority is not None and float(priority) > 0
@@ -118,7 +118,7 @@ def _is_hit(sample: IntervalSample) -> bool:
     if result is not None:
         return result.lower() == "hit"
     hit = _attr(sample, semconv.CACHE_HIT)
-    return hit is not None and hit.lower() in _TRUE
+    return hit is not None and is_true(hit)
 
 
 def _group(samples: list[IntervalSample], resource: Labels) -> dict[SeriesKey, IndicatorValue]:
@@ -158,7 +158,7 @@ def _group(samples: list[IntervalSample], resource: Labels) -> dict[SeriesKey, I
         put("component_error_rate", sum(s.count for s in errors) / queries, _exemplars(errors))
         outcomes = [s for s in query_samples if _attr(s, semconv.SUCCESS) is not None]
         if outcomes:  # query-level: a query a fallback answered did not fail
-            failed = [s for s in outcomes if _attr(s, semconv.SUCCESS).lower() not in _TRUE]
+            failed = [s for s in outcomes if not is_true(_attr(s, semconv.SUCCESS))]
             put("error_rate", sum(s.count for s in failed) / queries, _exemplars(failed))
         else:
             put("error_rate", sum(s.count for s in errors) / queries, _exemplars(errors))

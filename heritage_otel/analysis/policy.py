@@ -43,15 +43,14 @@ whichever detector produced a finding (any name other than ``threshold``,
 
 Every setting has a default per table row and can be overridden per metric,
 indicator or signal in ``AnalyzerConfig.alert_policy`` (and the YAML/JSON
-config), e.g. ``{"default": {"for_intervals": 3}, "query_latency": {"min_absolute_effect": 50}}``.
+config), e.g. ``{"default": {"for_intervals": 3}, "query_latency": {"min_absolute_effect": 50}}``:
+its settings are :mod:`~heritage_otel.analysis.policy_settings` (validated at start-up), this module is the
+state machine that applies them (:class:`AlertPolicy`), as a Collector processor has its config apart.
 
->>> s = PolicySettings.resolve("query_latency_p95", {"query_latency": {"min_absolute_effect": 50}})
->>> s.for_intervals, s.resolve_after, s.min_absolute_effect, s.min_relative_effect
-(2, 1, 50.0, 0.5)
->>> PolicySettings.resolve("error_rate", {"default": {"for": 2}})
-Traceback (most recent call last):
-...
-ValueError: alert_policy['default']: setting 'for' is not valid; valid settings: for_intervals, resolve_after, min_relative_effect, min_absolute_effect, hysteresis, min_count, cold_start_intervals, min_drift, pages, drift
+>>> from heritage_otel.analysis import Analyzer
+>>> policy = AlertPolicy(Analyzer(alert_policy={"error_rate": {"for_intervals": 3}}))
+>>> policy.settings("error_rate").for_intervals, policy.settings("query_latency_p95").for_intervals
+(3, 2)
 """
 
 from __future__ import annotations
@@ -68,141 +67,24 @@ import numpy as np
 from heritage_otel import semconv
 from heritage_otel.analysis.findings import AlertLevel, Evaluation, Finding
 from heritage_otel.analysis.samples import Labels, SeriesKey
-from heritage_otel.indicators import TABLE, Indicator, lookup
+from heritage_otel.analysis.policy_settings import (
+    DRIFT_DETECTORS,
+    THRESHOLD_DETECTOR,
+    PolicySettings,
+    signal_of,
+    validate_policy,
+)
+from heritage_otel.indicators import TABLE, lookup
 
 __all__ = ["AlertPolicy", "PolicySettings", "DRIFT_DETECTORS", "THRESHOLD_DETECTOR", "validate_policy",
            "signal_of"]
 
-THRESHOLD_DETECTOR: Final = "threshold"
-DRIFT_DETECTORS: Final = frozenset({"psi", "ks"})
 #: The indicator whose latest value is a resource's sample count for an interval.
 COUNT_INDICATOR: Final = "query_count"
-#: Policy keys that are not metric names.
-DEFAULT_KEY: Final = "default"
 #: The policy's own anomaly finding: a rate whose whole history was one value moved by the effect size.
 CONSTANT_DETECTOR: Final = "constant_baseline"
 #: The rates (fractions where up is bad) the policy judges against a constant history itself.
 _CONSTANT_ROWS: Final = {n: r for n, r in TABLE.items() if r.derived and r.unit == "1" and r.bad == "up"}
-_SIGNALS: Final = frozenset(row.signal for row in TABLE.values())
-
-
-def _positive_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        msg = f"{name} = {value!r} is not valid; expected an integer >= {minimum}"
-        raise ValueError(msg)
-    return value
-
-
-def _number(name: str, value: Any, lo: float, hi: float = math.inf) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (lo <= value <= hi):
-        msg = f"{name} = {value!r} is not valid; expected a number in [{lo:g}, {hi:g}]"
-        raise ValueError(msg)
-    return float(value)
-
-
-def _flag(name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        msg = f"{name} = {value!r} is not valid; expected true or false"
-        raise ValueError(msg)
-    return value
-
-
-@dataclass(frozen=True)
-class PolicySettings:
-    """The policy for one metric: defaults from its table row, overridden by ``alert_policy``."""
-
-    for_intervals: int = 2
-    resolve_after: int = 1
-    min_relative_effect: float = 0.5
-    min_absolute_effect: float = 0.0
-    hysteresis: float = 0.5
-    min_count: int = 10
-    cold_start_intervals: int = 5
-    min_drift: float = 0.25
-    pages: bool = True
-    drift: bool = False
-
-    def __post_init__(self) -> None:
-        _positive_int("for_intervals", self.for_intervals, 1)
-        _positive_int("resolve_after", self.resolve_after, 1)
-        for name in ("min_relative_effect", "min_absolute_effect", "min_drift"):
-            object.__setattr__(self, name, _number(name, getattr(self, name), 0))
-        object.__setattr__(self, "hysteresis", _number("hysteresis", self.hysteresis, 0, 1))
-        _positive_int("min_count", self.min_count, 0)
-        _positive_int("cold_start_intervals", self.cold_start_intervals, 1)
-        _flag("pages", self.pages)
-        _flag("drift", self.drift)
-
-    @staticmethod
-    def names() -> tuple[str, ...]:
-        """The setting names, in declaration order."""
-        return tuple(f.name for f in dataclasses.fields(PolicySettings))
-
-    @classmethod
-    def for_row(cls, row: Indicator | None) -> PolicySettings:
-        """The defaults of a table row (a metric the table does not know never pages by itself)."""
-        if row is None:
-            return cls(pages=False)
-        return cls(min_relative_effect=row.min_relative_effect, min_absolute_effect=row.min_absolute_effect,
-                   pages=row.pages, drift=row.drift)
-
-    @classmethod
-    def resolve(cls, metric: str, policy: Mapping[str, Mapping[str, Any]] | None = None) -> PolicySettings:
-        """Settings of ``metric``: its row's defaults, then ``policy['default']``, its signal's and its own."""
-        row = lookup(metric)
-        settings = cls.for_row(row)
-        policy = policy or {}
-        for key in (DEFAULT_KEY, row.signal if row is not None else None, metric):
-            if key is not None and key in policy:
-                settings = settings._with(key, policy[key])
-        return settings
-
-    def _with(self, key: str, overrides: Any) -> PolicySettings:
-        if not isinstance(overrides, Mapping):
-            msg = f"alert_policy[{key!r}] = {overrides!r} is not valid; expected a mapping of setting -> value"
-            raise ValueError(msg)
-        valid = self.names()
-        for name in overrides:
-            if name not in valid:
-                msg = f"alert_policy[{key!r}]: setting {name!r} is not valid; valid settings: {', '.join(valid)}"
-                raise ValueError(msg)
-        try:
-            return dataclasses.replace(self, **dict(overrides))
-        except ValueError as exc:
-            msg = f"alert_policy[{key!r}]: {exc}"
-            raise ValueError(msg) from None
-
-
-def validate_policy(policy: Any) -> None:
-    """Raise ValueError naming the key, setting and value when ``policy`` is not a valid ``alert_policy``.
-
-    Keys are ``default``, a signal (``query_latency``), an indicator or any metric name.
-
-    >>> validate_policy({"error_rate": {"min_count": -1}})
-    Traceback (most recent call last):
-    ...
-    ValueError: alert_policy['error_rate']: min_count = -1 is not valid; expected an integer >= 0
-    """
-    if not isinstance(policy, Mapping):
-        msg = f"alert_policy = {policy!r} is not valid; expected a mapping of metric (or 'default') -> settings"
-        raise ValueError(msg)
-    for key, overrides in policy.items():
-        if not isinstance(key, str) or not key:
-            msg = f"alert_policy key {key!r} is not valid; expected 'default', a signal, indicator or metric name"
-            raise ValueError(msg)
-        PolicySettings()._with(key, overrides)
-        if key not in (DEFAULT_KEY, *_SIGNALS):
-            PolicySettings.resolve(key, policy)
-
-
-def signal_of(metric: str) -> str:
-    """The signal a metric belongs to (its own name when the table does not know it).
-
-    >>> signal_of("heritage.query.duration"), signal_of("query_latency_p99"), signal_of("x")
-    ('query_latency', 'query_latency', 'x')
-    """
-    row = lookup(metric)
-    return row.signal if row is not None else metric
 
 
 def _kind(detector: str) -> str:

@@ -16,6 +16,11 @@ Command-line options win over the file. Every limit of the service
 attributes, series, query store, time window) is a ``--flag`` of its own, with
 its default and valid range shown in ``--help``; every setting is checked at
 start-up (a clear error naming the setting, the value and what is valid).
+
+>>> from click.testing import CliRunner
+>>> result = CliRunner().invoke(analyzer, ["--help"])
+>>> result.exit_code, result.output.startswith("Usage:")
+(0, True)
 """
 
 from __future__ import annotations

@@ -10,6 +10,11 @@ component, quality and slowest-trace tables and writes ``alerts.jsonl``,
 Example::
 
     heritage-otel demo --seed 7 --queries 2400 --output-dir out/demo
+
+>>> from click.testing import CliRunner
+>>> result = CliRunner().invoke(demo, ["--help"])
+>>> result.exit_code, result.output.startswith("Usage:")
+(0, True)
 """
 
 from __future__ import annotations
@@ -75,7 +80,7 @@ def demo(seed: int, queries: int, duration_s: float | None, output_dir: Path, ot
                   console=console, transient=False, disable=quiet) as progress:
         task = progress.add_task("starting", total=total_ticks * config.per_tick)
 
-        def on_tick(phase: Phase, tick: int, health) -> None:  # noqa: ANN001
+        def on_tick(phase: Phase, tick: int, health) -> None:  # noqa: ANN001 - a test double's signature
             style = _STATUS_STYLE.get(health.status, "")
             progress.update(task, advance=config.per_tick,
                             description=f"{phase.name:<8} health [{style}]{health.score:5.1f} {health.status}[/]")

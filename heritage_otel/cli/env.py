@@ -3,6 +3,10 @@
 The list is :data:`heritage_otel.environment_variables.REGISTRY`; ``--markdown``
 prints the table that docs/configuration.md carries (a test keeps the two
 equal). Secret variables show only whether they are set, never their value.
+
+>>> from click.testing import CliRunner
+>>> CliRunner().invoke(env, ["--markdown"]).output.startswith("| Environment variable |")
+True
 """
 
 from __future__ import annotations

@@ -2,6 +2,11 @@
 
 Runs entirely in process (the embedded default): the primary strategy
 fails, the fallback answers, and the spans the chain produced are printed.
+
+>>> from click.testing import CliRunner
+>>> result = CliRunner().invoke(example, ["--help"])
+>>> result.exit_code, result.output.startswith("Usage:")
+(0, True)
 """
 
 from __future__ import annotations

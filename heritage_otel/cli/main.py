@@ -3,6 +3,11 @@
 Sub-commands live in their own modules and are imported only when used, so
 ``heritage-otel --help`` stays fast and one broken sub-command cannot take the
 others down.
+
+>>> from click.testing import CliRunner
+>>> result = CliRunner().invoke(cli, ["--version"])
+>>> result.exit_code, "heritage-otel" in result.output
+(0, True)
 """
 
 from __future__ import annotations

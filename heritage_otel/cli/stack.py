@@ -8,6 +8,11 @@ gossiping Alertmanager peers and Jaeger with on-disk (Badger) storage. State
 (pids, logs, ports, queues) lives in ``--state-dir`` (default
 ``$HERITAGE_OTEL_STATE_DIR`` or ``./.state/stack``); ``status`` and ``down``
 act on whatever ``up`` started there.
+
+>>> from click.testing import CliRunner
+>>> result = CliRunner().invoke(stack, ["--help"])
+>>> result.exit_code, result.output.startswith("Usage:")
+(0, True)
 """
 
 from __future__ import annotations
@@ -81,8 +86,8 @@ def up(state_dir: Path | None, jaeger_storage: str | None, fleet: bool, alert_we
         click.echo(
             f"\nsend telemetry:  OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:{gateway['otlp-http']}  (the gateway)\n"
             f"Analyzer shards: " + ", ".join(stack_.fleet.url(f"analyzer-{i}", "http") for i in (1, 2)) + "\n"
-            f"status:          heritage-otel stack status [--json]\n"
-            f"stop:            heritage-otel stack down"
+            "status:          heritage-otel stack status [--json]\n"
+            "stop:            heritage-otel stack down"
         )
         return
     click.echo(

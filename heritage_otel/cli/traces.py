@@ -3,6 +3,11 @@
 The Jaeger URL is ``--jaeger-url``, else ``$HERITAGE_OTEL_JAEGER_URL``, else
 the query port recorded by ``heritage-otel stack up`` in the state folder,
 else ``http://127.0.0.1:16686``.
+
+>>> from click.testing import CliRunner
+>>> result = CliRunner().invoke(traces, ["--help"])
+>>> result.exit_code, result.output.startswith("Usage:")
+(0, True)
 """
 
 from __future__ import annotations

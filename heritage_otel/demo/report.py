@@ -3,6 +3,13 @@
 :func:`summarize` turns a :class:`~heritage_otel.demo.scenario.DemoResult`
 into a JSON-ready dict (also checking that every alert's exemplar trace ids
 are among the exported spans); :func:`print_report` prints it.
+
+>>> import os, tempfile
+>>> folder = tempfile.mkdtemp()
+>>> with open(os.path.join(folder, "spans.jsonl"), "w") as f:
+...     _ = f.write("")
+>>> exported_trace_ids(os.path.join(folder, "spans.jsonl"))
+set()
 """
 
 from __future__ import annotations

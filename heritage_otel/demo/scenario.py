@@ -265,7 +265,7 @@ def run_demo(config: DemoConfig, on_tick: TickCallback | None = None) -> DemoRes
         raise TelemetryDisabledError(msg)
     local_only = not telemetry.settings.endpoint
     slowest = SlowestTraces(3)
-    telemetry.tracer_provider.add_span_processor(slowest)  # type: ignore[attr-defined]
+    telemetry.tracer_provider.add_span_processor(slowest)  # type: ignore[attr-defined]  # the SDK TracerProvider configure() built
     instrumentor = RecommenderInstrumentor()
     owns_instrumentation = not instrumentor.is_instrumented_by_opentelemetry
     if owns_instrumentation:
@@ -302,7 +302,7 @@ def run_demo(config: DemoConfig, on_tick: TickCallback | None = None) -> DemoRes
                 if local_only:
                     # local exports run between ticks, so their CPU time does not land inside queries
                     # (with an OTLP endpoint the batch processor keeps its own schedule: never wait on the network)
-                    telemetry.tracer_provider.force_flush()  # type: ignore[attr-defined]
+                    telemetry.tracer_provider.force_flush()  # type: ignore[attr-defined]  # the SDK TracerProvider configure() built
                 analysis_reader.force_flush()
                 history = alerts.incident_history()
                 for note in history[seen_history:]:

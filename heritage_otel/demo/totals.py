@@ -5,6 +5,10 @@ A phase's quality is what the histograms gained during it: each call of
 increments since the previous call with the same
 :class:`~heritage_otel.analysis.cumulative.CumulativeTracker` the Analyzer
 uses, so the demo and the Analyzer count the same way.
+
+>>> from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+>>> MetricTotals(InMemoryMetricReader()).phase_quality()
+{}
 """
 
 from __future__ import annotations

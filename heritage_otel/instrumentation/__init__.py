@@ -113,7 +113,7 @@ import threading
 from collections.abc import Callable, Collection
 from typing import Any
 
-from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]  # not in the package's __all__, but its public class
 from wrapt import register_post_import_hook, wrap_function_wrapper
 
 from heritage_otel._internal import delegating
@@ -128,9 +128,10 @@ from heritage_otel.instrumentation._resolve import (
     watch_for_typo,
 )
 from heritage_otel.instrumentation.package import _instruments
-from heritage_otel.instrumentation.targets import RecommenderTargets, evaluator_from_env, parse_target
+from heritage_otel.instrumentation.evaluator import evaluator_from_env
+from heritage_otel.instrumentation.targets import RecommenderTargets, parse_target
 from heritage_otel.instrumentation.version import __version__
-from heritage_otel.logs.hashing import capture_query_text_enabled
+from heritage_otel.hashing import capture_query_text_enabled
 
 __all__ = ["RecommenderInstrumentor", "RecommenderTargets", "__version__"]
 
@@ -171,7 +172,7 @@ def _component_wrapper(wrappers: Any, name: str, operation: str, owner: Any, met
     return wrappers.component(name, operation)
 
 
-class RecommenderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+class RecommenderInstrumentor(BaseInstrumentor):  # type: ignore[misc]  # BaseInstrumentor is untyped
     """Wraps a recommender's entry point, components, ensemble, fallback chain and cache with OpenTelemetry."""
 
     _wrapped: list[tuple[type, str]]

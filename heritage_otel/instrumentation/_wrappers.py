@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import os
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -21,6 +20,7 @@ from opentelemetry import trace
 from opentelemetry._logs import LoggerProvider, NoOpLoggerProvider
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.metrics import MeterProvider, NoOpMeterProvider
+from opentelemetry.sdk.environment_variables import OTEL_SDK_DISABLED  # names only: no SDK code
 from opentelemetry.trace import NoOpTracerProvider, Span, TracerProvider
 
 from heritage_otel import environment_variables as env_vars
@@ -33,7 +33,8 @@ from heritage_otel.fallback import FallbackChain
 from heritage_otel.instrumentation.custom_types import DocumentReader, Evaluator, RequestHook, ResponseHook
 from heritage_otel.instrumentation.shapes import chain_arguments, warn_once
 from heritage_otel.instruments import instruments_for, record_query
-from heritage_otel.logs.hashing import hash_query_text
+from heritage_otel.checks import env_flag
+from heritage_otel.hashing import hash_query_text
 from heritage_otel.logs.query_logger import QueryLogger
 from heritage_otel.results import as_score, document_items, has_hits, read_document, result_count, safe_reader
 from heritage_otel.version import __version__
@@ -80,7 +81,7 @@ def never_records(tracer_provider: Any, meter_provider: Any, logger_provider: An
 def sdk_disabled_by_environment() -> bool:
     """True when ``OTEL_SDK_DISABLED`` is ``true`` (the SDK's rule: case-insensitive): every SDK provider
     then hands out no-op tracers, meters and loggers, so nothing can ever be recorded."""
-    return os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"
+    return env_flag(OTEL_SDK_DISABLED)
 
 
 def _off_check(tracer_provider: Any, meter_provider: Any, logger_provider: Any) -> Callable[[], bool]:
@@ -191,7 +192,7 @@ class Wrappers:
     def _quality(self, instance: Any, query: Any, results: Any) -> Mapping[str, float]:
         try:
             scores = self.evaluator(instance, query, results)
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - telemetry never breaks the caller
             _logger.exception("heritage recommender instrumentation: evaluator raised; quality not recorded")
             return {}
         if not scores:
@@ -299,7 +300,7 @@ class Wrappers:
             # never consume an iterator (document_items); the reference shape, a dict with a doc_id, inline
             documents = results if type(results) is list else document_items(results)
             reader = self.read_document
-            for (id_key, score_key), item in zip(self._document_keys, documents):
+            for (id_key, score_key), item in zip(self._document_keys, documents, strict=False):
                 if reader is None and type(item) is dict and item.get("doc_id") is not None:
                     attributes[id_key] = str(item["doc_id"])
                     score = item.get("score")
@@ -377,7 +378,7 @@ class Wrappers:
     def _record_component(self, duration: float, attributes: Mapping[str, Any]) -> None:
         try:
             self.instruments.component_duration.record(duration, attributes)
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - telemetry never breaks the caller
             _logger.exception("heritage recommender instrumentation: could not record a component duration")
 
     def ensemble(self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -432,7 +433,7 @@ class Wrappers:
             state.cache_hit = hit
         try:
             self.instruments.cache_requests.add(1, {semconv.CACHE_RESULT: "hit" if hit else "miss"})
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - telemetry never breaks the caller
             _logger.exception("heritage recommender instrumentation: could not count a cache look-up")
         return value
 

@@ -11,6 +11,10 @@
 
 Hooks, evaluators and document readers never break the recommender: their exceptions are
 logged and dropped. Check ``span.is_recording()`` before heavy attribute work.
+
+>>> def tag_query(span, instance, query, top_k) -> None:
+...     span.set_attribute("app.top_k", top_k)
+>>> hook: RequestHook = tag_query  # what RecommenderInstrumentor().instrument(request_hook=...) takes
 """
 
 from __future__ import annotations

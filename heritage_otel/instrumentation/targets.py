@@ -138,10 +138,10 @@ class RecommenderTargets:
 
     # each target: "module:Class.method", "module:function", or the object; entry_point may list several
     entry_point: str | Sequence[str] | None = _REFERENCE_ENTRY
-    components: Mapping[str, str] = field(default=_UNSET)  # type: ignore[assignment]
-    ensemble: str | None = field(default=_UNSET)  # type: ignore[assignment]
-    chain: str | None = field(default=_UNSET)  # type: ignore[assignment]
-    cache: str | None = field(default=_UNSET)  # type: ignore[assignment]
+    components: Mapping[str, str] = field(default=_UNSET)  # type: ignore[assignment]  # a sentinel: __post_init__ puts the real default
+    ensemble: str | None = field(default=_UNSET)  # type: ignore[assignment]  # a sentinel: __post_init__ puts the real default
+    chain: str | None = field(default=_UNSET)  # type: ignore[assignment]  # a sentinel: __post_init__ puts the real default
+    cache: str | None = field(default=_UNSET)  # type: ignore[assignment]  # a sentinel: __post_init__ puts the real default
     chain_name: str = "ranking_chain"
 
     def __post_init__(self) -> None:
@@ -180,7 +180,7 @@ class RecommenderTargets:
         """The entry points, as a tuple (empty: none)."""
         if self.entry_point is None:
             return ()
-        return self.entry_point if isinstance(self.entry_point, tuple) else (self.entry_point,)  # type: ignore[return-value]
+        return self.entry_point if isinstance(self.entry_point, tuple) else (self.entry_point,)  # type: ignore[return-value]  # entry points are strings after __post_init__
 
     @property
     def is_reference(self) -> bool:
@@ -229,59 +229,4 @@ class RecommenderTargets:
                 value = env[var].strip()
                 if not value or valid(var, value):
                     kwargs[key] = value or None
-        return cls(**kwargs)  # type: ignore[arg-type]
-
-
-class _Evaluator:
-    """An evaluator named by a target, imported on its first call (the recommender's module is loaded by then)."""
-
-    def __init__(self, target: str) -> None:
-        self.target = target
-        self._function: object = None
-
-    def __call__(self, instance: object, query: object, results: object) -> object:
-        if self._function is None:
-            self._function = self._resolve()
-        return self._function(instance, query, results)  # type: ignore[operator]
-
-    def _resolve(self) -> object:
-        """The named callable; one that cannot be found is logged once and scores nothing from then on."""
-        from heritage_otel.instrumentation._resolve import resolve_target  # it imports this module
-
-        try:
-            owner, name = resolve_target(self.target)
-            function = getattr(owner, name)
-        except Exception:  # noqa: BLE001 - a bad evaluator never breaks the recommender
-            _logger.exception("heritage recommender instrumentation: %s = %r cannot be used; no quality scores",
-                              ENV_EVALUATOR, self.target)
-            return _no_scores
-        return function
-
-    def __repr__(self) -> str:
-        return f"<evaluator {self.target}>"
-
-
-def _no_scores(instance: object, query: object, results: object) -> None:
-    return None
-
-
-def evaluator_from_env(environ: Mapping[str, str] | None = None) -> _Evaluator | None:
-    """The evaluator ``HERITAGE_OTEL_RECOMMENDER_EVALUATOR`` names, or None (unset, or malformed: logged).
-
-    ``module:Class.method`` is the recommender's own method (called with the
-    recommender as ``self``), ``module:function`` any function taking
-    ``(recommender, query, results)``; either returns quality scores.
-
-    >>> evaluator_from_env({"HERITAGE_OTEL_RECOMMENDER_EVALUATOR": "shop.search:Search.quality"})
-    <evaluator shop.search:Search.quality>
-    """
-    env = os.environ if environ is None else environ
-    value = env.get(ENV_EVALUATOR, "").strip()
-    if not value:
-        return None
-    try:
-        parse_target(value)
-    except ValueError as exc:
-        _logger.error("heritage recommender instrumentation: %s: %s; skipped", ENV_EVALUATOR, exc)
-        return None
-    return _Evaluator(value)
+        return cls(**kwargs)  # type: ignore[arg-type]  # kwargs hold only the fields read above

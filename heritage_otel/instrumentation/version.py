@@ -1,4 +1,9 @@
-"""Version of the recommender instrumentation (released with heritage-otel)."""
+"""Version of the recommender instrumentation (released with heritage-otel).
+
+>>> from heritage_otel.version import __version__ as package_version
+>>> __version__ == package_version
+True
+"""
 
 from heritage_otel.version import __version__
 

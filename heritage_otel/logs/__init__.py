@@ -26,6 +26,15 @@ through stdlib ``logging``, so installing the bridge never duplicates them.
 
 This package needs only ``opentelemetry-api``, except :mod:`.bridge`, which
 wires the SDK's ``LoggingHandler`` and is imported only when used.
+
+>>> import logging, io
+>>> stream = io.StringIO()
+>>> handler = logging.StreamHandler(stream)
+>>> handler.setFormatter(JsonFormatter())
+>>> log = logging.getLogger("doc.example"); log.addHandler(handler); log.propagate = False
+>>> log.warning("cache cold")
+>>> import json; json.loads(stream.getvalue())["message"]
+'cache cold'
 """
 
 from __future__ import annotations
@@ -33,7 +42,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from heritage_otel.logs.hashing import capture_query_text_enabled, hash_query_text, query_text_for_export
+from heritage_otel.hashing import capture_query_text_enabled, hash_query_text, query_text_for_export
 from heritage_otel.logs.json_formatter import JsonFormatter
 from heritage_otel.logs.performance_logger import PerformanceLogger
 from heritage_otel.logs.query_logger import QueryLogger

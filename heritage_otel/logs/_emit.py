@@ -17,11 +17,11 @@ from typing import IO, Any, Final
 
 from opentelemetry import _logs, trace
 from opentelemetry._logs import LoggerProvider, NoOpLoggerProvider, SeverityNumber
-from opentelemetry._logs._internal import ProxyLoggerProvider  # not re-exported by the API
 from opentelemetry.util.types import AttributeValue
 
 from heritage_otel import environment_variables as env_vars
 from heritage_otel._internal import delegating
+from heritage_otel._internal.otel_api import PROXY_LOGGER_PROVIDER
 from heritage_otel.logs.json_formatter import json_line, log_entry
 from heritage_otel.version import __version__
 
@@ -49,7 +49,7 @@ def sdk_logging_configured() -> bool:
     """
     if delegating.globals_installed():  # the forwarding globals: the monitor installs them without a pipeline
         return delegating.TARGET.ever_configured
-    return not isinstance(_logs.get_logger_provider(), (ProxyLoggerProvider, NoOpLoggerProvider))
+    return not isinstance(_logs.get_logger_provider(), (PROXY_LOGGER_PROVIDER, NoOpLoggerProvider))
 
 
 def resolve_log_dir(log_dir: str | os.PathLike[str] | None) -> Path | None:
@@ -67,7 +67,7 @@ def attribute_value(value: Any) -> AttributeValue:
     """``value`` as something an OpenTelemetry attribute can hold (else its ``str``)."""
     kind = type(value)
     if kind is str or kind is int or kind is float or kind is bool:  # the common case, without isinstance
-        return value
+        return value  # type: ignore[no-any-return]  # one of the four scalar types, checked just above
     if isinstance(value, (str, bool, int, float)):
         return value
     if isinstance(value, (list, tuple)):
@@ -122,7 +122,7 @@ class JsonLinesFile:
         if stream is not None:
             try:
                 stream.close()
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001 - telemetry never breaks the caller
                 pass
 
     def close(self) -> None:
@@ -189,7 +189,7 @@ class Emitter:
             target = span if span is not None else trace.get_current_span()
             if target.is_recording():
                 target.add_event(event_name, attrs)
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - telemetry never breaks the caller
             self._report_once("a span event")
         try:
             self._otel_logger.emit(
@@ -201,7 +201,7 @@ class Emitter:
                 event_name=event_name,
                 exception=exception,
             )
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - telemetry never breaks the caller
             self._report_once("a log record")
         if file_fields is not None and self.writes_file:
             try:
@@ -215,7 +215,7 @@ class Emitter:
                     span_context=span_context,
                 )
                 self.file.write(entry)
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001 - telemetry never breaks the caller
                 self._report_once("a JSON line")
 
     def close(self) -> None:

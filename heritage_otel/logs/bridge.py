@@ -105,10 +105,10 @@ def install_logging_bridge(
             return existing
     handler = _SafeLoggingHandler(level=level, logger_provider=logger_provider)
     setattr(handler, _BRIDGE_MARK, logger_provider)
-    handler._heritage_otel_logger = target  # type: ignore[attr-defined]
+    handler._heritage_otel_logger = target  # type: ignore[attr-defined]  # our marker on the stdlib handler
     target.addHandler(handler)
     if target.level == logging.NOTSET or target.level > level:
-        handler._heritage_otel_restore_level = (target.level, level)  # type: ignore[attr-defined]
+        handler._heritage_otel_restore_level = (target.level, level)  # type: ignore[attr-defined]  # our marker on the stdlib handler
         target.setLevel(level)
     return handler
 
@@ -126,5 +126,5 @@ def remove_logging_bridge(handler: logging.Handler) -> None:
         if callable(force_flush):
             force_flush()
         handler.close()
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - telemetry never breaks the caller
         _logger.warning("could not remove the OpenTelemetry logging bridge", exc_info=True)

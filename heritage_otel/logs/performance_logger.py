@@ -49,6 +49,7 @@ from opentelemetry import trace
 from opentelemetry._logs import LoggerProvider, SeverityNumber
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import Span, TracerProvider
+from opentelemetry.util.types import AttributeValue
 
 from heritage_otel import semconv
 from heritage_otel.errors import record_error
@@ -124,7 +125,7 @@ class PerformanceLogger:
         if not isinstance(name, str) or not name:
             msg = f"name = {name!r} is not valid; expected a non-empty operation name"
             raise ValueError(msg)
-        span_attributes = {semconv.OPERATION_NAME: name}
+        span_attributes: dict[str, AttributeValue] = {semconv.OPERATION_NAME: name}
         span_attributes.update({k: attribute_value(v) for k, v in attributes.items()})
         with self._tracer.start_as_current_span(
             name, attributes=span_attributes, record_exception=False, set_status_on_exception=False

@@ -33,7 +33,7 @@ from opentelemetry._logs import LoggerProvider, SeverityNumber
 from heritage_otel import semconv
 from heritage_otel.errors import exception_message_for_export
 from heritage_otel.logs._emit import Emitter
-from heritage_otel.logs.hashing import capture_query_text_enabled, hash_query_text
+from heritage_otel.hashing import capture_query_text_enabled, hash_query_text
 from heritage_otel.results import ID_NAMES, DocumentReader, document_ids, result_count
 
 __all__ = ["QueryLogger"]

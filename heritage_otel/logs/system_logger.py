@@ -133,7 +133,7 @@ class SystemLogger:
             fields = {
                 "changes": {k: {"old": masked_old.get(k), "new": masked_new.get(k)} for k in changed},
             }
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - telemetry never breaks the caller
             _logger.warning("SystemLogger could not describe a configuration change; dropped", exc_info=True)
             return
         self._log(_KIND_CONFIG, component, f"configuration of {component} changed: {', '.join(changed) or 'nothing'}",

@@ -29,7 +29,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any, Final
 
@@ -49,7 +49,7 @@ from heritage_otel.service.config import ServiceConfig
 from heritage_otel.service.convert import RESOURCE_KEYS, ConversionResult, MetricConverter
 from heritage_otel.service.fleet import FleetAggregator
 from heritage_otel.service.limits import DropCounters
-from heritage_otel.service.queries import RecentQueryStore, query_records
+from heritage_otel.service.queries import QueryRecord, RecentQueryStore, query_records
 from heritage_otel.traces.lookup import TraceLookup
 
 __all__ = ["AnalyzerService", "analyzer_series", "series_id", "KEY_METRICS"]
@@ -223,6 +223,16 @@ class AnalyzerService:
         message = (f"{malformed} {semconv.EVENT_QUERY} record(s) rejected (no {semconv.QUERY_ID}, too many "
                    "attributes, or a time outside the plausible window)") if malformed else ""
         return seen, malformed, message
+
+    def add_queries(self, records: Iterable[Mapping[str, Any]]) -> None:
+        """Keep queries an in-process feeder logged (the monitoring facade), each a ``QueryRecord``'s fields."""
+        self.queries.extend([QueryRecord(**record) for record in records])
+
+    def note_evaluation(self, time_s: float) -> None:
+        """An in-process feeder (the monitoring facade) evaluated this service's Analyzer at ``time_s``."""
+        with self._lock:
+            self.counters["metric_requests"] += 1
+            self.last_evaluation_s = time_s
 
     # --- evaluation ------------------------------------------------------------
     def evaluate(self, now: float | None = None) -> list[Alert]:

@@ -116,7 +116,7 @@ class FleetAggregator:
                 late = first_open is not None and bucket < first_open
                 if late:
                     self.late_samples += 1
-                    bucket = first_open  # type: ignore[assignment]
+                    bucket = first_open  # type: ignore[assignment]  # not None when late
                 accs = self._open.setdefault((service, bucket), {})
                 key = (s.series.metric, s.series.attributes, s.kind, s.bounds)
                 acc = accs.get(key)

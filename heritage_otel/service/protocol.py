@@ -33,6 +33,11 @@ client address. This subclass adds them:
 Everything it closes is counted (``header_timeouts``, ``write_timeouts``,
 ``idle_evicted``, ``connections_refused``, ``grpc_refused``, and
 ``malformed_http`` for what h11 refuses).
+
+>>> from heritage_otel.service.limits import DropCounters
+>>> limits = ConnectionLimits(header_timeout_s=10.0, max_connections=256, counters=DropCounters())
+>>> limits.max_connections
+256
 """
 
 from __future__ import annotations
@@ -125,7 +130,7 @@ class LimitedH11Protocol(H11Protocol):
         self.last_active = 0.0
 
     # --- admission -------------------------------------------------------------------------------
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # asyncio.Transport, as the event loop passes it
         super().connection_made(transport)
         limits = self._limits
         self.last_active = self.loop.time()

@@ -143,11 +143,11 @@ class AnalyzerServer:
                                   max_connections_per_client=cfg.max_connections_per_client)
         self._uvicorn = uvicorn.Server(uvicorn.Config(
             self.app,
-            http=functools.partial(LimitedH11Protocol, limits=limits),  # type: ignore[arg-type]
+            http=functools.partial(LimitedH11Protocol, limits=limits),  # type: ignore[arg-type]  # uvicorn accepts a protocol factory
             loop="asyncio", ws="none", lifespan="off", log_config=None, access_log=False,
             server_header=False, proxy_headers=False,
             # not uvicorn's limit_concurrency: it counts idle connections too (AnalyzerApp counts requests)
-            timeout_keep_alive=cfg.keep_alive_timeout_s,  # type: ignore[arg-type] - used as a float
+            timeout_keep_alive=cfg.keep_alive_timeout_s,  # type: ignore[arg-type]  # used as a float
             h11_max_incomplete_event_size=cfg.max_header_bytes,
             timeout_graceful_shutdown=2,
         ))

@@ -132,7 +132,7 @@ class Stack:
                 continue
             echo(f"building {spec.binary.name} with {spec.build_script.relative_to(self.repo)} "
                  "(the first build takes several minutes) ...")
-            result = subprocess.run(["bash", str(spec.build_script)], cwd=self.repo, check=False)  # noqa: S603,S607
+            result = subprocess.run(["bash", str(spec.build_script)], cwd=self.repo, check=False)  # noqa: S603, S607 - our own build script, no shell
             if result.returncode != 0 or not spec.binary.is_file():
                 msg = f"building {spec.name} failed (exit {result.returncode}); see build/{spec.binary.name}.log"
                 raise StackError(msg)

@@ -1,4 +1,13 @@
-"""TelemetryCapture: one isolated in-memory pipeline and helpers to read it."""
+"""TelemetryCapture: one isolated in-memory pipeline and helpers to read it.
+
+>>> from opentelemetry import trace
+>>> with capture_telemetry() as cap:
+...     with trace.get_tracer("doc").start_as_current_span("outer"):
+...         with trace.get_tracer("doc").start_as_current_span("inner"):
+...             pass
+...     [node.name for _, node in cap.span_tree()[0].walk()]
+['outer', 'inner']
+"""
 
 from __future__ import annotations
 

@@ -4,6 +4,9 @@
 >>> # def test_my_code(telemetry):
 >>> #     my_code()
 >>> #     assert telemetry.span("my.span").attributes["k"] == "v"
+
+>>> sorted(n for n in ("telemetry", "span_exporter", "metric_reader", "log_exporter") if n in globals())
+['log_exporter', 'metric_reader', 'span_exporter', 'telemetry']
 """
 
 from __future__ import annotations

@@ -157,12 +157,12 @@ class HttpReceiver:
                 self.end_headers()
                 self.wfile.write(payload)
 
-            do_POST = do_PUT = _record  # noqa: N815
+            do_POST = do_PUT = _record  # noqa: N815 - http.server's method names
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:  # noqa: N802 - http.server's method names
                 self._answer(405, b"")
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's parameter name
                 pass
 
         return Handler

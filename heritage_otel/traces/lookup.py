@@ -184,7 +184,7 @@ class TraceLookup:
             try:
                 store = self._span_store()
                 found = trace_from_span_store(store, trace_id) if store is not None else None
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001 - telemetry never breaks the caller
                 _logger.exception("reading trace %s from the span store failed", trace_id)
                 errors.append(f"span store: {exc}")
             source = "span_store" if found is not None else None

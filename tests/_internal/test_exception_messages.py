@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from heritage_otel.cli.main import cli
-from heritage_otel.logs.hashing import hash_query_text
+from heritage_otel.hashing import hash_query_text
 
 QUERY = "bronze age hoards"
 SECRET = "hunter2"

@@ -27,7 +27,7 @@ def latency_sample(t: int, counts, attrs=None) -> IntervalSample:
     return IntervalSample.from_histogram(
         SeriesKey.of(semconv.METRIC_QUERY_DURATION, attrs, {"service.name": "svc"}),
         start_ns=(t - 10) * NS, end_ns=t * NS, bounds=BOUNDS, bucket_counts=counts,
-        total=sum(c * m for c, m in zip(counts, mids)), unit="s")
+        total=sum(c * m for c, m in zip(counts, mids, strict=True)), unit="s")
 
 
 def counter(metric: str, t: int, value: float) -> IntervalSample:

@@ -27,7 +27,7 @@ class _Clock:
 
 
 def _first(policy: str, start_ns: int, time_ns: int = T0 + 5 * S):
-    tracker = CumulativeTracker(policy, clock=_Clock())  # type: ignore[arg-type]
+    tracker = CumulativeTracker(policy, clock=_Clock())  # type: ignore[arg-type]  # a stand-in clock
     return tracker.sum("s", start_ns, time_ns, 7.0)
 
 

@@ -17,7 +17,7 @@ from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
 from opentelemetry.sdk.resources import Resource
 
 from heritage_otel import semconv
-from heritage_otel.logs.hashing import hash_query_text
+from heritage_otel.hashing import hash_query_text
 from heritage_otel.stack import Stack, StackPorts
 from heritage_otel.stack.process import log_path
 from heritage_otel.testing import HttpReceiver

@@ -22,7 +22,7 @@ def test_keeps_the_n_slowest_complete_traces() -> None:
                 time.sleep(pause)
     kept = keeper.slowest()
     assert [spans[-1].name for _, spans in kept] == ["root-0.03", "root-0.02"]
-    assert all([s.name for s in spans] == ["child", f"root-{pause}"] for (_, spans), pause in zip(kept, (0.03, 0.02)))
+    assert all([s.name for s in spans] == ["child", f"root-{pause}"] for (_, spans), pause in zip(kept, (0.03, 0.02), strict=True))
     assert kept[0][0] >= 0.03
     provider.shutdown()
 

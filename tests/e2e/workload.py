@@ -16,7 +16,7 @@ from heritage_otel.errors import FallbackExhaustedError
 from heritage_otel.examples.recommender import FaultInjector, HeritageRecommender
 from heritage_otel.exporters.otlp_json import spans_to_otlp_json
 from heritage_otel.instrumentation import RecommenderInstrumentor
-from heritage_otel.logs.hashing import hash_query_text
+from heritage_otel.hashing import hash_query_text
 from heritage_otel.telemetry import Telemetry
 from heritage_otel.traces import JaegerClient, Trace, group_traces, spans_from_otlp_json
 

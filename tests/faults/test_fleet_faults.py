@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import signal
 import time
-from pathlib import Path
 
 import pytest
 import requests
@@ -20,7 +19,6 @@ from heritage_otel.stack.fleet import FleetSettings
 from heritage_otel.stack.process import log_path, read_pid, tail
 from heritage_otel import semconv
 from heritage_otel.instruments import DURATION_BUCKETS_S
-from tests.analysis.sinks.test_alertmanager import wait_until
 from tests.helpers import BIN_DIR, REPO_ROOT, require_binary
 from tests.service.payloads import PROTOBUF, add_histogram, add_sum, metrics_request, post, resource
 from tests.stack.alertmanagers import FAST_TIMINGS, PEER_TIMEOUT_S, WebhookReceiver

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 CATALOG = [f"book {i} about {w}" for i, w in
-           enumerate("rivers castles kings ships maps coins bells roads temples gardens".split() * 3)]
+           enumerate(["rivers", "castles", "kings", "ships", "maps", "coins", "bells", "roads", "temples", "gardens"] * 3)]
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ class Finder:
         for attempt in attempts:
             try:
                 return attempt()
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001 - a fallback chain tries the next strategy
                 errors.append(exc)
         raise errors[-1]
 
@@ -91,7 +91,7 @@ class Finder:
             self.broken.lookup(text, k)
         idx, scores = self.vectors.lookup(text, k)
         blended = self.blender.combine({"vectors": scores})
-        return [Hit(f"b{i}", float(s)) for i, s in zip(idx, blended[: len(idx)])]
+        return [Hit(f"b{i}", float(s)) for i, s in zip(idx, blended[: len(idx)], strict=False)]
 
     def _title_hits(self, text: str, k: int) -> list[Hit]:
         return [Hit(b, s) for b, s in self.titles.match(text, k)]
@@ -158,7 +158,7 @@ class ParallelFinder:
         titles = POOL.submit(contextvars.copy_context().run, TitleMatcher().match, text, k)
         vectors = POOL.submit(contextvars.copy_context().run, VectorEngine().lookup, text, k)
         idx, scores = vectors.result()
-        return titles.result() + [(f"b{i}", float(s)) for i, s in zip(idx, scores)]
+        return titles.result() + [(f"b{i}", float(s)) for i, s in zip(idx, scores, strict=False)]
 
     def search_retrying(self, text: str, k: int = 3) -> list[tuple[str, float]]:
         hits = TitleMatcher().match(text, k)

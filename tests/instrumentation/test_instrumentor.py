@@ -210,24 +210,24 @@ class _SpyTracer(ApiTracer):
     def __init__(self, calls: list[tuple[str, str]]) -> None:
         self.calls = calls
 
-    def start_span(self, name, context=None, *args, **kwargs):  # noqa: ANN001, ANN201
+    def start_span(self, name, context=None, *args, **kwargs):  # noqa: ANN001, ANN201 - a test double's signature
         calls = self.calls
 
         class Spy(NonRecordingSpan):
-            def set_attribute(self, key, value):  # noqa: ANN001, ANN201
+            def set_attribute(self, key, value):  # noqa: ANN001, ANN201 - a test double's signature
                 calls.append((name, key))
 
-            def set_attributes(self, attributes):  # noqa: ANN001, ANN201
+            def set_attributes(self, attributes):  # noqa: ANN001, ANN201 - a test double's signature
                 calls.extend((name, key) for key in attributes)
 
-            def add_event(self, event_name, *a, **k):  # noqa: ANN001, ANN201
+            def add_event(self, event_name, *a, **k):  # noqa: ANN001, ANN201 - a test double's signature
                 calls.append((name, event_name))
 
         from opentelemetry.trace import INVALID_SPAN_CONTEXT
 
         return Spy(INVALID_SPAN_CONTEXT)
 
-    def start_as_current_span(self, name, context=None, *args, **kwargs):  # noqa: ANN001, ANN201
+    def start_as_current_span(self, name, context=None, *args, **kwargs):  # noqa: ANN001, ANN201 - a test double's signature
         from opentelemetry.trace import use_span
 
         return use_span(self.start_span(name), end_on_exit=True)
@@ -237,7 +237,7 @@ class _SpyTracerProvider(NoOpTracerProvider):
     def __init__(self) -> None:
         self.calls: list[tuple[str, str]] = []
 
-    def get_tracer(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+    def get_tracer(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201 - a test double's signature
         return _SpyTracer(self.calls)
 
 
@@ -279,11 +279,11 @@ def test_hooks_see_span_instance_query_and_results(telemetry, instrumentor, rec)
     """The request hook gets (span, recommender, query, top_k); the response hook gets the results."""
     seen = {}
 
-    def request_hook(span, instance, query, top_k):  # noqa: ANN001, ANN202
+    def request_hook(span, instance, query, top_k):  # noqa: ANN001, ANN202 - a test double's signature
         seen["request"] = (instance, query, top_k)
         span.set_attribute("app.tenant", "museum")
 
-    def response_hook(span, instance, results):  # noqa: ANN001, ANN202
+    def response_hook(span, instance, results):  # noqa: ANN001, ANN202 - a test double's signature
         seen["response"] = len(results)
 
     instrumentor.instrument(request_hook=request_hook, response_hook=response_hook)
@@ -295,7 +295,7 @@ def test_hooks_see_span_instance_query_and_results(telemetry, instrumentor, rec)
 def test_hooks_that_raise_are_logged_not_raised(telemetry, instrumentor, rec, caplog) -> None:
     """A raising hook or evaluator is logged; the caller still gets its results and the span ends."""
 
-    def boom(*args):  # noqa: ANN002, ANN202
+    def boom(*args):  # noqa: ANN002, ANN202 - a test double's signature
         raise RuntimeError("hook bug")
 
     instrumentor.instrument(request_hook=boom, response_hook=boom, evaluator=boom)
@@ -320,7 +320,7 @@ def test_eight_threads_get_exact_span_counts_and_parents(telemetry, instrumented
             barrier.wait()
             for q in queries:
                 rec.recommend(q, 5)
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:  # noqa: BLE001 - the thread hands what it raised to the test
             errors.append(exc)
 
     threads = [threading.Thread(target=work) for _ in range(8)]

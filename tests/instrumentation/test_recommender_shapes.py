@@ -248,7 +248,7 @@ def test_a_typo_in_a_submodule_is_logged_when_its_package_is_imported(instrument
     instrumentor.instrument(targets=RecommenderTargets(
         entry_point=None, components={"bm25": "typo_pkg_for_targets.engine:Index.rank"}))
     with caplog.at_level(logging.ERROR, logger="heritage_otel"):
-        import typo_pkg_for_targets  # noqa: F401
+        import typo_pkg_for_targets  # noqa: F401 - imported for its import hook
     assert "no module 'typo_pkg_for_targets.engine' can be found; did you mean 'engines'?" in caplog.text
 
 

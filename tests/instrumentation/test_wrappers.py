@@ -75,7 +75,7 @@ class _Scored(dict):
 
     reads = 0
 
-    def get(self, key, default=None):  # noqa: ANN001, ANN201
+    def get(self, key, default=None):  # noqa: ANN001, ANN201 - a test double's signature
         if key == "score":
             type(self).reads += 1
         return super().get(key, default)

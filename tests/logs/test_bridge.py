@@ -104,15 +104,15 @@ def test_follows_reconfiguration(app_logger):
 
 
 class _BrokenLogger(Logger):
-    def emit(self, *args, **kwargs):  # noqa: ANN002, ANN003
+    def emit(self, *args, **kwargs):  # noqa: ANN002, ANN003 - a test double's signature
         raise RuntimeError("exporter on fire")
 
-    def enabled(self, *args, **kwargs):  # noqa: ANN002, ANN003
+    def enabled(self, *args, **kwargs):  # noqa: ANN002, ANN003 - a test double's signature
         return True
 
 
 class _BrokenProvider(LoggerProvider):
-    def get_logger(self, name, version=None, schema_url=None, attributes=None):  # noqa: ANN001
+    def get_logger(self, name, version=None, schema_url=None, attributes=None):  # noqa: ANN001 - a test double's signature
         return _BrokenLogger(name)
 
 
@@ -133,7 +133,7 @@ def test_failing_pipeline_never_raises_into_caller(app_logger, caplog):
 def test_bad_level_fails_fast(app_logger):
     """A level that is not a number is refused at install time, naming the setting."""
     with pytest.raises(ValueError, match="level"):
-        install_logging_bridge(level="INFO", logger=app_logger)  # type: ignore[arg-type]
+        install_logging_bridge(level="INFO", logger=app_logger)  # type: ignore[arg-type]  # a bad value on purpose
 
 
 def test_no_deprecation_warning_escapes(app_logger, recwarn):

@@ -87,7 +87,7 @@ def test_exception_recorded_and_reraised(telemetry):
     perf = PerformanceLogger()
     with pytest.raises(ZeroDivisionError):
         with perf.time_operation("normalise"):
-            1 / 0  # noqa: B018
+            1 / 0  # noqa: B018 - raises on purpose
     span = telemetry.span("normalise")
     assert span.status.status_code == StatusCode.ERROR
     assert [e.name for e in span.events].count("exception") == 1
@@ -172,7 +172,7 @@ def test_bad_configuration_fails_fast(kwargs, setting):
 def test_bad_operation_name_refused(name):
     """An operation needs a non-empty name."""
     with pytest.raises(ValueError, match="name"):
-        with PerformanceLogger().time_operation(name):  # type: ignore[arg-type]
+        with PerformanceLogger().time_operation(name):  # type: ignore[arg-type]  # a bad value on purpose
             pass
 
 

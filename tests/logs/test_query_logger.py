@@ -253,7 +253,7 @@ def test_bad_configuration_fails_fast(tmp_path):
     with pytest.raises(ValueError, match="max_result_ids"):
         QueryLogger(max_result_ids=-1)
     with pytest.raises(ValueError, match="log_dir"):
-        QueryLogger(log_dir=42)  # type: ignore[arg-type]
+        QueryLogger(log_dir=42)  # type: ignore[arg-type]  # a bad value on purpose
 
 
 def test_result_ids_from_pairs_and_objects(telemetry):

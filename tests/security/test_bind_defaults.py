@@ -35,9 +35,7 @@ def listening_endpoints(node: Any, path: str = "") -> Iterator[tuple[str, str]]:
     if isinstance(node, dict):
         for key, value in node.items():
             here = f"{path}.{key}" if path else str(key)
-            if key == "endpoint" and isinstance(value, str) and not here.startswith("exporters."):
-                yield here, value
-            elif key == "host" and isinstance(value, str):
+            if isinstance(value, str) and (key == "host" or (key == "endpoint" and not here.startswith("exporters."))):
                 yield here, value
             else:
                 yield from listening_endpoints(value, here)

@@ -3,6 +3,7 @@ exception, log record and JSON-lines file) and Collector side (log records throu
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ from heritage_otel import semconv
 from heritage_otel.errors import ValidationError
 from heritage_otel.examples.recommender import HeritageRecommender
 from heritage_otel.logs import QueryLogger
-from heritage_otel.logs.hashing import hash_query_text
+from heritage_otel.hashing import hash_query_text
 from heritage_otel.validation import InputValidator
 
 #: A word no corpus document contains, so any occurrence in telemetry is the query leaking.

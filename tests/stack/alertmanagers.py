@@ -81,7 +81,7 @@ def alertmanager_cluster(state_dir: Path, webhook_url: str, peers: int = 2) -> I
     config = render_config(REPO_ROOT / ALERTMANAGER_CONFIG, state_dir / "alertmanager.yml",
                            webhook_url=webhook_url, timings=FAST_TIMINGS)
     ports = free_ports(2 * peers)
-    specs = alertmanager_peers(REPO_ROOT, state_dir, list(zip(ports[::2], ports[1::2])), config=config,
+    specs = alertmanager_peers(REPO_ROOT, state_dir, list(zip(ports[::2], ports[1::2], strict=True)), config=config,
                                peer_timeout=f"{PEER_TIMEOUT_S:g}s")
     cluster = AlertmanagerCluster(specs, state_dir, [f"http://127.0.0.1:{s.ports['web']}" for s in specs])
     try:

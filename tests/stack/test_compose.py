@@ -86,7 +86,7 @@ def test_the_collector_sends_metrics_and_logs_to_the_analyzer_service() -> None:
     services = _compose()["services"]
     default = env_defaults(NATIVE_CONFIG["collector"])["HERITAGE_OTEL_ANALYZER_ENDPOINT"]
     endpoint = services["collector"]["environment"]["HERITAGE_OTEL_ANALYZER_ENDPOINT"]
-    assert endpoint == "http://analyzer:{}".format(_port(default))
+    assert endpoint == f"http://analyzer:{_port(default)}"
     analyzer = services["analyzer"]
     assert f"--port {_port(default)}" in " ".join(analyzer["command"])
     assert analyzer["ports"] == [f"127.0.0.1:{_port(default)}:{_port(default)}"]

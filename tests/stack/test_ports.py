@@ -48,7 +48,7 @@ def test_urls_point_at_loopback() -> None:
 @pytest.mark.parametrize("bad", [0, 70000, "4317", True])
 def test_an_invalid_port_fails_naming_the_field(bad: object) -> None:
     with pytest.raises(ValueError, match=r"port collector_otlp_grpc = .* expected an integer in \[1, 65535\]"):
-        StackPorts(collector_otlp_grpc=bad)  # type: ignore[arg-type]
+        StackPorts(collector_otlp_grpc=bad)  # type: ignore[arg-type]  # a bad value on purpose
 
 
 def test_two_sockets_on_one_port_are_rejected() -> None:

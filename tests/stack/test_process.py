@@ -35,8 +35,8 @@ def test_stop_terminates_and_removes_the_pid_file(tmp_path: Path) -> None:
 
 def test_stop_escalates_to_sigkill_when_sigterm_is_ignored(tmp_path: Path) -> None:
     stubborn = [sys.executable, "-c",
-                "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('ar' + 'med', flush=True); "
-                "time.sleep(60)"]
+                ("import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('ar' + 'med', flush=True); "
+                 "time.sleep(60)")]
     proc = start_process("stubborn", stubborn, tmp_path)
     deadline = time.monotonic() + 10
     while "armed" not in log_path("stubborn", tmp_path).read_text() and time.monotonic() < deadline:

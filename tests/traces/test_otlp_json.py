@@ -117,7 +117,7 @@ service:
                 port: {metrics_port}
 """)
     log = (tmp_path / "collector.log").open("w")
-    collector = subprocess.Popen([binary, "--config", str(config)], stdout=log, stderr=log)  # noqa: S603
+    collector = subprocess.Popen([binary, "--config", str(config)], stdout=log, stderr=log)  # noqa: S603 - the built Collector binary, no shell
     try:
         assert wait_healthy(f"http://127.0.0.1:{health_port}/", timeout_s=30,
                             still_running=lambda: collector.poll() is None)

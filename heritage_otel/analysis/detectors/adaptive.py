@@ -66,11 +66,10 @@ from heritage_otel.analysis.detectors.base import (
     Detector,
     RowScores,
     State,
-    check_float,
-    check_int,
     directional,
     scale_floor,
 )
+from heritage_otel.checks import check_int, check_number
 
 __all__ = ["AdaptiveDetector"]
 
@@ -110,13 +109,18 @@ class AdaptiveDetector(Detector):
         fast_rate: float = 0.2, slow_rate: float = 0.01, scale_rate: float = 1 / 64, clip: float = 4.0,
         tail_rate: float = 0.02,
     ) -> None:
-        self.warmup = check_int("warmup", warmup, 2, "values learned before the first flag")
-        self.hold = check_int("hold", hold, 0, "values after a flag before another")
-        self.fast_rate = check_float("fast_rate", fast_rate, 0, 1, "weight of a new value in the fast level")
-        self.slow_rate = check_float("slow_rate", slow_rate, 0, 1, "weight of the fast level in the slow one")
-        self.scale_rate = check_float("scale_rate", scale_rate, 0, 1, "weight of a new value in the scales")
-        self.clip = check_float("clip", clip, 1, 1e6, "scales beyond which a value is clipped when learning")
-        self.tail_rate = check_float("tail_rate", tail_rate, 0, 1, "step of the tail trackers")
+        self.warmup = check_int("warmup", warmup, minimum=2, what="values learned before the first flag")
+        self.hold = check_int("hold", hold, minimum=0, what="values after a flag before another")
+        self.fast_rate = check_number("fast_rate", fast_rate, minimum=0, maximum=1, exclusive_minimum=True,
+                                      what="weight of a new value in the fast level")
+        self.slow_rate = check_number("slow_rate", slow_rate, minimum=0, maximum=1, exclusive_minimum=True,
+                                      what="weight of the fast level in the slow one")
+        self.scale_rate = check_number("scale_rate", scale_rate, minimum=0, maximum=1, exclusive_minimum=True,
+                                       what="weight of a new value in the scales")
+        self.clip = check_number("clip", clip, minimum=1, maximum=1e6, exclusive_minimum=True,
+                                 what="scales beyond which a value is clipped when learning")
+        self.tail_rate = check_number("tail_rate", tail_rate, minimum=0, maximum=1, exclusive_minimum=True,
+                                      what="step of the tail trackers")
         # the fast level averages about (2 - a) / a values: its resolution is finer than one value's
         self._level_resolution = float(np.sqrt(self.fast_rate / (2.0 - self.fast_rate)))
         super().__init__(sensitivity, direction=direction)

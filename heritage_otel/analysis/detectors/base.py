@@ -21,6 +21,8 @@ from typing import Any, ClassVar, Final
 import numpy as np
 from numpy.typing import NDArray
 
+from heritage_otel.checks import check_number
+
 __all__ = ["STEP_FRACTION", "DIRECTIONS", "Detector", "DetectorResult", "RowScores", "State", "directional", "scale_floor"]
 
 DIRECTIONS: Final = ("both", "up", "down")
@@ -90,27 +92,7 @@ def scale_floor(
 
 
 def _check_sensitivity(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        msg = f"sensitivity = {value!r} is not valid; expected a finite number > 0 (higher means fewer flags)"
-        raise ValueError(msg)
-    return float(value)
-
-
-def check_int(name: str, value: Any, minimum: int, what: str) -> int:
-    """``value`` as an int >= ``minimum``, or ValueError naming the setting."""
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        msg = f"{name} = {value!r} is not valid; expected an integer >= {minimum} ({what})"
-        raise ValueError(msg)
-    return value
-
-
-def check_float(name: str, value: Any, low: float, high: float, what: str) -> float:
-    """``value`` as a float in ``(low, high]``, or ValueError naming the setting."""
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or not low < value <= high:
-        msg = f"{name} = {value!r} is not valid; expected a number in ({low:g}, {high:g}] ({what})"
-        raise ValueError(msg)
-    return float(value)
+    return check_number("sensitivity", value, minimum=0, exclusive_minimum=True, what="higher means fewer flags")
 
 
 class Detector(ABC):

@@ -2,6 +2,11 @@
 
 Warning: the state is in memory (a few numbers per series and streaming
 detector); it is lost on restart and the detectors warm up again.
+
+>>> from heritage_otel.analysis.config import AnalyzerConfig
+>>> rows = DetectorRows(AnalyzerConfig())
+>>> [type(d).__name__ for d, _ in rows.members(["any_metric"], 1)] == [type(d).__name__ for d in rows.detectors]
+True
 """
 
 from __future__ import annotations
@@ -88,7 +93,7 @@ class DetectorRows:
         need = int(rows.max()) + 1
         state = self._states.get(d)
         fed = self._fed_t.get(d)
-        if state is None or len(fed) < need:  # type: ignore[arg-type]
+        if state is None or len(fed) < need:  # type: ignore[arg-type]  # fed is not None when state is not None
             size = max(need, 64, 2 * (0 if fed is None else len(fed)))
             fresh_state = det.new_state(size)
             if state is not None and fed is not None:

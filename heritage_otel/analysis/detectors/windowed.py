@@ -49,7 +49,8 @@ from typing import Final
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from heritage_otel.analysis.detectors.base import STEP_FRACTION, Detector, RowScores, State, check_int, scale_floor
+from heritage_otel.analysis.detectors.base import STEP_FRACTION, Detector, RowScores, State, scale_floor
+from heritage_otel.checks import check_int
 
 __all__ = [
     "MAD_SCALE",
@@ -179,8 +180,9 @@ class _WindowDetector(Detector):
     def __init__(
         self, sensitivity: float | None = None, min_samples: int = 10, window: int = 240, direction: str = "both"
     ) -> None:
-        self.min_samples = check_int("min_samples", min_samples, 2, "baseline values needed before judging")
-        check_int("window", window, min_samples, f"baseline values kept, >= min_samples ({min_samples})")
+        self.min_samples = check_int("min_samples", min_samples, minimum=2,
+                                     what="baseline values needed before judging")
+        check_int("window", window, minimum=min_samples, what=f"baseline values kept, >= min_samples ({min_samples})")
         super().__init__(sensitivity, direction=direction, window=window)
 
     @property

@@ -8,6 +8,13 @@
 Register any of them, or a plain callable, with ``AlertManager.add_sink(sink)``;
 what a sink must provide is written down in :mod:`.protocol` (:class:`AlertSink`
 and its optional capabilities) and checked there.
+
+>>> from heritage_otel.analysis import AlertManager
+>>> manager = AlertManager()
+>>> manager.add_sink(print, "stdout").name
+'stdout'
+>>> manager.shutdown()
+True
 """
 
 from heritage_otel.analysis.sinks.alertmanager import AlertmanagerSink

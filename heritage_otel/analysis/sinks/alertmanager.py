@@ -26,6 +26,14 @@ Alertmanager cluster, give every peer (a list, or a comma-separated variable):
 each alert is posted to each peer independently, as Prometheus does, and the
 peers' gossip deduplicates the notifications; one peer down does not stop
 delivery to the others.
+
+>>> from heritage_otel.analysis.alert import Alert
+>>> from heritage_otel.analysis.findings import AlertLevel
+>>> alert = Alert("a1", AlertLevel.CRITICAL, "error_rate", "threshold", {"service.name": "rec"}, 0.2, 0.05,
+...               "error_rate high", first_seen=0.0, last_seen=60.0)
+>>> body = to_alertmanager(alert, ends_at=300.0)
+>>> body["labels"]["alertname"], body["labels"]["severity"], body["endsAt"]
+('HeritageErrorRateThreshold', 'critical', '1970-01-01T00:05:00Z')
 """
 
 from __future__ import annotations
@@ -40,6 +48,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from heritage_otel import environment_variables
+from heritage_otel.analysis.alert import Alert
 from heritage_otel.analysis.sinks._http import DeliveryError, check_retry, check_url, post_json, resolve_url
 from heritage_otel.checks import check_number
 
@@ -51,7 +60,7 @@ _LABEL = re.compile(r"[^a-zA-Z0-9_]")
 
 
 def _iso(t: float) -> str:
-    return _dt.datetime.fromtimestamp(t, tz=_dt.timezone.utc).isoformat().replace("+00:00", "Z")
+    return _dt.datetime.fromtimestamp(t, tz=_dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def _name(key: str) -> str:
@@ -59,12 +68,12 @@ def _name(key: str) -> str:
     return cleaned if cleaned and not cleaned[0].isdigit() else f"_{cleaned}"
 
 
-def _alertname(alert: Any) -> str:
+def _alertname(alert: Alert) -> str:
     words = re.split(r"[^a-zA-Z0-9]+", f"{alert.metric} {alert.detector}")
     return "Heritage" + "".join(w[:1].upper() + w[1:] for w in words if w)
 
 
-def to_alertmanager(alert: Any, ends_at: float, generator_url: str | None = None,
+def to_alertmanager(alert: Alert, ends_at: float, generator_url: str | None = None,
                     severity: str | None = None) -> dict[str, Any]:
     """The Alertmanager v2 ``postableAlert`` for one alert."""
     labels = {_name(k): str(v) for k, v in alert.labels.items()}
@@ -162,7 +171,7 @@ class AlertmanagerSink:
             self.peer_failures += len(failures)
             _log.warning("Alertmanager peer(s) not reached, the others were: %s", "; ".join(failures))
 
-    def __call__(self, alert: Any) -> None:
+    def __call__(self, alert: Alert) -> None:
         now = self._clock()
         batch = []
         previous = self._sent_severity.get(alert.id)

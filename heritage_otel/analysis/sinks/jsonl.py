@@ -34,6 +34,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+from heritage_otel.analysis.alert import Alert
 from heritage_otel.checks import check_int, check_number
 
 __all__ = ["JsonlFileSink"]
@@ -142,5 +143,5 @@ class JsonlFileSink:
         finally:
             os.close(lock_fd)  # releases the flock
 
-    def __call__(self, alert: Any) -> None:
+    def __call__(self, alert: Alert) -> None:
         self.write_record(alert.to_dict())

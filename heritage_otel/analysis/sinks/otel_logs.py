@@ -5,6 +5,17 @@ are INFO). The record's context is the first exemplar trace (trace and span
 id of a request that shows the problem), so log backends link the alert to
 the trace. Attributes use the ``heritage.alert.*`` names from
 :mod:`heritage_otel.semconv`.
+
+>>> from opentelemetry.sdk._logs import LoggerProvider
+>>> from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
+>>> from heritage_otel.analysis.alert import Alert
+>>> from heritage_otel.analysis.findings import AlertLevel
+>>> exporter = InMemoryLogRecordExporter()
+>>> provider = LoggerProvider()
+>>> provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
+>>> OtelLogSink(provider)(Alert("a1", AlertLevel.WARNING, "error_rate", "threshold", {}, 0.02, 0.01, "high", 0.0, 0.0))
+>>> [r.log_record.severity_text for r in exporter.get_finished_logs()]
+['WARN']
 """
 
 from __future__ import annotations
@@ -17,6 +28,7 @@ from opentelemetry.context import Context
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
 from heritage_otel import semconv
+from heritage_otel.analysis.alert import Alert
 from heritage_otel.analysis.findings import AlertLevel
 from heritage_otel.version import __version__
 
@@ -29,7 +41,7 @@ SEVERITY = {
 }
 
 
-def _context(alert: Any) -> Context | None:
+def _context(alert: Alert) -> Context | None:
     if not alert.exemplar_trace_ids:
         return None
     try:
@@ -49,7 +61,7 @@ class OtelLogSink:
     def __init__(self, logger_provider: _logs.LoggerProvider | None = None) -> None:
         self._provider = logger_provider
 
-    def __call__(self, alert: Any) -> None:
+    def __call__(self, alert: Alert) -> None:
         provider = self._provider or _logs.get_logger_provider()
         logger = provider.get_logger(semconv.INSTRUMENTATION_SCOPE, __version__)
         resolved = alert.state == "resolved"

@@ -1,6 +1,6 @@
 """What an alert sink is: the protocol every sink follows, checked when a sink is added.
 
-A sink is a callable taking one :class:`~heritage_otel.analysis.alerts.Alert`
+A sink is a callable taking one :class:`~heritage_otel.analysis.alert.Alert`
 (:class:`AlertSink`). Its :class:`~heritage_otel.analysis.sinks.SinkWorker`
 also uses three optional capabilities when the sink has them:
 
@@ -31,12 +31,10 @@ ValueError: sink Broken: tick_interval_s is set but tick = None is not a method;
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
+from heritage_otel.analysis.alert import Alert
 from heritage_otel.checks import check_number
-
-if TYPE_CHECKING:
-    from heritage_otel.analysis.alerts import Alert
 
 __all__ = ["AlertSink", "ClosableSink", "PeriodicSink", "StoppableSink", "check_sink"]
 

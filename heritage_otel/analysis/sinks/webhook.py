@@ -10,6 +10,13 @@ scheme and host only. Connection errors, 429 and 5xx are retried
 Payloads: ``format="json"`` posts ``Alert.to_dict()``; ``format="slack"``
 posts ``{"text": ..., "attachments": [{"color", "fields": [...]}]}`` which
 Slack incoming webhooks (and Mattermost, Rocket.Chat) accept.
+
+>>> from heritage_otel.analysis.alert import Alert
+>>> from heritage_otel.analysis.findings import AlertLevel
+>>> payload = slack_payload(Alert("a1", AlertLevel.WARNING, "error_rate", "threshold", {}, 0.02, 0.01,
+...                               "error_rate high", 0.0, 0.0))
+>>> sorted(payload)
+['attachments', 'text']
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from heritage_otel import environment_variables
+from heritage_otel.analysis.alert import Alert
 from heritage_otel.checks import check_choice
 from heritage_otel.analysis.sinks._http import check_retry, post_json, resolve_url
 
@@ -30,7 +38,7 @@ ENV_TOKEN = environment_variables.HERITAGE_OTEL_ALERT_WEBHOOK_TOKEN
 FORMATS = ("json", "slack")
 
 
-def slack_payload(alert: Any) -> dict[str, Any]:
+def slack_payload(alert: Alert) -> dict[str, Any]:
     """A Slack incoming-webhook message for one alert event."""
     resolved = alert.state == "resolved"
     color = "good" if resolved else ("danger" if alert.level.name == "CRITICAL" else "warning")
@@ -87,11 +95,11 @@ class WebhookSink:
     def __repr__(self) -> str:  # never show the URL or token
         return f"WebhookSink(format={self.format!r}, timeout_s={self.timeout_s}, retries={self.retries})"
 
-    def payload(self, alert: Any) -> dict[str, Any]:
+    def payload(self, alert: Alert) -> dict[str, Any]:
         """The JSON body sent for ``alert``."""
         return slack_payload(alert) if self.format == "slack" else alert.to_dict()
 
-    def __call__(self, alert: Any) -> None:
+    def __call__(self, alert: Alert) -> None:
         post_json(self.url, self.payload(alert), headers=self._headers, timeout_s=self.timeout_s,
                   retries=self.retries, backoff_s=self.backoff_s, stop=self._stop)
 

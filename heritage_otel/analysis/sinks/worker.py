@@ -93,8 +93,8 @@ class SinkWorker:
                     self.failed += 1
                 self._queue.task_done()
             if next_tick is not None and time.monotonic() >= next_tick and not self._stopping.is_set():
-                self._call(tick)  # type: ignore[misc]
-                next_tick = time.monotonic() + float(self._tick_s)  # type: ignore[arg-type]
+                self._call(tick)  # type: ignore[misc]  # tick is the PeriodicSink's method, checked at add_sink
+                next_tick = time.monotonic() + float(self._tick_s)  # type: ignore[arg-type]  # not None for a PeriodicSink
         if isinstance(self.handler, ClosableSink):
             self._call(self.handler.close)
 

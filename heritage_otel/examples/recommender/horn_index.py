@@ -31,7 +31,7 @@ class HornIndex:
 
     name = NAME
 
-    def __init__(self, corpus: Corpus, *, k1: float = 1.2, b: float = 0.75, faults: FaultInjector | None = None):
+    def __init__(self, corpus: Corpus, *, k1: float = 1.2, b: float = 0.75, faults: FaultInjector | None = None) -> None:
         if k1 < 0 or not 0 <= b <= 1:
             msg = f"BM25 parameters k1={k1!r}, b={b!r} are invalid; valid: k1 >= 0 and 0 <= b <= 1"
             raise ValueError(msg)

@@ -28,12 +28,12 @@ True
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 from collections.abc import Mapping
 from typing import Final
 
 from heritage_otel import environment_variables as env_vars
+from heritage_otel.checks import env_flag
 
 __all__ = [
     "ENV_CAPTURE_QUERY_TEXT",
@@ -44,8 +44,6 @@ __all__ = [
     "query_text_for_export",
 ]
 
-_logger = logging.getLogger(__name__)
-
 #: Environment variable that opts in to exporting raw query text.
 ENV_CAPTURE_QUERY_TEXT: Final = env_vars.HERITAGE_OTEL_CAPTURE_QUERY_TEXT
 #: Environment variable holding the (secret) salt of the query hash.
@@ -53,9 +51,6 @@ ENV_QUERY_HASH_SALT: Final = env_vars.HERITAGE_OTEL_QUERY_HASH_SALT
 #: Prefix of every query digest.
 HASH_PREFIX: Final = "sha256:"
 _HEX_DIGITS: Final = 16
-_TRUE: Final = frozenset({"true", "1", "yes", "on"})
-_FALSE: Final = frozenset({"false", "0", "no", "off", ""})
-_warned_values: set[str] = set()
 
 
 def hash_query_text(text: str, salt: str | None = None) -> str:
@@ -79,8 +74,9 @@ def hash_query_text(text: str, salt: str | None = None) -> str:
 def capture_query_text_enabled(capture: bool | None = None, environ: Mapping[str, str] | None = None) -> bool:
     """Whether raw query text may be exported: ``capture`` if given, else the environment.
 
-    An unrecognised environment value warns once and counts as false (never
-    capture by accident).
+    The variable is read as the OpenTelemetry SDK reads a boolean (``true`` in
+    any case, see :func:`heritage_otel.checks.env_flag`); any other value warns
+    once and counts as false (never capture by accident).
 
     >>> capture_query_text_enabled(environ={"HERITAGE_OTEL_CAPTURE_QUERY_TEXT": "true"})
     True
@@ -91,15 +87,7 @@ def capture_query_text_enabled(capture: bool | None = None, environ: Mapping[str
     """
     if capture is not None:
         return bool(capture)
-    env = os.environ if environ is None else environ
-    raw = env.get(ENV_CAPTURE_QUERY_TEXT, "")
-    lowered = raw.strip().lower()
-    if lowered in _TRUE:
-        return True
-    if lowered not in _FALSE and raw not in _warned_values:
-        _warned_values.add(raw)
-        _logger.warning("%s = %r is not valid; valid values: true, false. Using false.", ENV_CAPTURE_QUERY_TEXT, raw)
-    return False
+    return env_flag(ENV_CAPTURE_QUERY_TEXT, environ)
 
 
 def query_text_for_export(text: str, capture: bool | None = None, salt: str | None = None) -> str:

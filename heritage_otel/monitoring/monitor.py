@@ -15,7 +15,7 @@ seed's raw-value API (``metrics.get_recent_values``, ``get_stats``,
 counters, gauges and rates) keeps a compact bounded store of points beside
 the instruments (12 bytes a point).
 
->>> from heritage_otel.monitoring import initialize_monitoring
+>>> from heritage_otel.monitoring import initialize_monitoring, shutdown_monitoring
 >>> monitor = initialize_monitoring(config={"retention_minutes": 60, "anomaly_sensitivity": 3.0,
 ...     "alert_log_path": None, "service_name": "doc-recommender"}, start_background=False)
 >>> for i in range(20):
@@ -46,7 +46,9 @@ disables), ``jaeger_url`` (None), ``reservoir_size`` (10000 raw values per
 metric), ``min_samples`` (10), ``service_name`` (the configured pipeline's,
 else ``OTEL_SERVICE_NAME``, else ``heritage-recommender``), the drift
 thresholds ``psi_warning`` (0.1), ``psi_critical`` (0.2), ``ks_alpha``
-(0.05) and ``ks_min_statistic`` (0.1), and ``system_metrics`` (True: the
+(0.05) and ``ks_min_statistic`` (0.1), ``anomaly_detectors`` (registry names of the
+detectors ``check_anomalies`` judges with; default the registry's default and the
+seed's ``zscore`` and ``mad``), and ``system_metrics`` (True: the
 process's CPU, memory and thread metrics through
 ``opentelemetry-instrumentation-system-metrics``, on the monitor's own
 provider; ``get_dashboard_data()["resources"]``), and ``slos`` (None: a list
@@ -76,16 +78,14 @@ itself, and says so in a warning.
 
 from __future__ import annotations
 
-import atexit
 import datetime as _dt
 import logging
 import math
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Final
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from opentelemetry import metrics as otel_metrics
@@ -95,375 +95,29 @@ from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 
 from heritage_otel import semconv, telemetry
-from heritage_otel.indicators import bad_direction
 from heritage_otel._internal import delegating
-from heritage_otel._internal.points import PointSeries
-from heritage_otel.analysis import (
-    DEFAULT_THRESHOLDS,
-    Alert,
-    AlertLevel,
-    AlertManager,
-    Analyzer,
-    AnalyzerConfig,
-    AnalyzingMetricExporter,
-    MADDetector,
-    ZScoreDetector,
-    compute_health,
-    ks,
-    psi,
-)
+from heritage_otel.analysis.alert import Alert
+from heritage_otel.analysis.alerts import AlertManager
+from heritage_otel.analysis.analyzer import Analyzer
 from heritage_otel.analysis.components import ComponentTable
-from heritage_otel.analysis.drift import ks_drifted, psi_drifted
-from heritage_otel.analysis.findings import Finding, anomaly_finding, ks_finding, psi_finding
+from heritage_otel.analysis.exporter import AnalyzingMetricExporter
+from heritage_otel.analysis.findings import AlertLevel, Evaluation, Finding
+from heritage_otel.analysis.health import compute_health
 from heritage_otel.analysis.samples import Labels
-from heritage_otel.analysis.sinks import JsonlFileSink
+from heritage_otel.analysis.sinks import JsonlFileSink, SinkWorker
 from heritage_otel.analysis.slo import SloTracker
 from heritage_otel.analysis.slo.files import objectives_from
-from heritage_otel.checks import check_bool, check_int, check_number
 from heritage_otel.errors import Severity, count_error
 from heritage_otel.instruments import Instruments, instruments_for, record_component_call, record_query
+from heritage_otel.monitoring.anomalies import judge
+from heritage_otel.monitoring.config import DRIFT_KEYS, EARLY_QUERIES, SEED_ALERT_POLICY, raw_bad_direction, settings
+from heritage_otel.monitoring.drift import DriftDetector
+from heritage_otel.monitoring.store import MetricsStore
 from heritage_otel.settings import resolve_settings
-from heritage_otel.version import __version__
 
-__all__ = [
-    "Alert",
-    "AlertLevel",
-    "DriftDetector",
-    "MetricsStore",
-    "Monitor",
-    "get_monitor",
-    "initialize_monitoring",
-    "shutdown_monitoring",
-]
+__all__ = ["Monitor"]
 
 _log = logging.getLogger(__name__)
-
-#: Drift settings taken from the monitoring config into the Analyzer's (names and defaults are AnalyzerConfig's).
-_DRIFT_KEYS: Final = ("psi_warning", "psi_critical", "ks_alpha", "ks_min_statistic")
-
-DEFAULTS: dict[str, Any] = {
-    "retention_minutes": 60,
-    "anomaly_sensitivity": 3.0,
-    "thresholds": None,
-    "replace_thresholds": False,
-    "check_interval_seconds": 60,
-    "cooldown_minutes": 15,
-    "alert_log_path": "logs/alerts.jsonl",
-    "jaeger_url": None,
-    "reservoir_size": 10_000,
-    "min_samples": 10,
-    "service_name": None,
-    "system_metrics": True,
-    "slos": None,
-    **{key: getattr(AnalyzerConfig, key) for key in _DRIFT_KEYS},
-}
-
-#: The seed's check_* calls judge the data so far at once: no persistence or cold start (the rest of the
-#: alert policy applies: direction, effect size, minimum sample count, one alert per signal, incidents).
-SEED_ALERT_POLICY: Final[dict[str, dict[str, Any]]] = {"default": {"for_intervals": 1, "cold_start_intervals": 1}}
-
-#: Seed metric name -> (OpenTelemetry histogram, the Instruments field recording it, factor from the seed's unit).
-SEED_METRICS: Final[dict[str, tuple[str, str, float]]] = {
-    "query_latency": (semconv.METRIC_QUERY_DURATION, "query_duration", 0.001),
-    "num_results": (semconv.METRIC_RESULTS, "results", 1.0),
-    "ndcg_at_10": (semconv.METRIC_NDCG_AT_10, "ndcg_at_10", 1.0),
-    "precision_at_5": (semconv.METRIC_PRECISION_AT_5, "precision_at_5", 1.0),
-    "diversity": (semconv.METRIC_DIVERSITY, "diversity", 1.0),
-}
-
-
-#: Queries recorded before ``serve_dashboard()`` that its query log shows (the seed's page: the last 50).
-EARLY_QUERIES: Final = 50
-
-#: The seed's names of three indicators, accepted in ``thresholds`` (the alerts then name ours).
-SEED_INDICATOR_NAMES: Final[dict[str, str]] = {
-    "component_failure_rate": "component_error_rate",
-    "diversity_score": "diversity",
-    "avg_results_returned": "results_per_query",
-}
-
-
-def _indicator_rules(user_rules: Mapping[str, Any]) -> dict[str, Any]:
-    """``thresholds`` with the seed's indicator names translated (a name given both ways is an error)."""
-    out: dict[str, Any] = {}
-    for name, rule in user_rules.items():
-        ours = SEED_INDICATOR_NAMES.get(name, name)
-        if ours in out:
-            msg = (f"monitoring config 'thresholds' names {ours!r} twice ({name!r} is the seed's name for it); "
-                   "keep one")
-            raise ValueError(msg)
-        out[ours] = rule
-    return out
-
-
-def _settings(config: Mapping[str, Any] | None) -> dict[str, Any]:
-    if config is not None and not isinstance(config, Mapping):
-        msg = f"config = {config!r} is not valid; expected a dict with keys among {', '.join(DEFAULTS)}"
-        raise ValueError(msg)
-    unknown = sorted(set(config or {}) - set(DEFAULTS))
-    if unknown:
-        msg = f"monitoring config key {unknown[0]!r} is not valid; valid keys: {', '.join(DEFAULTS)}"
-        raise ValueError(msg)
-    out = {**DEFAULTS, **(config or {})}
-    for key in ("check_interval_seconds", "cooldown_minutes", "retention_minutes"):
-        check_number(f"monitoring config {key!r}", out[key], minimum=0, exclusive_minimum=True)
-    check_int("monitoring config 'reservoir_size'", out["reservoir_size"], minimum=1, maximum=10_000_000)
-    for key in ("replace_thresholds", "system_metrics"):
-        check_bool(f"monitoring config {key!r}", out[key])
-    name = out["service_name"]
-    if name is not None and (not isinstance(name, str) or not name.strip()):
-        msg = f"monitoring config 'service_name' = {name!r} is not valid; expected a non-empty string or None"
-        raise ValueError(msg)
-    user_rules = out["thresholds"]
-    if user_rules is not None and not isinstance(user_rules, Mapping):
-        msg = f"monitoring config 'thresholds' = {user_rules!r} is not valid; expected a dict of rule name -> rule dict"
-        raise ValueError(msg)
-    user_rules = _indicator_rules(user_rules or {})
-    if out["replace_thresholds"]:
-        out["thresholds"] = user_rules
-    else:
-        out["thresholds"] = {**DEFAULT_THRESHOLDS, **user_rules}
-    return out
-
-
-_HISTOGRAM, _COUNTER, _GAUGE = "histogram", "counter", "gauge"
-
-#: The facade's raw series (the seed's names) and the indicator whose bad direction each follows.
-_RAW_SERIES_INDICATOR = {"query_latency": "query_latency_p95", "num_results": "results_per_query"}
-
-
-def _raw_bad_direction(name: str) -> str:
-    """The direction in which a raw series of the facade gets worse, from the one indicator table."""
-    if name.endswith("_latency") and name not in _RAW_SERIES_INDICATOR:
-        return bad_direction("component_latency_p95")  # record_component_performance's series
-    return bad_direction(_RAW_SERIES_INDICATOR.get(name, name))
-
-
-class MetricsStore:
-    """The seed's metric store: raw points per name (bounded, compact) and their OpenTelemetry instruments.
-
-    ``record_metric`` (a histogram), ``increment`` (a counter) and
-    ``set_gauge`` (a gauge) each keep the raw point for ``get_recent_values``,
-    ``get_stats`` and ``get_rate``, and record the instrument of that name
-    through the global MeterProvider (so the Analyzer judges it and a
-    threshold rule may name it). The seed's own names (``query_latency`` in
-    ms, ``num_results``, ``ndcg_at_10``, ...) record heritage-otel's
-    instruments instead (``heritage.query.duration`` in seconds, ...).
-    """
-
-    def __init__(self, retention_minutes: float = 60, reservoir_size: int = 10_000, clock: Any = time.time,
-                 meter_providers: Sequence[Any] = ()) -> None:
-        self.retention_s = float(retention_minutes) * 60
-        self.reservoir_size = int(reservoir_size)
-        self._clock = clock
-        self._points: dict[str, PointSeries] = {}
-        self._kinds: dict[str, str] = {}
-        self._totals: dict[str, float] = {}
-        self._gauges: dict[str, float] = {}
-        self._instruments: dict[str, tuple[Any, ...]] = {}
-        self._meters = [p.get_meter(semconv.INSTRUMENTATION_SCOPE, __version__) for p in meter_providers]
-        self._seed_sets = [instruments_for(p) for p in meter_providers]
-        self._lock = threading.Lock()
-
-    # --- recording ---------------------------------------------------------
-    def _keep(self, name: str, value: float, timestamp: float | None, kind: str) -> bool:
-        with self._lock:
-            known = self._kinds.setdefault(name, kind)
-            if known != kind:
-                _log.warning("metric %r is a %s; recording it as a %s is ignored", name, known, kind)
-                return False
-            series = self._points.get(name)
-            if series is None:
-                series = self._points[name] = PointSeries(self.reservoir_size)
-            series.append(self._clock() if timestamp is None else timestamp, value)
-            if kind == _COUNTER:
-                self._totals[name] = self._totals.get(name, 0.0) + value
-            elif kind == _GAUGE:
-                self._gauges[name] = value
-            return True
-
-    def _instrument(self, name: str, kind: str) -> tuple[Any, ...]:
-        found = self._instruments.get(name)
-        if found is None:
-            if kind == _HISTOGRAM:
-                found = tuple(m.create_histogram(name, explicit_bucket_boundaries_advisory=None) for m in self._meters)
-            elif kind == _COUNTER:
-                found = tuple(m.create_counter(name) for m in self._meters)
-            else:
-                found = tuple(m.create_gauge(name) for m in self._meters)
-            self._instruments[name] = found
-        return found
-
-    def _record(self, name: str, value: float, timestamp: float | None, kind: str,
-                attributes: Mapping[str, Any] | None) -> None:
-        try:
-            value = float(value)
-            if not math.isfinite(value) or not self._keep(name, value, timestamp, kind):
-                return
-            if name in SEED_METRICS and kind == _HISTOGRAM:
-                _, field, factor = SEED_METRICS[name]
-                for seed in self._seed_sets:
-                    getattr(seed, field).record(value * factor, attributes)
-                return
-            for instrument in self._instrument(name, kind):
-                if kind == _HISTOGRAM:
-                    instrument.record(value, attributes)
-                elif kind == _COUNTER:
-                    instrument.add(value, attributes)
-                else:
-                    instrument.set(value, attributes)
-        except Exception:  # noqa: BLE001 - monitoring never breaks the caller
-            _log.exception("recording metric %r failed; dropped", name)
-
-    def record_metric(self, name: str, value: float, timestamp: float | None = None,
-                      attributes: Mapping[str, Any] | None = None) -> None:
-        """Record one value of ``name`` (a histogram); non-finite values are ignored. Never raises."""
-        self._record(name, value, timestamp, _HISTOGRAM, attributes)
-
-    def increment(self, name: str, value: float = 1.0, timestamp: float | None = None,
-                  attributes: Mapping[str, Any] | None = None) -> None:
-        """Add ``value`` (>= 0) to counter ``name``. Never raises."""
-        if not value >= 0:
-            _log.warning("increment(%r, %r): a counter only grows; ignored", name, value)
-            return
-        self._record(name, value, timestamp, _COUNTER, attributes)
-
-    def set_gauge(self, name: str, value: float, timestamp: float | None = None,
-                  attributes: Mapping[str, Any] | None = None) -> None:
-        """Set gauge ``name`` to ``value``. Never raises."""
-        self._record(name, value, timestamp, _GAUGE, attributes)
-
-    def keep_raw(self, name: str, value: float, timestamp: float | None) -> None:
-        """Keep only the raw point of ``name`` (a histogram): for callers that record its instrument themselves."""
-        if math.isfinite(value):
-            self._keep(name, value, timestamp, _HISTOGRAM)
-
-    # --- reading -------------------------------------------------------------
-    def names(self) -> list[str]:
-        """Metric names with at least one point."""
-        with self._lock:
-            return [n for n, v in self._points.items() if len(v)]
-
-    def get_counter(self, name: str) -> float:
-        """Total of counter ``name`` since the start (0.0 if never incremented)."""
-        with self._lock:
-            return self._totals.get(name, 0.0)
-
-    def get_gauge(self, name: str) -> float | None:
-        """Latest value of gauge ``name``, or None."""
-        with self._lock:
-            return self._gauges.get(name)
-
-    def counters(self) -> dict[str, float]:
-        """Every counter's total."""
-        with self._lock:
-            return dict(self._totals)
-
-    def gauges(self) -> dict[str, float]:
-        """Every gauge's latest value."""
-        with self._lock:
-            return dict(self._gauges)
-
-    def _values(self, name: str, minutes: float) -> np.ndarray:
-        since = self._clock() - min(float(minutes) * 60, self.retention_s)
-        with self._lock:
-            series = self._points.get(name)
-            return series.values(since) if series is not None else np.empty(0)
-
-    def get_recent_values(self, name: str, minutes: float = 60) -> list[float]:
-        """Values of the last ``minutes`` (within the retention), oldest first."""
-        return self._values(name, minutes).tolist()
-
-    def get_rate(self, name: str, minutes: float = 1.0) -> float:
-        """Per second over the last ``minutes``: the counter's increments, or the number of values recorded."""
-        values = self._values(name, minutes)
-        seconds = min(float(minutes) * 60, self.retention_s)
-        with self._lock:
-            counted = self._kinds.get(name) == _COUNTER
-        return float(values.sum() if counted else values.size) / seconds
-
-    def get_stats(self, name: str, minutes: float | None = None) -> dict[str, float]:
-        """mean, median, std, min, max, count, p50, p95, p99 over the retention (or ``minutes``); {} if no data."""
-        values = self._values(name, self.retention_s / 60 if minutes is None else minutes)
-        if values.size == 0:
-            return {}
-        p50, p95, p99 = np.percentile(values, [50, 95, 99])
-        return {"mean": float(values.mean()), "median": float(p50), "std": float(values.std()),
-                "min": float(values.min()), "max": float(values.max()), "count": int(values.size),
-                "p50": float(p50), "p95": float(p95), "p99": float(p99)}
-
-    def nbytes(self) -> int:
-        """Bytes held by the stored points."""
-        with self._lock:
-            return sum(series.nbytes for series in self._points.values())
-
-    def cleanup(self) -> None:
-        """Drop values older than the retention."""
-        since = self._clock() - self.retention_s
-        with self._lock:
-            for series in self._points.values():
-                series.drop_before(since)
-
-
-@dataclass(frozen=True)
-class DriftResult:
-    """Outcome of one drift check on raw values, with the alert finding when it drifted."""
-
-    drifted: bool
-    method: str
-    statistic: float
-    pvalue: float = math.nan
-    finding: Finding | None = None
-
-
-class DriftDetector:
-    """Reference distributions per seed metric name; checks with :func:`psi` or :func:`ks` on raw values.
-
-    Drifted means the Analyzer's own rule fires (:func:`~heritage_otel.analysis.drift.psi_drifted`,
-    :func:`~heritage_otel.analysis.drift.ks_drifted` with its config's thresholds). A reference for a
-    metric with an OpenTelemetry histogram (``query_latency`` in ms,
-    ``ndcg_at_10``, ...) is also given to the Analyzer, so the pipeline's
-    bucket-count drift uses it too.
-    """
-
-    def __init__(self, analyzer: Analyzer) -> None:
-        self.analyzer = analyzer
-        self._references: dict[str, np.ndarray] = {}
-
-    def set_reference(self, name: str, values: Iterable[float]) -> None:
-        """Set (replace) the reference of ``name``."""
-        ref = np.asarray([float(v) for v in values if v is not Ellipsis], dtype=float)
-        ref = ref[np.isfinite(ref)]
-        if ref.size == 0:
-            msg = f"reference for {name!r} is empty; expected at least one finite value"
-            raise ValueError(msg)
-        self._references[name] = ref
-        metric, _, factor = SEED_METRICS.get(name, (name, "", 1.0))
-        self.analyzer.set_reference(metric, ref * factor)
-
-    def has_reference(self, name: str) -> bool:
-        """True when a reference is set for ``name``."""
-        return name in self._references
-
-    def check(self, name: str, values: Sequence[float], method: str = "psi", labels: Labels = ()) -> DriftResult:
-        """Compare ``values`` with the reference; raises KeyError without one, ValueError on a bad method.
-        ``labels`` go on the finding (the monitor's service, so its alerts group with the pipeline's)."""
-        if method not in ("psi", "ks"):
-            msg = f"method = {method!r} is not valid; valid values: 'psi', 'ks'"
-            raise ValueError(msg)
-        ref = self._references[name]
-        cur = np.asarray(values, dtype=float)
-        cfg = self.analyzer.config
-        if method == "psi":
-            value = psi(ref, cur)
-            finding = (psi_finding(name, labels, value, warning=cfg.psi_warning, critical=cfg.psi_critical)
-                       if psi_drifted(value, cfg.psi_warning) else None)
-            return DriftResult(finding is not None, "psi", value, finding=finding)
-        result = ks(ref, cur)
-        drifted = ks_drifted(result.statistic, result.pvalue, cfg.ks_alpha, cfg.ks_min_statistic)
-        finding = (ks_finding(name, labels, result.statistic, result.pvalue, alpha=cfg.ks_alpha,
-                              min_statistic=cfg.ks_min_statistic, approximate=False) if drifted else None)
-        return DriftResult(drifted, "ks", result.statistic, result.pvalue, finding)
 
 
 def _seed_alert_dict(alert: Alert) -> dict[str, Any]:
@@ -493,7 +147,7 @@ class _SeedAlertManager(AlertManager):
             hook()
         return super().get_active_alerts(level, metric)
 
-    def register_handler(self, handler: Any, name: str | None = None) -> Any:
+    def register_handler(self, handler: Any, name: str | None = None) -> SinkWorker:
         """The seed's ``alerts.register_handler(fn)``: :meth:`AlertManager.add_sink`."""
         return self.add_sink(handler, name)
 
@@ -506,17 +160,18 @@ class Monitor:
     """
 
     def __init__(self, config: Mapping[str, Any] | None = None, *, start_background: bool = True) -> None:
-        cfg = _settings(config)
-        self.config = cfg
+        cfg = settings(config)
         objectives = objectives_from(cfg["slos"], "monitoring config 'slos'")
+        self.config = cfg
         interval_s = float(cfg["check_interval_seconds"])
         self.resource = _resource(cfg["service_name"])
         # the pipeline's detectors keep their own default sensitivity unless the seed config sets one
         sensitivity = cfg["anomaly_sensitivity"] if config and "anomaly_sensitivity" in config else None
+        self._sensitivity: float | None = sensitivity
         self.analyzer = Analyzer(retention_minutes=cfg["retention_minutes"], interval_seconds=interval_s,
                                  sensitivity=sensitivity, thresholds=cfg["thresholds"],
                                  min_samples=cfg["min_samples"], alert_policy=SEED_ALERT_POLICY,
-                                 **{k: cfg[k] for k in _DRIFT_KEYS})
+                                 **{k: cfg[k] for k in DRIFT_KEYS})
         self.analyzer.slos = SloTracker(objectives) if objectives else None
         self.alerts = _SeedAlertManager(cooldown_s=float(cfg["cooldown_minutes"]) * 60, jaeger_url=cfg["jaeger_url"])
         self._interval_s = interval_s
@@ -587,8 +242,8 @@ class Monitor:
         ``component_error_rate`` and ``fallback_rate`` only).
         """
         try:
-            quality = {"ndcg_at_10": ndcg, "precision_at_5": precision_at_5, "diversity": diversity}
-            quality = {k: float(v) for k, v in quality.items() if v is not None}
+            given = {"ndcg_at_10": ndcg, "precision_at_5": precision_at_5, "diversity": diversity}
+            quality = {k: float(v) for k, v in given.items() if v is not None}
             for inst in self._instrument_sets:
                 record_query(inst, float(latency_ms) / 1000.0, success=None if success is None else bool(success),
                              num_results=int(num_results), quality=quality)
@@ -690,31 +345,24 @@ class Monitor:
 
     def check_anomalies(self, lookback_minutes: float = 60) -> list[Alert]:
         """Evaluate the pipeline now, and judge every raw value of the last ``lookback_minutes`` of each
-        metric against that lookback (z-score and MAD); the most extreme flagged value of a metric raises
-        its alert. Returns the active anomaly alerts."""
+        metric with each detector of ``anomaly_detectors`` (the analysis registry's names: by default its
+        default detector and the seed's z-score and MAD); the most extreme flagged value of a metric raises
+        that detector's alert. Returns the active alerts of those detectors."""
         self.flush()
-        sensitivity = float(self.config["anomaly_sensitivity"])
+        names = self.config["anomaly_detectors"]
+        sensitivity = self._sensitivity
         min_samples = int(self.config["min_samples"])
-        window = max(min_samples, 2)
         for name in self.metrics.names():
             values = np.asarray(self.metrics.get_recent_values(name, lookback_minutes))
             if len(values) <= min_samples:
                 continue
-            direction = _raw_bad_direction(name)  # latency going down, quality going up: no alert
-            detectors = {"zscore": ZScoreDetector(sensitivity, min_samples, window, direction=direction),
-                         "mad": MADDetector(sensitivity, min_samples, window, direction=direction)}
-            for det_name, det in detectors.items():
-                scores, flags = det.score(values)
-                finding = None
-                if flags.any():
-                    i = int(np.flatnonzero(flags)[np.argmax(np.abs(scores[flags]))])
-                    center = float(np.mean(values) if det_name == "zscore" else np.median(values))
-                    scale = (values[i] - center) / scores[i] if scores[i] else math.nan
-                    finding = anomaly_finding(name, det_name, self._labels, float(values[i]), float(scores[i]),
-                                              center, scale, sensitivity=sensitivity,
-                                              critical_factor=self.analyzer.config.critical_factor)
-                self._apply(finding, (name, det_name, self._labels))
-        return [a for a in self.alerts.get_active_alerts() if a.detector in ("zscore", "mad")]
+            direction = raw_bad_direction(name)  # latency going down, quality going up: no alert
+            for detector in names:
+                finding = judge(name, values, detector, labels=self._labels, sensitivity=sensitivity,
+                                min_samples=min_samples, direction=direction,
+                                critical_factor=self.analyzer.config.critical_factor)
+                self._apply(finding, (name, detector, self._labels))
+        return [a for a in self.alerts.get_active_alerts() if a.detector in names]
 
     def check_thresholds(self) -> list[Alert]:
         """Evaluate the pipeline now; returns the active threshold alerts."""
@@ -754,7 +402,7 @@ class Monitor:
         self.metrics.cleanup()
         components = {row["component"]: row for row in self.components.rows(time.time())}
         return {
-            "timestamp": _dt.datetime.now(tz=_dt.timezone.utc).isoformat(),
+            "timestamp": _dt.datetime.now(tz=_dt.UTC).isoformat(),
             "system_health": self._health(),
             "alerts": [_seed_alert_dict(a) for a in self.alerts.get_active_alerts()],
             "metrics": {name: self.metrics.get_stats(name) for name in self.metrics.names()},
@@ -804,20 +452,17 @@ class Monitor:
         server = AnalyzerServer(config, analyzer=self.analyzer, alert_manager=self.alerts, components=self.components,
                                 start_background=False)
         self._dashboard = server.start()
-        from heritage_otel.service.queries import QueryRecord
-
-        while self._early_queries:
-            server.service.queries.add(QueryRecord(**self._early_queries.popleft()))
+        early, self._early_queries = list(self._early_queries), deque(maxlen=EARLY_QUERIES)
+        server.service.add_queries(early)
         return str(server.url)
 
-    def _after_evaluation(self, evaluation: Any) -> None:
+    def _after_evaluation(self, evaluation: Evaluation) -> None:
         """Each export: the component table takes the interval's samples (the ones the Analyzer ingested)."""
         self._evaluated_at = time.monotonic()
         self.components.add(self.exporter.last_samples)
         server = self._dashboard
         if server is not None:
-            server.service.counters["metric_requests"] += 1
-            server.service.last_evaluation_s = evaluation.time_s
+            server.service.note_evaluation(evaluation.time_s)
 
     def _log_query(self, query_id: str, latency_ms: float, num_results: int,
                    components_used: Sequence[str] | None, success: bool | None) -> None:
@@ -834,9 +479,7 @@ class Monitor:
         if dashboard is None:
             self._early_queries.append(record)
             return
-        from heritage_otel.service.queries import QueryRecord
-
-        dashboard.service.queries.add(QueryRecord(**record))
+        dashboard.service.add_queries([record])
 
     # --- lifecycle -----------------------------------------------------------
     def shutdown(self, timeout_s: float = 10.0) -> bool:
@@ -849,11 +492,11 @@ class Monitor:
         if self._system_metrics is not None:
             try:
                 self._system_metrics.uninstrument()
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001 - telemetry never breaks the caller
                 _log.exception("system metrics instrumentation did not stop")
         try:
             self.meter_provider.shutdown(timeout_millis=timeout_s * 1000)
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - telemetry never breaks the caller
             _log.exception("monitoring meter provider shutdown failed")
         dashboard, self._dashboard = self._dashboard, None
         if dashboard is not None:
@@ -880,37 +523,3 @@ def _start_system_metrics(meter_provider: MeterProvider) -> Any:
     return instrumentor
 
 
-_lock = threading.Lock()
-_monitor: Monitor | None = None
-
-
-def initialize_monitoring(config: Mapping[str, Any] | None = None, start_background: bool = True) -> Monitor:
-    """Create the process-wide monitor (shutting down a previous one) and return it."""
-    global _monitor
-    monitor = Monitor(config, start_background=start_background)
-    with _lock:
-        previous, _monitor = _monitor, monitor
-    if previous is not None:
-        previous.shutdown()
-    return monitor
-
-
-def get_monitor() -> Monitor:
-    """The process-wide monitor; created with defaults (no background thread) on first use."""
-    global _monitor
-    with _lock:
-        if _monitor is None:
-            _monitor = Monitor(None, start_background=False)
-        return _monitor
-
-
-def shutdown_monitoring() -> None:
-    """Shut the process-wide monitor down (also run at interpreter exit)."""
-    global _monitor
-    with _lock:
-        monitor, _monitor = _monitor, None
-    if monitor is not None:
-        monitor.shutdown()
-
-
-atexit.register(shutdown_monitoring)

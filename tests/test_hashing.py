@@ -1,4 +1,4 @@
-"""heritage_otel.logs.hashing: the one query digest and the raw-text opt-in."""
+"""heritage_otel.hashing: the one query digest and the raw-text opt-in."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ import logging
 
 import pytest
 
-from heritage_otel.logs.hashing import capture_query_text_enabled, hash_query_text, query_text_for_export
+from heritage_otel.hashing import capture_query_text_enabled, hash_query_text, query_text_for_export
 
 
 def test_unsalted_digest_is_sha256_prefix():
     """Without a salt the digest is the first 16 hex digits of SHA-256."""
-    expected = "sha256:" + hashlib.sha256("roman coins".encode()).hexdigest()[:16]
+    expected = "sha256:" + hashlib.sha256(b"roman coins").hexdigest()[:16]
     assert hash_query_text("roman coins") == expected
 
 
@@ -35,9 +35,10 @@ def test_unpaired_surrogate_does_not_raise():
     assert hash_query_text("bad \ud800 text").startswith("sha256:")
 
 
-@pytest.mark.parametrize(("value", "expected"), [("true", True), ("TRUE", True), ("1", True), ("false", False), ("", False)])
+@pytest.mark.parametrize(("value", "expected"),
+                         [("true", True), (" TRUE ", True), ("1", False), ("yes", False), ("false", False), ("", False)])
 def test_capture_from_environment(monkeypatch, value, expected):
-    """HERITAGE_OTEL_CAPTURE_QUERY_TEXT opts in when true."""
+    """HERITAGE_OTEL_CAPTURE_QUERY_TEXT opts in when true, read as the SDK reads a boolean (1, yes: not true)."""
     monkeypatch.setenv("HERITAGE_OTEL_CAPTURE_QUERY_TEXT", value)
     assert capture_query_text_enabled() is expected
 
@@ -53,7 +54,7 @@ def test_argument_wins_over_environment(monkeypatch):
 def test_bad_environment_value_warns_and_means_false(monkeypatch, caplog):
     """An unrecognised value never captures, and says what is valid."""
     monkeypatch.setenv("HERITAGE_OTEL_CAPTURE_QUERY_TEXT", "perhaps")
-    with caplog.at_level(logging.WARNING, logger="heritage_otel.logs.hashing"):
+    with caplog.at_level(logging.WARNING, logger="heritage_otel.checks"):
         assert capture_query_text_enabled() is False
     assert "HERITAGE_OTEL_CAPTURE_QUERY_TEXT" in caplog.text and "perhaps" in caplog.text and "true, false" in caplog.text
 
