@@ -47,7 +47,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 
 from heritage_otel import semconv
 from heritage_otel._internal.exception_messages import message_for_export
-from heritage_otel.hashing import capture_query_text_enabled, hash_query_text
+from heritage_otel.hashing import capture_query_text_enabled
 from heritage_otel.instruments import instruments_for
 
 _logger = logging.getLogger(__name__)

@@ -147,9 +147,9 @@ def _rebinding(func: Any) -> _Rebinding | None:
             if any(vars(cls).get(underlying.__name__) is underlying for cls in mro):
                 return _Rebinding(tuple(vars(cls) for cls in mro), underlying.__name__, underlying, instance)
         elif inspect.isfunction(func) and func.__qualname__ == func.__name__:
-            module = sys.modules.get(func.__module__)
-            if module is not None and vars(module).get(func.__name__) is func:
-                return _Rebinding((vars(module),), func.__name__, func, None)
+            module, name = sys.modules.get(func.__module__), func.__name__
+            if module is not None and vars(module).get(name) is func:
+                return _Rebinding((vars(module),), name, func, None)
     except Exception:  # noqa: BLE001 - an unusual object: the chain calls it as given
         return None
     return None
@@ -179,10 +179,10 @@ def _current_func(rebinding: _Rebinding, given: Callable[..., Any]) -> Callable[
     if now is rebinding.original or not _wraps(now, rebinding.original):
         return given
     if rebinding.instance is None:
-        return now  # type: ignore[no-any-return]
+        return now  # type: ignore[no-any-return]  # a strategy is any callable
     try:
-        return now.__get__(rebinding.instance, type(rebinding.instance))  # type: ignore[no-any-return]
-    except Exception:  # noqa: BLE001
+        return now.__get__(rebinding.instance, type(rebinding.instance))  # type: ignore[no-any-return]  # a strategy is any callable
+    except Exception:  # noqa: BLE001 - an unusual object: the chain calls the strategy it was given
         return given
 
 

@@ -43,6 +43,7 @@ from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExp
 from opentelemetry.sdk.metrics import (
     AlwaysOffExemplarFilter,
     AlwaysOnExemplarFilter,
+    ExemplarFilter,
     MeterProvider,
     TraceBasedExemplarFilter,
 )
@@ -255,7 +256,7 @@ class _HashedOnce(Resource):
         return self._hash
 
 
-_EXEMPLAR_FILTERS: Final = {"trace_based": TraceBasedExemplarFilter, "always_on": AlwaysOnExemplarFilter,
+_EXEMPLAR_FILTERS: Final[dict[str, Callable[[], ExemplarFilter]]] = {"trace_based": TraceBasedExemplarFilter, "always_on": AlwaysOnExemplarFilter,
                              "always_off": AlwaysOffExemplarFilter}
 
 

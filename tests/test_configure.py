@@ -315,10 +315,10 @@ def test_console_exporter_per_signal(pipeline, monkeypatch, capfd):
 
 
 def _batch_settings(tel: heritage_otel.Telemetry) -> tuple[int, float, int]:
-    (processor,) = [p for p in tel.tracer_provider._active_span_processor._span_processors  # noqa: SLF001
+    (processor,) = [p for p in tel.tracer_provider._active_span_processor._span_processors  # noqa: SLF001 - the test reads the SDK pipeline configure() built
                     if type(p).__name__ == "BatchSpanProcessor"]
     batch = processor._batch_processor  # noqa: SLF001 - the SDK keeps its settings there
-    return batch._max_queue_size, batch._schedule_delay, batch._max_export_batch_size  # noqa: SLF001
+    return batch._max_queue_size, batch._schedule_delay, batch._max_export_batch_size  # noqa: SLF001 - the test reads the SDK pipeline configure() built
 
 
 def test_the_batch_span_processor_takes_the_throughput_defaults_unless_otel_bsp_says_otherwise(monkeypatch) -> None:

@@ -19,7 +19,7 @@ def test_unsalted_digest_is_sha256_prefix():
 def test_salt_from_environment_is_hashed_before_the_text(monkeypatch):
     """HERITAGE_OTEL_QUERY_HASH_SALT is hashed first, then the text (what the Collector's transform computes)."""
     monkeypatch.setenv("HERITAGE_OTEL_QUERY_HASH_SALT", "pepper")
-    expected = "sha256:" + hashlib.sha256("pepperroman coins".encode()).hexdigest()[:16]
+    expected = "sha256:" + hashlib.sha256(b"pepperroman coins").hexdigest()[:16]
     assert hash_query_text("roman coins") == expected
     assert hash_query_text("roman coins") != hash_query_text("roman coins", salt="")
 

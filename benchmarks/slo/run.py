@@ -25,9 +25,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scenarios"))
 
-from suite import SCENARIOS, run_scenario  # noqa: E402
+from suite import SCENARIOS, run_scenario  # noqa: E402 - after the path set-up that makes the suite importable
 
-from heritage_otel.analysis.slo.files import EXAMPLE_FILE  # noqa: E402
+from heritage_otel.analysis.slo.files import EXAMPLE_FILE  # noqa: E402 - after the path set-up that makes the suite importable
 
 FAST = {"interval_s": 1.0, "qps": 20.0, "baseline": 20, "fault": 10, "recovery": 10, "tail": 4}
 

@@ -191,7 +191,7 @@ class Analyzer:
     def _forget_evicted(self) -> None:
         for key, row in self._windows.evicted:
             self._reset_row(row)
-            self._forget_buckets(key)  # type: ignore[arg-type]
+            self._forget_buckets(key)  # type: ignore[arg-type]  # the key of a live row is a SeriesKey (typed Hashable | None there)
             self.evicted_series += 1
         self._windows.evicted.clear()
 
@@ -270,7 +270,7 @@ class Analyzer:
 
     def _forget_group_evicted(self, group: BucketWindows) -> None:
         for key, _row in group.evicted:
-            self._bucket_of.pop(key, None)  # type: ignore[call-overload]
+            self._bucket_of.pop(key, None)  # type: ignore[call-overload]  # the key of a live row is a SeriesKey (typed Hashable | None there)
             self._bucket_cells -= group.buckets
         group.evicted.clear()
 

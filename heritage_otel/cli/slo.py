@@ -5,6 +5,11 @@
 ``heritage-otel slo rules FILE... > rules.yaml`` prints Prometheus recording
 and alerting rules for them (see :mod:`heritage_otel.service.slo_rules`);
 objectives Prometheus cannot express are named on stderr.
+
+>>> from click.testing import CliRunner
+>>> from heritage_otel.analysis.slo.files import EXAMPLE_FILE
+>>> print(CliRunner().invoke(slo, ["check", str(EXAMPLE_FILE)]).output.splitlines()[0])
+availability: recommender, target 0.995 over 28d (Occurrences); page 14.4x/1h, page 6x/6h, ticket 1x/3d
 """
 
 from __future__ import annotations

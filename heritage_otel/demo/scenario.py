@@ -241,7 +241,6 @@ def run_demo(config: DemoConfig, on_tick: TickCallback | None = None) -> DemoRes
     for stale in out.glob("alerts.jsonl.*"):
         stale.unlink()
 
-    total_ticks = sum(p.ticks for p in PHASES)
     tick_s = tick_seconds(config)
     analyzer = Analyzer(DEMO_ANALYZER, interval_seconds=tick_s)
     alerts = AlertManager(history_size=100_000)

@@ -6,7 +6,7 @@
 >>> settings({"retention_minute": 30})
 Traceback (most recent call last):
 ...
-ValueError: monitoring config key 'retention_minute' is not valid; valid keys: retention_minutes, anomaly_sensitivity, thresholds, replace_thresholds, check_interval_seconds, cooldown_minutes, alert_log_path, jaeger_url, reservoir_size, min_samples, service_name, system_metrics, anomaly_detectors, psi_warning, psi_critical, ks_alpha, ks_min_statistic
+ValueError: monitoring config key 'retention_minute' is not valid; valid keys: retention_minutes, anomaly_sensitivity, thresholds, replace_thresholds, check_interval_seconds, cooldown_minutes, alert_log_path, jaeger_url, reservoir_size, min_samples, service_name, system_metrics, slos, anomaly_detectors, psi_warning, psi_critical, ks_alpha, ks_min_statistic
 >>> raw_bad_direction("query_latency"), raw_bad_direction("ndcg_at_10")
 ('up', 'down')
 """

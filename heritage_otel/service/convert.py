@@ -307,8 +307,8 @@ class MetricConverter:
                         for sample in self._metric(metric, resource, source, now_ns, result, per_series):
                             groups[(resource, sample.end_ns)].append(sample)
             for key in self._admission.drain_evicted():
-                self._forget(key)  # type: ignore[arg-type]
-                self._evicted.append(key)  # type: ignore[arg-type]
+                self._forget(key)  # type: ignore[arg-type]  # an evicted row's key is a SeriesKey (typed Hashable | None there)
+                self._evicted.append(key)  # type: ignore[arg-type]  # an evicted row's key is a SeriesKey (typed Hashable | None there)
         for key in sorted(groups, key=lambda k: k[1]):
             result.batches.append(groups[key])
         result.accepted = sum(len(b) for b in result.batches)

@@ -198,9 +198,9 @@ class AnalyzerService:
     def _note_services(self, resource: tuple[tuple[str, str], ...]) -> None:
         """Remember the service of accepted data (its name already cut to max_attribute_value_length)."""
         for key, name in resource:
-            if key == semconv.SERVICE_NAME and name not in self._services:
-                if len(self._services) < self.config.max_services:
-                    self._services.add(name)
+            if key == semconv.SERVICE_NAME and name not in self._services \
+                    and len(self._services) < self.config.max_services:
+                self._services.add(name)
 
     def _flush_fleet(self, now: float) -> None:
         if self.fleet is None:

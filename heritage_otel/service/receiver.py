@@ -8,6 +8,11 @@ Decoding counts elements before building anything (``max_request_items``),
 then at most ``max_concurrent_ingest`` bodies are decoded and ingested at
 once, on worker threads, and at most half of them from one client address. Spans are answered with a partial success that
 rejects them (they belong in Jaeger).
+
+>>> from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
+>>> request = ExportTraceServiceRequest(resource_spans=[ResourceSpans(scope_spans=[ScopeSpans(spans=[Span()])])])
+>>> _traces_refused(request).partial_success.rejected_spans
+1
 """
 
 from __future__ import annotations

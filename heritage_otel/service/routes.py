@@ -5,6 +5,9 @@ its own, so it answers while slow API calls hold the shared worker pool; the
 other API routes (:func:`heritage_otel.service.api.route`) on worker threads.
 The dashboard's files are public (they hold no data) and served with a strict
 Content-Security-Policy.
+
+>>> {"index.html", "dashboard.js", "dashboard.css"} <= set(static_files())
+True
 """
 
 from __future__ import annotations

@@ -111,16 +111,16 @@ def _rate(name: str, selector: str, window: str) -> str:
 def _error_ratio(o: Objective, window: str) -> str:
     src = o.threshold_source
     if src is not None:
-        assert src.metric is not None and o.value is not None
+        assert src.metric is not None and o.value is not None  # noqa: S101 - narrows the type; the loader guarantees it
         name = prometheus_name(src.metric)
         under = _rate(f"{name}_bucket", _selector(o.service, src, f'le="{_bound(o.value)}"'), window)
         count = _rate(f"{name}_count", _selector(o.service, src), window)
         return f"1 - {under} / {count}" if o.op in ("lt", "lte") else f"{under} / {count}"
-    assert o.total is not None and o.total.metric is not None
+    assert o.total is not None and o.total.metric is not None  # noqa: S101 - narrows the type; the loader guarantees it
     total = _rate(prometheus_name(o.total.metric), _selector(o.service, o.total), window)
     if o.bad is not None and o.bad.metric is not None:
         return f"{_rate(prometheus_name(o.bad.metric), _selector(o.service, o.bad), window)} / {total}"
-    assert o.good is not None and o.good.metric is not None
+    assert o.good is not None and o.good.metric is not None  # noqa: S101 - narrows the type; the loader guarantees it
     good = _rate(prometheus_name(o.good.metric), _selector(o.service, o.good), window)
     return f"1 - {good} / {total}"
 

@@ -152,7 +152,7 @@ class TraceLookup:
                 if store is not None:
                     sources += 1
                     present = trace_from_span_store(store, trace_id) is not None
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001 - a failing Jaeger is reported as unreachable, never raised to the page
                 pass
         if not sources:
             return None

@@ -71,8 +71,8 @@ def test_increments_resets_and_bucket_changes() -> None:
 def test_exponential_rescale_is_merged_to_the_shared_bounds_not_a_reset() -> None:
     """When the SDK halves the scale (every other bound goes), both points are summed into the shared bounds."""
     tracker = CumulativeTracker("keep", clock=_Clock())
-    fine = tuple(2.0 ** (i / 2) for i in range(0, 5))  # scale 1: 1, 1.41, 2, 2.83, 4
-    coarse = tuple(2.0 ** i for i in range(0, 3))  # scale 0: 1, 2, 4
+    fine = tuple(2.0 ** (i / 2) for i in range(5))  # scale 1: 1, 1.41, 2, 2.83, 4
+    coarse = tuple(2.0 ** i for i in range(3))  # scale 0: 1, 2, 4
     tracker.histogram("h", T0, T0 + S, fine, (0, 1, 1, 1, 1, 0), 9.0)
     step = tracker.histogram("h", T0, T0 + 2 * S, coarse, (0, 3, 3, 0), 20.0)
     assert (step.bounds, step.counts, step.total, step.reset) == (coarse, (0, 1, 1, 0), 11.0, False)

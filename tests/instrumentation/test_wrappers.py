@@ -106,7 +106,7 @@ def _counted_samplers(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     decided: list[str] = []
     original = ParentBased.should_sample
 
-    def should_sample(self, parent_context, trace_id, name, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def should_sample(self, parent_context, trace_id, name, *args, **kwargs):  # type: ignore[no-untyped-def]  # a test sampler, untyped like the SDK samplers it mimics
         decided.append(name)
         return original(self, parent_context, trace_id, name, *args, **kwargs)
 
@@ -114,7 +114,7 @@ def _counted_samplers(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return decided
 
 
-def _query_metrics(telemetry) -> dict[str, float]:  # type: ignore[no-untyped-def]
+def _query_metrics(telemetry) -> dict[str, float]:  # type: ignore[no-untyped-def]  # a test sampler, untyped like the SDK samplers it mimics
     counts = {name: telemetry.histogram_count(semconv.METRIC_COMPONENT_DURATION, **{semconv.COMPONENT: name})
               for name in ("simrank", "horn_index", "embedding")}
     counts["queries"] = telemetry.metric_sum(semconv.METRIC_QUERIES, **{semconv.SUCCESS: True})
@@ -143,7 +143,7 @@ def test_a_trace_that_is_not_recorded_starts_no_child_span(telemetry, instrument
 class _DropRootsOnly(Sampler):
     """A sampler of the application's own: drops a root, samples any span with a parent (recorded or not)."""
 
-    def should_sample(self, parent_context, trace_id, name, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def should_sample(self, parent_context, trace_id, name, *args, **kwargs):  # type: ignore[no-untyped-def]  # a test sampler, untyped like the SDK samplers it mimics
         parent = get_current_span(parent_context).get_span_context()
         return SamplingResult(Decision.RECORD_AND_SAMPLE if parent.is_valid else Decision.DROP)
 
@@ -268,7 +268,7 @@ def test_inside_a_trace_that_is_not_recorded_the_recommender_sees_the_roots_cont
                             request_hook=lambda span, *_: roots.append(span.get_span_context()))
     merge = type(rec.ensemble).merge
 
-    def spy(rankings, top_k):  # type: ignore[no-untyped-def]
+    def spy(rankings, top_k):  # type: ignore[no-untyped-def]  # a test sampler, untyped like the SDK samplers it mimics
         seen.append(trace.get_current_span().get_span_context())
         return merge(rec.ensemble, rankings, top_k)
 

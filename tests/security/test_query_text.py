@@ -3,8 +3,6 @@ exception, log record and JSON-lines file) and Collector side (log records throu
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections.abc import Iterator
 from pathlib import Path

@@ -8,6 +8,10 @@
 
 Set ``analyzer.slos = SloTracker(objectives)`` and the Analyzer counts every export for them; the
 AlertManager then turns burn-rate findings into incidents. See docs/slo.md.
+
+>>> from heritage_otel.analysis.slo.files import EXAMPLE_FILE, load_objectives
+>>> [(o.name, o.target, o.budgeting) for o in load_objectives([EXAMPLE_FILE])][:2]
+[('availability', 0.995, 'Occurrences'), ('latency', 0.95, 'Occurrences')]
 """
 
 from heritage_otel.analysis.slo.spec import DEFAULT_BURN_RULES, BurnRule, Objective, parse_documents

@@ -89,18 +89,18 @@ def events(objective: Objective, samples: list[IntervalSample], indicators: Mapp
         found = [v for k, v in indicators.items() if k.metric == source.indicator and not k.attributes]
         if not found or not math.isfinite(found[0]):
             return 0.0, 0.0
-        assert objective.op is not None and objective.value is not None
+        assert objective.op is not None and objective.value is not None  # noqa: S101 - narrows the type; the loader guarantees it
         return (1.0 if _holds(objective.op, found[0], objective.value) else 0.0), 1.0
     if source is not None:
-        assert objective.op is not None and objective.value is not None
+        assert objective.op is not None and objective.value is not None  # noqa: S101 - narrows the type; the loader guarantees it
         return _threshold_good(samples, source, objective.op, objective.value)
-    assert objective.total is not None
+    assert objective.total is not None  # noqa: S101 - narrows the type; the loader guarantees it
     total = _count(samples, objective.total)
     if total <= 0:
         return 0.0, 0.0
     if objective.good is not None:
         good = _count(samples, objective.good)
     else:
-        assert objective.bad is not None
+        assert objective.bad is not None  # noqa: S101 - narrows the type; the loader guarantees it
         good = total - _count(samples, objective.bad)
     return min(max(good, 0.0), total), total

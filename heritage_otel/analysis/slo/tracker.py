@@ -61,7 +61,7 @@ from typing import Any, Final
 from heritage_otel import semconv
 from heritage_otel.analysis.findings import AlertLevel, Finding
 from heritage_otel.analysis.samples import KIND_HISTOGRAM, IntervalSample, Labels, SeriesKey
-from heritage_otel.analysis.slo.counting import events, matches, under
+from heritage_otel.analysis.slo.counting import events, matches
 from heritage_otel.analysis.slo.ring import SlotRing
 from heritage_otel.analysis.slo.spec import SHORT_WINDOW_DIVISOR, BurnRule, Objective, parse_duration
 
@@ -108,12 +108,10 @@ def _bad_exemplars(objective: Objective, samples: Iterable[IntervalSample]) -> l
         triples = zip(s.exemplar_trace_ids, s.exemplar_span_ids, s.exemplar_values, strict=False)
         src = objective.threshold_source
         if src is not None and src.metric is not None and s.kind == KIND_HISTOGRAM and matches(s, src):
-            assert objective.op is not None and objective.value is not None
+            assert objective.op is not None and objective.value is not None  # noqa: S101 - narrows the type; the loader guarantees it
             upper = objective.op in ("lt", "lte")
             out.extend(e for e in triples if (e[2] > objective.value) == upper)
-        elif objective.bad is not None and matches(s, objective.bad):
-            out.extend(triples)
-        elif (objective.good is not None and objective.total is not None and matches(s, objective.total)
+        elif objective.bad is not None and matches(s, objective.bad) or (objective.good is not None and objective.total is not None and matches(s, objective.total)
               and not matches(s, objective.good)):
             out.extend(triples)
     return out

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 import requests
 from google.protobuf import json_format
-from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest as _METRICS
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from heritage_otel import semconv
@@ -96,7 +96,7 @@ def _deep_nesting() -> bytes:
 
 
 def _long_service_names() -> bytes:
-    req = _METRICS()
+    req = ExportMetricsServiceRequest()
     for i in range(18):  # unique 1 MiB service.name values, no data point (19 MB, under the body limit)
         kv = req.resource_metrics.add().resource.attributes.add()
         kv.key, kv.value.string_value = semconv.SERVICE_NAME, f"{i:03d}" + "s" * MB
@@ -139,7 +139,7 @@ SHAPES = [
           5.0, warm=True),
     Shape("8192 points, protobuf gzip", "/v1/metrics", PROTOBUF, True, lambda: _legit_metrics(8192), 200, 100, 40.0,
           5.0, warm=True),
-    Shape("8192 points, JSON", "/v1/metrics", JSON, False, lambda: _as_json(_legit_metrics(8192), _METRICS), 200,
+    Shape("8192 points, JSON", "/v1/metrics", JSON, False, lambda: _as_json(_legit_metrics(8192), ExportMetricsServiceRequest), 200,
           100, 15.0, 2.0, warm=True),
     Shape("4000 query log records, protobuf", "/v1/logs", PROTOBUF, False, _query_logs, 200, 100, 20.0, 2.0),
     Shape("20k spans, protobuf (refused as partial success)", "/v1/traces", PROTOBUF, False, _spans, 200, 100, 20.0,

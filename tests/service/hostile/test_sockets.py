@@ -131,7 +131,7 @@ def test_health_and_a_good_exporter_are_answered_through_every_socket_attack(ser
     closed = dropped["idle_evicted"] + dropped["write_timeouts"] + dropped["header_timeouts"]
     assert dropped["idle_evicted"] > 0 and closed >= 300, dropped  # the attackers paid, counted
     print("socket attack counters:", {k: v for k, v in dropped.items() if v},
-          "health p100 %.3f s, export p100 %.3f s" % (max(t for _, t in health), max(t for _, t in exports)))
+          f"health p100 {max(t for _, t in health):.3f} s, export p100 {max(t for _, t in exports):.3f} s")
 
 
 def test_decode_bombs_from_one_address_do_not_stall_exports_from_another(served: Served) -> None:
@@ -171,4 +171,4 @@ def test_decode_bombs_from_one_address_do_not_stall_exports_from_another(served:
     assert exports and all(s == 200 for s, _ in exports), exports  # none lost
     took = sorted(t for _, t in exports)
     assert took[len(took) // 2] < 1.0 and took[-1] < 5.0, took  # a shared 2-core machine: median, and a cap
-    print("bombs answered:", len(answers), "exports: p100 %.3f s" % max(t for _, t in exports))
+    print("bombs answered:", len(answers), f"exports: p100 {max(t for _, t in exports):.3f} s")
