@@ -86,6 +86,7 @@ class SeriesIndex:
     >>> analyzer = Analyzer(interval_seconds=1)
     >>> analyzer.ingest_values([SeriesKey("query_count", (), ((semconv.SERVICE_NAME, "rec"),))], [5.0], 1.0)
     >>> index = SeriesIndex(analyzer)
+    >>> index.refresh()
     >>> [k.metric for k in index.keys("rec")], index.keys("other")
     (['query_count'], [])
     """
