@@ -141,11 +141,12 @@ class IncidentTracker:
         self._open: dict[str | None, Incident] = {}
         self._closed: list[Incident] = []
         self._index: SeriesIndex | None = None
+        self._open_view: tuple[Incident, ...] = ()
 
     # --- reading ----------------------------------------------------------------
     def open(self) -> list[Incident]:
-        """Open incidents, most severe first."""
-        return sorted(self._open.values(), key=lambda i: (-int(i.level), i.first_seen))
+        """Open incidents, most severe first (as of the last :meth:`update`: reading never waits for one)."""
+        return list(self._open_view)
 
     def recent(self, limit: int = 100) -> list[Incident]:
         """Resolved incidents, newest first (at most ``limit``)."""
@@ -206,6 +207,7 @@ class IncidentTracker:
             out.append(self._notify(incident, "resolved", now))
             self._closed.append(incident)
             del self._closed[:-1000]
+        self._open_view = tuple(sorted(self._open.values(), key=lambda i: (-int(i.level), i.first_seen)))
         return out
 
     @staticmethod
@@ -232,7 +234,8 @@ class IncidentTracker:
                 (incident.cause is None or STRENGTH.get(incident.cause.kind, 0) <= STRENGTH["traffic"]))
         if same and not weak:
             return False
-        changed = set(current) != set(incident.members) or incident.cause is None or weak
+        joined = any(k not in incident.members and k not in incident.past for k in current)
+        changed = joined or incident.cause is None or weak  # a member that left changes no cause
         for key, alert in incident.members.items():
             if key not in current:
                 incident.past[key] = replace(alert, state=STATE_RESOLVED, resolved_at=now)
@@ -246,7 +249,7 @@ class IncidentTracker:
                 instance = incident.instances[0] if incident.scope == "replica" and len(incident.instances) == 1 else None
                 cause = probable_cause(self.analyzer, service=incident.service, instance=instance, since=start,
                                        signals=self._signals(incident), index=self._index)
-                if incident.cause is None or set(current) != set(incident.members) or \
+                if incident.cause is None or joined or \
                         STRENGTH.get(cause.kind, 0) >= STRENGTH.get(incident.cause.kind, 0):
                     incident.cause = cause
             except Exception:  # noqa: BLE001 - a cause we cannot compute must not stop the notification
