@@ -72,3 +72,27 @@ def test_many_failing_junk_services_do_not_hold_back_a_real_alert(tmp_path) -> N
     assert measured.real_fired_s is not None and measured.real_fired_s <= MAX_DELAY + 2, measured
     assert measured.active_api_s <= 2.0, measured
     assert measured.junk_incidents >= 250 and measured.active_alerts >= 250, measured
+
+
+def test_closed_loop_slow_component_names_it_with_traffic_as_the_effect(tmp_path) -> None:
+    """Callers that wait for their answers, embedding +60 ms: the traffic falls with the latency; one incident
+    whose cause is embedding's latency (traffic, when it is a member, listed as an effect, never the cause)."""
+    result = _run("component slow (closed loop)", tmp_path)
+    assert result.incidents == 1, _explain(result)
+    assert result.cause_right, result.cause
+    assert not result.cause.startswith("traffic"), result.cause
+    assert result.delay_intervals is not None and result.delay_intervals <= MAX_DELAY, result
+    assert result.resolve_intervals is not None and result.resolve_intervals <= 3, result
+
+
+def test_compressed_day_without_a_fault_raises_nothing(tmp_path) -> None:
+    """Traffic following a day (a quiet night at 20 %, the morning ramp, an evening decline): no notification."""
+    result = _run("compressed day", tmp_path)
+    assert result.notifications == 0, _explain(result)
+
+
+def test_two_faults_in_different_components_name_both(tmp_path) -> None:
+    """simrank failing while embedding is slow: one incident whose cause names both components."""
+    result = _run("two faults", tmp_path)
+    assert result.incidents == 1, _explain(result)
+    assert result.cause_right, result.cause
