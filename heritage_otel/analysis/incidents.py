@@ -249,8 +249,9 @@ class IncidentTracker:
                 instance = incident.instances[0] if incident.scope == "replica" and len(incident.instances) == 1 else None
                 cause = probable_cause(self.analyzer, service=incident.service, instance=instance, since=start,
                                        signals=self._signals(incident), index=self._index)
-                if incident.cause is None or joined or \
-                        STRENGTH.get(cause.kind, 0) >= STRENGTH.get(incident.cause.kind, 0):
+                old = incident.cause  # a weaker cause of the same scope never replaces a stronger one
+                if old is None or old.instance != cause.instance or STRENGTH.get(cause.kind, 0) >= STRENGTH.get(
+                        old.kind, 0):
                     incident.cause = cause
             except Exception:  # noqa: BLE001 - a cause we cannot compute must not stop the notification
                 incident.cause = None
