@@ -118,18 +118,20 @@ def main(argv: list[str] | None = None) -> None:
 def _closed_loop(args: argparse.Namespace, one: Callable[[], None], factor: Callable[[float], float],
                  start: float) -> None:
     """``--workers`` callers, each sending its next query when the answer came, after ``--think-ms``; a traffic
-    factor below 1 idles that share of the callers (fewer people at their screens)."""
+    factor f stretches each caller's cycle (answer + think time) to 1/f of it (fewer people at their screens)."""
     lock = threading.Lock()
+    think = args.think_ms / 1000.0
 
-    def caller(i: int) -> None:
+    def caller() -> None:
         while (now := time.time()) < start + args.seconds:
             with lock:
-                busy = i < max(1, round(args.workers * factor(now)))
-            if busy:
-                one()
-            time.sleep(args.think_ms / 1000.0)
+                f = max(factor(now), 0.01)
+            began = time.time()
+            one()
+            took = time.time() - began
+            time.sleep(max(0.0, (took + think) / f - took))
 
-    threads = [threading.Thread(target=caller, args=(i,), daemon=True) for i in range(args.workers)]
+    threads = [threading.Thread(target=caller, daemon=True) for _ in range(args.workers)]
     for t in threads:
         t.start()
     for t in threads:

@@ -9,11 +9,13 @@ the incident window (since). Evidence, strongest first:
    least ``min_share`` (default 5 % of queries) over the baseline;
 2. **fallbacks**: degraded ``heritage.fallbacks`` per strategy, the same way
    (the strategy serving the queries the failing component could not);
-3. **latency** (when a latency signal is in the incident): the component
-   whose ``component_latency_p95`` rose the most past its table effect size;
+3. **latency** (when a latency or traffic signal is in the incident, or
+   errors or fallbacks were found): the component whose
+   ``component_latency_p95`` rose the most past its table effect size;
 4. **quality** (a quality signal, no errors or latency): the quality
    indicator that fell, a shift in the query mix or the content;
-5. **traffic** (a throughput signal): how far ``throughput_qps`` fell.
+5. **traffic** (a throughput signal): how far ``throughput_qps`` fell or rose; the cause only when
+   nothing above moved, else listed after the cause as its effect.
 
 The summary reads like "simrank raising HighSeverityError in 76 % of
 queries; fallback_horn serving them; latency up in embedding", and the
@@ -343,7 +345,8 @@ def probable_cause(
                      f"fallback {strategy} serving {share:.0%} of queries".replace("%", " %"))
         evidence.append({"kind": "fallbacks", "strategy": strategy, "share": share, "rise": rise})
         traces.extend(ids)
-    if signals & _LATENCY_SIGNALS or traffic is not None:  # a slower component can make the traffic change
+    # a slower component can make the traffic change, and can be a second fault next to failing calls
+    if signals & _LATENCY_SIGNALS or traffic is not None or parts:
         slow = _slowest(scope)
         if slow is not None:
             _, slow_component, base, now, ids = slow

@@ -115,3 +115,17 @@ def test_errors_explain_a_traffic_change() -> None:
     cause = probable_cause(analyzer, service="rec", instance=None, since=15.5, signals={"throughput"})
     assert (cause.kind, cause.component) == ("errors", "simrank")
     assert cause.summary.endswith("; traffic down 40 % (100 -> 60 queries/s) as an effect")
+
+
+def test_a_failing_and_a_slower_component_are_both_named() -> None:
+    """Two faults at once (simrank failing, embedding slower) with only the errors signal in the incident: the
+    cause is the errors, and the slower component is named after them."""
+    analyzer = Analyzer(interval_seconds=1.0)
+    queries = _key(semconv.METRIC_QUERIES)
+    errors = _key(semconv.METRIC_ERRORS, {semconv.COMPONENT: "simrank", semconv.ERROR_TYPE: "HighSeverityError"})
+    embedding = _key("component_latency_p95", {semconv.COMPONENT: "embedding"})
+    _feed(analyzer, {queries: [100.0] * 20, errors: [0.0] * 15 + [60.0] * 5, embedding: [1.0] * 15 + [65.0] * 5})
+    cause = probable_cause(analyzer, service="rec", instance=None, since=15.5, signals={"errors"})
+    assert (cause.kind, cause.component) == ("errors", "simrank")
+    assert cause.summary == ("simrank raising HighSeverityError in 60 % of queries; "
+                             "latency up in embedding (p95 1 -> 65 ms)")
