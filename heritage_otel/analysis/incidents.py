@@ -233,6 +233,7 @@ class IncidentTracker:
                 self.analyzer.config.interval_seconds and
                 (incident.cause is None or STRENGTH.get(incident.cause.kind, 0) <= STRENGTH["traffic"]))
         if same and not weak:
+            incident.last_seen = now
             return False
         joined = any(k not in incident.members and k not in incident.past for k in current)
         changed = joined or incident.cause is None or weak  # a member that left changes no cause
