@@ -387,7 +387,11 @@ class AlertManager:
     def get_active_alerts(self, level: AlertLevel | str | None = None, metric: str | None = None) -> list[Alert]:
         """Active (firing) alerts, optionally only one level and/or metric, oldest first (as of the last
         evaluation: reading does not wait for one in progress)."""
-        return self._filter(self._active_view, level, metric)
+        view = self._active_view
+        if not view and self._active:  # state restored from outside (a checkpoint) since the last evaluation
+            with self._lock:
+                view = self._active_view = tuple(t.alert for t in self._active.values())
+        return self._filter(view, level, metric)
 
     def history(self, level: AlertLevel | str | None = None, metric: str | None = None) -> list[Alert]:
         """Every alert event kept (fired, escalated, repeated, resolved), oldest first."""

@@ -146,7 +146,12 @@ class IncidentTracker:
     # --- reading ----------------------------------------------------------------
     def open(self) -> list[Incident]:
         """Open incidents, most severe first (as of the last :meth:`update`: reading never waits for one)."""
+        if not self._open_view and self._open:  # state restored from outside (a checkpoint) since then
+            self._publish()
         return list(self._open_view)
+
+    def _publish(self) -> None:
+        self._open_view = tuple(sorted(self._open.values(), key=lambda i: (-int(i.level), i.first_seen)))
 
     def recent(self, limit: int = 100) -> list[Incident]:
         """Resolved incidents, newest first (at most ``limit``)."""
@@ -207,7 +212,7 @@ class IncidentTracker:
             out.append(self._notify(incident, "resolved", now))
             self._closed.append(incident)
             del self._closed[:-1000]
-        self._open_view = tuple(sorted(self._open.values(), key=lambda i: (-int(i.level), i.first_seen)))
+        self._publish()
         return out
 
     @staticmethod
