@@ -1,8 +1,9 @@
 """The scenario suite, fast: the real ``heritage-otel analyzer serve`` fed by instrumented recommender replicas
 over OTLP/HTTP (DELTA, 1 s export interval), scored from its alerts file.
 
-The full suite (every scenario, several seeds) is ``benchmarks/scenarios/run.py``; its table is in
-docs/analysis.md.
+Both load shapes (open loop, closed-loop callers), a compressed day, two faults at once, and many junk services
+next to a real one. The full suite (every scenario with both load shapes, several seeds) is
+``benchmarks/scenarios/run.py``; its table is in docs/analysis.md.
 """
 
 from __future__ import annotations
