@@ -2,7 +2,8 @@
 
 Each scenario starts ``heritage-otel analyzer serve`` (defaults only: interval, alerts file, port) and
 one or three load processes (``load.py``: the auto-instrumented reference recommender exporting
-OTLP/HTTP with DELTA temporality every interval), injects at most one fault for ``fault`` intervals
+OTLP/HTTP with DELTA temporality every interval; open-loop or closed-loop callers, optionally following a
+compressed day), injects its faults (none, one, or two in different components) for ``fault`` intervals
 after ``baseline`` intervals, lets it recover for ``recovery`` intervals, stops the load cleanly (a
 partial last export) and keeps the Analyzer running for ``tail`` more intervals. Then it reads the
 alerts JSONL (one notification per line) and scores:
@@ -13,7 +14,8 @@ alerts JSONL (one notification per line) and scores:
 - whether the probable cause names the right thing (component, replica, or kind).
 
 A scenario passes when a fault-free one sent 0 notifications, and a faulty one opened exactly one
-incident, fired within 2 intervals, resolved within 3 intervals of recovery, with the right cause.
+incident, fired within 2 intervals, resolved within 3 intervals of recovery, with the right cause (two
+faults: one incident whose cause names both components).
 
 Used by ``run.py`` (the full suite, several seeds) and by ``tests/analysis/test_scenarios.py`` (fast).
 """
@@ -30,7 +32,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,9 +40,15 @@ HERE = Path(__file__).resolve().parent
 LOAD = HERE / "load.py"
 
 
+#: The load shapes: open loop (arrivals at a fixed rate, whatever the answers take) and closed loop (callers
+#: that each wait for their answer and think before the next query: a slower service is less traffic).
+LOADS: dict[str, list[str]] = {"open": [], "closed": ["--workers", "2", "--think-ms", "50"]}
+
+
 @dataclass(frozen=True)
 class Scenario:
-    """One labelled scenario: its replicas, its fault (None: fault-free), and what the cause must say."""
+    """One labelled scenario: its replicas, its faults (none: fault-free), its load shape, and what the cause
+    must say."""
 
     name: str
     replicas: int = 1
@@ -48,19 +56,27 @@ class Scenario:
     faulty_replica: int = 0
     expect: Callable[[dict[str, Any]], bool] | None = None
     stop_early: bool = False
+    load: str = "open"
+    day: bool = False
+    #: More faults at the same time as ``fault`` (other components), on the same replica.
+    more_faults: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def faults(self) -> tuple[dict[str, Any], ...]:
+        return () if self.fault is None else (self.fault, *self.more_faults)
 
 
 def _cause_names(component: str | None = None, kind: str | None = None,
-                 instance: str | None = None) -> Callable[[dict[str, Any]], bool]:
+                 instance: str | None = None, also: tuple[str, ...] = ()) -> Callable[[dict[str, Any]], bool]:
     def check(cause: dict[str, Any]) -> bool:
         return ((component is None or cause.get("component") == component)
                 and (kind is None or cause.get("kind") == kind)
-                and (instance is None or cause.get("instance") == instance))
+                and (instance is None or cause.get("instance") == instance)
+                and all(name in cause.get("summary", "") for name in also))
     return check
 
 
-SCENARIOS: tuple[Scenario, ...] = (
-    Scenario("fault-free soak", replicas=2),
+_FAULT_SHAPES: tuple[Scenario, ...] = (
     Scenario("component failing", fault={"kind": "fail", "component": "simrank", "value": 1.0},
              expect=_cause_names("simrank", "errors")),
     Scenario("component slow", fault={"kind": "slow", "component": "embedding", "value": 0.06},
@@ -70,6 +86,18 @@ SCENARIOS: tuple[Scenario, ...] = (
              expect=_cause_names("embedding", "latency", "replica-1")),
     Scenario("quality drift", fault={"kind": "drift"}, expect=_cause_names(kind="quality")),
     Scenario("traffic drop", fault={"kind": "traffic", "value": 0.2}, expect=_cause_names(kind="traffic")),
+    Scenario("two faults", fault={"kind": "fail", "component": "simrank", "value": 1.0},
+             more_faults=({"kind": "slow", "component": "embedding", "value": 0.06},),
+             expect=_cause_names("simrank", "errors", also=("embedding",))),
+)
+
+SCENARIOS: tuple[Scenario, ...] = (
+    Scenario("fault-free soak", replicas=2),
+    Scenario("fault-free soak (closed loop)", replicas=2, load="closed"),
+    Scenario("compressed day", replicas=2, day=True),
+    Scenario("compressed day (closed loop)", replicas=2, day=True, load="closed"),
+    *_FAULT_SHAPES,
+    *(replace(s, name=f"{s.name} (closed loop)", load="closed") for s in _FAULT_SHAPES),
     Scenario("clean shutdown of the load", stop_early=True),
 )
 
@@ -154,10 +182,12 @@ def run_scenario(
         seconds = (baseline if scenario.stop_early else baseline + fault + recovery) * interval_s
         for i in range(scenario.replicas):
             cmd = [sys.executable, str(LOAD), "--url", url, "--instance", f"replica-{i}", "--seconds", str(seconds),
-                   "--qps", str(qps), "--interval-ms", str(int(interval_s * 1000)), "--seed", str(seed + i)]
-            if scenario.fault is not None and i == scenario.faulty_replica:
-                spec = dict(scenario.fault, at=baseline * interval_s, until=(baseline + fault) * interval_s)
-                cmd += ["--fault", json.dumps(spec)]
+                   "--qps", str(qps), "--interval-ms", str(int(interval_s * 1000)), "--seed", str(seed + i),
+                   *LOADS[scenario.load], *(["--day"] if scenario.day else [])]
+            if i == scenario.faulty_replica:
+                for one in scenario.faults:
+                    spec = dict(one, at=baseline * interval_s, until=(baseline + fault) * interval_s)
+                    cmd += ["--fault", json.dumps(spec)]
             loads.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env))
         for proc in loads:
             out, _ = proc.communicate(timeout=seconds + 120)
@@ -188,7 +218,7 @@ def score(scenario: Scenario, seed: int, interval_s: float, events: list[dict[st
     result = Result(scenario.name, seed, notifications=len(lines), lines=lines, events=events)
     incidents = list(dict.fromkeys(line.get("incident") for line in lines))
     result.incidents = len(incidents)
-    if scenario.fault is None:
+    if not scenario.faults:
         result.passed = not lines
         return result
     on = next((e["t"] for e in events if e["event"] == "fault_on"), None)
@@ -216,10 +246,12 @@ def table(results: list[Result]) -> str:
     def fmt(v: float | None) -> str:
         return "-" if v is None else f"{v:g}"
 
-    rows = ["| scenario | seed | notifications | incidents | delay (intervals) | resolve (intervals) | cause right | pass |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    rows = ["| scenario | seed | notifications | incidents | delay (intervals) | resolve (intervals) | cause right | "
+            "cause (last firing notification) | pass |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in results:
         cause = "-" if r.cause_right is None else ("yes" if r.cause_right else "no")
+        summary = (r.cause or "-").replace("|", "/")
         rows.append(f"| {r.scenario} | {r.seed} | {r.notifications} | {r.incidents} | {fmt(r.delay_intervals)} | "
-                    f"{fmt(r.resolve_intervals)} | {cause} | {'yes' if r.passed else 'NO'} |")
+                    f"{fmt(r.resolve_intervals)} | {cause} | {summary} | {'yes' if r.passed else 'NO'} |")
     return "\n".join(rows)

@@ -133,6 +133,7 @@ class AlertManager:
         self._policy: AlertPolicy | None = None
         self.incidents = IncidentTracker(self.cooldown_s)
         self._notifications: deque[Alert] = deque(maxlen=history_size)
+        self._active_view: tuple[Alert, ...] = ()  # read by the API without waiting for an evaluation
         for handler in handlers:
             self.add_sink(handler)
 
@@ -166,6 +167,7 @@ class AlertManager:
             note = replace(note, jaeger_links=self._links(note.exemplar_trace_ids))
             self._notify(note)
             sent.append(note)
+        self._active_view = tuple(t.alert for t in self._active.values())
         return sent
 
     # --- findings -> alerts ----------------------------------------------
@@ -184,6 +186,8 @@ class AlertManager:
             alert = self._process(finding, now)
             if alert is not None:
                 self._sync_incidents(now)
+            else:
+                self._active_view = tuple(t.alert for t in self._active.values())
             return alert
 
     def _process(self, finding: Finding, now: float) -> Alert | None:
@@ -301,9 +305,13 @@ class AlertManager:
         return [a for a in alerts if (level is None or a.level == level) and (metric is None or a.metric == metric)]
 
     def get_active_alerts(self, level: AlertLevel | str | None = None, metric: str | None = None) -> list[Alert]:
-        """Active (firing) alerts, optionally only one level and/or metric, oldest first."""
-        with self._lock:
-            return self._filter((t.alert for t in self._active.values()), level, metric)
+        """Active (firing) alerts, optionally only one level and/or metric, oldest first (as of the last
+        evaluation: reading does not wait for one in progress)."""
+        view = self._active_view
+        if not view and self._active:  # state restored from outside (a checkpoint) since the last evaluation
+            with self._lock:
+                view = self._active_view = tuple(t.alert for t in self._active.values())
+        return self._filter(view, level, metric)
 
     def history(self, level: AlertLevel | str | None = None, metric: str | None = None) -> list[Alert]:
         """Every alert event kept (fired, escalated, repeated, resolved), oldest first."""
@@ -316,9 +324,9 @@ class AlertManager:
             return list(self._notifications)
 
     def active_incidents(self) -> list[Incident]:
-        """The open :class:`~heritage_otel.analysis.incidents.Incident` objects, most severe first."""
-        with self._lock:
-            return self.incidents.open()
+        """The open :class:`~heritage_otel.analysis.incidents.Incident` objects, most severe first (as of the
+        last evaluation)."""
+        return self.incidents.open()
 
     def stats(self) -> dict[str, int]:
         """Counters: fired, escalated, repeated, resolved, suppressed, and per-sink dropped/failed."""

@@ -481,6 +481,11 @@ class Analyzer:
         return [SeriesSnapshot(k, v, t, e) for k, v, t, e in zip(keys, values, times, exemplars, strict=True)
                 if isinstance(k, SeriesKey) and (metric is None or k.metric == metric)]
 
+    def exemplars(self, series: SeriesKey) -> _Exemplars:
+        """The exemplars (trace id, span id, ...) of one series' latest interval; empty for an unknown series."""
+        with self._lock:
+            return tuple(self._row_exemplars(series))
+
     def points(self, series: SeriesKey, since: float = -math.inf) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """One series' (times, values) at or after ``since`` (seconds), oldest first, finite values only;
         empty arrays for an unknown series."""

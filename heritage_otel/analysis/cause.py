@@ -9,11 +9,13 @@ the incident window (since). Evidence, strongest first:
    least ``min_share`` (default 5 % of queries) over the baseline;
 2. **fallbacks**: degraded ``heritage.fallbacks`` per strategy, the same way
    (the strategy serving the queries the failing component could not);
-3. **latency** (when a latency signal is in the incident): the component
-   whose ``component_latency_p95`` rose the most past its table effect size;
+3. **latency** (when a latency or traffic signal is in the incident, or
+   errors or fallbacks were found): the component whose
+   ``component_latency_p95`` rose the most past its table effect size;
 4. **quality** (a quality signal, no errors or latency): the quality
    indicator that fell, a shift in the query mix or the content;
-5. **traffic** (a throughput signal): how far ``throughput_qps`` fell.
+5. **traffic** (a throughput signal): how far ``throughput_qps`` fell or rose; the cause only when
+   nothing above moved, else listed after the cause as its effect.
 
 The summary reads like "simrank raising HighSeverityError in 76 % of
 queries; fallback_horn serving them; latency up in embedding", and the
@@ -45,7 +47,7 @@ from heritage_otel.checks import is_true
 from heritage_otel.analysis.samples import SeriesKey
 from heritage_otel.indicators import lookup
 
-__all__ = ["Cause", "probable_cause", "MIN_SHARE"]
+__all__ = ["Cause", "probable_cause", "MIN_SHARE", "STRENGTH", "SeriesIndex"]
 
 #: The smallest rise in the share of queries (errors, fallbacks) that counts as evidence.
 MIN_SHARE: Final = 0.05
@@ -75,28 +77,72 @@ class Cause:
                 "trace_ids": list(self.trace_ids)}
 
 
-def _in_scope(key: SeriesKey, service: str | None, instance: str | None) -> bool:
-    res = dict(key.resource)
-    if service is not None and res.get(semconv.SERVICE_NAME, service) != service:
-        return False
-    if instance is not None:
-        return res.get(semconv.SERVICE_INSTANCE_ID) == instance
-    return semconv.SERVICE_INSTANCE_ID not in res
+class SeriesIndex:
+    """The Analyzer's series by ``service.name`` and ``service.instance.id``, kept up to date incrementally.
+
+    Each new series is looked at once (the Analyzer's rows only grow; a list that shrank or changed is
+    indexed again from scratch), so grouping alerts and finding a cause read the series of one scope, never
+    every series of every service.
+
+    >>> from heritage_otel.analysis import Analyzer
+    >>> analyzer = Analyzer(interval_seconds=1)
+    >>> analyzer.ingest_values([SeriesKey("query_count", (), ((semconv.SERVICE_NAME, "rec"),))], [5.0], 1.0)
+    >>> index = SeriesIndex(analyzer)
+    >>> index.refresh()
+    >>> [k.metric for k in index.keys("rec")], index.keys("other")
+    (['query_count'], [])
+    """
+
+    def __init__(self, analyzer: Any) -> None:
+        self.analyzer = analyzer
+        self._seen = 0
+        self._last: Any = None
+        self._by: dict[str | None, dict[str | None, list[SeriesKey]]] = {}
+
+    def refresh(self) -> None:
+        """Index the series created since the last refresh."""
+        keys = self.analyzer.series()
+        start = self._seen
+        if start > len(keys) or (start and keys[start - 1] is not self._last):
+            self._by, start = {}, 0
+        for key in keys[start:]:
+            if isinstance(key, SeriesKey):
+                res = dict(key.resource)
+                self._by.setdefault(res.get(semconv.SERVICE_NAME), {}).setdefault(
+                    res.get(semconv.SERVICE_INSTANCE_ID), []).append(key)
+        self._seen, self._last = len(keys), (keys[-1] if keys else None)
+
+    def instances(self, service: str | None) -> dict[str | None, list[SeriesKey]]:
+        """The series of one service by instance (``None``: its fleet aggregates, or a service without replicas)."""
+        return self._by.get(service, {})
+
+    def keys(self, service: str | None, instance: str | None = None, *, every: bool = False) -> list[SeriesKey]:
+        """The series of one service: one instance's, the service-level ones (``instance`` None), or ``every``."""
+        by = self.instances(service)
+        if every:
+            return [k for keys in by.values() for k in keys]
+        return list(by.get(instance, ()))
 
 
 class _Scope:
     """The series of one scope, split at ``since`` into baseline and incident sums."""
 
-    def __init__(self, analyzer: Any, service: str | None, instance: str | None, since: float) -> None:
+    def __init__(self, analyzer: Any, service: str | None, instance: str | None, since: float,
+                 index: SeriesIndex | None = None) -> None:
         self.analyzer = analyzer
         self.since = since
-        keys = [k for k in analyzer.series() if isinstance(k, SeriesKey)]
-        scoped = [k for k in keys if _in_scope(k, service, instance)]
+        if index is None:
+            index = SeriesIndex(analyzer)
+            index.refresh()
+        scoped = index.keys(service, instance)
         if not scoped and instance is None:  # no fleet aggregates: every replica of the service
-            scoped = [k for k in keys if _in_scope(k, service, None) or
-                      dict(k.resource).get(semconv.SERVICE_NAME, service) == service]
+            scoped = index.keys(service, every=True)
+        if service is not None and instance is None and None in index.instances(None):
+            scoped = scoped + index.keys(None)  # series without a service.name belong to every service
         self.keys = scoped
-        self._exemplars = {s.series: s.exemplars for s in analyzer.snapshot()} if hasattr(analyzer, "snapshot") else {}
+        self._by_metric: dict[str, list[SeriesKey]] = {}
+        for key in scoped:
+            self._by_metric.setdefault(key.metric, []).append(key)
 
     def split(self, key: SeriesKey) -> tuple[np.ndarray, np.ndarray]:
         every = self.analyzer.recent_values(key, -math.inf)
@@ -105,7 +151,7 @@ class _Scope:
         return base[np.isfinite(base)], recent[np.isfinite(recent)]
 
     def of(self, metric: str) -> list[SeriesKey]:
-        return [k for k in self.keys if k.metric == metric]
+        return self._by_metric.get(metric, [])
 
     def totals(self, metric: str) -> tuple[float, float]:
         base = now = 0.0
@@ -117,7 +163,8 @@ class _Scope:
 
     def traces(self, key: SeriesKey) -> tuple[str, ...]:
         """Trace ids of the exemplars of the series' latest interval."""
-        return tuple(e[0] for e in self._exemplars.get(key, ()) if e and e[0])
+        exemplars = self.analyzer.exemplars(key) if hasattr(self.analyzer, "exemplars") else ()
+        return tuple(e[0] for e in exemplars if e and e[0])
 
 
 def _attr(key: SeriesKey, name: str) -> str | None:
@@ -188,6 +235,18 @@ def _component_name(scope: _Scope, recorded: str | None) -> str | None:
     return named[0] if len(named) == 1 or failing else recorded
 
 
+def _slow_spans(scope: _Scope, component: str) -> tuple[str, ...]:
+    """Trace ids of the slowest exemplars of one component's successful calls (its duration histograms)."""
+    found: list[tuple[float, str]] = []
+    for key in scope.of(semconv.METRIC_COMPONENT_DURATION):
+        if _attr(key, semconv.COMPONENT) != component or (_attr(key, semconv.SUCCESS) or "true").lower() not in _TRUE:
+            continue
+        exemplars = scope.analyzer.exemplars(key) if hasattr(scope.analyzer, "exemplars") else ()
+        found.extend((float(e[2]) if len(e) > 2 else 0.0, e[0]) for e in exemplars if e and e[0])
+    found.sort(key=lambda x: -x[0])
+    return tuple(t for _, t in found)
+
+
 def _slowest(scope: _Scope) -> tuple[float, str, float, float, tuple[str, ...]] | None:
     row = lookup("component_latency_p95")
     best = None
@@ -200,33 +259,64 @@ def _slowest(scope: _Scope) -> tuple[float, str, float, float, tuple[str, ...]] 
         rise = now - base
         if rise > 0 and rise >= required and (best is None or rise > best[0]):
             best = (rise, _attr(key, semconv.COMPONENT) or "?", base, now, scope.traces(key))
-    return best
+    if best is None:
+        return None
+    return (*best[:4], _slow_spans(scope, best[1]) + best[4])
+
+
+def _moved(scope: _Scope, metric: str) -> tuple[float, float, float, tuple[str, ...]] | None:
+    """(relative change, baseline median, incident median, traces) of ``metric``'s series without attributes
+    that moved the most, either way."""
+    most = None
+    for key in scope.of(metric):
+        if key.attributes:
+            continue
+        b, r = scope.split(key)
+        if b.size == 0 or r.size == 0:
+            continue
+        base, now = float(np.median(b)), float(np.median(r))
+        change = (now - base) / abs(base) if base else 0.0
+        if change and (most is None or abs(change) > abs(most[0])):
+            most = (change, base, now, scope.traces(key))
+    return most
 
 
 def _fell(scope: _Scope, metrics: Collection[str]) -> tuple[str, float, float, tuple[str, ...]] | None:
     worst = None
     for metric in metrics:
-        for key in scope.of(metric):
-            if key.attributes:
-                continue
-            b, r = scope.split(key)
-            if b.size == 0 or r.size == 0:
-                continue
-            base, now = float(np.median(b)), float(np.median(r))
-            drop = (base - now) / abs(base) if base else 0.0
-            if drop > 0 and (worst is None or drop > worst[0]):
-                worst = (drop, metric, base, now, scope.traces(key))
+        moved = _moved(scope, metric)
+        if moved is not None and moved[0] < 0 and (worst is None or moved[0] < worst[0]):
+            worst = (moved[0], metric, *moved[1:])
     return None if worst is None else worst[1:]  # type: ignore[return-value]  # the tail of the tuple is the declared result
+
+
+def _traffic(scope: _Scope) -> tuple[str, dict[str, Any]] | None:
+    """How ``throughput_qps`` moved: ("traffic down 63 % (47 -> 17.2 queries/s)", evidence), or None."""
+    moved = _moved(scope, "throughput_qps")
+    if moved is None:
+        return None
+    change, base, now, _ = moved
+    text = f"traffic {'down' if change < 0 else 'up'} {abs(change):.0%} ({base:.3g} -> {now:.3g} queries/s)"
+    return text.replace("%", " %"), {"kind": "traffic", "baseline_qps": base, "now_qps": now, "change": change}
+
+
+#: How much of an incident each kind of cause explains: a later, stronger cause replaces a weaker one.
+STRENGTH: Final = {"unknown": 0, "traffic": 1, "quality": 2, "latency": 3, "fallbacks": 4, "errors": 5}
 
 
 def probable_cause(
     analyzer: Any, *, service: str | None, instance: str | None, since: float, signals: Collection[str],
+    index: SeriesIndex | None = None,
 ) -> Cause:
     """The probable cause of an incident of ``service`` (one replica when ``instance``) that began at ``since``.
 
-    ``signals`` are the incident's member signals (see :func:`heritage_otel.analysis.policy.signal_of`).
+    ``signals`` are the incident's member signals (see :func:`heritage_otel.analysis.policy.signal_of`);
+    ``index`` (optional) is a :class:`SeriesIndex` of ``analyzer`` already refreshed (else one is built).
+    A change in traffic is a cause only when nothing else moved: a slower or failing component, or a
+    fallback, explains it (callers that wait for each answer send fewer queries to a slower service), and
+    it is listed after the cause as an effect.
     """
-    scope = _Scope(analyzer, service, instance, since)
+    scope = _Scope(analyzer, service, instance, since, index)
     queries = scope.totals(semconv.METRIC_QUERIES)
     if queries == (0.0, 0.0):
         queries = scope.totals("query_count")
@@ -235,6 +325,8 @@ def probable_cause(
     traces: list[str] = []
     component = error_type = strategy = None
     kind = "unknown"
+    signals = set(signals)
+    traffic = _traffic(scope) if "throughput" in signals else None
     errors = _shares(scope, semconv.METRIC_ERRORS, (semconv.COMPONENT, semconv.ERROR_TYPE), queries)
     if errors:
         rise, share, (recorded, error_type), ids = errors[0]
@@ -253,8 +345,8 @@ def probable_cause(
                      f"fallback {strategy} serving {share:.0%} of queries".replace("%", " %"))
         evidence.append({"kind": "fallbacks", "strategy": strategy, "share": share, "rise": rise})
         traces.extend(ids)
-    signals = set(signals)
-    if signals & _LATENCY_SIGNALS:
+    # a slower component can make the traffic change, and can be a second fault next to failing calls
+    if signals & _LATENCY_SIGNALS or traffic is not None or parts:
         slow = _slowest(scope)
         if slow is not None:
             _, slow_component, base, now, ids = slow
@@ -272,13 +364,15 @@ def probable_cause(
                          "the query mix or the content shifted")
             evidence.append({"kind": "quality", "metric": metric, "baseline": base, "now": now})
             traces.extend(ids)
-    if not parts and "throughput" in signals:
-        fell = _fell(scope, ["throughput_qps"])
-        if fell is not None:
-            _, base, now, _ids = fell
+    if traffic is not None:
+        text, moved = traffic
+        if parts:
+            parts.append(f"{text} as an effect" if kind != "quality" else f"also {text}")
+            evidence.append(moved | {"role": "effect"})
+        else:
             kind = "traffic"
-            parts.append(f"traffic down {1 - now / base:.0%} ({base:.3g} -> {now:.3g} queries/s)".replace("%", " %"))
-            evidence.append({"kind": "traffic", "baseline_qps": base, "now_qps": now})
+            parts.append(text)
+            evidence.append(moved | {"role": "cause"})
     if not parts:
         parts.append("no component, error or fallback stands out against the baseline")
     summary = "; ".join(parts)

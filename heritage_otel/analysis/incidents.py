@@ -47,7 +47,7 @@ from typing import Any
 
 from heritage_otel import semconv
 from heritage_otel.analysis.alert import STATE_FIRING, STATE_RESOLVED, Alert
-from heritage_otel.analysis.cause import Cause, probable_cause
+from heritage_otel.analysis.cause import STRENGTH, Cause, SeriesIndex, probable_cause
 from heritage_otel.analysis.findings import AlertLevel
 from heritage_otel.analysis.policy import THRESHOLD_DETECTOR, signal_of
 from heritage_otel.analysis.slo.tracker import BURN_RATE_DETECTOR
@@ -59,6 +59,9 @@ SCOPES = ("replica", "fleet", "service")
 _MAX_TRACES = 5
 #: Members listed in one notification (the most severe); an incident may have more.
 MAX_MEMBERS = 50
+#: For this many intervals after it opened, an incident whose cause is only a traffic change (or unknown) looks
+#: again each evaluation: the data of a slower component may arrive an interval after the traffic's.
+_WEAK_CAUSE_INTERVALS = 5
 AlertKey = tuple[str, str, tuple[tuple[str, str], ...]]
 
 
@@ -79,6 +82,7 @@ class Incident:
     notified_at: float = -math.inf
     members_notified_at: float = -math.inf
     signals_notified: frozenset[str] = frozenset()
+    cause_notified: tuple[Any, ...] = ()
     _dicts: dict[AlertKey, tuple[Alert, dict[str, Any]]] = field(default_factory=dict, repr=False)
 
     def member_dicts(self, limit: int) -> tuple[dict[str, Any], ...]:
@@ -115,6 +119,10 @@ def _member_dict(alert: Alert) -> dict[str, Any]:
         "signal": signal_of(alert.metric)}
 
 
+def _identity(cause: Cause | None) -> tuple[Any, ...]:
+    return () if cause is None else (cause.kind, cause.component, cause.instance, cause.fallback_strategy)
+
+
 class IncidentTracker:
     """Groups active alerts into incidents and says what to notify (see the module docstring).
 
@@ -133,11 +141,18 @@ class IncidentTracker:
         self.start_of = start_of
         self._open: dict[str | None, Incident] = {}
         self._closed: list[Incident] = []
+        self._index: SeriesIndex | None = None
+        self._open_view: tuple[Incident, ...] = ()
 
     # --- reading ----------------------------------------------------------------
     def open(self) -> list[Incident]:
-        """Open incidents, most severe first."""
-        return sorted(self._open.values(), key=lambda i: (-int(i.level), i.first_seen))
+        """Open incidents, most severe first (as of the last :meth:`update`: reading never waits for one)."""
+        if not self._open_view and self._open:  # state restored from outside (a checkpoint) since then
+            self._publish()
+        return list(self._open_view)
+
+    def _publish(self) -> None:
+        self._open_view = tuple(sorted(self._open.values(), key=lambda i: (-int(i.level), i.first_seen)))
 
     def recent(self, limit: int = 100) -> list[Incident]:
         """Resolved incidents, newest first (at most ``limit``)."""
@@ -145,10 +160,19 @@ class IncidentTracker:
 
     # --- updating ---------------------------------------------------------------
     def update(self, active: Iterable[Alert], now: float) -> list[Alert]:
-        """Apply the current set of active alerts; returns the notifications to send, in order."""
+        """Apply the current set of active alerts; returns the notifications to send, in order.
+
+        The work is in the services whose alerts changed (and the open incidents whose cause is still weak):
+        an incident whose members are the same alert objects as last time is left as it is, and the series
+        read are those of the incident's service (a :class:`~heritage_otel.analysis.cause.SeriesIndex`).
+        """
         by_service: dict[str | None, list[Alert]] = {}
         for alert in active:
             by_service.setdefault(_service(alert), []).append(alert)
+        if self.analyzer is not None:
+            if self._index is None or self._index.analyzer is not self.analyzer:
+                self._index = SeriesIndex(self.analyzer)
+            self._index.refresh()
         for service, alerts in list(by_service.items()):
             # the fleet aggregate of a service with replicas only joins: its replicas' signals open and hold it
             # (a burn-rate alert is the service's own, not an aggregate's: it opens and holds an incident)
@@ -164,13 +188,18 @@ class IncidentTracker:
                 out.append(self._notify(incident, "fired", now))
                 incident.members_notified_at = now
                 incident.signals_notified = self._signals(incident)
+                incident.cause_notified = _identity(incident.cause)
                 continue
             before = incident.level
-            self._refresh(incident, alerts, now)
+            if not self._refresh(incident, alerts, now):
+                if now - incident.notified_at >= self.cooldown_s:
+                    out.append(self._notify(incident, "repeated", now))
+                continue
             signals = self._signals(incident)
-            if incident.level > before:
+            if incident.level > before or self._explains_more(incident):
                 out.append(self._notify(incident, "updated", now))
                 incident.signals_notified = signals
+                incident.cause_notified = _identity(incident.cause)
             elif signals - incident.signals_notified and now - incident.members_notified_at >= self.cooldown_s:
                 out.append(self._notify(incident, "updated", now))
                 incident.members_notified_at = now
@@ -186,15 +215,36 @@ class IncidentTracker:
             out.append(self._notify(incident, "resolved", now))
             self._closed.append(incident)
             del self._closed[:-1000]
+        self._publish()
         return out
+
+    @staticmethod
+    def _explains_more(incident: Incident) -> bool:
+        """The cause now names more than the one last notified (a component where it said traffic): one update."""
+        cause, notified = incident.cause, incident.cause_notified
+        if cause is None or _identity(cause) == notified:
+            return False
+        return not notified or STRENGTH.get(cause.kind, 0) > STRENGTH.get(notified[0], 0) or (
+            notified[1] is None and cause.component is not None)
 
     @staticmethod
     def _signals(incident: Incident) -> frozenset[str]:
         return frozenset(signal_of(a.metric) for a in incident.members.values())
 
-    def _refresh(self, incident: Incident, alerts: list[Alert], now: float) -> None:
+    def _refresh(self, incident: Incident, alerts: list[Alert], now: float) -> bool:
+        """Bring the incident up to date with its service's active alerts; False when nothing changed (the same
+        alert objects, and a cause that is already more than a traffic change)."""
         current = {a.key: a for a in alerts}
-        changed = set(current) != set(incident.members) or incident.cause is None
+        same = (len(current) == len(incident.members)
+                and all(incident.members.get(k) is a for k, a in current.items()))
+        weak = (self.analyzer is not None and now - incident.first_seen <= _WEAK_CAUSE_INTERVALS *
+                self.analyzer.config.interval_seconds and
+                (incident.cause is None or STRENGTH.get(incident.cause.kind, 0) <= STRENGTH["traffic"]))
+        if same and not weak:
+            incident.last_seen = now
+            return False
+        joined = any(k not in incident.members and k not in incident.past for k in current)
+        changed = joined or incident.cause is None or weak  # a member that left changes no cause
         for key, alert in incident.members.items():
             if key not in current:
                 incident.past[key] = replace(alert, state=STATE_RESOLVED, resolved_at=now)
@@ -202,14 +252,19 @@ class IncidentTracker:
         incident.level = max(incident.level, max(a.level for a in alerts))
         incident.last_seen = now
         incident.scope, incident.instances = self._scope(incident.service, alerts)
-        if self.analyzer is not None and changed:  # the cause reads every series of the scope: not each evaluation
+        if self.analyzer is not None and changed:  # the cause reads the series of the incident's scope
             try:
                 start = min(self._start(a) for a in incident.all_members())
                 instance = incident.instances[0] if incident.scope == "replica" and len(incident.instances) == 1 else None
-                incident.cause = probable_cause(self.analyzer, service=incident.service, instance=instance,
-                                                since=start, signals=self._signals(incident))
+                cause = probable_cause(self.analyzer, service=incident.service, instance=instance, since=start,
+                                       signals=self._signals(incident), index=self._index)
+                old = incident.cause  # a weaker cause of the same scope never replaces a stronger one
+                if old is None or old.instance != cause.instance or STRENGTH.get(cause.kind, 0) >= STRENGTH.get(
+                        old.kind, 0):
+                    incident.cause = cause
             except Exception:  # noqa: BLE001 - a cause we cannot compute must not stop the notification
                 incident.cause = None
+        return True
 
     def _start(self, alert: Alert) -> float:
         if self.start_of is not None:
@@ -219,19 +274,13 @@ class IncidentTracker:
         return alert.first_seen - self.lead_s
 
     def _known_instances(self, service: str | None) -> set[str]:
-        if self.analyzer is None:
+        """The replicas of ``service`` that sent data recently (read from the index: that service's series only)."""
+        if self.analyzer is None or self._index is None:
             return set()
         cfg = self.analyzer.config
         since = self.analyzer.last_time - cfg.stale_after_intervals * cfg.interval_seconds
-        found: set[str] = set()
-        for key in self.analyzer.series():
-            res = dict(getattr(key, "resource", ()))
-            inst = res.get(semconv.SERVICE_INSTANCE_ID)
-            if inst is None or res.get(semconv.SERVICE_NAME) != service or inst in found:
-                continue
-            if self.analyzer.recent_values(key, since).size:
-                found.add(inst)
-        return found
+        return {inst for inst, keys in self._index.instances(service).items()
+                if inst is not None and any(self.analyzer.recent_values(k, since).size for k in keys)}
 
     def _scope(self, service: str | None, alerts: list[Alert]) -> tuple[str, tuple[str, ...]]:
         bad = sorted({i for a in alerts if (i := _instance(a)) is not None})

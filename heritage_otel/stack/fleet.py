@@ -16,6 +16,13 @@ persistent queue keeps the shard's data while the Analyzer is down.
 (4318, 4329)
 >>> FleetSettings.from_dict(settings.as_dict()) == settings
 True
+>>> three = FleetSettings(shards=3, interval_seconds=10)
+>>> three.shard_names, three.analyzer_settings()
+(('analyzer-1', 'analyzer-2', 'analyzer-3'), {'shards': 3, 'interval_seconds': 10.0, 'analyzer_config': None})
+>>> FleetSettings(shards=0)
+Traceback (most recent call last):
+...
+ValueError: --shards 0 is not valid; expected an integer from 1 to 8
 """
 
 from __future__ import annotations
@@ -33,10 +40,11 @@ from heritage_otel.stack.alertmanager import ALERTMANAGER_CONFIG, alertmanager_p
 from heritage_otel.stack.components import ComponentSpec, stack_components
 from heritage_otel.stack.ports import HOST, StackPorts, free_ports
 
-__all__ = ["FLEET_SHARDS", "FleetSettings", "fleet_components"]
+__all__ = ["FLEET_SHARDS", "MAX_SHARDS", "FleetSettings", "fleet_components"]
 
-#: How many of each the fleet runs.
+#: How many of each the fleet runs (``--shards`` changes the number of Analyzer shards).
 FLEET_SHARDS = 2
+MAX_SHARDS = 8
 FLEET_SAMPLERS = 2
 FLEET_PEERS = 2
 
@@ -44,13 +52,13 @@ _JAEGER_PORTS = {"otlp-grpc": "jaeger_otlp_grpc", "otlp-http": "jaeger_otlp_http
                  "query-grpc": "jaeger_query_grpc", "health": "jaeger_health", "metrics": "jaeger_metrics"}
 
 
-def _default_ports() -> dict[str, dict[str, int]]:
+def _default_ports(shards: int = FLEET_SHARDS) -> dict[str, dict[str, int]]:
     """Fixed defaults: the gateway takes the usual OTLP ports, so applications need no change."""
     jaeger = StackPorts()
     ports: dict[str, dict[str, int]] = {"jaeger": {k: getattr(jaeger, v) for k, v in _JAEGER_PORTS.items()}}
     for i in range(FLEET_PEERS):
         ports[f"alertmanager-{i + 1}"] = {"web": 9093 + 2 * i, "cluster": 9094 + 2 * i}
-    for i in range(FLEET_SHARDS):
+    for i in range(shards):
         ports[f"analyzer-{i + 1}"] = {"http": 4328 + i}
         ports[f"shard-collector-{i + 1}"] = {"otlp-grpc": 6317 + 100 * i, "health": 13141 + i, "metrics": 8891 + i}
     for i in range(FLEET_SAMPLERS):
@@ -68,16 +76,34 @@ class FleetSettings:
     example config's URL when None); ``analyzer_args`` are extra
     ``heritage-otel analyzer serve`` options for every shard; ``peer_timeout``
     and ``alert_timings`` tune the Alertmanager cluster (tests make them short).
+    ``shards`` (``stack up --fleet --shards``) is the number of Analyzer shards (each behind its own
+    Collector); ``interval_seconds`` (``--interval-seconds``) their export and analysis interval (the
+    service's default when None); ``analyzer_config`` (``--analyzer-config``) the YAML or JSON file every
+    shard reads, as ``analyzer serve --config`` (kept as an absolute path).
     """
 
-    ports: Mapping[str, Mapping[str, int]] = field(default_factory=_default_ports)
+    ports: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     alert_webhook: str | None = None
     analyzer_args: tuple[str, ...] = ()
     peer_timeout: str = "15s"
     alert_timings: Mapping[str, str] = field(default_factory=dict)
+    shards: int = FLEET_SHARDS
+    interval_seconds: float | None = None
+    analyzer_config: str | None = None
 
     def __post_init__(self) -> None:
-        expected = set(_default_ports())
+        if isinstance(self.shards, bool) or not isinstance(self.shards, int) or not 1 <= self.shards <= MAX_SHARDS:
+            msg = f"--shards {self.shards!r} is not valid; expected an integer from 1 to {MAX_SHARDS}"
+            raise ValueError(msg)
+        if self.interval_seconds is not None:
+            value = self.interval_seconds
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 86400:
+                msg = f"--interval-seconds {value!r} is not valid; expected a number of seconds > 0 and <= 86400"
+                raise ValueError(msg)
+            object.__setattr__(self, "interval_seconds", float(value))
+        if not self.ports:
+            object.__setattr__(self, "ports", _default_ports(self.shards))
+        expected = set(_default_ports(self.shards))
         if set(self.ports) != expected:
             msg = f"fleet ports for {sorted(self.ports)} are not valid; expected one entry per {sorted(expected)}"
             raise ValueError(msg)
@@ -93,21 +119,42 @@ class FleetSettings:
     @classmethod
     def free(cls, **knobs: Any) -> FleetSettings:
         """Settings whose ports were all free on 127.0.0.1 a moment ago."""
-        layout = _default_ports()
+        layout = _default_ports(int(knobs.get("shards", FLEET_SHARDS)))
         chosen = iter(free_ports(sum(len(named) for named in layout.values())))
         return cls({name: {label: next(chosen) for label in named} for name, named in layout.items()}, **knobs)
 
     def as_dict(self) -> dict[str, Any]:
         return {"ports": {k: dict(v) for k, v in self.ports.items()}, "alert_webhook": self.alert_webhook,
                 "analyzer_args": list(self.analyzer_args), "peer_timeout": self.peer_timeout,
-                "alert_timings": dict(self.alert_timings)}
+                "alert_timings": dict(self.alert_timings), **self.analyzer_settings()}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FleetSettings:
         """Inverse of :meth:`as_dict`."""
         return cls(ports={k: {label: int(p) for label, p in v.items()} for k, v in data["ports"].items()},
                    alert_webhook=data.get("alert_webhook"), analyzer_args=tuple(data.get("analyzer_args", ())),
-                   peer_timeout=data.get("peer_timeout", "15s"), alert_timings=dict(data.get("alert_timings", {})))
+                   peer_timeout=data.get("peer_timeout", "15s"), alert_timings=dict(data.get("alert_timings", {})),
+                   shards=int(data.get("shards", FLEET_SHARDS)), interval_seconds=data.get("interval_seconds"),
+                   analyzer_config=data.get("analyzer_config"))
+
+    @property
+    def shard_names(self) -> tuple[str, ...]:
+        """The Analyzer shards' component names, ``analyzer-1`` ..."""
+        return tuple(f"analyzer-{i + 1}" for i in range(self.shards))
+
+    def analyzer_settings(self) -> dict[str, Any]:
+        """What the shards run with (``stack status --json`` shows it on each shard)."""
+        return {"shards": self.shards, "interval_seconds": self.interval_seconds,
+                "analyzer_config": self.analyzer_config}
+
+    def shard_args(self) -> tuple[str, ...]:
+        """The ``analyzer serve`` options these settings add to every shard."""
+        out: tuple[str, ...] = ()
+        if self.interval_seconds is not None:
+            out += ("--interval-seconds", f"{self.interval_seconds:g}")
+        if self.analyzer_config is not None:
+            out += ("--config", self.analyzer_config)
+        return (*out, *self.analyzer_args)
 
     def url(self, component: str, port: str) -> str:
         return f"http://{HOST}:{self.ports[component][port]}"
@@ -156,15 +203,15 @@ def fleet_components(
     alertmanager_urls = [arg for peer in peers for arg in ("--alertmanager-url", f"http://{HOST}:{peer.ports['web']}")]
     specs = [jaeger, *peers]
     jaeger_url = f"http://{HOST}:{p['jaeger']['query-http']}"
-    for i in range(FLEET_SHARDS):
+    for i in range(settings.shards):
         name, port = f"analyzer-{i + 1}", p[f"analyzer-{i + 1}"]["http"]
         specs.append(ComponentSpec(
             name=name, binary=_cli(), build_script=None, config=repo / "pyproject.toml",
             health_url=f"http://{HOST}:{port}/healthz", ports={"http": port}, env=common,
             args=("analyzer", "serve", "--port", str(port), "--jaeger-url", jaeger_url, *alertmanager_urls,
-                  "--checkpoint-dir", str(state_dir / f"{name}-checkpoint"), *settings.analyzer_args),
+                  "--checkpoint-dir", str(state_dir / f"{name}-checkpoint"), *settings.shard_args()),
         ))
-    for i in range(FLEET_SHARDS):
+    for i in range(settings.shards):
         specs.append(_collector(repo, state_dir, f"shard-collector-{i + 1}", "shard.yaml",
                                 p[f"shard-collector-{i + 1}"],
                                 {**common, env_vars.HERITAGE_OTEL_ANALYZER_ENDPOINT: settings.url(f"analyzer-{i + 1}", "http")}))
@@ -183,6 +230,6 @@ def fleet_components(
     specs.append(_collector(repo, state_dir, "gateway", "gateway.yaml", p["gateway"], {
         **common,
         env_vars.HERITAGE_OTEL_GATEWAY_BACKENDS: endpoints("sampling", FLEET_SAMPLERS),
-        env_vars.HERITAGE_OTEL_GATEWAY_ANALYZER_SHARDS: endpoints("shard-collector", FLEET_SHARDS),
+        env_vars.HERITAGE_OTEL_GATEWAY_ANALYZER_SHARDS: endpoints("shard-collector", settings.shards),
     }))
     return specs

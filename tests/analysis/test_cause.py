@@ -74,3 +74,58 @@ def test_quality_and_traffic() -> None:
     traffic = probable_cause(analyzer, service="rec", instance=None, since=15.5, signals={"throughput"})
     assert (quality.kind, quality.summary.split(" (")[0]) == ("quality", "ndcg_at_10 down")
     assert (traffic.kind, traffic.summary) == ("traffic", "traffic down 80 % (40 -> 8 queries/s)")
+
+
+def test_traffic_change_with_a_slower_component_is_an_effect_of_that_component() -> None:
+    """Callers that wait for each answer send fewer queries to a slower service: with only the throughput
+    signal in the incident, the cause is the component whose p95 rose (with the slowest spans' traces), and
+    the traffic drop is listed after it as an effect."""
+    analyzer = Analyzer(interval_seconds=1.0)
+    qps, vector, other = (_key("throughput_qps"), _key("component_latency_p95", {semconv.COMPONENT: "vector"}),
+                          _key("component_latency_p95", {semconv.COMPONENT: "ranker"}))
+    _feed(analyzer, {qps: [47.0] * 15 + [17.2] * 5, vector: [1.0] * 15 + [62.0] * 5, other: [4.0] * 20})
+    slow_trace, fast_trace = "a" * 32, "b" * 32
+    duration = _key(semconv.METRIC_COMPONENT_DURATION, {semconv.COMPONENT: "vector", semconv.SUCCESS: "true"})
+    analyzer.ingest([IntervalSample.from_histogram(
+        duration, start_ns=20 * 10**9, end_ns=21 * 10**9, bounds=(0.01, 0.1), bucket_counts=(3, 14, 0), total=0.9,
+        unit="s", exemplars=((fast_trace, "00f067aa0ba902b7", 0.001), (slow_trace, "00f067aa0ba902b8", 0.063)))])
+    cause = probable_cause(analyzer, service="rec", instance=None, since=15.5, signals={"throughput"})
+    assert (cause.kind, cause.component) == ("latency", "vector")
+    assert cause.summary == ("latency up in vector (p95 1 -> 62 ms); "
+                             "traffic down 63 % (47 -> 17.2 queries/s) as an effect")
+    assert cause.trace_ids[0] == slow_trace
+    assert [(e["kind"], e.get("role")) for e in cause.evidence] == [("latency", None), ("traffic", "effect")]
+
+
+def test_traffic_up_with_nothing_else_moving_is_the_cause() -> None:
+    """Traffic that rose while no component, error or fallback moved: traffic is the cause, either way."""
+    analyzer = Analyzer(interval_seconds=1.0)
+    qps, vector = _key("throughput_qps"), _key("component_latency_p95", {semconv.COMPONENT: "vector"})
+    _feed(analyzer, {qps: [20.0] * 15 + [50.0] * 5, vector: [1.0] * 20})
+    cause = probable_cause(analyzer, service="rec", instance=None, since=15.5, signals={"throughput"})
+    assert (cause.kind, cause.component, cause.summary) == ("traffic", None, "traffic up 150 % (20 -> 50 queries/s)")
+
+
+def test_errors_explain_a_traffic_change() -> None:
+    """A failing component with the traffic change: the errors are the cause, the traffic an effect."""
+    analyzer = Analyzer(interval_seconds=1.0)
+    queries, qps = _key(semconv.METRIC_QUERIES), _key("throughput_qps")
+    errors = _key(semconv.METRIC_ERRORS, {semconv.COMPONENT: "simrank", semconv.ERROR_TYPE: "TimeoutError"})
+    _feed(analyzer, {queries: [100.0] * 20, qps: [100.0] * 15 + [60.0] * 5, errors: [0.0] * 15 + [50.0] * 5})
+    cause = probable_cause(analyzer, service="rec", instance=None, since=15.5, signals={"throughput"})
+    assert (cause.kind, cause.component) == ("errors", "simrank")
+    assert cause.summary.endswith("; traffic down 40 % (100 -> 60 queries/s) as an effect")
+
+
+def test_a_failing_and_a_slower_component_are_both_named() -> None:
+    """Two faults at once (simrank failing, embedding slower) with only the errors signal in the incident: the
+    cause is the errors, and the slower component is named after them."""
+    analyzer = Analyzer(interval_seconds=1.0)
+    queries = _key(semconv.METRIC_QUERIES)
+    errors = _key(semconv.METRIC_ERRORS, {semconv.COMPONENT: "simrank", semconv.ERROR_TYPE: "HighSeverityError"})
+    embedding = _key("component_latency_p95", {semconv.COMPONENT: "embedding"})
+    _feed(analyzer, {queries: [100.0] * 20, errors: [0.0] * 15 + [60.0] * 5, embedding: [1.0] * 15 + [65.0] * 5})
+    cause = probable_cause(analyzer, service="rec", instance=None, since=15.5, signals={"errors"})
+    assert (cause.kind, cause.component) == ("errors", "simrank")
+    assert cause.summary == ("simrank raising HighSeverityError in 60 % of queries; "
+                             "latency up in embedding (p95 1 -> 65 ms)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 
@@ -117,3 +118,79 @@ def test_fleet_aggregate_alone_does_not_open_an_incident_when_there_are_replicas
     assert tracker.update([_alert("query_latency_p95")], 10) == []
     (note,) = tracker.update([_alert("query_latency_p95"), _alert("query_latency_p95", instance="r2")], 11)
     assert note.scope == "replica" and len(note.members) == 2
+
+
+def _service_key(metric: str, service: str = "rec", attributes: dict | None = None) -> SeriesKey:
+    return SeriesKey(metric, SeriesKey.of(metric, attributes).attributes, ((semconv.SERVICE_NAME, service),))
+
+
+def test_a_member_that_explains_more_updates_the_cause_once() -> None:
+    """Traffic falls first (closed-loop callers); the slower component's member joins an interval later: the same
+    incident, one 'updated' notification whose cause names the component with traffic as an effect; nothing more
+    while the members stay the same."""
+    analyzer = Analyzer(interval_seconds=1.0)
+    qps, vector = _service_key("throughput_qps"), _service_key("component_latency_p95", attributes={
+        semconv.COMPONENT: "vector"})
+    for t in range(1, 16):
+        analyzer.ingest_values([qps, vector], np.array([47.0, 1.0]), float(t))
+    analyzer.ingest_values([qps], np.array([17.0]), 16.0)  # the component's data of this interval is late
+    tracker = IncidentTracker(cooldown_s=900, analyzer=analyzer, lead_s=1.0)
+    traffic = _alert("throughput_qps", t=16.0)
+    (fired,) = tracker.update([traffic], 16.0)
+    assert fired.event == "fired" and fired.cause["kind"] == "traffic"
+    for t in (17.0, 18.0):
+        analyzer.ingest_values([qps, vector], np.array([17.0, 62.0]), t)
+    slow = _alert("component_latency_p95", t=18.0)
+    (updated,) = tracker.update([traffic, slow], 18.0)
+    assert (updated.event, updated.incident) == ("updated", fired.incident)
+    assert (updated.cause["kind"], updated.cause["component"]) == ("latency", "vector")
+    assert "traffic down" in updated.cause["summary"] and updated.cause["summary"].endswith("as an effect")
+    analyzer.ingest_values([qps, vector], np.array([17.0, 62.0]), 19.0)
+    assert tracker.update([traffic, slow], 19.0) == []
+
+
+class _Keys(list):
+    """The Analyzer's list of series, counting the keys looked at by iterating over all of it."""
+
+    def __init__(self, keys, owner) -> None:
+        super().__init__(keys)
+        self.owner = owner
+
+    def __iter__(self):
+        self.owner.scanned += len(self)
+        return super().__iter__()
+
+
+class _CountingAnalyzer(Analyzer):
+    """The real Analyzer, counting the series whose points are read and the keys scanned in its series list."""
+
+    reads = 0
+    scanned = 0
+
+    def points(self, series, since=-np.inf):
+        self.reads += 1
+        return super().points(series, since)
+
+    def series(self):
+        return _Keys(super().series(), self)
+
+
+def test_grouping_reads_the_series_of_the_changed_services_only() -> None:
+    """1,000 services with an open incident each, then one new service's alert: the update reads that service's
+    series, not every service's (incidents in O(changes), not O(series))."""
+    analyzer = _CountingAnalyzer(interval_seconds=1.0, resource_label_keys=RESOURCE_KEYS)
+    services = [f"junk-{i}" for i in range(1000)]
+    metrics = ("error_rate", "throughput_qps", "query_count")
+    keys = [_service_key(m, s) for s in [*services, "rec"] for m in metrics]
+    for t in range(1, 6):
+        analyzer.ingest_values(keys, np.full(len(keys), 1.0), float(t))
+    tracker = IncidentTracker(analyzer=analyzer)
+    junk = [_alert("error_rate", service=s, t=1.0) for s in services]
+    assert len(tracker.update(junk, 1.0)) == 1000
+    tracker.update(junk, 10.0)  # the junk incidents' causes are no longer looked at again
+    analyzer.reads = analyzer.scanned = 0
+    junk = [replace(a, current_value=2.0, last_seen=11.0) for a in junk]  # the AlertManager's next evaluation
+    (note,) = tracker.update([*junk, _alert("error_rate", service="rec", level=AlertLevel.CRITICAL, t=11.0)], 11.0)
+    assert (note.event, note.labels[semconv.SERVICE_NAME]) == ("fired", "rec")
+    assert 0 < analyzer.reads <= 4 * len(metrics)
+    assert analyzer.scanned < len(metrics)  # no pass over every service's series (3,003 of them)

@@ -67,3 +67,19 @@ def test_the_alertmanager_image_matches_the_native_version() -> None:
     native = re.search(r"version (\d+\.\d+\.\d+)", version.stdout + version.stderr).group(1)
     for i in (1, 2):
         assert _fleet_services()[f"fleet-alertmanager-{i}"]["image"] == f"prom/alertmanager:v{native}"
+
+
+def test_the_fleet_shards_read_the_same_settings_file_as_stack_up_analyzer_config() -> None:
+    """Each shard mounts $HERITAGE_OTEL_ANALYZER_CONFIG (default analyzer/analyzer.yaml) and passes it to
+    `analyzer serve --config`, with $HERITAGE_OTEL_FLEET_INTERVAL_SECONDS; the default file loads as a config."""
+    from heritage_otel.analysis import AnalyzerConfig
+    from heritage_otel.cli.analyzer import _load_config
+
+    for name in FleetSettings().shard_names:
+        service = _fleet_services()[f"fleet-{name}"]
+        mounts = {v.rsplit(":", 2)[1]: v.rsplit(":", 2)[0] for v in service["volumes"]}
+        assert mounts["/etc/heritage-otel/analyzer.yaml"] == "${HERITAGE_OTEL_ANALYZER_CONFIG:-./analyzer/analyzer.yaml}"
+        command = service["command"][-1]
+        assert "--config /etc/heritage-otel/analyzer.yaml" in command
+        assert "--interval-seconds ${HERITAGE_OTEL_FLEET_INTERVAL_SECONDS:-60}" in command
+    assert AnalyzerConfig(**_load_config(REPO_ROOT / "analyzer" / "analyzer.yaml")) == AnalyzerConfig()

@@ -76,7 +76,9 @@ def test_fleet_up_routes_by_service_status_json_and_down(tmp_path: Path) -> None
         items = json.loads(status.stdout)
         assert [item["name"] for item in items] == COMPONENTS
         for item in items:
-            assert set(item) == {"name", "pid", "healthy", "ports"} and item["healthy"] and item["pid"] > 0
+            shard = item["name"].startswith("analyzer-")
+            assert set(item) == {"name", "pid", "healthy", "ports", *(["settings"] if shard else [])}
+            assert item["healthy"] and item["pid"] > 0
             assert item["ports"] == {label: f"127.0.0.1:{port}" for label, port in fleet.ports[item["name"]].items()}
         pids = [item["pid"] for item in items]
         # Jaeger keeps traces on disk in the fleet.
@@ -126,3 +128,62 @@ def test_a_bad_alert_webhook_fails_at_start_naming_it(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "alert_webhook = 'ftp://example' is not valid; expected an http:// or https:// URL" in result.stderr
     assert not (tmp_path / "state" / "gateway.pid").exists()
+
+
+def test_fleet_shards_interval_and_config_from_the_command(tmp_path: Path) -> None:
+    """`up --fleet --shards 3 --interval-seconds 5 --analyzer-config FILE`: three shards, each running with that
+    interval and that file's settings (their /api/config), recorded in the state folder and shown by
+    `status --json`; a second `up` keeps them."""
+    require_binary(BIN_DIR / "otelcol-heritage", "bash scripts/deps/collector.sh")
+    require_binary(BIN_DIR / "jaeger", "bash scripts/deps/jaeger.sh")
+    require_binary(ALERTMANAGER_BINARY, "bash scripts/deps/alertmanager.sh")
+    state = tmp_path / "state"
+    config = tmp_path / "analyzer.yaml"
+    config.write_text("retention_minutes: 30\nthresholds:\n  error_rate: {max: 0.02, critical: 0.2}\n")
+    try:
+        up = run("up", "--fleet", "--free-ports", "--shards", "3", "--interval-seconds", "5",
+                 "--analyzer-config", str(config), state=state)
+        assert up.returncode == 0, up.stdout + up.stderr
+        fleet = Stack(state).fleet
+        assert fleet is not None and fleet.shard_names == ("analyzer-1", "analyzer-2", "analyzer-3")
+        expected = {"shards": 3, "interval_seconds": 5.0, "analyzer_config": str(config.resolve())}
+        saved = json.loads((state / "stack.json").read_text())["fleet"]
+        assert {k: saved[k] for k in expected} == expected
+        items = json.loads(run("status", "--json", state=state).stdout)
+        shards = [item for item in items if item["name"].startswith("analyzer-")]
+        assert [item["name"] for item in shards] == list(fleet.shard_names)
+        assert all(item["settings"] == expected and item["healthy"] for item in shards), shards
+        for name in fleet.shard_names:
+            served = requests.get(fleet.url(name, "http") + "/api/config", timeout=10).json()
+            assert (served["interval_seconds"], served["retention_minutes"]) == (5.0, 30.0)
+            assert served["thresholds"]["error_rate"] == {"max": 0.02, "critical": 0.2}
+        again = run("up", "--fleet", state=state)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert Stack(state).fleet == fleet
+    finally:
+        down = run("down", state=state)
+    assert down.returncode == 0, down.stdout + down.stderr
+    assert "analyzer-3: stopped" in down.stdout and "shard-collector-3: stopped" in down.stdout
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("--shards", "0"), "--shards 0 is not valid; expected an integer from 1 to 8"),
+    (("--interval-seconds", "-1"), "--interval-seconds -1.0 is not valid; expected a number of seconds > 0"),
+    (("--analyzer-config", "{config}"), "--analyzer-config {config}: unknown setting(s) intervall"),
+    (("--analyzer-config", "{missing}"), "{missing}: not a readable YAML file"),
+])
+def test_bad_fleet_settings_fail_at_start_naming_the_flag_and_what_is_valid(tmp_path: Path, args, message) -> None:
+    """A bad --shards, --interval-seconds or --analyzer-config stops `up` before anything starts."""
+    config, missing = tmp_path / "analyzer.yaml", tmp_path / "missing.yaml"
+    config.write_text("intervall: 5\n")
+    args = tuple(a.format(config=config, missing=missing) for a in args)
+    result = run("up", "--fleet", "--free-ports", *args, state=tmp_path / "state")
+    assert result.returncode != 0
+    assert message.format(config=config, missing=missing) in " ".join(result.stderr.split()), result.stderr
+    assert not (tmp_path / "state" / "gateway.pid").exists()
+
+
+def test_fleet_settings_without_fleet_are_refused(tmp_path: Path) -> None:
+    result = run("up", "--shards", "3", state=tmp_path / "state")
+    assert result.returncode != 0
+    assert "--shards: valid with --fleet only" in result.stderr
