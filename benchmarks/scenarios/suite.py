@@ -246,8 +246,8 @@ def table(results: list[Result]) -> str:
     def fmt(v: float | None) -> str:
         return "-" if v is None else f"{v:g}"
 
-    rows = ["| scenario | seed | notifications | incidents | delay (intervals) | resolve (intervals) | cause right | "
-            "cause (last firing notification) | pass |",
+    rows = [("| scenario | seed | notifications | incidents | delay (intervals) | resolve (intervals) | cause right | "
+            "cause (last firing notification) | pass |"),
             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in results:
         cause = "-" if r.cause_right is None else ("yes" if r.cause_right else "no")

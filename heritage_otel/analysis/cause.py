@@ -239,7 +239,7 @@ def _slow_spans(scope: _Scope, component: str) -> tuple[str, ...]:
     """Trace ids of the slowest exemplars of one component's successful calls (its duration histograms)."""
     found: list[tuple[float, str]] = []
     for key in scope.of(semconv.METRIC_COMPONENT_DURATION):
-        if _attr(key, semconv.COMPONENT) != component or (_attr(key, semconv.SUCCESS) or "true").lower() not in _TRUE:
+        if _attr(key, semconv.COMPONENT) != component or not is_true(_attr(key, semconv.SUCCESS) or "true"):
             continue
         exemplars = scope.analyzer.exemplars(key) if hasattr(scope.analyzer, "exemplars") else ()
         found.extend((float(e[2]) if len(e) > 2 else 0.0, e[0]) for e in exemplars if e and e[0])

@@ -129,7 +129,7 @@ def _fleet_knobs(fleet: bool, shards: int | None, interval_seconds: float | None
     if interval_seconds is not None:
         knobs["interval_seconds"] = interval_seconds
     try:
-        FleetSettings(**knobs)  # type: ignore[arg-type] - checks --shards and --interval-seconds
+        FleetSettings(**knobs)  # type: ignore[arg-type]  # checks --shards and --interval-seconds
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
     if analyzer_config is not None:
