@@ -94,7 +94,7 @@ class DetectorRows:
         assert fed is not None
         rows = rows[latest_t[rows] > fed[rows]]
         sub = {k: v[rows] for k, v in state.items()}
-        out = det.score_rows(latest[rows], sub)
+        out = det.score_rows(latest[rows], sub, times=latest_t[rows])
         for k, v in sub.items():
             state[k][rows] = v
         fed[rows] = latest_t[rows]
