@@ -28,8 +28,8 @@ optimiser does.
 >>> f = ScoredFile.build(np.zeros(100), [(50, 59)])   # one window, points 50..59
 >>> f.probation
 15
->>> round(f.sweep_scores(STANDARD)[50], 6), round(f.sweep_scores(STANDARD)[10], 6)
-(1.0, 0.0)
+>>> [round(float(v), 4) for v in f.sweep_scores(STANDARD)[[10, 50, 59, 60]]]   # before, first, last, after
+[-0.11, 1.0, 0.2482, -0.0298]
 >>> raw_score([f], STANDARD, 0.5)     # no detection: the window is missed
 -1.0
 >>> normalised([f], STANDARD, 0.5)
