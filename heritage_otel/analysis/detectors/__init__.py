@@ -29,6 +29,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from heritage_otel.analysis.detectors.adaptive import AdaptiveDetector
+from heritage_otel.analysis.detectors.surprise import SurpriseDetector
 from heritage_otel.analysis.detectors.base import DIRECTIONS, Detector, DetectorResult, RowScores, State, scale_floor
 from heritage_otel.analysis.detectors.windowed import (
     MAD_SCALE,
@@ -50,6 +51,7 @@ __all__ = [
     "MADDetector",
     "RowScores",
     "State",
+    "SurpriseDetector",
     "ZScoreDetector",
     "create",
     "rows_mad_score",
@@ -60,7 +62,7 @@ __all__ = [
 
 #: Every detector by name (the names findings, alerts and configuration use).
 DETECTORS: Final[dict[str, type[Detector]]] = {
-    cls.name: cls for cls in (AdaptiveDetector, ZScoreDetector, MADDetector)
+    cls.name: cls for cls in (SurpriseDetector, AdaptiveDetector, ZScoreDetector, MADDetector)
 }
 #: The detector used when none is configured.
 DEFAULT_DETECTOR: Final = AdaptiveDetector.name
