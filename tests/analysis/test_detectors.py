@@ -146,7 +146,7 @@ def test_rows_zscore_is_stable_with_a_large_offset_and_a_huge_spike() -> None:
 # --- the registry and the common interface ---------------------------------------------------------------
 def test_registry_names_every_detector_and_the_default() -> None:
     """DETECTORS maps names to classes (whose name attribute agrees); DEFAULT_DETECTOR is one of them."""
-    assert set(DETECTORS) == {"adaptive", "zscore", "mad"}
+    assert set(DETECTORS) == {"surprise", "adaptive", "zscore", "mad"}
     assert DEFAULT_DETECTOR in DETECTORS
     assert all(cls.name == name for name, cls in DETECTORS.items())
 
@@ -168,7 +168,7 @@ def test_every_detector_has_the_common_interface(name) -> None:
     ("name", "settings", "needle"),
     [("adaptive", {"sensitivity": 0}, "sensitivity = 0"), ("adaptive", {"hold": -1}, "hold = -1"),
      ("adaptive", {"fast_rate": 2.0}, "fast_rate = 2.0"), ("mad", {"direction": "left"}, "direction = 'left'"),
-     ("adaptive", {"bogus": 1}, "bogus"), ("nope", {}, "valid detectors: adaptive, mad, zscore")],
+     ("adaptive", {"bogus": 1}, "bogus"), ("nope", {}, "valid detectors: adaptive, mad, surprise, zscore")],
 )
 def test_create_fails_fast_naming_the_setting(name, settings, needle) -> None:
     """create() raises ValueError naming the bad name, setting or value."""

@@ -65,7 +65,7 @@ DETECTORS: Final[dict[str, type[Detector]]] = {
     cls.name: cls for cls in (SurpriseDetector, AdaptiveDetector, ZScoreDetector, MADDetector)
 }
 #: The detector used when none is configured.
-DEFAULT_DETECTOR: Final = AdaptiveDetector.name
+DEFAULT_DETECTOR: Final = SurpriseDetector.name
 
 
 def create(name: str, **settings: Any) -> Detector:

@@ -28,8 +28,9 @@ Per series it keeps a few dozen numbers (about 0.6 KiB), updated with every valu
 
 The signed score (negative below the baseline) is flagged when it exceeds
 ``sensitivity`` on the configured ``direction``. During a hold, a value
-still beyond the sensitivity is reported as not judged (score NaN): the
-episode goes on. NaN and inf are skipped (not judged, not learned).
+still beyond the sensitivity by the tail alone is reported as not judged
+(score NaN): the episode goes on, so an alert raised at its onset stays
+active until the series is back within its tail or the hold ends. NaN and inf are skipped (not judged, not learned).
 
 Defaults were chosen on the development split of the Numenta Anomaly
 Benchmark (``benchmarks/nab``, docs/analysis.md), one parameter set for every
@@ -212,7 +213,9 @@ class SurpriseDetector(Detector):
         g["tail"] = np.where(learn, g["tail"] * np.exp(np.where(surprise > g["tail"], up, down)), g["tail"])
         g["record"] = np.maximum(surprise, g["record"] * self._decay)
         g["bar"] = np.where(flagged, side, g["bar"])
-        ongoing = ~idle & beyond & ~flagged
+        # an episode goes on while its values stay beyond the sensitivity by the tail alone (not new records)
+        with np.errstate(invalid="ignore"):
+            ongoing = ~idle & ~flagged & (directional(np.copysign(by_tail, signed), self.direction) > self.sensitivity)
         g["hold"] = np.where(flagged, self.hold, np.maximum(g["hold"] - 1, 0))
         # the resolution: a running median of the non-zero steps (log domain, 5 % moves); integers seen
         d = np.abs(x - g["prev"])
