@@ -60,8 +60,9 @@ def run_rows(
 
 
 def run_flags(detector: Detector, streams: Sequence[Stream]) -> list[NDArray[np.bool_]]:
-    """The detector's flags on every generated stream (see :func:`run_rows`)."""
-    return run_rows(detector, [s.values for s in streams])[1]
+    """The detector's flags on every generated stream (see :func:`run_rows`), each value with its timestamp."""
+    times = [np.arange(len(s.values)) * 60.0 * s.interval_min for s in streams]
+    return run_rows(detector, [s.values for s in streams], times)[1]
 
 
 def evaluate(detector: Detector, streams: Sequence[Stream]) -> Score:

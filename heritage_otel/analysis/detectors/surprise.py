@@ -76,6 +76,8 @@ _TAIL_RATE: Final = 0.02
 _RECORD_SCORE: Final = 5.0
 _SURPRISE_CAP: Final = 20.0
 _STEP_RATE: Final = 0.05
+#: Weight of the level in the slow level that trails it (drift).
+_SLOW_RATE: Final = 0.01
 _INT_RATE: Final = 0.01
 #: Time-of-day slots of the seasonal profile (half hours of the UTC day) and values before it is used.
 SLOTS: Final = 48
@@ -112,6 +114,8 @@ class SurpriseDetector(Detector):
         self.clip = check_float("clip", clip, 1, 1e6, "scales beyond which a value is clipped when learning")
         self.memory = check_float("memory", memory, 1, 1e9, "time constant of the record, in values")
         self._decay = float(np.exp(-1.0 / self.memory))
+        # the level averages about (2 - a) / a values: its resolution is finer than one value's
+        self._level_resolution = float(np.sqrt(self.level_rate / (2.0 - self.level_rate)))
         super().__init__(sensitivity, direction=direction)
 
     def new_state(self, rows: int) -> State:
@@ -121,7 +125,8 @@ class SurpriseDetector(Detector):
             "n": np.zeros(rows, dtype=np.int64), "hold": np.zeros(rows, dtype=np.int64), "bar": z.copy(),
             "level": z.copy(), "scale1": z.copy(), "scale2": z.copy(), "seen2": z.copy(), "prev": z.copy(),
             "step": np.full(rows, np.nan), "integer": np.ones(rows), "tail": np.full(rows, _GAUSS_TAIL),
-            "record": z.copy(), "profile": np.full((rows, SLOTS), np.nan),
+            "record": z.copy(), "slow": z.copy(), "scale3": z.copy(), "tail3": np.full(rows, _GAUSS_TAIL),
+            "record3": z.copy(), "profile": np.full((rows, SLOTS), np.nan),
         }
 
     def _score_rows(
@@ -181,17 +186,27 @@ class SurpriseDetector(Detector):
         use2 = known & (g["seen2"] > _PROFILE_MIN) & (a2 < a1)
         surprise = np.minimum(np.where(use2, a2, a1), _SURPRISE_CAP)
         signed = np.where(use2, r2, r1)
+        # drift: the level (after this value) against a slow level that trails it
+        new_level = level + np.maximum(1.0 / (n + 1.0), self.level_rate) * np.clip(r1, -self.clip * s1, self.clip * s1)
+        s3 = np.maximum(g["scale3"], floor * self._level_resolution)
+        r3 = new_level - g["slow"]
+        a3 = np.minimum(np.abs(r3) / s3, _SURPRISE_CAP)
         # judged by the series' own recent surprises: its tail and its record
         by_tail = _GAUSS_TAIL * surprise / g["tail"]
         by_record = _RECORD_SCORE * surprise / np.maximum(g["record"], 1e-12)
-        score = np.copysign(np.minimum(by_tail, by_record), signed)
+        point = np.minimum(by_tail, by_record)
+        drift = np.minimum(_GAUSS_TAIL * a3 / g["tail3"], _RECORD_SCORE * a3 / np.maximum(g["record3"], 1e-12))
+        use3 = drift > point
+        score = np.where(use3, np.copysign(drift, r3), np.copysign(point, signed))
+        by_tail = np.where(use3, _GAUSS_TAIL * a3 / g["tail3"], by_tail)
+        signed = np.where(use3, r3, signed)
         idle = g["hold"] == 0
         with np.errstate(invalid="ignore"):
             side = directional(score, self.direction)
             beyond = side > self.sensitivity
             flagged = judged & beyond & (idle | (side > self.escalate * g["bar"]))
-        center = np.where(use2, expected, level)
-        scale = np.where(use2, s2, s1) * g["tail"] / _GAUSS_TAIL
+        center = np.where(use3, g["slow"], np.where(use2, expected, level))
+        scale = np.where(use3, s3 * g["tail3"], np.where(use2, s2, s1) * g["tail"]) / _GAUSS_TAIL
 
         # learning
         rate = np.maximum(1.0 / (n + 1.0), self.scale_rate)
@@ -203,15 +218,21 @@ class SurpriseDetector(Detector):
         g["scale2"] = np.where(known, g["scale2"] + rate2 * (np.minimum(np.abs(r2), cap2) * _SIGMA_PER_MEAN_ABS
                                                              - g["scale2"]), g["scale2"])
         g["seen2"] = g["seen2"] + known
-        g["level"] = level + np.maximum(1.0 / (n + 1.0), self.level_rate) * np.clip(r1, -self.clip * s1,
-                                                                                      self.clip * s1)
+        g["level"] = new_level
+        g["scale3"] = g["scale3"] + rate * (np.minimum(np.abs(r3), np.where(early, np.inf, self.clip * s3))
+                                            * _SIGMA_PER_MEAN_ABS - g["scale3"])
+        g["slow"] = np.where(n == 1, new_level, g["slow"] + _SLOW_RATE * np.clip(r3, -self.clip * s3, self.clip * s3))
         if has_slot.any():
             learned = np.where(known, expected + self.profile_rate * np.clip(r2, -self.clip * s2, self.clip * s2), x)
             g["profile"][rows[has_slot], at[has_slot]] = learned[has_slot]
         learn = idle & ~flagged & ~early
         up, down = _TAIL_RATE * (1 - _TAIL_P), -_TAIL_RATE * _TAIL_P
         g["tail"] = np.where(learn, g["tail"] * np.exp(np.where(surprise > g["tail"], up, down)), g["tail"])
+        g["tail3"] = np.where(learn, g["tail3"] * np.exp(np.where(a3 > g["tail3"], up, down)), g["tail3"])
         g["record"] = np.maximum(surprise, g["record"] * self._decay)
+        g["record3"] = np.maximum(a3, g["record3"] * self._decay)
+        # at the end of a hold the slow level adopts the level: a shift that persists becomes the new normal
+        g["slow"] = np.where((g["hold"] == 1) & ~flagged, g["level"], g["slow"])
         g["bar"] = np.where(flagged, side, g["bar"])
         # an episode goes on while its values stay beyond the sensitivity by the tail alone (not new records)
         with np.errstate(invalid="ignore"):
