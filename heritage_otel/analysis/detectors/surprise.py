@@ -150,13 +150,19 @@ class SurpriseDetector(Detector):
         judged = go & (state["n"] >= self.warmup)
         if not go.any():
             return RowScores(scores, flagged, judged, centers, scales)
-        idx = np.flatnonzero(go)
-        sub = {k: v[idx] for k, v in state.items()}
+        every = bool(go.all())  # the common case: no subset copies
+        idx = None if every else np.flatnonzero(go)
+        sub = state if idx is None else {k: v[idx] for k, v in state.items()}
         slot = None
         if times is not None:
-            t = np.asarray(times, dtype=float)[idx]
-            slot = np.where(np.isfinite(t), (np.mod(t, _DAY_S) // (_DAY_S / SLOTS)), -1).astype(np.intp)
-        s, f, c, sc, ongoing = self._step(x[idx], sub, judged[idx], slot)
+            t = np.asarray(times, dtype=float) if idx is None else np.asarray(times, dtype=float)[idx]
+            with np.errstate(invalid="ignore"):
+                slot = np.where(np.isfinite(t), np.mod(t, _DAY_S) // (_DAY_S / SLOTS), -1).astype(np.intp)
+        xs = x if idx is None else x[idx]
+        s, f, c, sc, ongoing = self._step(xs, sub, judged if idx is None else judged[idx], slot)
+        if idx is None:
+            scores, flagged, centers, scales, busy = s, f, c, sc, ongoing
+            return RowScores(np.where(busy, np.nan, scores), flagged, judged & ~busy, centers, scales)
         for k, v in sub.items():
             state[k][idx] = v
         scores[idx], flagged[idx], centers[idx], scales[idx] = s, f, c, sc
