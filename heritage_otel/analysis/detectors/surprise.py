@@ -5,7 +5,8 @@ Per series it keeps a few dozen numbers (about 0.6 KiB), updated with every valu
 * two **predictors**: a robust **level** (exponential smoothing, each step
   clipped to ``clip`` scales) and, when values carry timestamps, a
   **time-of-day profile** (48 half-hour slots of UTC, each an exponentially
-  smoothed value). Each has a robust scale (the mean absolute error, clipped,
+  smoothed value; a value is compared with its slot and the two next to it,
+  since a daily step rarely falls on a slot boundary). Each has a robust scale (the mean absolute error, clipped,
   in standard-deviation units, floored by the series' resolution:
   :func:`~heritage_otel.analysis.detectors.base.scale_floor`);
 * the **surprise** of a value is its error in scales under the predictor that
@@ -184,12 +185,19 @@ class SurpriseDetector(Detector):
         rows = np.arange(len(x))
         has_slot = np.zeros(len(x), dtype=bool) if slot is None else slot >= 0
         at = np.where(has_slot, slot if slot is not None else 0, 0)
-        expected = np.where(has_slot, g["profile"][rows, at], np.nan)
-        known = np.isfinite(expected)
+        own = np.where(has_slot, g["profile"][rows, at], np.nan)
+        known = np.isfinite(own)
+        # the usual value around this time of day: the slot or a neighbour, whichever is closest to the value
+        # (a daily step rarely falls on a slot boundary)
+        near = np.stack([g["profile"][rows, (at - 1) % SLOTS], own, g["profile"][rows, (at + 1) % SLOTS]])
+        with np.errstate(invalid="ignore"):
+            pick = np.argmin(np.where(np.isfinite(near), np.abs(near - x), np.inf), axis=0)
+        expected = np.where(known, near[pick, rows], np.nan)
         s2 = np.maximum(g["scale2"], floor)
         r2 = np.where(known, x - expected, 0.0)
+        r_own = np.where(known, x - own, 0.0)
         a2 = np.abs(r2) / s2
-        use2 = known & (g["seen2"] > _PROFILE_MIN) & (a2 < a1)
+        use2 = known & (g["seen2"] > _PROFILE_MIN) & (s2 < s1)
         surprise = np.minimum(np.where(use2, a2, a1), _SURPRISE_CAP)
         signed = np.where(use2, r2, r1)
         # drift: the level (after this value) against a slow level that trails it
@@ -229,7 +237,7 @@ class SurpriseDetector(Detector):
                                             * _SIGMA_PER_MEAN_ABS - g["scale3"])
         g["slow"] = np.where(n == 1, new_level, g["slow"] + _SLOW_RATE * np.clip(r3, -self.clip * s3, self.clip * s3))
         if has_slot.any():
-            learned = np.where(known, expected + self.profile_rate * np.clip(r2, -self.clip * s2, self.clip * s2), x)
+            learned = np.where(known, own + self.profile_rate * np.clip(r_own, -self.clip * s2, self.clip * s2), x)
             g["profile"][rows[has_slot], at[has_slot]] = learned[has_slot]
         learn = idle & ~flagged & ~early
         up, down = _TAIL_RATE * (1 - _TAIL_P), -_TAIL_RATE * _TAIL_P
