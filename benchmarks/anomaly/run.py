@@ -21,7 +21,8 @@ from benchmarks.anomaly.streams import Stream, generate
 from heritage_otel.analysis.detectors import DETECTORS, Detector
 
 #: Sensitivities tried per detector (its default is always added).
-SWEEP = {"zscore": (2.0, 3.0, 4.0, 6.0, 8.0), "mad": (3.0, 5.0, 8.0, 12.0), "adaptive": (4.0, 5.0, 6.0, 8.0)}
+SWEEP = {"zscore": (2.0, 3.0, 4.0, 6.0, 8.0), "mad": (3.0, 5.0, 8.0, 12.0), "adaptive": (4.0, 5.0, 6.0, 8.0),
+         "surprise": (4.0, 5.0, 6.0, 8.0)}
 
 
 def run_rows(
