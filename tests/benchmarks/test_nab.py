@@ -109,3 +109,12 @@ def test_runner_prints_the_table_for_a_detector(capsys) -> None:
     out = capsys.readouterr().out
     assert "development split: 2 files, 60 points, 3 windows" in out
     assert "| zscore (sensitivity 3)" in out and "| windowed Gaussian (threshold 1.0)" in out
+
+
+def test_cost_measures_state_and_time_per_value_of_the_default() -> None:
+    from benchmarks.nab.cost import measure
+    from heritage_otel.analysis.detectors import DEFAULT_DETECTOR
+
+    m = measure(DEFAULT_DETECTOR, rows=50, steps=20)
+    assert m["state_bytes"] <= 4096  # the bound per series
+    assert m["row_us"] > 0 and m["update_us"] > 0
