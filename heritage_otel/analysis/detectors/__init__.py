@@ -12,13 +12,13 @@ fewer flags, ``None`` for the detector's default; ``direction``: ``both``,
 >>> [i for i, v in enumerate(values) if det.update(v).flagged]
 [300]
 >>> sorted(DETECTORS)
-['adaptive', 'mad', 'zscore']
+['adaptive', 'mad', 'surprise', 'zscore']
 >>> create("mad", sensitivity=4, direction="up")
 MADDetector(sensitivity=4, direction='up')
 >>> create("iforest")
 Traceback (most recent call last):
 ...
-ValueError: detector = 'iforest' is not valid; valid detectors: adaptive, mad, zscore
+ValueError: detector = 'iforest' is not valid; valid detectors: adaptive, mad, surprise, zscore
 
 The Analyzer uses the row-wise path, :meth:`Detector.score_rows`, for all
 series at once (see :mod:`~heritage_otel.analysis.detectors.base`).
