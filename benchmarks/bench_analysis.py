@@ -3,11 +3,11 @@
 Run: ``.venv/bin/python benchmarks/bench_analysis.py`` (options: ``--series``, ``--points``, ``--repeat``).
 
 1. Evaluation of every detector (threshold, z-score, MAD, the streaming
-   adaptive detector, PSI, KS) over ``--series`` series with
+   surprise and adaptive detectors, PSI, KS) over ``--series`` series with
    ``--points``-point windows (and 27-bucket drift windows), by
    ``Analyzer.evaluate`` and by a naive per-series Python/scipy loop over the
-   same data, in the same run; both must flag the same series. The adaptive
-   detector's state is fed one interval at a time (an evaluation per ingest)
+   same data, in the same run; both must flag the same series. The streaming
+   detectors' state is fed one interval at a time (an evaluation per ingest)
    before the timed pass, and each timed pass judges a new point (its state is
    rewound to before the last point between passes, untimed); the naive
    loop calls ``update()`` on one detector per series holding the same state.
@@ -37,7 +37,7 @@ import numpy as np  # noqa: E402 - numpy reads the thread counts set above at im
 from scipy import stats  # noqa: E402 - numpy reads the thread counts set above at import
 
 from heritage_otel.analysis import Analyzer, AnalyzingMetricExporter, SeriesKey  # noqa: E402 - numpy reads the thread counts set above at import
-from heritage_otel.analysis.detectors import DETECTORS, AdaptiveDetector  # noqa: E402 - numpy reads the thread counts set above at import
+from heritage_otel.analysis.detectors import DETECTORS, Detector  # noqa: E402 - numpy reads the thread counts set above at import
 from heritage_otel.analysis.drift import ks_counts, psi_counts  # noqa: E402 - numpy reads the thread counts set above at import
 from heritage_otel.instruments import DURATION_BUCKETS_S, instruments_for  # noqa: E402 - numpy reads the thread counts set above at import
 
@@ -92,21 +92,27 @@ def build_analyzer(values, reference, current) -> tuple[Analyzer, list[SeriesKey
     return analyzer, keys
 
 
-def per_series_adaptive(values) -> list[AdaptiveDetector]:
-    """One adaptive detector per series, holding the state learned from all but the last point."""
-    shared = AdaptiveDetector()
+#: The streaming detectors (state per series, no window): the naive loop holds one instance per series.
+STREAMING = tuple(name for name, cls in DETECTORS.items() if not cls().window)
+
+
+def per_series_streaming(values, name: str) -> list[Detector]:
+    """One ``name`` detector per series, holding the state learned from all but the last point (with timestamps)."""
+    cls = DETECTORS[name]
+    shared = cls()
     state = shared.new_state(values.shape[0])
     for t in range(values.shape[1] - 1):
-        shared.score_rows(values[:, t], state)
+        shared.score_rows(values[:, t], state, times=np.full(values.shape[0], t * INTERVAL_S))
     out = []
     for i in range(values.shape[0]):
-        det = AdaptiveDetector()
+        det = cls()
         det._state = {k: v[i : i + 1].copy() for k, v in state.items()}  # noqa: SLF001 - benchmark set-up
         out.append(det)
     return out
 
 
-def naive_evaluate(values, reference, current, analyzer: Analyzer, adaptive: list[AdaptiveDetector]) -> set[tuple[str, int]]:
+def naive_evaluate(values, reference, current, analyzer: Analyzer,
+                   streaming: dict[str, list[Detector]]) -> set[tuple[str, int]]:
     """The same detectors, one series at a time, with numpy/scipy calls per series."""
     sensitivity = {name: cls.default_sensitivity for name, cls in DETECTORS.items()}
     cfg = analyzer.config
@@ -125,8 +131,10 @@ def naive_evaluate(values, reference, current, analyzer: Analyzer, adaptive: lis
         mad = stats.median_abs_deviation(base)
         if abs(0.6745 * (x - med) / mad) > sensitivity["mad"]:
             found.add(("mad", i))
-        if adaptive[i].update(x).flagged:
-            found.add(("adaptive", i))
+        t_last = (values.shape[1] - 1) * INTERVAL_S
+        for name, dets in streaming.items():
+            if dets[i].update(x, t_last).flagged:
+                found.add((name, i))
         if psi_counts(ref_sum[i], cur_sum[i]) >= cfg.psi_warning:
             found.add(("psi", i))
         ks_result = ks_counts(ref_sum[i], cur_sum[i])
@@ -148,8 +156,8 @@ def bench_evaluation(n: int, points: int, repeat: int) -> dict[str, float]:
     rewind().evaluate()  # warm-up (first touch of the arrays)
     vec_s, evaluation = _timed(lambda a: a.evaluate(), repeat, setup=rewind)
     vec_found = {(f.detector, int(dict(f.labels)["series"])) for f in evaluation.findings}
-    adaptive = per_series_adaptive(values)
-    naive_s, naive_found = _timed(lambda: naive_evaluate(values, reference, current, analyzer, adaptive), 1)
+    streaming = {name: per_series_streaming(values, name) for name in STREAMING}
+    naive_s, naive_found = _timed(lambda: naive_evaluate(values, reference, current, analyzer, streaming), 1)
     if vec_found != naive_found:
         msg = f"vectorised and naive evaluations disagree on {len(vec_found ^ naive_found)} findings"
         raise SystemExit(msg)

@@ -68,7 +68,7 @@ __all__ = [
 BAD_DIRECTIONS: Final = ("up", "down", "both")
 #: The anomaly detector named by every row unless it says otherwise: the registry's default
 #: (``heritage_otel.analysis.detectors.DEFAULT_DETECTOR``; this module imports nothing of ours).
-DEFAULT_DETECTOR: Final = "adaptive"
+DEFAULT_DETECTOR: Final = "surprise"
 
 
 @dataclass(frozen=True)

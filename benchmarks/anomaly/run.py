@@ -21,30 +21,49 @@ from benchmarks.anomaly.streams import Stream, generate
 from heritage_otel.analysis.detectors import DETECTORS, Detector
 
 #: Sensitivities tried per detector (its default is always added).
-SWEEP = {"zscore": (2.0, 3.0, 4.0, 6.0, 8.0), "mad": (3.0, 5.0, 8.0, 12.0), "adaptive": (4.0, 5.0, 6.0, 8.0)}
+SWEEP = {"zscore": (2.0, 3.0, 4.0, 6.0, 8.0), "mad": (3.0, 5.0, 8.0, 12.0), "adaptive": (4.0, 5.0, 6.0, 8.0),
+         "surprise": (4.0, 5.0, 6.0, 8.0)}
+
+
+def run_rows(
+    detector: Detector, series: Sequence[NDArray[np.float64]], times: Sequence[NDArray[np.float64]] | None = None,
+) -> tuple[list[NDArray[np.float64]], list[NDArray[np.bool_]]]:
+    """The detector's (scores, flags) on every series, all advanced together one value per step.
+
+    ``times`` (seconds since the epoch, one array per series) is passed to the
+    detector with each value when given. Each series is a row of
+    ``score_rows``, which is the same computation as ``update()`` (tests check that).
+    """
+    length = max(len(v) for v in series)
+    matrix = np.full((len(series), length), np.nan)
+    clock = None if times is None else np.zeros((len(series), length))
+    for i, v in enumerate(series):
+        matrix[i, : len(v)] = v
+        if clock is not None and times is not None:
+            clock[i, : len(v)] = times[i]
+            clock[i, len(v):] = times[i][-1] if len(v) else 0.0
+    state = detector.new_state(len(series))
+    flags = np.zeros(matrix.shape, dtype=bool)
+    scores = np.full(matrix.shape, np.nan)
+    w = detector.window
+    ring = np.full((len(series), w), np.nan) if w else None
+    head = np.zeros(len(series), dtype=np.intp)
+    for t in range(length):
+        x = matrix[:, t]
+        at = None if clock is None else clock[:, t]
+        out = detector.score_rows(x, state, ring, None if ring is None else np.isfinite(ring), at)
+        flags[:, t], scores[:, t] = out.flagged, out.scores
+        if ring is not None:
+            fin = np.flatnonzero(np.isfinite(x))  # the baseline learns finite values only, as update() does
+            ring[fin, head[fin]] = x[fin]
+            head[fin] = (head[fin] + 1) % w
+    return [scores[i, : len(v)] for i, v in enumerate(series)], [flags[i, : len(v)] for i, v in enumerate(series)]
 
 
 def run_flags(detector: Detector, streams: Sequence[Stream]) -> list[NDArray[np.bool_]]:
-    """The detector's flags on every stream (all streams advanced together, one value per step)."""
-    length = max(len(s.values) for s in streams)
-    matrix = np.full((len(streams), length), np.nan)
-    for i, s in enumerate(streams):
-        matrix[i, : len(s.values)] = s.values
-    state = detector.new_state(len(streams))
-    flags = np.zeros(matrix.shape, dtype=bool)
-    w = detector.window
-    ring = np.full((len(streams), w), np.nan) if w else None
-    head = np.zeros(len(streams), dtype=np.intp)
-    for t in range(length):
-        x = matrix[:, t]
-        if ring is None:
-            flags[:, t] = detector.score_rows(x, state).flagged
-            continue
-        flags[:, t] = detector.score_rows(x, state, ring, np.isfinite(ring)).flagged
-        fin = np.flatnonzero(np.isfinite(x))  # the baseline learns finite values only, as update() does
-        ring[fin, head[fin]] = x[fin]
-        head[fin] = (head[fin] + 1) % w
-    return [flags[i, : len(s.values)] for i, s in enumerate(streams)]
+    """The detector's flags on every generated stream (see :func:`run_rows`), each value with its timestamp."""
+    times = [np.arange(len(s.values)) * 60.0 * s.interval_min for s in streams]
+    return run_rows(detector, [s.values for s in streams], times)[1]
 
 
 def evaluate(detector: Detector, streams: Sequence[Stream]) -> Score:

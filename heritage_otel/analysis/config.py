@@ -2,7 +2,7 @@
 
 >>> cfg = AnalyzerConfig()
 >>> cfg.points, cfg.sensitivity, cfg.anomaly_detectors
-(60, None, ('adaptive',))
+(60, None, ('surprise',))
 
 Anomaly detectors are chosen by registry name, for every series
 (``anomaly_detectors``) or per metric (``metric_detectors``); an entry is a

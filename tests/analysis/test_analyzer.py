@@ -16,6 +16,7 @@ from heritage_otel.analysis import (
     psi_counts,
 )
 from heritage_otel.analysis.samples import KIND_SUM, IntervalSample
+from heritage_otel.analysis.detectors import DEFAULT_DETECTOR
 
 BOUNDS = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
 NS = 10**9
@@ -190,7 +191,7 @@ def _feed(analyzer: Analyzer, keys: list, data: np.ndarray, evaluate_each: bool 
 
 def test_default_detector_runs_through_the_registry_and_flags_onsets_once() -> None:
     """With no configuration the Analyzer runs DEFAULT_DETECTOR; a lasting shift is one finding, at its onset."""
-    from heritage_otel.analysis.detectors import DEFAULT_DETECTOR
+    from heritage_otel.analysis.detectors import DETECTORS
 
     rng = np.random.default_rng(31)
     data = rng.normal(100, 3, (3, 400))
@@ -200,7 +201,7 @@ def test_default_detector_runs_through_the_registry_and_flags_onsets_once() -> N
     evaluations = _feed(analyzer, keys, data)
     found = [(t, f.detector, dict(f.labels)["i"]) for t, e in enumerate(evaluations) for f in e.findings]
     assert found == [(300, DEFAULT_DETECTOR, "1")]
-    assert "adaptive score" in evaluations[300].findings[0].message
+    assert DETECTORS[DEFAULT_DETECTOR].score_name in evaluations[300].findings[0].message
     assert evaluations[300].judged(DEFAULT_DETECTOR, keys[0])
 
 
@@ -213,8 +214,8 @@ def test_streaming_state_is_fed_each_point_once() -> None:
     analyzer.ingest_values([key], np.array([40.0]), 300.0)
     first = analyzer.evaluate()
     second = analyzer.evaluate()
-    assert [f.detector for f in first.findings] == ["adaptive"]
-    assert second.findings == () and not second.judged("adaptive", key)
+    assert [f.detector for f in first.findings] == [DEFAULT_DETECTOR]
+    assert second.findings == () and not second.judged(DEFAULT_DETECTOR, key)
 
 
 def test_metric_detectors_choose_detectors_and_direction_per_metric() -> None:
@@ -227,7 +228,7 @@ def test_metric_detectors_choose_detectors_and_direction_per_metric() -> None:
         "latency": [{"name": "adaptive", "direction": "up"}], "quality": ["mad", {"name": "adaptive"}]})
     evaluations = _feed(analyzer, keys, data)
     found = {(f.metric, f.detector) for f in evaluations[-1].findings}
-    assert found == {("quality", "mad"), ("quality", "adaptive"), ("other", "adaptive")}
+    assert found == {("quality", "mad"), ("quality", "adaptive"), ("other", DEFAULT_DETECTOR)}
     assert not evaluations[-1].judged("mad", keys[2])
 
 
@@ -251,7 +252,7 @@ def test_adaptive_episode_is_not_rejudged_while_it_lasts() -> None:
     analyzer = Analyzer(interval_seconds=1, thresholds={})
     evaluations = _feed(analyzer, [key], data)
     assert [t for t, e in enumerate(evaluations) if e.findings] == [300]
-    judged = [e.judged("adaptive", key) for e in evaluations]
+    judged = [e.judged(DEFAULT_DETECTOR, key) for e in evaluations]
     assert not judged[301]  # the shift is still beyond the sensitivity
     assert all(judged[380:])  # adopted as the new normal after the hold
 

@@ -12,13 +12,13 @@ fewer flags, ``None`` for the detector's default; ``direction``: ``both``,
 >>> [i for i, v in enumerate(values) if det.update(v).flagged]
 [300]
 >>> sorted(DETECTORS)
-['adaptive', 'mad', 'zscore']
+['adaptive', 'mad', 'surprise', 'zscore']
 >>> create("mad", sensitivity=4, direction="up")
 MADDetector(sensitivity=4, direction='up')
 >>> create("iforest")
 Traceback (most recent call last):
 ...
-ValueError: detector = 'iforest' is not valid; valid detectors: adaptive, mad, zscore
+ValueError: detector = 'iforest' is not valid; valid detectors: adaptive, mad, surprise, zscore
 
 The Analyzer uses the row-wise path, :meth:`Detector.score_rows`, for all
 series at once (see :mod:`~heritage_otel.analysis.detectors.base`).
@@ -29,6 +29,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from heritage_otel.analysis.detectors.adaptive import AdaptiveDetector
+from heritage_otel.analysis.detectors.surprise import SurpriseDetector
 from heritage_otel.analysis.detectors.base import DIRECTIONS, Detector, DetectorResult, RowScores, State, scale_floor
 from heritage_otel.analysis.detectors.windowed import (
     MAD_SCALE,
@@ -50,6 +51,7 @@ __all__ = [
     "MADDetector",
     "RowScores",
     "State",
+    "SurpriseDetector",
     "ZScoreDetector",
     "create",
     "rows_mad_score",
@@ -60,10 +62,10 @@ __all__ = [
 
 #: Every detector by name (the names findings, alerts and configuration use).
 DETECTORS: Final[dict[str, type[Detector]]] = {
-    cls.name: cls for cls in (AdaptiveDetector, ZScoreDetector, MADDetector)
+    cls.name: cls for cls in (SurpriseDetector, AdaptiveDetector, ZScoreDetector, MADDetector)
 }
 #: The detector used when none is configured.
-DEFAULT_DETECTOR: Final = AdaptiveDetector.name
+DEFAULT_DETECTOR: Final = SurpriseDetector.name
 
 
 def create(name: str, **settings: Any) -> Detector:

@@ -138,7 +138,7 @@ class AdaptiveDetector(Detector):
 
     def _score_rows(
         self, latest: NDArray[np.float64], state: State, baseline: NDArray[np.float64] | None = None,
-        valid: NDArray[np.bool_] | None = None,
+        valid: NDArray[np.bool_] | None = None, times: NDArray[np.float64] | None = None,
     ) -> RowScores:
         """Judge and learn one value per row (``baseline`` is not used: the state is the baseline)."""
         x = np.array(latest, dtype=float)  # a copy: the state keeps it (as the previous value)

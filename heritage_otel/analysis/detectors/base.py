@@ -122,30 +122,38 @@ class Detector(ABC):
 
     def score_rows(
         self, latest: NDArray[np.float64], state: State, baseline: NDArray[np.float64] | None = None,
-        valid: NDArray[np.bool_] | None = None,
+        valid: NDArray[np.bool_] | None = None, times: NDArray[np.float64] | None = None,
     ) -> RowScores:
         """Judge ``latest[i]`` for every row and advance ``state`` (rows of ``baseline``: earlier values).
 
-        Floating-point overflow on extreme values (1e308) gives inf scores, never a warning or an exception.
+        ``times`` (seconds since the epoch, per row; optional) is when each value was observed: detectors
+        with seasonal baselines use it, the others ignore it. Floating-point overflow on extreme values
+        (1e308) gives inf scores, never a warning or an exception.
         """
         with np.errstate(all="ignore"):
-            return self._score_rows(np.asarray(latest, dtype=float), state, baseline, valid)
+            t = None if times is None else np.asarray(times, dtype=float)
+            return self._score_rows(np.asarray(latest, dtype=float), state, baseline, valid, t)
 
     @abstractmethod
     def _score_rows(
         self, latest: NDArray[np.float64], state: State, baseline: NDArray[np.float64] | None,
-        valid: NDArray[np.bool_] | None,
+        valid: NDArray[np.bool_] | None, times: NDArray[np.float64] | None = None,
     ) -> RowScores:
         """The detector's computation behind :meth:`score_rows`."""
 
-    def update(self, value: float) -> DetectorResult:
-        """Judge one value of the stream, then learn it. NaN/inf are not judged (score NaN, no flag)."""
+    def update(self, value: float, timestamp: float | None = None) -> DetectorResult:
+        """Judge one value of the stream (observed at ``timestamp``, seconds since the epoch), then learn it.
+
+        NaN/inf are not judged (score NaN, no flag).
+        """
         try:
             value = float(value)
         except (TypeError, ValueError):
             value = math.nan
         base = np.asarray(self._baseline, dtype=float)[None, :] if self.window else None
-        out = self.score_rows(np.array([value]), self._state, base, None if base is None else np.isfinite(base))
+        times = None if timestamp is None else np.array([float(timestamp)])
+        out = self.score_rows(np.array([value]), self._state, base, None if base is None else np.isfinite(base),
+                              times)
         if self.window and math.isfinite(value):
             self._baseline.append(value)
         score = float(out.scores[0])

@@ -108,9 +108,18 @@ class DetectorRows:
             self._states[d], self._fed_t[d] = state, fed
         assert fed is not None
         rows = rows[latest_t[rows] > fed[rows]]
-        sub = {k: v[rows] for k, v in state.items()}
-        out = det.score_rows(latest[rows], sub)
-        for k, v in sub.items():
-            state[k][rows] = v
+        m = len(rows)
+        if m and rows[0] == 0 and rows[-1] == m - 1:  # rows 0..m-1 (sorted, unique): views, no gather
+            views = {k: v[:m] for k, v in state.items()}
+            sub = dict(views)
+            out = det.score_rows(latest[:m], sub, times=latest_t[:m])
+            for k, v in sub.items():
+                if v is not views[k]:  # a detector may replace an array instead of writing into it
+                    state[k][:m] = v
+        else:
+            sub = {k: v[rows] for k, v in state.items()}
+            out = det.score_rows(latest[rows], sub, times=latest_t[rows])
+            for k, v in sub.items():
+                state[k][rows] = v
         fed[rows] = latest_t[rows]
         return rows, out

@@ -198,7 +198,7 @@ class _WindowDetector(Detector):
 
     def _score_rows(
         self, latest: NDArray[np.float64], state: State, baseline: NDArray[np.float64] | None = None,
-        valid: NDArray[np.bool_] | None = None,
+        valid: NDArray[np.bool_] | None = None, times: NDArray[np.float64] | None = None,
     ) -> RowScores:
         """Judge ``latest[i]`` against the finite cells of ``baseline[i]`` (no state)."""
         x = np.asarray(latest, dtype=float)

@@ -1,0 +1,1 @@
+"""NAB (Numenta Anomaly Benchmark) scorer and runner: see :mod:`benchmarks.nab.run`."""

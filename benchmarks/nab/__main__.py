@@ -1,0 +1,3 @@
+from benchmarks.nab.run import main
+
+main()
