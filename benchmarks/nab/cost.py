@@ -14,14 +14,14 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import argparse  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Sequence  # noqa: E402
+import argparse  # noqa: E402 - numpy reads the thread counts set above at import
+import statistics  # noqa: E402 - numpy reads the thread counts set above at import
+import time  # noqa: E402 - numpy reads the thread counts set above at import
+from collections.abc import Sequence  # noqa: E402 - numpy reads the thread counts set above at import
 
-import numpy as np  # noqa: E402
+import numpy as np  # noqa: E402 - numpy reads the thread counts set above at import
 
-from heritage_otel.analysis.detectors import DETECTORS  # noqa: E402
+from heritage_otel.analysis.detectors import DETECTORS  # noqa: E402 - numpy reads the thread counts set above at import
 
 __all__ = ["measure", "main"]
 

@@ -60,11 +60,11 @@ from heritage_otel.analysis.detectors.base import (
     Detector,
     RowScores,
     State,
-    check_float,
-    check_int,
     directional,
     scale_floor,
 )
+
+from heritage_otel.checks import check_int, check_number
 
 __all__ = ["SLOTS", "SurpriseDetector"]
 
@@ -106,14 +106,14 @@ class SurpriseDetector(Detector):
         escalate: float = 1.5, level_rate: float = 0.1, profile_rate: float = 0.1, scale_rate: float = 0.02,
         clip: float = 4.0, memory: float = 1000.0,
     ) -> None:
-        self.warmup = check_int("warmup", warmup, 2, "values learned before the first flag")
-        self.hold = check_int("hold", hold, 0, "values after a flag before another")
-        self.escalate = check_float("escalate", escalate, 1, 1e6, "score ratio that flags again during a hold")
-        self.level_rate = check_float("level_rate", level_rate, 0, 1, "weight of a new value in the level")
-        self.profile_rate = check_float("profile_rate", profile_rate, 0, 1, "weight of a new value in its slot")
-        self.scale_rate = check_float("scale_rate", scale_rate, 0, 1, "weight of a new value in the scales")
-        self.clip = check_float("clip", clip, 1, 1e6, "scales beyond which a value is clipped when learning")
-        self.memory = check_float("memory", memory, 1, 1e9, "time constant of the record, in values")
+        self.warmup = check_int("warmup", warmup, minimum=2, what="values learned before the first flag")
+        self.hold = check_int("hold", hold, minimum=0, what="values after a flag before another")
+        self.escalate = check_number("escalate", escalate, minimum=1, maximum=1e6, exclusive_minimum=True, what="score ratio that flags again during a hold")
+        self.level_rate = check_number("level_rate", level_rate, minimum=0, maximum=1, exclusive_minimum=True, what="weight of a new value in the level")
+        self.profile_rate = check_number("profile_rate", profile_rate, minimum=0, maximum=1, exclusive_minimum=True, what="weight of a new value in its slot")
+        self.scale_rate = check_number("scale_rate", scale_rate, minimum=0, maximum=1, exclusive_minimum=True, what="weight of a new value in the scales")
+        self.clip = check_number("clip", clip, minimum=1, maximum=1e6, exclusive_minimum=True, what="scales beyond which a value is clipped when learning")
+        self.memory = check_number("memory", memory, minimum=1, maximum=1e9, exclusive_minimum=True, what="time constant of the record, in values")
         self._decay = float(np.exp(-1.0 / self.memory))
         # the level averages about (2 - a) / a values: its resolution is finer than one value's
         self._level_resolution = float(np.sqrt(self.level_rate / (2.0 - self.level_rate)))
