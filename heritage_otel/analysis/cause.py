@@ -21,6 +21,22 @@ The summary reads like "simrank raising HighSeverityError in 76 % of
 queries; fallback_horn serving them; latency up in embedding", and the
 cause carries the exemplar trace ids of the series that show it.
 
+**Exemplars the Collector keeps.** The agent Collector's tail sampler
+(``collector/config.yaml``, policy ``kept``) keeps a trace with an ERROR span
+(``errors``), with a fallback (``fallbacks``: ``heritage.fallback.degraded``
+true or a ``heritage.fallback.used`` event) or at least
+``HERITAGE_OTEL_SAMPLING_LATENCY_THRESHOLD_MS`` long (``slow``, 500 ms by
+default), and only a share of the rest. The cause therefore picks, when it has
+any, exemplars of traces the sampler keeps (:func:`kept_traces`): those of the
+``heritage.errors`` series of HIGH or CRITICAL severity (or none given: any
+exception that is not a ``HeritageError`` is HIGH), whose spans have status
+ERROR; those of failed component calls when their errors are such, or when a
+fallback answered them; those of degraded ``heritage.fallbacks``; and those of
+a duration histogram or latency indicator at or above the threshold. A latency
+cause names only its calls above the threshold when there are some, slowest
+first. Only when no exemplar of the cause is known to be kept are the others
+given (one may still be in the sampler's baseline share).
+
 >>> from heritage_otel.analysis import Analyzer
 >>> from heritage_otel.analysis.samples import SeriesKey
 >>> analyzer = Analyzer(interval_seconds=1)
@@ -36,24 +52,49 @@ cause carries the exemplar trace ids of the series that show it.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 import numpy as np
 
+from heritage_otel import environment_variables as env_vars
 from heritage_otel import semconv
 from heritage_otel.checks import is_true
 from heritage_otel.analysis.samples import SeriesKey
 from heritage_otel.indicators import lookup
 
-__all__ = ["Cause", "probable_cause", "MIN_SHARE", "STRENGTH", "SeriesIndex"]
+__all__ = ["Cause", "probable_cause", "kept_traces", "slow_threshold_ms", "MIN_SHARE", "STRENGTH", "SeriesIndex"]
 
 #: The smallest rise in the share of queries (errors, fallbacks) that counts as evidence.
 MIN_SHARE: Final = 0.05
 _LATENCY_SIGNALS: Final = frozenset({"query_latency", "component_latency", "operation_latency"})
 _QUALITY_SIGNALS: Final = frozenset({"ndcg_at_10", "precision_at_5", "diversity", "results", "empty_results"})
 _MAX_TRACES: Final = 5
+#: Raw duration histograms, recorded in seconds (``heritage_otel.instruments``); latency indicators are in ms.
+_DURATION_METRICS: Final = (semconv.METRIC_COMPONENT_DURATION, semconv.METRIC_QUERY_DURATION,
+                             semconv.METRIC_OPERATION_DURATION)
+_LATENCY_INDICATORS: Final = ("component_latency_p95", "component_latency_p50", "query_latency_p50",
+                              "query_latency_p95", "query_latency_p99", "query_latency_mean")
+#: ``heritage.error.severity_name`` values whose spans get status ERROR (``heritage_otel.errors.record_error``).
+_ERROR_STATUS_SEVERITIES: Final = frozenset({"high", "critical"})
+
+
+def slow_threshold_ms(environ: Any = None) -> float:
+    """The Collector's tail-sampling latency threshold: ``HERITAGE_OTEL_SAMPLING_LATENCY_THRESHOLD_MS`` (its
+    ``slow`` policy's ``threshold_ms``), else the config's default, 500 ms.
+
+    >>> slow_threshold_ms({}), slow_threshold_ms({"HERITAGE_OTEL_SAMPLING_LATENCY_THRESHOLD_MS": "250"})
+    (500.0, 250.0)
+    """
+    name = env_vars.HERITAGE_OTEL_SAMPLING_LATENCY_THRESHOLD_MS
+    default = float(env_vars.REGISTRY[name].default)
+    try:
+        value = float(env_vars.get(name, os.environ if environ is None else environ) or default)
+    except ValueError:
+        return default
+    return value if math.isfinite(value) and value > 0 else default
 
 
 @dataclass(frozen=True)
@@ -161,10 +202,14 @@ class _Scope:
             now += float(r.sum())
         return base, now
 
+    def exemplars(self, key: SeriesKey) -> tuple[tuple[str, float], ...]:
+        """(trace id, value) of the exemplars of the series' latest interval."""
+        exemplars = self.analyzer.exemplars(key) if hasattr(self.analyzer, "exemplars") else ()
+        return tuple((e[0], float(e[2]) if len(e) > 2 else math.nan) for e in exemplars if e and e[0])
+
     def traces(self, key: SeriesKey) -> tuple[str, ...]:
         """Trace ids of the exemplars of the series' latest interval."""
-        exemplars = self.analyzer.exemplars(key) if hasattr(self.analyzer, "exemplars") else ()
-        return tuple(e[0] for e in exemplars if e and e[0])
+        return tuple(t for t, _ in self.exemplars(key))
 
 
 def _attr(key: SeriesKey, name: str) -> str | None:
@@ -241,10 +286,88 @@ def _slow_spans(scope: _Scope, component: str) -> tuple[str, ...]:
     for key in scope.of(semconv.METRIC_COMPONENT_DURATION):
         if _attr(key, semconv.COMPONENT) != component or not is_true(_attr(key, semconv.SUCCESS) or "true"):
             continue
-        exemplars = scope.analyzer.exemplars(key) if hasattr(scope.analyzer, "exemplars") else ()
-        found.extend((float(e[2]) if len(e) > 2 else 0.0, e[0]) for e in exemplars if e and e[0])
+        found.extend((v if math.isfinite(v) else 0.0, t) for t, v in scope.exemplars(key))
     found.sort(key=lambda x: -x[0])
     return tuple(t for _, t in found)
+
+
+def _slow_queries(scope: _Scope, slow_ms: float) -> tuple[str, ...]:
+    """Trace ids of the query exemplars at or above ``slow_ms`` (whole queries: kept by the ``slow`` policy),
+    slowest first."""
+    found = [(v, t) for key in scope.of(semconv.METRIC_QUERY_DURATION) for t, v in scope.exemplars(key)
+             if v * 1000.0 >= slow_ms]
+    found.sort(key=lambda x: -x[0])
+    return tuple(t for _, t in found)
+
+
+def _error_status(key: SeriesKey) -> bool:
+    """An error series whose spans have status ERROR: severity HIGH or CRITICAL, or none given (HIGH)."""
+    severity = _attr(key, semconv.ERROR_SEVERITY_NAME)
+    return severity is None or severity.lower() in _ERROR_STATUS_SEVERITIES
+
+
+def kept_traces(analyzer: Any, *, service: str | None, instance: str | None, since: float,
+                slow_ms: float | None = None, index: SeriesIndex | None = None) -> dict[str, str]:
+    """The exemplar traces of one scope that the Collector's tail sampler keeps, with the policy that keeps
+    each (``errors``, ``fallbacks``, ``slow``; the first that applies, in the sampler's order).
+
+    Failed component calls count as ``errors`` when the scope's errors of that component that rose since
+    ``since`` are all of HIGH or CRITICAL severity (or name none), and as ``fallbacks`` when degraded
+    fallbacks rose since ``since`` (a chain answered the failed call with a fallback).
+    ``slow_ms`` defaults to :func:`slow_threshold_ms`.
+    """
+    scope = _Scope(analyzer, service, instance, since, index)
+    return _kept(scope, slow_threshold_ms() if slow_ms is None else slow_ms)
+
+
+def _rose(scope: _Scope, key: SeriesKey) -> bool:
+    b, r = scope.split(key)
+    return bool(r.size) and float(r.mean()) > (float(b.mean()) if b.size else 0.0)
+
+
+def _kept(scope: _Scope, slow_ms: float) -> dict[str, str]:
+    kept: dict[str, str] = {}
+
+    def add(ids: Collection[str], policy: str) -> None:
+        for t in ids:
+            kept.setdefault(t, policy)
+
+    errors_by_component: dict[str, list[SeriesKey]] = {}
+    for key in scope.of(semconv.METRIC_ERRORS):
+        if _error_status(key):
+            add(scope.traces(key), "errors")
+        if _rose(scope, key):
+            errors_by_component.setdefault(_attr(key, semconv.COMPONENT) or "", []).append(key)
+    fallbacks = [k for k in scope.of(semconv.METRIC_FALLBACKS) if _degraded(k)]
+    fell_back = any(_rose(scope, k) for k in fallbacks)
+    for key in scope.of(semconv.METRIC_COMPONENT_DURATION):
+        success = _attr(key, semconv.SUCCESS)
+        if success is None or is_true(success):
+            continue
+        component = _attr(key, semconv.COMPONENT) or ""
+        named = [k for name, keys in errors_by_component.items() if component and component in name for k in keys]
+        if named and all(_error_status(k) for k in named):
+            add(scope.traces(key), "errors")
+    for key in fallbacks:
+        add(scope.traces(key), "fallbacks")
+    if fell_back:
+        for key in scope.of(semconv.METRIC_COMPONENT_DURATION):
+            if not is_true(_attr(key, semconv.SUCCESS) or "true"):
+                add(scope.traces(key), "fallbacks")
+    for metric in _DURATION_METRICS:
+        for key in scope.of(metric):
+            add([t for t, v in scope.exemplars(key) if v * 1000.0 >= slow_ms], "slow")
+    for metric in _LATENCY_INDICATORS:
+        for key in scope.of(metric):
+            add([t for t, v in scope.exemplars(key) if v >= slow_ms], "slow")
+    return kept
+
+
+def _prefer_kept(ids: Collection[str], kept: Collection[str]) -> tuple[str, ...]:
+    """``ids`` (in order, once each) limited to the kept ones when there are some."""
+    unique = tuple(dict.fromkeys(t for t in ids if t))
+    chosen = tuple(t for t in unique if t in kept)
+    return chosen or unique
 
 
 def _slowest(scope: _Scope) -> tuple[float, str, float, float, tuple[str, ...]] | None:
@@ -306,7 +429,7 @@ STRENGTH: Final = {"unknown": 0, "traffic": 1, "quality": 2, "latency": 3, "fall
 
 def probable_cause(
     analyzer: Any, *, service: str | None, instance: str | None, since: float, signals: Collection[str],
-    index: SeriesIndex | None = None,
+    index: SeriesIndex | None = None, slow_ms: float | None = None,
 ) -> Cause:
     """The probable cause of an incident of ``service`` (one replica when ``instance``) that began at ``since``.
 
@@ -314,9 +437,11 @@ def probable_cause(
     ``index`` (optional) is a :class:`SeriesIndex` of ``analyzer`` already refreshed (else one is built).
     A change in traffic is a cause only when nothing else moved: a slower or failing component, or a
     fallback, explains it (callers that wait for each answer send fewer queries to a slower service), and
-    it is listed after the cause as an effect.
+    it is listed after the cause as an effect. The trace ids are exemplars the Collector keeps when the
+    cause has any (see the module's docstring; ``slow_ms`` defaults to :func:`slow_threshold_ms`).
     """
     scope = _Scope(analyzer, service, instance, since, index)
+    slow_ms = slow_threshold_ms() if slow_ms is None else slow_ms
     queries = scope.totals(semconv.METRIC_QUERIES)
     if queries == (0.0, 0.0):
         queries = scope.totals("query_count")
@@ -350,6 +475,7 @@ def probable_cause(
         slow = _slowest(scope)
         if slow is not None:
             _, slow_component, base, now, ids = slow
+            ids = ids + (_slow_queries(scope, slow_ms) if not parts else ())
             kind = kind if parts else "latency"
             component = component or slow_component
             parts.append(f"latency up in {slow_component} (p95 {base:.0f} -> {now:.0f} ms)")
@@ -378,5 +504,5 @@ def probable_cause(
     summary = "; ".join(parts)
     if instance is not None:
         summary = f"replica {instance}: {summary}"
-    unique = tuple(dict.fromkeys(t for t in traces if t))[:_MAX_TRACES]
+    unique = _prefer_kept(traces, _kept(scope, slow_ms))[:_MAX_TRACES]
     return Cause(kind, summary, component, error_type, strategy, instance, tuple(evidence), unique)

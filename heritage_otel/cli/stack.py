@@ -4,9 +4,11 @@
 Collector with the repository's configs, and waits for their health
 endpoints. ``up --fleet`` starts the fleet picture instead: a gateway, two
 sampling Collectors, ``--shards`` Analyzer shards (default two, each behind its
-own Collector; ``--interval-seconds`` and ``--analyzer-config FILE``, the same
-file as ``analyzer serve --config``, apply to every shard and are recorded in
-the state folder), two gossiping Alertmanager peers and Jaeger with on-disk
+own Collector; ``--interval-seconds``, ``--analyzer-config FILE`` (the same
+file as ``analyzer serve --config``) and ``--slo FILE|FOLDER`` (repeatable, the
+objectives of ``analyzer serve --slo``, checked before anything starts) apply
+to every shard and are recorded in the state folder), two gossiping
+Alertmanager peers and Jaeger with on-disk
 (Badger) storage. State
 (pids, logs, ports, queues) lives in ``--state-dir`` (default
 ``$HERITAGE_OTEL_STATE_DIR`` or ``./.state/stack``); ``status`` and ``down``
@@ -61,17 +63,20 @@ def stack() -> None:
               help="With --fleet: the shards' export and analysis interval [default: the service's, 60 s].")
 @click.option("--analyzer-config", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="With --fleet: the YAML/JSON file every shard reads (the same as `analyzer serve --config`).")
+@click.option("--slo", "slo_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="With --fleet: an OpenSLO v1 file or folder of objectives every shard tracks (repeatable; "
+                   "the same as `analyzer serve --slo`, see docs/slo.md).")
 @click.option("--free-ports", is_flag=True, help="Pick free loopback ports instead of the configs' defaults.")
 @click.option("--rebuild", is_flag=True, help="Run the build scripts even when the binaries exist (they cache).")
 @click.option("--timeout", "timeout_s", type=float, default=60.0, show_default=True,
               help="Seconds to wait for each component's health endpoint.")
 def up(state_dir: Path | None, jaeger_storage: str | None, fleet: bool, alert_webhook: str | None,
-       shards: int | None, interval_seconds: float | None, analyzer_config: Path | None, free_ports: bool,
-       rebuild: bool, timeout_s: float) -> None:
+       shards: int | None, interval_seconds: float | None, analyzer_config: Path | None,
+       slo_paths: tuple[Path, ...], free_ports: bool, rebuild: bool, timeout_s: float) -> None:
     """Build if needed, start Jaeger and the Collector (or the fleet), and wait until all are healthy."""
     console = Console()
     state_dir = state_dir or default_state_dir()
-    knobs = _fleet_knobs(fleet, shards, interval_seconds, analyzer_config)
+    knobs = _fleet_knobs(fleet, shards, interval_seconds, analyzer_config, slo_paths)
     try:
         previous = Stack(state_dir)
         running = [status.name for status in previous.status() if status.running]
@@ -88,9 +93,11 @@ def up(state_dir: Path | None, jaeger_storage: str | None, fleet: bool, alert_we
                 FleetSettings.free(alert_webhook=alert_webhook, **knobs) if free_ports
                 else FleetSettings(alert_webhook=alert_webhook, **knobs))
             if running and knobs and settings is not None and any(
-                    settings.analyzer_settings()[k] != v for k, v in knobs.items()):
+                    settings.analyzer_settings()[k] != (list(v) if isinstance(v, tuple) else v)
+                    for k, v in knobs.items()):
                 msg = (f"{state_dir} already runs the fleet with {settings.analyzer_settings()}; "
-                       "run `heritage-otel stack down` first to change --shards, --interval-seconds or --analyzer-config")
+                       "run `heritage-otel stack down` first to change --shards, --interval-seconds, "
+                       "--analyzer-config or --slo")
                 raise StackError(msg)
         stack_ = Stack(state_dir, ports=ports, jaeger_storage=jaeger_storage, fleet=settings)
         stack_.ensure_built(echo=lambda message: console.print(f"[cyan]{message}[/cyan]"), rebuild=rebuild)
@@ -116,9 +123,10 @@ def up(state_dir: Path | None, jaeger_storage: str | None, fleet: bool, alert_we
 
 
 def _fleet_knobs(fleet: bool, shards: int | None, interval_seconds: float | None,
-                 analyzer_config: Path | None) -> dict[str, object]:
+                 analyzer_config: Path | None, slo_paths: tuple[Path, ...] = ()) -> dict[str, object]:
     """The fleet's Analyzer settings given on the command line, checked before anything starts."""
-    given = {"--shards": shards, "--interval-seconds": interval_seconds, "--analyzer-config": analyzer_config}
+    given = {"--shards": shards, "--interval-seconds": interval_seconds, "--analyzer-config": analyzer_config,
+             "--slo": slo_paths or None}
     named = [flag for flag, value in given.items() if value is not None]
     if named and not fleet:
         msg = f"{', '.join(named)}: valid with --fleet only (they configure its Analyzer shards); add --fleet"
@@ -147,7 +155,22 @@ def _fleet_knobs(fleet: bool, shards: int | None, interval_seconds: float | None
         except (TypeError, ValueError) as exc:
             raise click.BadParameter(f"{path}: {exc}", param_hint="--analyzer-config") from None
         knobs["analyzer_config"] = str(path)
+    if slo_paths:
+        knobs["slos"] = _checked_slos(slo_paths)
     return knobs
+
+
+def _checked_slos(paths: tuple[Path, ...]) -> tuple[str, ...]:
+    """The ``--slo`` files and folders as absolute paths, once every shard could load them (as
+    ``analyzer serve --slo`` does); a bad document is a usage error naming the file and the field."""
+    from heritage_otel.cli.analyzer import _slo_tracker
+
+    resolved = tuple(path.resolve() for path in paths)
+    try:
+        _slo_tracker(resolved, 1.0)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc).removeprefix("--slo: "), param_hint="--slo") from None
+    return tuple(map(str, resolved))
 
 
 @stack.command()
@@ -166,7 +189,7 @@ def down(state_dir: Path | None) -> None:
 @_state_dir_option
 @click.option("--json", "as_json", is_flag=True,
               help="Print a JSON list, one object per component: name, pid, healthy, ports {name: host:port}; "
-                   "a fleet's Analyzer shards also have settings {shards, interval_seconds, analyzer_config}.")
+                   "a fleet's Analyzer shards also have settings {shards, interval_seconds, analyzer_config, slos}.")
 def status(state_dir: Path | None, as_json: bool) -> None:
     """Show each component, its pid, ports, health and log file (exit 1 when one is not healthy)."""
     stack_ = Stack(state_dir or default_state_dir())

@@ -17,8 +17,11 @@ persistent queue keeps the shard's data while the Analyzer is down.
 >>> FleetSettings.from_dict(settings.as_dict()) == settings
 True
 >>> three = FleetSettings(shards=3, interval_seconds=10)
->>> three.shard_names, three.analyzer_settings()
-(('analyzer-1', 'analyzer-2', 'analyzer-3'), {'shards': 3, 'interval_seconds': 10.0, 'analyzer_config': None})
+>>> three.shard_names, three.analyzer_settings()  # doctest: +NORMALIZE_WHITESPACE
+(('analyzer-1', 'analyzer-2', 'analyzer-3'),
+ {'shards': 3, 'interval_seconds': 10.0, 'analyzer_config': None, 'slos': []})
+>>> FleetSettings(slos=("/srv/slos.yaml",)).shard_args()
+('--slo', '/srv/slos.yaml')
 >>> FleetSettings(shards=0)
 Traceback (most recent call last):
 ...
@@ -79,7 +82,8 @@ class FleetSettings:
     ``shards`` (``stack up --fleet --shards``) is the number of Analyzer shards (each behind its own
     Collector); ``interval_seconds`` (``--interval-seconds``) their export and analysis interval (the
     service's default when None); ``analyzer_config`` (``--analyzer-config``) the YAML or JSON file every
-    shard reads, as ``analyzer serve --config`` (kept as an absolute path).
+    shard reads, as ``analyzer serve --config`` (kept as an absolute path); ``slos`` (``--slo``, repeatable)
+    the OpenSLO files or folders of objectives every shard tracks, as ``analyzer serve --slo`` (absolute paths).
     """
 
     ports: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
@@ -90,8 +94,13 @@ class FleetSettings:
     shards: int = FLEET_SHARDS
     interval_seconds: float | None = None
     analyzer_config: str | None = None
+    slos: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        if isinstance(self.slos, (str, bytes)) or not all(isinstance(p, str) and p for p in self.slos):
+            msg = f"--slo {self.slos!r} is not valid; expected a list of file or folder paths"
+            raise ValueError(msg)
+        object.__setattr__(self, "slos", tuple(self.slos))
         if isinstance(self.shards, bool) or not isinstance(self.shards, int) or not 1 <= self.shards <= MAX_SHARDS:
             msg = f"--shards {self.shards!r} is not valid; expected an integer from 1 to {MAX_SHARDS}"
             raise ValueError(msg)
@@ -135,7 +144,7 @@ class FleetSettings:
                    alert_webhook=data.get("alert_webhook"), analyzer_args=tuple(data.get("analyzer_args", ())),
                    peer_timeout=data.get("peer_timeout", "15s"), alert_timings=dict(data.get("alert_timings", {})),
                    shards=int(data.get("shards", FLEET_SHARDS)), interval_seconds=data.get("interval_seconds"),
-                   analyzer_config=data.get("analyzer_config"))
+                   analyzer_config=data.get("analyzer_config"), slos=tuple(data.get("slos", ())))
 
     @property
     def shard_names(self) -> tuple[str, ...]:
@@ -145,7 +154,7 @@ class FleetSettings:
     def analyzer_settings(self) -> dict[str, Any]:
         """What the shards run with (``stack status --json`` shows it on each shard)."""
         return {"shards": self.shards, "interval_seconds": self.interval_seconds,
-                "analyzer_config": self.analyzer_config}
+                "analyzer_config": self.analyzer_config, "slos": list(self.slos)}
 
     def shard_args(self) -> tuple[str, ...]:
         """The ``analyzer serve`` options these settings add to every shard."""
@@ -154,6 +163,8 @@ class FleetSettings:
             out += ("--interval-seconds", f"{self.interval_seconds:g}")
         if self.analyzer_config is not None:
             out += ("--config", self.analyzer_config)
+        for path in self.slos:
+            out += ("--slo", path)
         return (*out, *self.analyzer_args)
 
     def url(self, component: str, port: str) -> str:

@@ -11,11 +11,13 @@ from pathlib import Path
 
 import pytest
 import requests
+import yaml
 from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 
+from heritage_otel.analysis.slo.files import EXAMPLE_FILE
 from heritage_otel.stack import Stack
 from heritage_otel.stack.alertmanager import ALERTMANAGER_BINARY
 from tests.helpers import BIN_DIR, REPO_ROOT, require_binary
@@ -146,7 +148,7 @@ def test_fleet_shards_interval_and_config_from_the_command(tmp_path: Path) -> No
         assert up.returncode == 0, up.stdout + up.stderr
         fleet = Stack(state).fleet
         assert fleet is not None and fleet.shard_names == ("analyzer-1", "analyzer-2", "analyzer-3")
-        expected = {"shards": 3, "interval_seconds": 5.0, "analyzer_config": str(config.resolve())}
+        expected = {"shards": 3, "interval_seconds": 5.0, "analyzer_config": str(config.resolve()), "slos": []}
         saved = json.loads((state / "stack.json").read_text())["fleet"]
         assert {k: saved[k] for k in expected} == expected
         items = json.loads(run("status", "--json", state=state).stdout)
@@ -164,6 +166,53 @@ def test_fleet_shards_interval_and_config_from_the_command(tmp_path: Path) -> No
         down = run("down", state=state)
     assert down.returncode == 0, down.stdout + down.stderr
     assert "analyzer-3: stopped" in down.stdout and "shard-collector-3: stopped" in down.stdout
+
+
+def test_fleet_slos_from_the_command_reach_every_shard(tmp_path: Path) -> None:
+    """`up --fleet --slo FILE --slo FOLDER`: every shard tracks the objectives of the file and the folder (its
+    /api/slos), the paths are recorded in the state folder and shown by `status --json`."""
+    require_binary(BIN_DIR / "otelcol-heritage", "bash scripts/deps/collector.sh")
+    require_binary(BIN_DIR / "jaeger", "bash scripts/deps/jaeger.sh")
+    require_binary(ALERTMANAGER_BINARY, "bash scripts/deps/alertmanager.sh")
+    state, folder = tmp_path / "state", tmp_path / "slos"
+    folder.mkdir()
+    availability = next(d for d in yaml.safe_load_all(EXAMPLE_FILE.read_text()) if d["metadata"]["name"] == "availability")
+    availability["metadata"]["name"] = "fleet-availability"
+    (folder / "extra.yaml").write_text(yaml.safe_dump(availability))
+    try:
+        up = run("up", "--fleet", "--free-ports", "--interval-seconds", "5", "--slo", str(EXAMPLE_FILE),
+                 "--slo", str(folder), state=state)
+        assert up.returncode == 0, up.stdout + up.stderr
+        fleet = Stack(state).fleet
+        assert fleet is not None
+        expected = [str(EXAMPLE_FILE.resolve()), str(folder.resolve())]
+        assert json.loads((state / "stack.json").read_text())["fleet"]["slos"] == expected
+        items = json.loads(run("status", "--json", state=state).stdout)
+        shards = [item for item in items if item["name"].startswith("analyzer-")]
+        assert [item["settings"]["slos"] for item in shards] == [expected] * fleet.shards, shards
+        for name in fleet.shard_names:
+            served = requests.get(fleet.url(name, "http") + "/api/slos", timeout=10).json()
+            assert sorted(row["name"] for row in served["slos"]) == [
+                "availability", "fallback-rate", "fleet-availability", "latency", "quality"], (name, served)
+    finally:
+        down = run("down", state=state)
+    assert down.returncode == 0, down.stdout + down.stderr
+
+
+def test_a_bad_slo_file_fails_at_start_naming_the_file_and_the_field(tmp_path: Path) -> None:
+    """An unknown field in an `--slo` document stops `up --fleet` with exit 2 before anything starts."""
+    bad = tmp_path / "slos.yaml"
+    doc = next(yaml.safe_load_all(EXAMPLE_FILE.read_text()))
+    doc["metadata"]["name"] = "broken"
+    doc["spec"]["budgetingMetod"] = doc["spec"].pop("budgetingMethod")
+    bad.write_text(yaml.safe_dump(doc))
+    result = run("up", "--fleet", "--free-ports", "--slo", str(EXAMPLE_FILE), "--slo", str(bad),
+                 state=tmp_path / "state")
+    assert result.returncode == 2, result.stdout + result.stderr
+    message = " ".join(result.stderr.split())
+    assert f"--slo: {bad}: SLO 'broken': spec.budgetingMetod is not a known field" in message, message
+    assert not (tmp_path / "state" / "gateway.pid").exists()
+    assert not (tmp_path / "state" / "analyzer-1.pid").exists()
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -187,3 +236,5 @@ def test_fleet_settings_without_fleet_are_refused(tmp_path: Path) -> None:
     result = run("up", "--shards", "3", state=tmp_path / "state")
     assert result.returncode != 0
     assert "--shards: valid with --fleet only" in result.stderr
+    result = run("up", "--slo", str(EXAMPLE_FILE), state=tmp_path / "state")
+    assert result.returncode == 2 and "--slo: valid with --fleet only" in result.stderr

@@ -1,7 +1,8 @@
 """OpenSLO documents from files and folders: YAML (several documents per file, ``---``) or JSON.
 
 A folder means its ``*.yaml``, ``*.yml`` and ``*.json`` files, in name order.
-Every problem is a :class:`ValueError` naming the file.
+Every problem is a :class:`ValueError` naming the file (among several files, the one whose documents
+alone have the problem; all of them for a problem between files).
 
 >>> import tempfile, pathlib
 >>> folder = pathlib.Path(tempfile.mkdtemp())
@@ -72,8 +73,22 @@ def load_objectives(paths: Iterable[str | os.PathLike[str]], *, time_scale: floa
     except ValueError as exc:
         if str(exc).startswith(tuple(str(p) for p in paths)):
             raise
-        msg = f"{', '.join(map(str, paths))}: {exc}"
+        msg = f"{_origin(paths, str(exc), time_scale)}: {exc}"
         raise ValueError(msg) from None
+
+
+def _origin(paths: list[str | os.PathLike[str]], problem: str, time_scale: float) -> str:
+    """The one file whose documents alone raise ``problem`` (a field's error names its file even among
+    several), else every path given (a problem between files, such as one name used in two of them)."""
+    files = _files(paths)
+    if len(files) > 1:
+        for f in files:
+            try:
+                parse_documents(load_documents([f]), time_scale=time_scale)
+            except ValueError as exc:
+                if str(exc) == problem:
+                    return str(f)
+    return ", ".join(map(str, paths))
 
 
 def objectives_from(items: Any, setting: str, *, time_scale: float = 1.0) -> list[Objective]:
