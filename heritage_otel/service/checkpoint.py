@@ -53,9 +53,6 @@ import hashlib
 import io
 import json
 import logging
-import os
-import secrets
-import stat
 import threading
 import time
 import zipfile
@@ -65,6 +62,7 @@ from typing import Any, Final
 
 import numpy as np
 
+from heritage_otel.private_files import read_private, write_private
 from heritage_otel.service.statefile import encode_parts, restore_parts
 from heritage_otel.version import __version__
 
@@ -86,7 +84,8 @@ _SINKS: Final = "__sinks__"
 #: The largest checkpoint read (it holds the budgeted state, under 1 GiB at the defaults).
 _MAX_BYTES: Final = 1 << 30
 _CHUNK: Final = 1 << 20
-_DIR_FLAGS: Final = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
+#: How the checkpoint folder is named in errors.
+_FOLDER: Final = "the checkpoint folder"
 
 
 def _fingerprint(service: Any) -> str:
@@ -107,14 +106,6 @@ def _archive(handle: Any, header: dict[str, Any], text: str, arrays: list[Any]) 
         for i, array in enumerate(arrays):
             with archive.open(f"a{i}.npy", "w", force_zip64=True) as member:
                 np.lib.format.write_array(member, array, allow_pickle=False)
-
-
-def _private(fd: int, what: str) -> None:
-    """OSError unless ``fd`` is this user's and nobody else may write it."""
-    info = os.fstat(fd)
-    if info.st_uid != os.getuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        msg = f"{what} is not owned by this user or others may write it"
-        raise PermissionError(msg)
 
 
 class Checkpointer:
@@ -180,19 +171,6 @@ class Checkpointer:
         return {k: v for k, v in vars(obj).items() if k not in _LIVE}
 
     # --- save -----------------------------------------------------------------------------------------------------
-    def _open_directory(self, create: bool) -> int:
-        """The checkpoint folder, opened once (no symlink), this user's and writable by nobody else."""
-        if create:
-            with contextlib.suppress(FileExistsError):
-                os.mkdir(self.directory, 0o700)
-        fd = os.open(self.directory, _DIR_FLAGS)
-        try:
-            _private(fd, f"the checkpoint folder {self.directory}")
-        except OSError:
-            os.close(fd)
-            raise
-        return fd
-
     def save(self) -> Path | None:
         """Write the checkpoint atomically; the path, or None when it failed (logged)."""
         with self._save_lock:
@@ -213,24 +191,8 @@ class Checkpointer:
             return self.path
 
     def _write(self, header: dict[str, Any], text: str, arrays: list[Any]) -> None:
-        dir_fd = self._open_directory(create=True)
-        try:
-            tmp = f".{CHECKPOINT_FILE}.{secrets.token_hex(8)}.tmp"
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600,
-                         dir_fd=dir_fd)
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    _archive(handle, header, text, arrays)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(tmp, CHECKPOINT_FILE, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp, dir_fd=dir_fd)
-                raise
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        write_private(self.directory, CHECKPOINT_FILE, lambda handle: _archive(handle, header, text, arrays),
+                      what=_FOLDER)
 
     # --- restore ----------------------------------------------------------------------------------------------------
     def _refuse(self, reason: str) -> bool:
@@ -239,21 +201,7 @@ class Checkpointer:
 
     def _read(self) -> bytes | None:
         """The checkpoint's bytes, read through the private folder without following links; None when absent."""
-        dir_fd = self._open_directory(create=False)
-        try:
-            fd = os.open(CHECKPOINT_FILE, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0), dir_fd=dir_fd)
-        except FileNotFoundError:
-            return None
-        finally:
-            os.close(dir_fd)
-        with os.fdopen(fd, "rb") as handle:
-            info = os.fstat(handle.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                raise PermissionError("it is not a regular file")
-            _private(handle.fileno(), "it")
-            if info.st_size > _MAX_BYTES:
-                raise ValueError(f"it is {info.st_size} bytes (at most {_MAX_BYTES} are read)")
-            return handle.read()
+        return read_private(self.directory, CHECKPOINT_FILE, max_bytes=_MAX_BYTES, what=_FOLDER)
 
     def restore(self) -> bool:
         """Load the checkpoint into the service when it is valid and recent enough; True when restored."""

@@ -99,6 +99,7 @@ def test_collector_killed_and_restarted_mid_run(tmp_path, instrumentor, monkeypa
 
     stack = Stack(tmp_path / "state", ports=StackPorts.free(), repo=REPO_ROOT, extra_env={
         "HERITAGE_OTEL_SAMPLING_PERCENTAGE": "100",
+        "HERITAGE_OTEL_SAMPLING_MAX_SPANS_PER_SEC": "1000000",  # every trace kept: the test counts each one
         "HERITAGE_OTEL_SAMPLING_DECISION_WAIT": "2s",
         "HERITAGE_OTEL_SAMPLING_DECISION_WAIT_AFTER_ROOT": "1s",
         "HERITAGE_OTEL_COLLECTOR_BATCH_TIMEOUT": "200ms",

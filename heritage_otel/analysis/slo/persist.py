@@ -2,8 +2,9 @@
 
 ``slos.json`` (in the service's ``--checkpoint-dir``) holds
 :meth:`SloTracker.state <heritage_otel.analysis.slo.tracker.SloTracker.state>`:
-plain numbers, nothing that runs code when read. It is written atomically (a
-temporary file, fsync, rename) every ``interval_s`` and at :meth:`SloStateFile.close`.
+plain numbers, nothing that runs code when read. It is written atomically to
+the private folder (:mod:`heritage_otel.private_files`: a new temporary file
+that follows no link, fsync, rename) every ``interval_s`` and at :meth:`SloStateFile.close`.
 At start, the counts of each objective whose document is unchanged (same
 fingerprint) are restored, whatever their age: a ring drops what fell out of
 its window on its own. It is separate from the Analyzer's checkpoint, whose
@@ -28,10 +29,14 @@ from pathlib import Path
 from typing import Final
 
 from heritage_otel.analysis.slo.tracker import SloTracker
+from heritage_otel.private_files import read_private, write_private
 
 __all__ = ["STATE_FILE", "SloStateFile"]
 
 STATE_FILE: Final = "slos.json"
+_FOLDER: Final = "the SLO state folder"
+#: The largest state read (about 0.15 MB per objective).
+_MAX_BYTES: Final = 256 << 20
 _log = logging.getLogger(__name__)
 
 
@@ -52,13 +57,7 @@ class SloStateFile:
         try:
             with self.lock:
                 text = json.dumps(self.tracker.state(), separators=(",", ":"))
-            self.folder.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(".tmp")
-            with open(tmp, "w", encoding="utf-8") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
+            write_private(self.folder, STATE_FILE, lambda handle: handle.write(text.encode()), what=_FOLDER)
             return self.path
         except (OSError, ValueError) as exc:
             _log.warning("SLO state not saved to %s: %s", self.path, exc)
@@ -67,9 +66,10 @@ class SloStateFile:
     def restore(self) -> list[str]:
         """Restore the saved counts; returns the objectives restored (none when there is no usable file)."""
         try:
-            state = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return []
+            data = read_private(self.folder, STATE_FILE, max_bytes=_MAX_BYTES, what=_FOLDER)
+            if data is None:
+                return []
+            state = json.loads(data)
         except (OSError, ValueError) as exc:
             _log.warning("SLO state in %s not restored: %s", self.path, exc)
             return []
