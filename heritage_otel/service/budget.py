@@ -259,13 +259,17 @@ _EXEMPLAR_BYTES: Final = 250     # one (trace id, span id, value) exemplar
 #: Peak bytes one request holds while decoded, per decompressed body byte (the body included; the hostile suite
 #: measured at most 2.5: ``tests/service/hostile/test_amplification.py``, docs/fleet-mode.md).
 DECODE_PEAK_FACTOR: Final = 2.5
+#: Peak bytes per decoded element (message or JSON value) of the element-dense shapes, which hold more per body
+#: byte (150k attributes: 300k messages, 20 MB; an 8,192-point JSON export: 156k values, 10 MB; measured).
+DECODE_ELEMENT_BYTES: Final = 70
 _ACTIVE_BYTES: Final = 500       # one active alert's track, dict slots and cooldown entry besides its key
 _INCIDENT_BYTES: Final = 1_000   # one Incident besides its members
 
 #: The structures :func:`ceiling` bounds, with how (the table in docs/fleet-mode.md, in this order).
 CEILING_ROWS: Final = {
     "request_bodies": "`max_buffered_bytes`",
-    "request_decoding": "2.5 x min(`max_concurrent_ingest` x `max_request_bytes`, `max_buffered_bytes`)",
+    "request_decoding": "the larger of 2.5 x min(`max_concurrent_ingest` x `max_request_bytes`, `max_buffered_bytes`) "
+                        "and `max_concurrent_ingest` x `max_request_items` x 70",
     "series_keys": "2 x `max_series` x (`max_series_key_bytes` + 300) + indicator headroom",
     "analyzer_windows": "Analyzer rows (2 x `max_series` + 10,000, capacity doubled) x (points x 16 + exemplars 1,300 + detectors 200)",
     "drift_buckets": "2 x `max_bucket_cells` x (`drift_window_points` + 1) x 8",
@@ -310,7 +314,8 @@ def ceiling(config: Any, analyzer_config: Any) -> dict[str, int]:
     decoding = min(c.max_concurrent_ingest * c.max_request_bytes, c.max_buffered_bytes)  # bodies being decoded
     return {
         "request_bodies": c.max_buffered_bytes,
-        "request_decoding": int(DECODE_PEAK_FACTOR * decoding),
+        "request_decoding": max(int(DECODE_PEAK_FACTOR * decoding),
+                                c.max_concurrent_ingest * c.max_request_items * DECODE_ELEMENT_BYTES),
         "series_keys": 2 * c.max_series * (c.max_series_key_bytes + _KEY_BYTES) + 10_000 * 2 * _KEY_BYTES,
         "analyzer_windows": _capacity(analyzer_rows) * (a.points * 16 + _EXEMPLARS_BYTES + _DETECTOR_ROW_BYTES),
         "drift_buckets": 2 * c.max_bucket_cells * (a.drift_window_points + 1) * 8,
