@@ -57,7 +57,7 @@ from typing import Any, Final
 
 from heritage_otel.analysis.alert import STATE_FIRING, STATE_RESOLVED, Alert, AlertKey
 from heritage_otel.analysis.findings import AlertLevel, Evaluation, Finding
-from heritage_otel.analysis.incidents import Incident, IncidentTracker
+from heritage_otel.analysis.incidents import MAX_CLOSED, Incident, IncidentTracker
 from heritage_otel.analysis.policy import AlertPolicy, PolicySettings
 from heritage_otel.analysis.samples import SeriesKey
 from heritage_otel.analysis.sinks.protocol import AlertSink, check_sink
@@ -66,11 +66,22 @@ from heritage_otel.analysis.slo.tracker import BURN_RATE_DETECTOR
 from heritage_otel.checks import check_int, check_number, invalid
 from heritage_otel.secrets import mask_text, public_url
 
-__all__ = ["Alert", "AlertLevel", "AlertManager", "STATE_FIRING", "STATE_RESOLVED", "DEFAULT_COOLDOWN_S"]
+__all__ = ["Alert", "AlertLevel", "AlertManager", "STATE_FIRING", "STATE_RESOLVED", "DEFAULT_COOLDOWN_S",
+           "DEFAULT_HISTORY_SIZE", "DEFAULT_INCIDENT_HISTORY_SIZE", "DEFAULT_MAX_ACTIVE", "ALERT_BYTES", "MEMBER_BYTES"]
 
 _log = logging.getLogger(__name__)
 
 DEFAULT_COOLDOWN_S: Final = 15 * 60.0
+#: Alert events kept (:meth:`AlertManager.history`).
+DEFAULT_HISTORY_SIZE: Final = 1000
+#: Incident notifications kept (:meth:`AlertManager.incident_history`); each lists up to 50 members.
+DEFAULT_INCIDENT_HISTORY_SIZE: Final = 50
+#: Active alerts held at once (also the number of keys remembered for the cooldown); see ``max_active``.
+DEFAULT_MAX_ACTIVE: Final = 2000
+#: Bytes of one Alert besides its labels' characters (a 160-character message, five exemplars and links; measured).
+ALERT_BYTES: Final = 5_500
+#: Bytes of one incident member dict (its own labels dict) besides the labels' characters (measured).
+MEMBER_BYTES: Final = 3_000
 
 
 @dataclass
@@ -87,6 +98,7 @@ class _Stats:
     repeated: int = 0
     resolved: int = 0
     suppressed: int = 0
+    capped: int = 0
 
 
 class AlertManager:
@@ -95,7 +107,12 @@ class AlertManager:
     ``cooldown_s`` dedup/repeat period (default 900 s); ``clock`` returns
     seconds (injectable for tests); ``jaeger_url`` (e.g.
     ``http://127.0.0.1:16686``) adds a link per exemplar trace;
-    ``history_size`` bounds :meth:`history`; ``queue_size`` bounds each sink's
+    ``history_size`` bounds :meth:`history`, ``incident_history_size``
+    :meth:`incident_history`; ``max_active``
+    bounds the active alerts: when it is reached, a new alert replaces the
+    oldest active one of a lower level, or is not raised (counted in
+    ``capped``), and the cooldown remembers at most that many keys (the
+    oldest forgotten first); ``queue_size`` bounds each sink's
     queue (events beyond it are dropped and counted); ``apply_policy``
     (default True) passes each Analyzer evaluation through the
     :class:`~heritage_otel.analysis.policy.AlertPolicy` of its Analyzer's
@@ -108,7 +125,9 @@ class AlertManager:
         *,
         clock: Callable[[], float] = time.time,
         jaeger_url: str | None = None,
-        history_size: int = 1000,
+        history_size: int = DEFAULT_HISTORY_SIZE,
+        incident_history_size: int = DEFAULT_INCIDENT_HISTORY_SIZE,
+        max_active: int = DEFAULT_MAX_ACTIVE,
         queue_size: int = 1000,
         handlers: Iterable[Callable[[Alert], Any]] = (),
         apply_policy: bool = True,
@@ -116,6 +135,8 @@ class AlertManager:
         cooldown_s = check_number("cooldown_s", cooldown_s, minimum=0, unit="a number of seconds", what="default 900")
         check_int("history_size", history_size, minimum=1)
         check_int("queue_size", queue_size, minimum=1)
+        check_int("max_active", max_active, minimum=1)
+        check_int("incident_history_size", incident_history_size, minimum=1)
         if jaeger_url is not None and not str(jaeger_url).startswith(("http://", "https://")):
             raise invalid("jaeger_url", mask_text(str(jaeger_url)),
                           "an http(s) URL such as 'http://127.0.0.1:16686'")
@@ -123,6 +144,7 @@ class AlertManager:
         self.clock = clock
         self.jaeger_url = jaeger_url.rstrip("/") if jaeger_url else None
         self.queue_size = queue_size
+        self.max_active = max_active
         self._active: dict[AlertKey, _Track] = {}
         self._last_fired: dict[AlertKey, tuple[float, AlertLevel]] = {}
         self._history: deque[Alert] = deque(maxlen=history_size)
@@ -132,7 +154,7 @@ class AlertManager:
         self.apply_policy = bool(apply_policy)
         self._policy: AlertPolicy | None = None
         self.incidents = IncidentTracker(self.cooldown_s)
-        self._notifications: deque[Alert] = deque(maxlen=history_size)
+        self._notifications: deque[Alert] = deque(maxlen=incident_history_size)
         self._active_view: tuple[Alert, ...] = ()  # read by the API without waiting for an evaluation
         for handler in handlers:
             self.add_sink(handler)
@@ -214,12 +236,15 @@ class AlertManager:
                 return None
             track.alert = replace(old, **changes)
             track.notified_at = now
-            self._last_fired[key] = (now, track.alert.level)
+            self._remember(key, now, track.alert.level)
             self._history.append(track.alert)
             return track.alert
         previous = self._last_fired.get(key)
         if previous is not None and now - previous[0] < self.cooldown_s and finding.level <= previous[1]:
             self._stats.suppressed += 1
+            return None
+        if len(self._active) >= self.max_active and not self._make_room(finding.level, now):
+            self._stats.capped += 1
             return None
         alert = Alert(
             id=uuid.uuid4().hex[:16], level=finding.level, metric=finding.metric, detector=finding.detector,
@@ -228,10 +253,25 @@ class AlertManager:
             exemplar_span_ids=span_ids, jaeger_links=self._links(trace_ids),
         )
         self._active[key] = _Track(alert, finding.series, now)
-        self._last_fired[key] = (now, finding.level)
+        self._remember(key, now, finding.level)
         self._stats.fired += 1
         self._history.append(alert)
         return alert
+
+    def _remember(self, key: AlertKey, now: float, level: AlertLevel) -> None:
+        """Note when ``key`` last fired (for the cooldown); at most ``max_active`` keys, the oldest forgotten."""
+        self._last_fired.pop(key, None)
+        self._last_fired[key] = (now, level)
+        while len(self._last_fired) > self.max_active:
+            del self._last_fired[next(iter(self._last_fired))]
+
+    def _make_room(self, level: AlertLevel, now: float) -> bool:
+        """At ``max_active``: resolve the oldest active alert of the lowest level if it is below ``level``."""
+        lowest = min(self._active.items(), key=lambda kv: (int(kv[1].alert.level), kv[1].alert.last_seen))
+        if lowest[1].alert.level >= level:
+            return False
+        self._resolve(lowest[0], now)
+        return True
 
     def resolve(self, key: AlertKey | str, now: float | None = None) -> Alert | None:
         """Resolve the active alert with this key (or id); returns it resolved, or None if not active."""
@@ -332,11 +372,26 @@ class AlertManager:
         """Counters: fired, escalated, repeated, resolved, suppressed, and per-sink dropped/failed."""
         with self._lock:
             out = {"fired": self._stats.fired, "escalated": self._stats.escalated, "repeated": self._stats.repeated,
-                   "resolved": self._stats.resolved, "suppressed": self._stats.suppressed, "active": len(self._active),
+                   "resolved": self._stats.resolved, "suppressed": self._stats.suppressed,
+                   "capped": self._stats.capped, "active": len(self._active),
                    "incidents_open": len(self.incidents.open()), "notifications": len(self._notifications)}
             out["sink_dropped"] = sum(w.dropped for w in self._workers)
             out["sink_failed"] = sum(w.failed for w in self._workers)
             return out
+
+    def nbytes(self) -> int:
+        """Approximate bytes of the alert and incident state (what the resource budget's ``alerts`` and
+        ``incidents`` rows bound): :data:`ALERT_BYTES` per alert plus its labels' characters, and so on."""
+        def size(alert: Alert) -> int:
+            return ALERT_BYTES + sum(len(str(k)) + len(str(v)) for k, v in alert.labels.items())
+
+        with self._lock:
+            held = sum(size(t.alert) + 500 for t in self._active.values()) + sum(size(a) for a in self._history)
+            held += sum(size(n) + MEMBER_BYTES * len(n.members) for n in self._notifications)
+            held += 300 * len(self._last_fired)
+            incidents = [*self.incidents.open(), *self.incidents.recent(MAX_CLOSED)]
+            held += sum(1_000 + len(i.past) * (ALERT_BYTES + MEMBER_BYTES) for i in incidents)
+            return held
 
     # --- lifecycle ------------------------------------------------------------
     def flush(self, timeout_s: float = 10.0) -> bool:

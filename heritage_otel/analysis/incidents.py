@@ -52,13 +52,17 @@ from heritage_otel.analysis.findings import AlertLevel
 from heritage_otel.analysis.policy import THRESHOLD_DETECTOR, signal_of
 from heritage_otel.analysis.slo.tracker import BURN_RATE_DETECTOR
 
-__all__ = ["Incident", "IncidentTracker", "SCOPES"]
+__all__ = ["Incident", "IncidentTracker", "SCOPES", "MAX_MEMBERS", "MAX_CLOSED", "MAX_PAST"]
 
 #: Incident scopes: one replica, most of a fleet, or a service without replicas.
 SCOPES = ("replica", "fleet", "service")
 _MAX_TRACES = 5
 #: Members listed in one notification (the most severe); an incident may have more.
 MAX_MEMBERS = 50
+#: Resolved incidents kept (:meth:`IncidentTracker.recent`).
+MAX_CLOSED = 100
+#: Resolved members remembered by all incidents together (open and kept); beyond, one that resolves is not listed.
+MAX_PAST = 1000
 #: For this many intervals after it opened, an incident whose cause is only a traffic change (or unknown) looks
 #: again each evaluation: the data of a slower component may arrive an interval after the traffic's.
 _WEAK_CAUSE_INTERVALS = 5
@@ -85,10 +89,10 @@ class Incident:
     cause_notified: tuple[Any, ...] = ()
     _dicts: dict[AlertKey, tuple[Alert, dict[str, Any]]] = field(default_factory=dict, repr=False)
 
-    def member_dicts(self, limit: int) -> tuple[dict[str, Any], ...]:
-        """The members as dicts (built once per alert version), most severe first, at most ``limit``."""
+    def member_dicts(self, limit: int, alerts: list[Alert] | None = None) -> tuple[dict[str, Any], ...]:
+        """The members (or ``alerts``) as dicts (built once per alert version), most severe first, at most ``limit``."""
         out = []
-        for alert in sorted(self.all_members(), key=lambda a: (-int(a.level), a.first_seen))[:limit]:
+        for alert in sorted(self.all_members() if alerts is None else alerts, key=lambda a: (-int(a.level), a.first_seen))[:limit]:
             cached = self._dicts.get(alert.key)
             if cached is None or cached[0] is not alert:
                 cached = self._dicts[alert.key] = (alert, _member_dict(alert))
@@ -141,6 +145,7 @@ class IncidentTracker:
         self.start_of = start_of
         self._open: dict[str | None, Incident] = {}
         self._closed: list[Incident] = []
+        self._past_held = 0  # resolved members held by the open and the kept incidents (at most MAX_PAST)
         self._index: SeriesIndex | None = None
         self._open_view: tuple[Incident, ...] = ()
 
@@ -208,13 +213,19 @@ class IncidentTracker:
                 out.append(self._notify(incident, "repeated", now))
         for service in [s for s in self._open if s not in by_service]:
             incident = self._open.pop(service)
-            for key, alert in incident.members.items():
-                incident.past[key] = replace(alert, state=STATE_RESOLVED, resolved_at=now)
+            resolved = {key: replace(alert, state=STATE_RESOLVED, resolved_at=now)
+                        for key, alert in incident.members.items()}
+            for key, alert in resolved.items():
+                self._remember_past(incident, key, alert)
+            listed = [*resolved.values(), *(a for k, a in incident.past.items() if k not in resolved)]
             incident.members = {}
             incident.last_seen = now
-            out.append(self._notify(incident, "resolved", now))
+            out.append(self._notify(incident, "resolved", now, listed))  # all of them, remembered or not
+            incident._dicts.clear()  # built again if a reader asks for the members of a resolved incident
             self._closed.append(incident)
-            del self._closed[:-1000]
+            for dropped in self._closed[:-MAX_CLOSED]:
+                self._past_held -= len(dropped.past)
+            del self._closed[:-MAX_CLOSED]
         self._publish()
         return out
 
@@ -247,8 +258,11 @@ class IncidentTracker:
         changed = joined or incident.cause is None or weak  # a member that left changes no cause
         for key, alert in incident.members.items():
             if key not in current:
-                incident.past[key] = replace(alert, state=STATE_RESOLVED, resolved_at=now)
+                self._remember_past(incident, key, replace(alert, state=STATE_RESOLVED, resolved_at=now))
         incident.members = current
+        if len(incident._dicts) > len(current) + len(incident.past):  # cached dicts of alerts no longer listed
+            keep = current.keys() | incident.past.keys()
+            incident._dicts = {k: v for k, v in incident._dicts.items() if k in keep}
         incident.level = max(incident.level, max(a.level for a in alerts))
         incident.last_seen = now
         incident.scope, incident.instances = self._scope(incident.service, alerts)
@@ -265,6 +279,14 @@ class IncidentTracker:
             except Exception:  # noqa: BLE001 - a cause we cannot compute must not stop the notification
                 incident.cause = None
         return True
+
+    def _remember_past(self, incident: Incident, key: AlertKey, alert: Alert) -> None:
+        """Keep a resolved member in ``incident.past`` while all incidents together hold under :data:`MAX_PAST`."""
+        if key in incident.past:
+            incident.past[key] = alert
+        elif self._past_held < MAX_PAST:
+            incident.past[key] = alert
+            self._past_held += 1
 
     def _start(self, alert: Alert) -> float:
         if self.start_of is not None:
@@ -295,9 +317,9 @@ class IncidentTracker:
         return "replica", tuple(bad)
 
     # --- notifications ----------------------------------------------------------
-    def _notify(self, incident: Incident, event: str, now: float) -> Alert:
+    def _notify(self, incident: Incident, event: str, now: float, listed: list[Alert] | None = None) -> Alert:
         incident.notified_at = now
-        members = incident.all_members()
+        members = incident.all_members() if listed is None else listed
         primary = _primary(incident.members.values() if incident.members else members)
         resolved = event == "resolved"
         labels: dict[str, str] = {}
@@ -335,6 +357,6 @@ class IncidentTracker:
             first_seen=incident.first_seen, last_seen=incident.last_seen, exemplar_trace_ids=trace_ids,
             exemplar_span_ids=tuple(seen[t] for t in trace_ids),
             state=STATE_RESOLVED if resolved else STATE_FIRING, resolved_at=now if resolved else None, event=event,
-            incident=incident.id, members=incident.member_dicts(MAX_MEMBERS),
+            incident=incident.id, members=incident.member_dicts(MAX_MEMBERS, members),
             cause=cause.to_dict() if cause is not None else None, scope=incident.scope,
         )

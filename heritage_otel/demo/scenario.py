@@ -243,7 +243,7 @@ def run_demo(config: DemoConfig, on_tick: TickCallback | None = None) -> DemoRes
 
     tick_s = tick_seconds(config)
     analyzer = Analyzer(DEMO_ANALYZER, interval_seconds=tick_s)
-    alerts = AlertManager(history_size=100_000)
+    alerts = AlertManager(history_size=100_000, incident_history_size=100_000)
     alerts.add_sink(JsonlFileSink(files["alerts"]))
     analysis_reader = PeriodicExportingMetricReader(AnalyzingMetricExporter(analyzer, alerts),
                                                     export_interval_millis=math.inf)

@@ -38,6 +38,14 @@ from collections.abc import Callable, Hashable
 from typing import Any, Final
 
 from heritage_otel import semconv
+from heritage_otel.analysis.alerts import (
+    ALERT_BYTES,
+    DEFAULT_HISTORY_SIZE,
+    DEFAULT_INCIDENT_HISTORY_SIZE,
+    DEFAULT_MAX_ACTIVE,
+    MEMBER_BYTES,
+)
+from heritage_otel.analysis.incidents import MAX_CLOSED, MAX_MEMBERS, MAX_PAST
 from heritage_otel.service.limits import DropCounters
 
 __all__ = ["CEILING_ROWS", "HistogramLayouts", "LAYOUTS_PER_SERVICE_TOTAL_FACTOR", "SeriesAdmission", "ceiling",
@@ -248,10 +256,20 @@ _LAYOUT_BYTES: Final = 32        # one bound of a held bucket layout (a float ob
 _SERVICE_BYTES: Final = 100      # one listed service besides its name's characters
 _ACC_BYTES: Final = 400          # one open fleet accumulator besides its buckets and exemplars
 _EXEMPLAR_BYTES: Final = 250     # one (trace id, span id, value) exemplar
+#: Peak bytes one request holds while decoded, per decompressed body byte (the body included; the hostile suite
+#: measured at most 2.5: ``tests/service/hostile/test_amplification.py``, docs/fleet-mode.md).
+DECODE_PEAK_FACTOR: Final = 2.5
+#: Peak bytes per decoded element (message or JSON value) of the element-dense shapes, which hold more per body
+#: byte (150k attributes: 300k messages, 20 MB; an 8,192-point JSON export: 156k values, 10 MB; measured).
+DECODE_ELEMENT_BYTES: Final = 70
+_ACTIVE_BYTES: Final = 500       # one active alert's track, dict slots and cooldown entry besides its key
+_INCIDENT_BYTES: Final = 1_000   # one Incident besides its members
 
 #: The structures :func:`ceiling` bounds, with how (the table in docs/fleet-mode.md, in this order).
 CEILING_ROWS: Final = {
     "request_bodies": "`max_buffered_bytes`",
+    "request_decoding": "the larger of 2.5 x min(`max_concurrent_ingest` x `max_request_bytes`, `max_buffered_bytes`) "
+                        "and `max_concurrent_ingest` x `max_request_items` x 70",
     "series_keys": "2 x `max_series` x (`max_series_key_bytes` + 300) + indicator headroom",
     "analyzer_windows": "Analyzer rows (2 x `max_series` + 10,000, capacity doubled) x (points x 16 + exemplars 1,300 + detectors 200)",
     "drift_buckets": "2 x `max_bucket_cells` x (`drift_window_points` + 1) x 8",
@@ -263,6 +281,11 @@ CEILING_ROWS: Final = {
     "fleet_open_intervals": "`max_series` x (400 + `max_histogram_buckets` x 8 + 10 exemplars x 250)",
     "component_intervals": "`max_component_bytes`",
     "queries": "`query_store_bytes`",
+    "alerts": f"{DEFAULT_MAX_ACTIVE:,} active x (alert + 500 + `max_series_key_bytes`) + {DEFAULT_HISTORY_SIZE:,} "
+              f"events x alert + {DEFAULT_INCIDENT_HISTORY_SIZE:,} incident notes x (alert + {MAX_MEMBERS} members); "
+              "alert = 5,500 + `max_series_key_bytes`, member = 3,000 + `max_series_key_bytes`",
+    "incidents": f"{DEFAULT_MAX_ACTIVE:,} open x (1,000 + member) + {MAX_PAST:,} resolved members x (alert + member) "
+                 f"+ {MAX_CLOSED} resolved incidents x 1,000",
 }
 
 
@@ -286,8 +309,13 @@ def ceiling(config: Any, analyzer_config: Any) -> dict[str, int]:
     """
     c, a = config, analyzer_config
     analyzer_rows = 2 * c.max_series + 10_000
+    alert = ALERT_BYTES + c.max_series_key_bytes  # labels: at most a series key's characters
+    member = MEMBER_BYTES + c.max_series_key_bytes
+    decoding = min(c.max_concurrent_ingest * c.max_request_bytes, c.max_buffered_bytes)  # bodies being decoded
     return {
         "request_bodies": c.max_buffered_bytes,
+        "request_decoding": max(int(DECODE_PEAK_FACTOR * decoding),
+                                c.max_concurrent_ingest * c.max_request_items * DECODE_ELEMENT_BYTES),
         "series_keys": 2 * c.max_series * (c.max_series_key_bytes + _KEY_BYTES) + 10_000 * 2 * _KEY_BYTES,
         "analyzer_windows": _capacity(analyzer_rows) * (a.points * 16 + _EXEMPLARS_BYTES + _DETECTOR_ROW_BYTES),
         "drift_buckets": 2 * c.max_bucket_cells * (a.drift_window_points + 1) * 8,
@@ -300,4 +328,8 @@ def ceiling(config: Any, analyzer_config: Any) -> dict[str, int]:
         "fleet_open_intervals": c.max_series * (_ACC_BYTES + c.max_histogram_buckets * 8 + 10 * _EXEMPLAR_BYTES),
         "component_intervals": c.max_component_bytes,
         "queries": c.query_store_bytes,
+        "alerts": DEFAULT_MAX_ACTIVE * (alert + _ACTIVE_BYTES + c.max_series_key_bytes) + DEFAULT_HISTORY_SIZE * alert
+        + DEFAULT_INCIDENT_HISTORY_SIZE * (alert + MAX_MEMBERS * member),
+        "incidents": DEFAULT_MAX_ACTIVE * (_INCIDENT_BYTES + member) + MAX_PAST * (alert + member)
+        + MAX_CLOSED * _INCIDENT_BYTES,
     }

@@ -10,7 +10,7 @@ source refuses to start, and it is kept out of ``repr``.
 
 >>> cfg = ServiceConfig()
 >>> cfg.host, cfg.port, cfg.max_request_bytes
-('127.0.0.1', 4328, 20971520)
+('127.0.0.1', 4328, 67108864)
 >>> ServiceConfig(port=70000)
 Traceback (most recent call last):
 ...
@@ -47,9 +47,9 @@ __all__ = [
 ENV_TOKEN: Final = env_vars.HERITAGE_OTEL_ANALYZER_TOKEN
 #: Default port: next to the Collector's 4317/4318, not clashing with them.
 DEFAULT_PORT: Final = 4328
-#: 20 MiB: the default limit the OTLP/HTTP specification RECOMMENDS for a request body, after decompression too
+#: 64 MiB: the default limit the OTLP/HTTP specification RECOMMENDS for a request body, after decompression too
 #: (opentelemetry-proto docs/specification.md, "OTLP/HTTP Request"; 413 beyond, which clients must not retry).
-DEFAULT_MAX_REQUEST_BYTES: Final = 20 * 1024 * 1024
+DEFAULT_MAX_REQUEST_BYTES: Final = 64 * 1024 * 1024
 _LOOPBACK_NAMES: Final = ("localhost", "127.0.0.1", "::1")
 
 
@@ -174,7 +174,7 @@ class ServiceConfig:
         32, 1, 10_000, "requests in progress from one client address; further ones get 503")
     max_concurrent_ingest: int = _limit(4, 1, 256, "OTLP bodies decoded and ingested at once; others wait")
     max_buffered_bytes: int = _limit(
-        96 << 20, 1024, 16 << 30, "request body bytes held by all requests together (503 beyond); >= max_request_bytes")
+        80 << 20, 1024, 16 << 30, "request body bytes held by all requests together (503 beyond); >= max_request_bytes")
     max_header_bytes: int = _limit(16384, 1024, 1 << 20, "request line and headers in bytes (400 beyond)")
     header_timeout_s: float = _limit(10.0, 0.1, 600.0, "seconds for a request's headers to arrive")
     request_timeout_s: float = _limit(

@@ -489,6 +489,8 @@ class AnalyzerService:
         """Per structure that grows with input: items held, its bound, bytes held (estimated), and the total
         next to the documented ceiling at these settings (:func:`heritage_otel.service.budget.ceiling`)."""
         cfg = self.config
+        alerts = {"items": len(self.alerts.get_active_alerts()), "bound": self.alerts.max_active,
+                  "bytes": self.alerts.nbytes()}  # its own lock, not taken under the service's
         with self._lock:
             a = self.analyzer.stats()
             services = len(self._services)
@@ -505,6 +507,7 @@ class AnalyzerService:
                                         "bytes": components.bytes},
                 "queries": {"items": len(self.queries), "bound": cfg.query_store_size, "bytes": self.queries.bytes},
                 "request_bodies": {"items": 0, "bound": cfg.max_buffered_bytes, "bytes": self.buffered_bytes},
+                "alerts": alerts,
             }
         total = sum(r["bytes"] for r in rows.values())
         return {"structures": rows, "bytes": total, "ceiling_bytes": sum(ceiling(cfg, self.analyzer.config).values()),

@@ -74,6 +74,10 @@ def media_type(content_type: str | None) -> str | None:
     return base if base in (PROTOBUF, JSON) else None
 
 
+#: Largest output of one zlib call while inflating a body.
+_INFLATE_STEP: Final = 1 << 20
+
+
 class GzipStream:
     """Incremental gzip decompression with a ceiling on the output; every member of a multi-member body.
 
@@ -101,19 +105,26 @@ class GzipStream:
         return out
 
     def feed(self, data: bytes) -> bytes:
-        """Decompress one chunk of the body; returns what it inflated to."""
+        """Decompress one chunk of the body; returns what it inflated to.
+
+        Output is produced at most :data:`_INFLATE_STEP` bytes per call of zlib, so zlib never allocates a
+        buffer sized by the limit (it grows one by doubling: up to twice the output besides the output).
+        """
         out = bytearray()
         try:
-            while data:
+            more = False  # zlib may hold output beyond the last step although it consumed every input byte
+            while data or more:
                 self._started = True
-                budget = self.max_bytes + 1 - self.produced
-                out += self._take(self._inflater.decompress(data, budget))
+                step = min(self.max_bytes + 1 - self.produced, _INFLATE_STEP)
+                part = self._inflater.decompress(data, step)
+                out += self._take(part)
+                more = len(part) == step and not self._inflater.eof
                 data = self._inflater.unconsumed_tail
                 if self._inflater.eof:  # one member ended: the rest is the next member (or nothing)
-                    data = self._inflater.unused_data + data
+                    data = self._inflater.unused_data  # all input after the member (unconsumed_tail may repeat it)
                     self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
                     self._started = bool(data)
-                    if data and not data.startswith(b"\x1f\x8b"):
+                    if data and not b"\x1f\x8b".startswith(data[:2]):  # the magic may end in the next chunk
                         raise PayloadError(400, "the gzip body has trailing data that is not a gzip member")
         except zlib.error as exc:
             raise PayloadError(400, f"the body is not valid gzip: {exc}") from None

@@ -170,3 +170,22 @@ def test_bad_settings_fail_fast(kwargs, needle) -> None:
     """Bad settings raise ValueError naming the setting and value."""
     with pytest.raises(ValueError, match=needle):
         AlertManager(**kwargs)
+
+
+def test_active_alerts_are_capped_and_a_higher_level_replaces_the_oldest_lower_one(clock) -> None:
+    """At max_active a new alert of the same level is not raised (counted in capped); a higher level replaces
+    the oldest active alert of the lowest level; the cooldown remembers at most max_active keys."""
+    manager = AlertManager(cooldown_s=900, clock=clock, max_active=3)
+    try:
+        for i in range(3):
+            assert manager.process(finding(labels=(("route", f"r{i}"),))) is not None
+        assert manager.process(finding(labels=(("route", "r3"),))) is None
+        assert manager.stats()["capped"] == 1 and len(manager.get_active_alerts()) == 3
+        clock.t += 1
+        critical = manager.process(finding(AlertLevel.CRITICAL, labels=(("route", "real"),)))
+        assert critical is not None
+        active = {a.labels.get("route") for a in manager.get_active_alerts()}
+        assert active == {"r1", "r2", "real"}  # r0, the oldest WARNING, was resolved to make room
+        assert len(manager._last_fired) <= 3
+    finally:
+        assert manager.shutdown(5.0)

@@ -194,3 +194,23 @@ def test_grouping_reads_the_series_of_the_changed_services_only() -> None:
     assert (note.event, note.labels[semconv.SERVICE_NAME]) == ("fired", "rec")
     assert 0 < analyzer.reads <= 4 * len(metrics)
     assert analyzer.scanned < len(metrics)  # no pass over every service's series (3,003 of them)
+
+
+def test_resolved_members_and_resolved_incidents_are_bounded(monkeypatch) -> None:
+    """All incidents together list at most MAX_PAST resolved members, and MAX_CLOSED resolved incidents are kept."""
+    from heritage_otel.analysis import incidents
+
+    monkeypatch.setattr(incidents, "MAX_PAST", 5)
+    monkeypatch.setattr(incidents, "MAX_CLOSED", 2)
+    tracker = IncidentTracker()
+    t = 10.0
+    for i in range(8):  # one service whose members come and go: each one that leaves is remembered, up to 5
+        tracker.update([_alert(f"m{i}", t=t)], now=t)
+        t += 1
+    assert sum(len(i.past) for i in tracker.open()) == 5
+    for s in range(4):  # incidents of other services open and resolve
+        tracker.update([_alert("x", service=f"s{s}", t=t)], now=t)
+        tracker.update([], now=t + 1)
+        t += 2
+    assert len(tracker.recent(100)) == 2
+    assert tracker._past_held == sum(len(i.past) for i in [*tracker.open(), *tracker.recent(100)]) <= 5

@@ -37,7 +37,7 @@ def test_every_budget_setting_is_in_the_ceiling():
     base = sum(ceiling(ServiceConfig(), AnalyzerConfig()).values())
     for name in ("max_series", "max_series_key_bytes", "max_bucket_cells", "max_histogram_buckets",
                  "max_delta_windows", "max_bucket_layouts", "max_services", "max_component_bytes",
-                 "query_store_bytes", "max_buffered_bytes"):
+                 "query_store_bytes", "max_buffered_bytes", "max_concurrent_ingest", "max_request_items"):
         bigger = ServiceConfig(**{name: 2 * getattr(ServiceConfig(), name)})
         assert sum(ceiling(bigger, AnalyzerConfig()).values()) > base, name
 

@@ -144,9 +144,9 @@ def test_truncated_protobuf_is_400_with_a_status_body(server):
     assert still_serving(server)
 
 
-def test_fifty_megabyte_body_is_413_and_the_server_keeps_serving(server):
-    """A 50 MB body (over the 20 MiB default) gets 413 Content Too Large; the next request works."""
-    resp = post(server.url, "/v1/metrics", b"\x0a" * (50 * 1024 * 1024), PROTOBUF, timeout=120)
+def test_seventy_megabyte_body_is_413_and_the_server_keeps_serving(server):
+    """A 70 MiB body (over the 64 MiB default) gets 413 Content Too Large; the next request works."""
+    resp = post(server.url, "/v1/metrics", b"\x0a" * (70 * 1024 * 1024), PROTOBUF, timeout=120)
     assert resp.status_code == 413
     assert still_serving(server)
     req, sm = metrics_request()
