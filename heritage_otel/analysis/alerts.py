@@ -297,8 +297,11 @@ class AlertManager:
         analyzer = evaluation.analyzer
         if not self.apply_policy or analyzer is None:
             return None
-        if self._policy is None or self._policy.analyzer is not analyzer:
+        fresh = self._policy is None or self._policy.analyzer is not analyzer
+        if fresh:
             self._policy = AlertPolicy(analyzer)
+        if fresh or self.incidents.start_of is None:
+            # also after a checkpoint restore: the policy comes back as data, the function reading it does not
             cfg = analyzer.config
             lead = (PolicySettings.resolve("", self._policy.policy).for_intervals + 0.5) * cfg.interval_seconds
             self.incidents.analyzer = analyzer

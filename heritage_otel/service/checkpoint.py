@@ -77,7 +77,7 @@ CHECKPOINT_FILE: Final = "analyzer.ckpt"
 _PARTS: Final = ("analyzer", "alerts", "converter", "fleet", "components", "queries")
 #: Attributes that stay those of the running process (settings, sinks, threads, clocks), at any depth.
 #: ``slos`` (the Analyzer's SLO tracker) is persisted on its own (``slos.json``, analysis/slo/persist.py).
-_LIVE: Final = frozenset({"config", "limits", "clock", "_clock", "_lock", "_workers", "queue_size", "jaeger_url",
+_LIVE: Final = frozenset({"config", "limits", "clock", "_clock", "_workers", "queue_size", "jaeger_url",
                           "cooldown_s", "slos"})
 _LOCK_TYPES: Final = (type(threading.Lock()), type(threading.RLock()))
 _SINKS: Final = "__sinks__"

@@ -19,13 +19,15 @@ numpy scalar                  ``{"$": "np", "t": <dtype>, "v": <number>}``
 Enum of this package          ``{"$": "enum", "c": <module:qualname>, "v": <value>}``
 object of this package        ``{"$": "obj", "c": <module:qualname>, "v": {attribute: value}}``
 a live object given by name   ``{"$": "live", "v": <name>}`` (resolved to the reading process's object)
+lock, RLock, Event, Condition ``{"$": "sync", "k": <kind>}`` (the live one kept, else a new one of that kind)
 ============================  =====================================================================
 
 Mutable containers and objects carry an id (``"i"``) and are written once;
 later occurrences are ``{"$": "ref", "i": id}``, so shared objects stay
 shared and cycles close. An object's attributes that hold code (functions,
-methods), locks, threads or events, or that are named in ``skip``, are not
-written: when the reader restores into a live object (:func:`restore_parts`)
+methods) or threads, or that are named in ``skip``, are not written; a lock or
+an event is written as its kind only, so an object created while reading gets
+a new one: when the reader restores into a live object (:func:`restore_parts`)
 those attributes keep the live values. Reading only ever creates objects of
 classes defined in ``heritage_otel`` modules (with ``object.__new__``: no
 constructor, no ``__setstate__`` runs) and the builtin types above; anything
@@ -63,8 +65,13 @@ _dumps: Final = json.JSONEncoder(ensure_ascii=True).encode
 _FACTORIES: Final[dict[str, Callable[[], Any]]] = {"list": list, "set": set, "dict": dict, "int": int,
                                                    "float": float}
 _CODE: Final = (types.FunctionType, types.MethodType, types.BuiltinFunctionType, types.BuiltinMethodType,
-                types.LambdaType, type(threading.Lock()), type(threading.RLock()), threading.Thread, threading.Event,
-                threading.Condition)
+                types.LambdaType, threading.Thread)
+#: Synchronisation objects: written as their kind only, read back as the live one or a new one of that kind (an
+#: object created while reading, e.g. an alert policy the new process had not made yet, still gets its lock).
+_SYNC: Final[dict[str, Callable[[], Any]]] = {"Lock": threading.Lock, "RLock": threading.RLock,
+                                               "Event": threading.Event, "Condition": threading.Condition}
+_SYNC_TYPES: Final = ((type(threading.Lock()), "Lock"), (type(threading.RLock()), "RLock"),
+                      (threading.Event, "Event"), (threading.Condition, "Condition"))
 
 
 _PLAIN: Final = frozenset({str, int, bool, float, type(None)})
@@ -96,6 +103,11 @@ def _text(value: Any) -> str:
     if isinstance(value, str):
         return _dumps(value)
     return str(int(value))
+
+
+def _sync_kind(value: Any) -> str | None:
+    """``Lock``, ``RLock``, ``Event`` or ``Condition`` for such an object, else None."""
+    return next((kind for sync_type, kind in _SYNC_TYPES if isinstance(value, sync_type)), None)
 
 
 def _node(tag: str, items: str | None = None, **fields: Any) -> str:
@@ -145,6 +157,9 @@ class _Encoder:
             return _node("enum", self.encode(obj.value), c=self._allowed(type(obj)))
         if isinstance(obj, tuple) and not hasattr(obj, "_fields"):
             return _node("tuple", self._list(obj))
+        kind = _sync_kind(obj)
+        if kind is not None:
+            return _node("sync", k=kind)
         ref, n = self._memo(obj)
         if ref is not None:
             return ref
@@ -243,6 +258,11 @@ class _Decoder:
             return cls(self.decode(node["v"])) if issubclass(cls, enum.Enum) else _bad(node)
         if tag == "tuple":
             return tuple(self.decode(v) for v in self._items(node))
+        if tag == "sync":
+            kind = node.get("k")
+            if kind not in _SYNC:
+                return _bad(node)
+            return hint if _sync_kind(hint) == kind else _SYNC[kind]()
         if tag == "live":
             if node["v"] not in self.live:
                 raise StateError(f"no live object named {node['v']!r}")
